@@ -1,0 +1,32 @@
+"""whylens: explain the predictions of machine-learning models.
+
+One result type (:class:`Explanation`) for every method and modality; model
+adapters that turn any model into one batched ``predict``
+(:func:`whylens.models.as_model`); LIME for tables and text
+(:mod:`whylens.lime`). Submodules load on first use, so ``import whylens``
+stays fast and never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from whylens import errors
+from whylens.explanation import Explanation, Features, Surrogate
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("lime", "models", "plot", "render", "representations", "text", "demo")
+
+__all__ = ["Explanation", "Features", "Surrogate", "__version__", "errors", *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"whylens.{name}")
+    if name == "as_model":
+        from whylens.models import as_model
+
+        return as_model
+    raise AttributeError(f"module 'whylens' has no attribute {name!r}")

@@ -1,0 +1,22 @@
+"""LIME: local surrogate explanations, with lime's API for drop-in use.
+
+>>> from whylens.lime import LimeTextExplainer, LimeTabularExplainer
+"""
+
+from whylens.lime._solver import (
+    FEATURE_SELECTION,
+    LimeSolver,
+    SurrogateFit,
+    exponential_kernel,
+)
+from whylens.lime._tabular import LimeTabularExplainer
+from whylens.lime._text import LimeTextExplainer
+
+__all__ = [
+    "FEATURE_SELECTION",
+    "LimeSolver",
+    "LimeTabularExplainer",
+    "LimeTextExplainer",
+    "SurrogateFit",
+    "exponential_kernel",
+]

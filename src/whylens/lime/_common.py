@@ -1,0 +1,187 @@
+"""What every LIME explainer shares: labels, kernel weights, surrogates per label."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from whylens._validation import check_positive_int
+from whylens.errors import InputError, InputTypeError, ModelOutputError, describe
+from whylens.lime._solver import LimeSolver, exponential_kernel
+
+__all__ = ["LabelFits", "check_kernel", "distances_to_first", "fit_labels", "resolve_labels"]
+
+Kernel = Callable[[np.ndarray, float], np.ndarray]
+
+
+def check_kernel(kernel: Any, kernel_width: Any) -> tuple[Kernel, float | None]:
+    """Validate ``kernel`` (callable or None) and ``kernel_width`` (positive or None)."""
+    if kernel is None:
+        kernel = exponential_kernel
+    elif not callable(kernel):
+        raise InputTypeError(describe("kernel", "a callable kernel(distances, width) or None",
+                                      kernel))
+    if kernel_width is not None:
+        if isinstance(kernel_width, bool) or not isinstance(kernel_width, (int, float)) \
+                or not np.isfinite(kernel_width) or kernel_width <= 0:
+            raise InputError(describe("kernel_width", "a positive number", kernel_width))
+        kernel_width = float(kernel_width)
+    return kernel, kernel_width
+
+
+def distances_to_first(Z: np.ndarray, metric: str) -> np.ndarray:
+    """Distances of every row of ``Z`` to row 0.
+
+    Euclidean and cosine distances are computed directly; any other
+    scikit-learn metric name goes through ``pairwise_distances``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    if not isinstance(metric, str):
+        raise InputTypeError(describe("distance_metric", "a metric name such as 'cosine'",
+                                      metric))
+    if metric == "euclidean":
+        diff = Z - Z[0]
+        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    if metric == "cosine":
+        norms = np.linalg.norm(Z, axis=1)
+        dots = Z @ Z[0]
+        denom = norms * norms[0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sim = np.where(denom > 0, dots / denom, 0.0)
+        return np.clip(1.0 - sim, 0.0, 2.0)
+    from sklearn.metrics import pairwise_distances
+
+    try:
+        return pairwise_distances(Z, Z[:1], metric=metric).ravel()
+    except (ValueError, TypeError) as exc:
+        raise InputError(describe("distance_metric", "a scikit-learn metric name", metric,
+                                  "e.g. 'cosine', 'euclidean', 'manhattan'.")) from exc
+
+
+def resolve_labels(
+    labels: Any, top_labels: Any, first_output: np.ndarray, mode: str
+) -> tuple[np.ndarray, list[int] | None]:
+    """Work out which outputs to explain.
+
+    Parameters
+    ----------
+    labels : sequence of int
+    top_labels : int or None
+        If given, explain the ``top_labels`` outputs with the highest value at
+        the instance instead of ``labels``.
+    first_output : ndarray of shape (n_outputs,)
+        The model's output at the instance.
+    mode : {"classification", "regression"}
+
+    Returns
+    -------
+    labels : ndarray of int
+    top : list of int or None
+        The top labels, best first, when asked.
+
+    Raises
+    ------
+    InputError
+        Labels out of range, or an unusable ``top_labels``.
+    """
+    k = first_output.shape[0]
+    if mode == "regression":
+        if k != 1:
+            raise ModelOutputError(
+                describe("output of the model", "one value per row in regression mode",
+                         got_text=f"{k} outputs per row",
+                         fix="Return a 1-D array of predictions, or use mode='classification'.")
+            )
+        return np.array([0]), None
+    if top_labels is not None:
+        top_labels = check_positive_int("top_labels", top_labels)
+        order = np.argsort(first_output, kind="stable")[-top_labels:][::-1]
+        return order.astype(np.int64), [int(i) for i in order]
+    if isinstance(labels, (int, np.integer)) and not isinstance(labels, bool):
+        labels = (labels,)
+    try:
+        arr = np.asarray(list(labels))
+    except TypeError as exc:
+        raise InputTypeError(describe("labels", "a sequence of output indices", labels)) from exc
+    if arr.size == 0 or arr.dtype.kind not in "iu":
+        raise InputError(describe("labels", "a non-empty sequence of int output indices", labels))
+    if (arr < 0).any() or (arr >= k).any():
+        hint = (
+            "The model returns a single column: for a classifier pass predict_proba (two "
+            "columns for a binary problem), or use mode='regression'."
+            if k == 1 else f"Choose labels in range({k}) or use top_labels."
+        )
+        raise InputError(
+            describe("labels", f"output indices in [0, {k})", arr.tolist(), hint)
+        )
+    return arr.astype(np.int64), None
+
+
+def check_probabilities(outputs: np.ndarray) -> None:
+    """Warn, as lime does, when a classifier's outputs do not sum to one."""
+    if outputs.shape[1] > 1 and not np.allclose(outputs.sum(axis=1), 1.0, atol=1e-6):
+        warnings.warn(
+            "classifier_fn: outputs do not sum to 1 for every row; LIME explains them as "
+            "they are. Pass predict_proba (or apply softmax) to explain probabilities.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+@dataclass
+class LabelFits:
+    """Surrogates of several labels in dense arrays.
+
+    Attributes
+    ----------
+    values, selected : ndarray of shape (n_labels, n_features)
+    intercept, score, local_prediction : ndarray of shape (n_labels,)
+    """
+
+    values: np.ndarray
+    selected: np.ndarray
+    intercept: np.ndarray
+    score: np.ndarray
+    local_prediction: np.ndarray
+
+
+def fit_labels(
+    Z: np.ndarray, Y: np.ndarray, weights: np.ndarray, labels: Sequence[int],
+    num_features: int, feature_selection: str, model_regressor: Any,
+) -> LabelFits:
+    """Fit one weighted surrogate per label on the same samples.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    weights : ndarray of shape (n_samples,)
+    labels : sequence of int
+    num_features : int
+    feature_selection : str
+    model_regressor : regressor or None
+
+    Returns
+    -------
+    LabelFits
+    """
+    solver = LimeSolver(Z, weights)
+    d = Z.shape[1]
+    n_labels = len(labels)
+    fits = LabelFits(values=np.zeros((n_labels, d)), selected=np.zeros((n_labels, d), bool),
+                     intercept=np.zeros(n_labels), score=np.zeros(n_labels),
+                     local_prediction=np.zeros(n_labels))
+    for j, label in enumerate(labels):
+        fit = solver.fit(Y[:, label], num_features, feature_selection, model_regressor)
+        fits.values[j], fits.selected[j] = fit.dense(d)
+        fits.intercept[j] = fit.intercept
+        fits.score[j] = fit.score
+        fits.local_prediction[j] = fit.local_prediction
+    return fits

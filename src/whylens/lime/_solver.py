@@ -1,0 +1,294 @@
+"""The modality-free LIME solver: kernel weights, feature selection, weighted ridge.
+
+It takes the interpretable samples ``Z`` (n_samples, n_features), the model's
+outputs and the kernel weights, and returns a typed :class:`SurrogateFit`
+per label. The feature-selection modes mean what they mean in
+``lime.lime_base.LimeBase``; the ridge fits are solved in closed form from one
+weighted Gram matrix shared by every label and every candidate feature set,
+instead of one scikit-learn fit per candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from whylens.errors import InputError, InputTypeError, describe
+
+__all__ = [
+    "FEATURE_SELECTION",
+    "LimeSolver",
+    "SurrogateFit",
+    "exponential_kernel",
+]
+
+FEATURE_SELECTION = ("auto", "forward_selection", "lasso_path", "highest_weights", "none")
+
+
+def exponential_kernel(distances: np.ndarray, kernel_width: float) -> np.ndarray:
+    """LIME's kernel: ``sqrt(exp(-d**2 / width**2))``.
+
+    Parameters
+    ----------
+    distances : ndarray of shape (n_samples,)
+    kernel_width : float
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    return np.sqrt(np.exp(-(distances**2) / kernel_width**2))
+
+
+def check_feature_selection(value: Any) -> str:
+    """Return ``value`` if it is a known feature-selection mode.
+
+    Raises
+    ------
+    InputError
+        For an unknown mode (lime silently returns None there).
+    """
+    if value not in FEATURE_SELECTION:
+        raise InputError(
+            describe("feature_selection", f"one of {FEATURE_SELECTION}", value,
+                     "'auto' uses forward_selection up to 6 features, else highest_weights.")
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class SurrogateFit:
+    """A weighted linear surrogate of one model output.
+
+    Attributes
+    ----------
+    used : ndarray of int, shape (k,)
+        Selected feature indices, in the order the selection chose them.
+    coef : ndarray of shape (k,)
+        Surrogate coefficients of the ``used`` features.
+    intercept : float
+    score : float
+        Weighted R² of the surrogate on the samples.
+    local_prediction : float
+        Surrogate prediction at the explained instance (row 0 of ``Z`` unless
+        another row was given).
+    """
+
+    used: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    score: float
+    local_prediction: float
+
+    def dense(self, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(coefficients (n_features,), selected mask (n_features,))``."""
+        values = np.zeros(n_features)
+        values[self.used] = self.coef
+        mask = np.zeros(n_features, dtype=bool)
+        mask[self.used] = True
+        return values, mask
+
+
+def _weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
+    """Weighted R², finite as scikit-learn's ``r2_score`` (force_finite)."""
+    ym = np.average(y, weights=w)
+    numerator = float(w @ (y - pred) ** 2)
+    denominator = float(w @ (y - ym) ** 2)
+    if denominator == 0.0:
+        return 1.0 if numerator == 0.0 else 0.0
+    return 1.0 - numerator / denominator
+
+
+def _solve_spd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    try:
+        return scipy.linalg.solve(a, b, assume_a="pos", check_finite=False)
+    except (np.linalg.LinAlgError, ValueError):
+        return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+class LimeSolver:
+    """Weighted linear surrogates over one sample matrix, for any number of labels.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_features)
+        Interpretable samples; row 0 is the explained instance (as in lime).
+    weights : ndarray of shape (n_samples,)
+        Kernel weights (non-negative, not all zero).
+    instance : ndarray of shape (n_features,), optional
+        Where ``local_prediction`` is evaluated; defaults to ``Z[0]``.
+
+    Raises
+    ------
+    InputError
+        For mismatched shapes, negative or all-zero weights, or non-finite values.
+    """
+
+    def __init__(self, Z: np.ndarray, weights: np.ndarray,
+                 instance: np.ndarray | None = None) -> None:
+        Z = np.asarray(Z, dtype=np.float64)
+        weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if Z.ndim != 2 or Z.shape[0] < 1:
+            raise InputError(describe("Z", "a 2-D array (n_samples, n_features)", Z))
+        if weights.shape[0] != Z.shape[0]:
+            raise InputError(describe("weights", f"{Z.shape[0]} weights (one per sample)",
+                                      weights))
+        if not (np.isfinite(Z).all() and np.isfinite(weights).all()):
+            raise InputError(describe("Z/weights", "finite values",
+                                      got_text="NaN or infinity"))
+        if (weights < 0).any() or weights.sum() <= 0:
+            raise InputError(describe("weights", "non-negative weights with a positive sum",
+                                      got_text=f"min {weights.min()}, sum {weights.sum()}",
+                                      fix="Widen kernel_width so samples get weight."))
+        self.Z = Z
+        self.weights = weights
+        self.instance = Z[0] if instance is None else np.asarray(instance, dtype=np.float64)
+        self.n_features = Z.shape[1]
+        sw = weights.sum()
+        self._x_mean = weights @ Z / sw
+        self._centered = Z - self._x_mean
+        scaled = self._centered * np.sqrt(weights)[:, None]
+        self._gram = scaled.T @ scaled  # Xc' W Xc
+
+    # -- the one ridge every mode uses -----------------------------------------
+    def _ridge(self, y: np.ndarray, features: np.ndarray, alpha: float
+               ) -> tuple[np.ndarray, float]:
+        """Weighted ridge (centred intercept) on a feature subset, closed form."""
+        y_mean = float(self.weights @ y / self.weights.sum())
+        if features.size == 0:
+            return np.zeros(0), y_mean
+        xty = self._centered[:, features].T @ (self.weights * (y - y_mean))
+        gram = self._gram[np.ix_(features, features)]
+        if alpha:
+            gram = gram + alpha * np.eye(features.size)
+        coef = _solve_spd(gram, xty)
+        intercept = y_mean - float(self._x_mean[features] @ coef)
+        return coef, intercept
+
+    # -- feature selection ---------------------------------------------------
+    def _forward_selection(self, y: np.ndarray, num_features: int) -> np.ndarray:
+        """Greedy forward selection by weighted R² of an unregularised fit.
+
+        Uses the Schur-complement update of the explained sum of squares, so
+        every candidate of a step is scored in one vectorised expression.
+        """
+        yc = y - self.weights @ y / self.weights.sum()
+        b = self._centered.T @ (self.weights * yc)  # Xc' W yc, shape (d,)
+        gram = self._gram
+        used: list[int] = []
+        diag = np.diag(gram)
+        tol = 1e-12 * max(float(diag.max(initial=0.0)), 1e-300)
+        for _ in range(min(num_features, self.n_features)):
+            if used:
+                s = np.asarray(used)
+                inv_gs_b = _solve_spd(gram[np.ix_(s, s)], np.column_stack(
+                    [b[s], gram[s, :]]))
+                proj_b = b - gram[:, s] @ inv_gs_b[:, 0]
+                proj_diag = diag - np.einsum("ij,ji->i", gram[:, s], inv_gs_b[:, 1:])
+            else:
+                proj_b, proj_diag = b, diag
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gain = np.where(proj_diag > tol, proj_b**2 / proj_diag, 0.0)
+            gain[used] = -np.inf
+            used.append(int(np.argmax(gain)))
+        return np.asarray(used, dtype=np.int64)
+
+    def _highest_weights(self, y: np.ndarray, num_features: int) -> np.ndarray:
+        coef, _ = self._ridge(y, np.arange(self.n_features), alpha=0.01)
+        weighted = coef * self.Z[0]
+        order = np.argsort(-np.abs(weighted), kind="stable")
+        return order[:num_features].astype(np.int64)
+
+    def _lasso_path(self, y: np.ndarray, num_features: int) -> np.ndarray:
+        from sklearn.linear_model import lars_path
+
+        w = self.weights
+        sqrt_w = np.sqrt(w)
+        x = (self.Z - np.average(self.Z, axis=0, weights=w)) * sqrt_w[:, None]
+        t = (y - np.average(y, weights=w)) * sqrt_w
+        _, _, coefs = lars_path(x, t, method="lasso", verbose=False)
+        nonzero = np.arange(x.shape[1])
+        for i in range(coefs.shape[1] - 1, 0, -1):
+            nonzero = coefs[:, i].nonzero()[0]
+            if len(nonzero) <= num_features:
+                break
+        return nonzero.astype(np.int64)
+
+    def select(self, y: np.ndarray, num_features: int, method: str) -> np.ndarray:
+        """Return the indices of the features ``method`` selects for output ``y``.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+        num_features : int
+        method : {"auto", "forward_selection", "lasso_path", "highest_weights", "none"}
+
+        Returns
+        -------
+        ndarray of int, shape (k,)
+        """
+        check_feature_selection(method)
+        if method == "none":
+            return np.arange(self.n_features, dtype=np.int64)
+        if method == "auto":
+            method = "forward_selection" if num_features <= 6 else "highest_weights"
+        if method == "forward_selection":
+            return self._forward_selection(y, num_features)
+        if method == "highest_weights":
+            return self._highest_weights(y, num_features)
+        return self._lasso_path(y, num_features)
+
+    def fit(
+        self,
+        y: np.ndarray,
+        num_features: int,
+        feature_selection: str = "auto",
+        model_regressor: Any = None,
+    ) -> SurrogateFit:
+        """Fit the surrogate of one model output.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            The model's output for the label being explained.
+        num_features : int
+            Maximum number of features in the explanation.
+        feature_selection : str, default="auto"
+            See :meth:`select`.
+        model_regressor : scikit-learn regressor, optional
+            Fitted with ``sample_weight`` on the selected features instead of
+            the default ``Ridge(alpha=1)`` (which is solved in closed form).
+            Must expose ``coef_``, ``intercept_``, ``predict`` and ``score``.
+
+        Returns
+        -------
+        SurrogateFit
+        """
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        if y.shape[0] != self.Z.shape[0]:
+            raise InputError(describe("y", f"{self.Z.shape[0]} outputs", y))
+        used = self.select(y, num_features, feature_selection)
+        x_used = self.Z[:, used]
+        if model_regressor is None:
+            coef, intercept = self._ridge(y, used, alpha=1.0)
+            pred = x_used @ coef + intercept
+            score = _weighted_r2(y, pred, self.weights)
+            local = float(self.instance[used] @ coef + intercept)
+        else:
+            if not all(hasattr(model_regressor, m) for m in ("fit", "predict", "score")):
+                raise InputTypeError(
+                    describe("model_regressor", "a scikit-learn regressor with fit/predict/score",
+                             model_regressor)
+                )
+            model_regressor.fit(x_used, y, sample_weight=self.weights)
+            score = float(model_regressor.score(x_used, y, sample_weight=self.weights))
+            local = float(np.ravel(model_regressor.predict(self.instance[used][None, :]))[0])
+            coef = np.asarray(model_regressor.coef_, dtype=np.float64).reshape(-1)
+            intercept = float(np.ravel(model_regressor.intercept_)[0]) \
+                if np.ndim(model_regressor.intercept_) else float(model_regressor.intercept_)
+        return SurrogateFit(used=used, coef=np.asarray(coef, dtype=np.float64),
+                            intercept=float(intercept), score=float(score),
+                            local_prediction=local)

@@ -1,0 +1,250 @@
+"""LIME for tables, with lime's ``LimeTabularExplainer`` API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from whylens._validation import (
+    check_finite_row,
+    check_names,
+    check_positive_int,
+    check_random_state,
+    random_state_param,
+)
+from whylens.errors import InputError, InputTypeError, describe
+from whylens.explanation import Explanation, Features, Surrogate
+from whylens.lime._common import (
+    check_kernel,
+    check_probabilities,
+    distances_to_first,
+    fit_labels,
+    resolve_labels,
+)
+from whylens.lime._solver import check_feature_selection
+from whylens.models import as_model
+from whylens.representations.tabular import DISCRETIZERS, Discretizer, TabularSampler
+
+__all__ = ["LimeTabularExplainer"]
+
+_MODES = ("classification", "regression")
+
+
+def _check_training_data(training_data: Any) -> np.ndarray:
+    try:
+        X = np.asarray(training_data, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputTypeError(
+            describe("training_data", "a numeric 2-D array (n_rows, n_features)", training_data,
+                     "Encode categorical columns as integers first (e.g. OrdinalEncoder).")
+        ) from exc
+    if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
+        raise InputError(
+            describe("training_data", "a 2-D array with at least 2 rows and 1 column",
+                     got_text=f"shape {X.shape}",
+                     fix="Pass the training matrix, e.g. X_train (reshape a single column "
+                         "with X.reshape(-1, 1)).")
+        )
+    bad = ~np.isfinite(X)
+    if bad.any():
+        cols = np.flatnonzero(bad.any(axis=0))
+        raise InputError(
+            describe("training_data", "finite values", got_text=f"NaN or infinity in column(s) "
+                     f"{cols[:10].tolist()}", fix="Impute missing values first.")
+        )
+    return X
+
+
+class LimeTabularExplainer:
+    """Explain predictions on tables with LIME (drop-in for lime's class of this name).
+
+    Parameters
+    ----------
+    training_data : array-like of shape (n_rows, n_features)
+        Numeric training matrix; its statistics drive the sampling.
+    mode : {"classification", "regression"}, default="classification"
+    training_labels : array-like of shape (n_rows,), optional
+        Needed for ``discretizer="entropy"``.
+    feature_names : sequence of str, optional
+    categorical_features : sequence of int, optional
+        Indices of categorical columns (integer-coded).
+    categorical_names : mapping of int to sequence of str, optional
+        ``categorical_names[col][code]`` is the name of a category.
+    kernel_width : float, optional
+        Default ``sqrt(n_features) * 0.75``.
+    kernel : callable, optional
+        ``kernel(distances, kernel_width)``; default lime's exponential kernel.
+    class_names : sequence of str, optional
+    feature_selection : str, default="auto"
+    discretize_continuous : bool, default=True
+    discretizer : {"quartile", "decile", "entropy"} or Discretizer, default="quartile"
+    sample_around_instance : bool, default=False
+        Without discretisation, draw continuous columns around the instance
+        instead of the training mean.
+    random_state : int or numpy.random.Generator, optional
+        Seed. The same int gives the same explanation on every call.
+
+    Raises
+    ------
+    InputError, InputTypeError
+        For bad training data, names of the wrong length, unknown options.
+    """
+
+    def __init__(
+        self,
+        training_data: Any,
+        mode: str = "classification",
+        training_labels: Any = None,
+        feature_names: Sequence[str] | None = None,
+        categorical_features: Sequence[int] | None = None,
+        categorical_names: Mapping[int, Sequence[Any]] | None = None,
+        kernel_width: float | None = None,
+        kernel: Callable[[np.ndarray, float], np.ndarray] | None = None,
+        class_names: Sequence[str] | None = None,
+        feature_selection: str = "auto",
+        discretize_continuous: bool = True,
+        discretizer: str | Discretizer = "quartile",
+        sample_around_instance: bool = False,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        X = _check_training_data(training_data)
+        if mode not in _MODES:
+            raise InputError(describe("mode", f"one of {_MODES}", mode))
+        d = X.shape[1]
+        self.mode = mode
+        self.feature_names = check_names("feature_names", feature_names, d, "")
+        cats = [] if categorical_features is None else list(categorical_features)
+        for c in cats:
+            if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < d:
+                raise InputError(describe("categorical_features",
+                                          f"column indices in [0, {d})", categorical_features))
+        self.categorical_features = sorted({int(c) for c in cats})
+        self.categorical_names = {int(k): list(v) for k, v in (categorical_names or {}).items()}
+        self.kernel, width = check_kernel(kernel, kernel_width)
+        self.kernel_width = float(np.sqrt(d) * 0.75) if width is None else width
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+        self.feature_selection = check_feature_selection(feature_selection)
+        self.sample_around_instance = bool(sample_around_instance)
+        check_random_state(random_state)
+        self.random_state = random_state
+        self.discretizer: Discretizer | None = None
+        if discretize_continuous:
+            if isinstance(discretizer, str):
+                if discretizer not in DISCRETIZERS:
+                    raise InputError(describe("discretizer",
+                                              f"one of {DISCRETIZERS} or a Discretizer",
+                                              discretizer))
+                seed = random_state if isinstance(random_state, (int, np.integer)) else None
+                discretizer = Discretizer(discretizer, random_state=seed)
+            elif not isinstance(discretizer, Discretizer):
+                raise InputTypeError(describe("discretizer",
+                                              f"one of {DISCRETIZERS} or a Discretizer",
+                                              discretizer))
+            continuous = [c for c in range(d) if c not in self.categorical_features]
+            labels = None if training_labels is None else np.asarray(training_labels)
+            self.discretizer = discretizer.fit(X, continuous, self.feature_names, labels)
+        self.sampler = TabularSampler(X, self.categorical_features, self.feature_names,
+                                      self.discretizer)
+        self.n_features = d
+
+    def explain_instance(
+        self,
+        data_row: Any,
+        predict_fn: Any,
+        labels: Sequence[int] = (1,),
+        top_labels: int | None = None,
+        num_features: int = 10,
+        num_samples: int = 5000,
+        distance_metric: str = "euclidean",
+        model_regressor: Any = None,
+        *,
+        progress: bool | None = None,
+        callback: Callable[[int, int], Any] | None = None,
+    ) -> Explanation:
+        """Explain one row.
+
+        Parameters
+        ----------
+        data_row : array-like of shape (n_features,)
+        predict_fn : callable, scikit-learn estimator or Model
+            Takes (n, n_features) and returns (n, n_classes) probabilities
+            (classification) or (n,) values (regression).
+        labels : sequence of int, default=(1,)
+        top_labels : int, optional
+        num_features : int, default=10
+        num_samples : int, default=5000
+        distance_metric : str, default="euclidean"
+        model_regressor : scikit-learn regressor, optional
+        progress : bool, optional
+        callback : callable, optional
+            ``callback(rows_done, rows_total)`` after every model chunk.
+
+        Returns
+        -------
+        Explanation
+            ``values`` of shape (1, n_labels, n_features); in regression mode
+            the single label is 0 (``as_list(1)`` gives it, as in lime).
+
+        Raises
+        ------
+        InputError, InputTypeError
+            Bad row, labels, sizes.
+        ModelError, ModelOutputError
+            The model raised or returned unusable output.
+        """
+        row = check_finite_row("data_row", data_row, self.n_features)
+        num_samples = check_positive_int("num_samples", num_samples)
+        num_features = check_positive_int("num_features", num_features)
+        output = "probability" if self.mode == "classification" else "auto"
+        model = as_model(predict_fn, output=output)
+        seed_param = random_state_param(self.random_state)
+        rng = check_random_state(self.random_state)
+        Z, inverse = self.sampler.sample(row, num_samples, rng, self.sample_around_instance)
+        Y = model(inverse, progress=progress, callback=callback)
+        label_idx, top = resolve_labels(labels, top_labels, Y[0], self.mode)
+        if self.mode == "classification":
+            check_probabilities(Y)
+        distances = distances_to_first(Z, distance_metric)
+        weights = self.kernel(distances, self.kernel_width)
+        fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
+                          model_regressor)
+        names = self.class_names or model.output_names
+        if self.mode == "classification":
+            names = check_names("class_names", names, Y.shape[1], "") if names else \
+                [str(i) for i in range(Y.shape[1])]
+        descriptions = self.sampler.describe_row(row, self.feature_names, self.categorical_names)
+        return Explanation(
+            values=fits.values[None],
+            labels=label_idx,
+            method="lime.tabular",
+            features=Features(kind="tabular", names=list(self.feature_names),
+                              descriptions=[descriptions], data=row[None].copy()),
+            mode=self.mode,
+            output=Y[:1].copy(),
+            output_names=names,
+            base_values=fits.intercept[None],
+            selected=fits.selected[None],
+            surrogate=Surrogate(intercept=fits.intercept[None], score=fits.score[None],
+                                local_prediction=fits.local_prediction[None],
+                                kernel_width=self.kernel_width),
+            top_labels=top,
+            params={
+                "kernel_width": self.kernel_width,
+                "feature_selection": self.feature_selection,
+                "discretizer": None if self.discretizer is None else self.discretizer.kind,
+                "categorical_features": list(self.categorical_features),
+                "sample_around_instance": self.sample_around_instance,
+                "num_features": num_features,
+                "num_samples": num_samples,
+                "distance_metric": distance_metric,
+                "labels": [int(x) for x in label_idx],
+                "top_labels": top_labels,
+                "random_state": seed_param,
+                "model_regressor": None if model_regressor is None else repr(model_regressor),
+                "y_range": [float(Y[:, 0].min()), float(Y[:, 0].max())]
+                if self.mode == "regression" else None,
+            },
+            n_evals=num_samples,
+        )

@@ -1,0 +1,215 @@
+"""LIME for text, with lime's ``LimeTextExplainer`` API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from whylens._validation import (
+    check_names,
+    check_positive_int,
+    check_random_state,
+    random_state_param,
+)
+from whylens.errors import InputTypeError, describe
+from whylens.explanation import Explanation, Features, Surrogate
+from whylens.lime._common import (
+    check_kernel,
+    check_probabilities,
+    distances_to_first,
+    fit_labels,
+    resolve_labels,
+)
+from whylens.lime._solver import check_feature_selection
+from whylens.models import as_model
+from whylens.representations.text import TextRepresentation
+from whylens.text._tokenize import char_tokenize, get_tokenizer
+
+__all__ = ["LimeTextExplainer"]
+
+
+def sample_text_masks(n_features: int, num_samples: int, rng: np.random.Generator
+                      ) -> np.ndarray:
+    """LIME's text masks: row 0 keeps everything; each other row removes a
+    uniformly drawn number (1..n_features) of distinct features.
+
+    Returns
+    -------
+    ndarray of float64, shape (num_samples, n_features), entries 0/1
+    """
+    n_remove = rng.integers(1, n_features + 1, size=num_samples - 1)
+    ranks = rng.random((num_samples - 1, n_features)).argsort(axis=1).argsort(axis=1)
+    Z = np.ones((num_samples, n_features))
+    Z[1:] = ranks >= n_remove[:, None]
+    return Z
+
+
+class LimeTextExplainer:
+    """Explain text classifiers with LIME (drop-in for ``lime.lime_text.LimeTextExplainer``).
+
+    Parameters
+    ----------
+    kernel_width : float, default=25
+        Width of the exponential kernel on distances (cosine distance × 100).
+    kernel : callable, optional
+        ``kernel(distances, kernel_width) -> weights``; default
+        ``sqrt(exp(-d**2 / width**2))``.
+    class_names : sequence of str, optional
+        Names of the classifier's outputs; default ``"0", "1", ...``.
+    feature_selection : {"auto", "forward_selection", "lasso_path", "highest_weights", "none"}
+    split_expression : str or callable, optional
+        How to find words. ``None`` (default): a Unicode word regex that
+        handles Hangul and every other script. A string is a *separator* regex
+        (lime's ``r'\\W+'``). A callable ``f(text)`` returns tokens: strings
+        (found in order in the text), :class:`whylens.text.Token` objects, or
+        ``(text, start, end)`` triples.
+    bow : bool, default=True
+        Bag of words: removing a word removes all its occurrences. ``False``:
+        each occurrence is its own feature, replaced by ``mask_string``.
+    mask_string : str, optional
+        Replacement of removed words; default: deleted (bow) or ``"UNKWORDZ"``
+        (positional), as in lime.
+    char_level : bool, default=False
+        Characters instead of words.
+    random_state : int or numpy.random.Generator, optional
+        Seed. The same int gives the same explanation on every call.
+    """
+
+    def __init__(
+        self,
+        kernel_width: float = 25,
+        kernel: Callable[[np.ndarray, float], np.ndarray] | None = None,
+        class_names: Sequence[str] | None = None,
+        feature_selection: str = "auto",
+        split_expression: str | Callable[[str], Sequence[Any]] | None = None,
+        bow: bool = True,
+        mask_string: str | None = None,
+        random_state: int | np.random.Generator | None = None,
+        char_level: bool = False,
+    ) -> None:
+        self.kernel, width = check_kernel(kernel, kernel_width)
+        self.kernel_width = float(width)  # type: ignore[arg-type]
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+        self.feature_selection = check_feature_selection(feature_selection)
+        self.char_level = bool(char_level)
+        self.split_expression = split_expression
+        self.tokenize = char_tokenize if self.char_level else get_tokenizer(split_expression)
+        self.bow = bool(bow)
+        if mask_string is not None and not isinstance(mask_string, str):
+            raise InputTypeError(describe("mask_string", "a str or None", mask_string))
+        self.mask_string = mask_string
+        check_random_state(random_state)  # validate now, draw per call
+        self.random_state = random_state
+
+    def explain_instance(
+        self,
+        text_instance: str,
+        classifier_fn: Any,
+        labels: Sequence[int] = (1,),
+        top_labels: int | None = None,
+        num_features: int = 10,
+        num_samples: int = 5000,
+        distance_metric: str = "cosine",
+        model_regressor: Any = None,
+        *,
+        progress: bool | None = None,
+        callback: Callable[[int, int], Any] | None = None,
+    ) -> Explanation:
+        """Explain one document.
+
+        Parameters
+        ----------
+        text_instance : str
+            The document.
+        classifier_fn : callable, scikit-learn pipeline or Model
+            Takes a list of n strings and returns (n, n_classes) probabilities.
+        labels : sequence of int, default=(1,)
+            Outputs to explain (ignored when ``top_labels`` is given).
+        top_labels : int, optional
+            Explain the ``top_labels`` most probable classes.
+        num_features : int, default=10
+            Maximum number of words in the explanation.
+        num_samples : int, default=5000
+            Perturbed documents, the original included.
+        distance_metric : str, default="cosine"
+        model_regressor : scikit-learn regressor, optional
+            Surrogate; default ``Ridge(alpha=1)`` solved in closed form.
+        progress : bool, optional
+            Progress bar over model chunks (default: when a terminal).
+        callback : callable, optional
+            ``callback(rows_done, rows_total)`` after every model chunk.
+
+        Returns
+        -------
+        Explanation
+            ``values`` of shape (1, n_labels, n_words); ``features.names`` are
+            the words and ``features.spans`` their character offsets.
+
+        Raises
+        ------
+        InputTypeError
+            ``text_instance`` is not a str.
+        InputError
+            An empty document, bad ``labels``/``num_samples``/``num_features``.
+        ModelError, ModelOutputError
+            The classifier raised or returned unusable output.
+        """
+        if not isinstance(text_instance, str):
+            raise InputTypeError(
+                describe("text_instance", "a str (one document)", text_instance,
+                         "To explain several documents, call explain_instance once per document.")
+            )
+        num_samples = check_positive_int("num_samples", num_samples)
+        num_features = check_positive_int("num_features", num_features)
+        model = as_model(classifier_fn, output="probability")
+        seed_param = random_state_param(self.random_state)  # before any draw
+        rng = check_random_state(self.random_state)
+        rep = TextRepresentation(text_instance, self.tokenize(text_instance), bow=self.bow,
+                                 mask_string=self.mask_string)
+        Z = sample_text_masks(rep.n_features, num_samples, rng)
+        docs = rep.apply(Z)
+        Y = model(docs, progress=progress, callback=callback)
+        label_idx, top = resolve_labels(labels, top_labels, Y[0], "classification")
+        check_probabilities(Y)
+        distances = distances_to_first(Z, distance_metric) * 100
+        weights = self.kernel(distances, self.kernel_width)
+        fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
+                          model_regressor)
+        names = self.class_names or model.output_names
+        names = check_names("class_names", names, Y.shape[1], "") if names else None
+        return Explanation(
+            values=fits.values[None],
+            labels=label_idx,
+            method="lime.text",
+            features=Features(kind="text", names=rep.names, texts=[text_instance],
+                              spans=[rep.spans]),
+            mode="classification",
+            output=Y[:1].copy(),
+            output_names=names if names else [str(i) for i in range(Y.shape[1])],
+            base_values=fits.intercept[None],
+            selected=fits.selected[None],
+            surrogate=Surrogate(intercept=fits.intercept[None], score=fits.score[None],
+                                local_prediction=fits.local_prediction[None],
+                                kernel_width=self.kernel_width),
+            top_labels=top,
+            params={
+                "kernel_width": self.kernel_width,
+                "feature_selection": self.feature_selection,
+                "bow": self.bow,
+                "char_level": self.char_level,
+                "mask_string": rep.mask_string,
+                "split_expression": self.split_expression
+                if isinstance(self.split_expression, str) or self.split_expression is None
+                else repr(self.split_expression),
+                "num_features": num_features,
+                "num_samples": num_samples,
+                "distance_metric": distance_metric,
+                "labels": [int(x) for x in label_idx],
+                "top_labels": top_labels,
+                "random_state": seed_param,
+                "model_regressor": None if model_regressor is None else repr(model_regressor),
+            },
+            n_evals=num_samples,
+        )

@@ -1,0 +1,6 @@
+"""Representations: map interpretable masks to real model inputs, a chunk at a time."""
+
+from whylens.representations.tabular import TabularSampler
+from whylens.representations.text import TextRepresentation
+
+__all__ = ["TabularSampler", "TextRepresentation"]
