@@ -6,8 +6,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.models._base import DEFAULT_MEMORY_BUDGET, Model
 

@@ -66,7 +66,8 @@ def to_output_matrix(raw: Any, expected_rows: int, source: str = "the model") ->
         raw = raw.detach().cpu().numpy()
     if hasattr(raw, "toarray") and not isinstance(raw, np.ndarray):  # scipy sparse
         raw = raw.toarray()
-    if isinstance(raw, (list, tuple)) and raw and hasattr(raw[0], "shape") and len(raw) != expected_rows:
+    if (isinstance(raw, (list, tuple)) and raw and hasattr(raw[0], "shape")
+            and len(raw) != expected_rows):
         raise ModelOutputError(
             describe(f"output of {source}", f"one array of {expected_rows} rows",
                      got_text=f"a {type(raw).__name__} of {len(raw)} arrays",

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from whylens.errors import InputError, InputTypeError, describe
 
@@ -39,7 +39,7 @@ class Token:
 
 
 Tokenizer = Callable[[str], list[Token]]
-TokenizerSpec = Union[None, str, Callable[[str], Sequence[Any]]]
+TokenizerSpec = None | str | Callable[[str], Sequence[Any]]
 
 
 @functools.cache

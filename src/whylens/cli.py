@@ -1,0 +1,147 @@
+"""The ``whylens`` command line.
+
+``whylens demo`` trains the embedded default models, explains a few
+predictions and writes an HTML report; ``whylens --version`` prints the
+version. User errors print one line to stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from whylens import __version__
+from whylens.errors import WhylensError
+
+__all__ = ["build_parser", "main"]
+
+PROG = "whylens"
+
+
+class _Usage(Exception):
+    """A bad command-line value found after parsing (exit status 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``whylens`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Explain machine-learning predictions (LIME, SHAP, Grad-CAM, ...).",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="train the embedded default models, explain predictions, write an HTML report",
+        description="Train a random forest on scikit-learn's breast cancer data and TF-IDF + "
+                    "naive Bayes on Rotten Tomatoes reviews (data shipped with installed "
+                    "packages, no network), explain test predictions with LIME, and write "
+                    "index.html, bar charts and JSON explanations to --out.",
+    )
+    demo.add_argument("--out", metavar="DIR", default="whylens-demo",
+                      help="output directory (created; files overwritten) "
+                           "[default: %(default)s]")
+    demo.add_argument("--samples", metavar="N", type=int, default=None,
+                      help="LIME samples per explanation [default: 5000, 1000 with --quick]")
+    demo.add_argument("--seed", type=int, default=0,
+                      help="seed of splits, models and explainers [default: %(default)s]")
+    demo.add_argument("--quick", action="store_true",
+                      help="explain one instance per section instead of three")
+    demo.add_argument("--no-progress", action="store_true",
+                      help="no progress bars or stage messages on stderr")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.samples is not None and args.samples < 1:
+        raise _Usage(f"--samples: expected an integer >= 1, got {args.samples}. "
+                     "Try --samples 5000 (or --quick for a fast run).")
+    if args.seed < 0:
+        raise _Usage(f"--seed: expected an integer >= 0, got {args.seed}.")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _Usage(f"--out: expected a directory (or a path to create), got the existing "
+                     f"file {out}. Choose another directory.")
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # the demo only writes files; never open a window
+
+    from whylens.demo import format_summary, run_demo
+
+    def step(message: str) -> None:
+        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+    result = run_demo(
+        out,
+        num_samples=args.samples,
+        seed=args.seed,
+        quick=args.quick,
+        progress=False if args.no_progress else None,
+        on_step=None if args.no_progress else step,
+    )
+    print(format_summary(result))
+    return 0
+
+
+def _error(message: str) -> None:
+    one_line = " ".join(str(message).split())
+    print(f"{PROG}: error: {one_line}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``whylens`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 for a usage error or a whylens error
+        (bad value, missing optional dependency), 1 when a file cannot be
+        written, 130 when interrupted.
+
+    Raises
+    ------
+    Exception
+        Only unexpected errors (bugs) propagate, with their traceback.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(None if argv is None else list(argv))
+    except SystemExit as exc:  # --help, --version, argparse usage errors
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except _Usage as exc:
+        _error(f"{args.command}: {exc}")
+        return 2
+    except WhylensError as exc:
+        _error(str(exc))
+        return 2
+    except OSError as exc:
+        _error(f"cannot write the output: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Bar chart of one label's attributions (lime's ``as_pyplot_figure``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from whylens._validation import check_positive_int
+from whylens.errors import InputTypeError, describe
+from whylens.plot._fonts import text_families
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from whylens.explanation import Explanation
+
+__all__ = ["NEGATIVE_COLOR", "POSITIVE_COLOR", "bar"]
+
+#: Bar colour of a positive weight (as lime's ``as_pyplot_figure``: green).
+POSITIVE_COLOR = "#2ca02c"
+#: Bar colour of a weight <= 0 (lime: red).
+NEGATIVE_COLOR = "#d62728"
+
+
+def bar(
+    exp: Explanation,
+    label: int = 1,
+    ax: Axes | None = None,
+    max_features: int | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Plot ``exp.as_list(label)`` as horizontal bars, largest ``|weight|`` on top.
+
+    The matplotlib equivalent of lime's ``Explanation.as_pyplot_figure``.
+    Never calls ``plt.show()`` and never touches pyplot's state: without
+    ``ax`` the figure is a bare :class:`matplotlib.figure.Figure` (it displays
+    in a notebook as the cell's value; save it with ``fig.savefig``).
+
+    Parameters
+    ----------
+    exp : Explanation
+        A single-instance explanation.
+    label : int, default=1
+        Which explained output (in regression mode ``1`` is the output, as in lime).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; default: a new figure.
+    max_features : int, optional
+        Show only the first ``max_features`` features of ``as_list``.
+    title : str, optional
+        Default ``"Local explanation for class <name>"`` (``"Local
+        explanation"`` in regression mode).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the chart (``ax``'s figure when ``ax`` is given).
+        Bars are green for weight > 0, red otherwise; tick labels are the
+        feature texts, in a CJK-capable font when one is installed.
+
+    Raises
+    ------
+    BatchExplanationError
+        If ``exp`` holds several instances.
+    InputError
+        If ``label`` was not explained or ``max_features`` < 1.
+    InputTypeError
+        If ``ax`` is not a matplotlib Axes or ``max_features`` not an int.
+    """
+    items = exp.as_list(label)  # raises BatchExplanationError / InputError
+    if max_features is not None:
+        items = items[: check_positive_int("max_features", max_features)]
+    if ax is not None and not hasattr(ax, "barh"):
+        raise InputTypeError(describe("ax", "a matplotlib Axes or None", ax))
+    if title is None:
+        title = "Local explanation"
+        if exp.mode == "classification":
+            names = exp.output_names or []
+            name = names[label] if 0 <= label < len(names) else label
+            title = f"Local explanation for class {name}"
+
+    names = [name for name, _ in reversed(items)]
+    weights = np.array([w for _, w in reversed(items)], dtype=np.float64)
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6.4, 1.3 + 0.38 * max(len(items), 1)), layout="constrained")
+        ax = fig.add_subplot()
+    fig = getattr(ax.figure, "figure", ax.figure)  # the root figure of a subfigure
+
+    families = text_families()
+    positions = np.arange(len(items))
+    colors = [POSITIVE_COLOR if w > 0 else NEGATIVE_COLOR for w in weights]
+    ax.barh(positions, weights, color=colors, align="center")
+    ax.axvline(0.0, color="#444444", linewidth=0.8)
+    ax.set_yticks(positions, names, family=families)
+    ax.set_ylim(-0.6, len(items) - 0.4)
+    ax.set_xlabel("weight")
+    ax.set_title(str(title), family=families)
+    return fig

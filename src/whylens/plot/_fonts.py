@@ -1,0 +1,58 @@
+"""Font choice for matplotlib figures that show Hangul and other CJK text."""
+
+from __future__ import annotations
+
+__all__ = ["CJK_FAMILIES", "cjk_font_family", "text_families"]
+
+#: Families searched in order; the Noto CJK JP/SC/TC faces contain Hangul too.
+CJK_FAMILIES = (
+    "NanumGothic",
+    "Nanum Gothic",
+    "NanumBarunGothic",
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "Source Han Sans KR",
+    "Malgun Gothic",
+    "Apple SD Gothic Neo",
+    "AppleGothic",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "UnDotum",
+    "Baekmuk Gulim",
+)
+
+
+def cjk_font_family() -> str | None:
+    """Return the name of an installed font family that has Hangul glyphs.
+
+    Looks in matplotlib's font list (``matplotlib.font_manager.fontManager``),
+    which matplotlib caches: after installing a font (e.g. ``apt-get install
+    fonts-nanum``), delete matplotlib's cache directory
+    (``matplotlib.get_cachedir()``) so it is found.
+
+    Returns
+    -------
+    str or None
+        The first of :data:`CJK_FAMILIES` that is installed, or ``None``.
+    """
+    from matplotlib import font_manager
+
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    for family in CJK_FAMILIES:
+        if family in installed:
+            return family
+    return None
+
+
+def text_families() -> list[str]:
+    """Return the font families for figure text: a CJK family if any, then DejaVu Sans.
+
+    matplotlib falls back glyph by glyph along this list.
+
+    Returns
+    -------
+    list of str
+    """
+    family = cjk_font_family()
+    return ["DejaVu Sans"] if family is None else [family, "DejaVu Sans"]

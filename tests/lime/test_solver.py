@@ -1,0 +1,102 @@
+"""The LIME solver against closed forms and against lime.lime_base.LimeBase."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from whylens.errors import InputError
+from whylens.lime import FEATURE_SELECTION, LimeSolver, exponential_kernel
+
+
+def _problem(seed: int, n: int = 2000, d: int = 12, binary: bool = True):
+    rng = np.random.default_rng(seed)
+    Z = (rng.random((n, d)) > 0.4).astype(float) if binary else rng.normal(size=(n, d))
+    Z[0] = 1.0
+    true = rng.normal(size=d) * (rng.random(d) > 0.3)
+    y = Z @ true + 0.3 + 0.05 * rng.normal(size=n)
+    y2 = np.tanh(Z @ rng.normal(size=d))
+    distances = np.sqrt(((Z - Z[0]) ** 2).sum(axis=1))
+    return Z, np.column_stack([y, y2]), distances
+
+
+@pytest.mark.parametrize("method", FEATURE_SELECTION)
+@pytest.mark.parametrize("num_features", [3, 10])
+@pytest.mark.parametrize("binary", [True, False])
+def test_solver_matches_lime_base(method, num_features, binary):
+    lime_base = pytest.importorskip("lime.lime_base")
+    Z, Y, distances = _problem(7 + num_features, binary=binary)
+    width = 3.0
+
+    def kernel(d):
+        return exponential_kernel(d, width)
+
+    base = lime_base.LimeBase(kernel, random_state=0)
+    solver = LimeSolver(Z, kernel(distances))
+    for label in range(Y.shape[1]):
+        intercept, exp, score, local = base.explain_instance_with_data(
+            Z, Y, distances, label, num_features, feature_selection=method
+        )
+        fit = solver.fit(Y[:, label], num_features, method)
+        ours = dict(zip(fit.used.tolist(), fit.coef.tolist(), strict=True))
+        theirs = dict(exp)
+        assert set(ours) == set(theirs)
+        for feature, weight in theirs.items():
+            assert ours[feature] == pytest.approx(weight, abs=1e-10)
+        assert fit.intercept == pytest.approx(intercept, abs=1e-10)
+        assert fit.score == pytest.approx(score, abs=1e-10)
+        assert fit.local_prediction == pytest.approx(local[0], abs=1e-10)
+
+
+def test_linear_output_recovered_exactly_without_regularisation():
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(500, 6))
+    true = np.array([1.5, -2.0, 0.0, 0.25, 3.0, -0.5])
+    y = Z @ true + 4.0
+    fit = LimeSolver(Z, rng.random(500)).fit(y, 6, "none", LinearRegression())
+    np.testing.assert_allclose(fit.coef, true, atol=1e-10)
+    assert fit.intercept == pytest.approx(4.0, abs=1e-10)
+    assert fit.score == pytest.approx(1.0, abs=1e-12)
+
+
+def test_forward_selection_finds_the_informative_features():
+    rng = np.random.default_rng(1)
+    Z = (rng.random((3000, 15)) > 0.5).astype(float)
+    y = 2.0 * Z[:, 3] - 1.5 * Z[:, 11] + 0.8 * Z[:, 7]
+    fit = LimeSolver(Z, np.ones(3000)).fit(y, 3, "forward_selection")
+    assert fit.used.tolist() == [3, 11, 7]  # in order of explained variance
+
+
+def test_kernel_is_limes():
+    d = np.array([0.0, 1.0, 2.5])
+    np.testing.assert_allclose(exponential_kernel(d, 2.0), np.sqrt(np.exp(-(d**2) / 4.0)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"feature_selection": "lars"}, "feature_selection"),
+        ({"feature_selection": None}, "feature_selection"),
+    ],
+)
+def test_unknown_feature_selection_raises(kwargs, match):
+    Z, Y, _ = _problem(0, n=50, d=4)
+    with pytest.raises(InputError, match=match):
+        LimeSolver(Z, np.ones(50)).fit(Y[:, 0], 2, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("Z", "weights", "match"),
+    [
+        (np.ones(5), np.ones(5), "2-D"),
+        (np.ones((5, 2)), np.ones(4), "weights"),
+        (np.ones((5, 2)), np.zeros(5), "positive sum"),
+        (np.ones((5, 2)), -np.ones(5), "non-negative"),
+        (np.full((5, 2), np.nan), np.ones(5), "finite"),
+    ],
+)
+def test_solver_bad_input(Z, weights, match):
+    with pytest.raises(InputError, match=match):
+        LimeSolver(Z, weights)

@@ -1,0 +1,182 @@
+"""as_model: callables, scikit-learn and torch behind one float64 (n, k) contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from whylens.errors import InputError, InputTypeError, ModelError, ModelOutputError
+from whylens.models import Model, as_model
+
+
+def test_callable_1d_output_becomes_a_column():
+    model = as_model(lambda X: X.sum(axis=1))
+    out = model(np.arange(6.0).reshape(3, 2))
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [[1.0], [5.0], [9.0]])
+
+
+def test_chunks_are_bounded_and_results_concatenated():
+    seen = []
+
+    def f(X):
+        seen.append(len(X))
+        return np.column_stack([X[:, 0], -X[:, 0]])
+
+    model = as_model(f, chunk_size=7)
+    X = np.arange(30.0).reshape(30, 1)
+    out = model(X, progress=False)
+    np.testing.assert_array_equal(out[:, 0], np.arange(30.0))
+    assert seen == [7, 7, 7, 7, 2]
+    assert model.max_chunk_seen == 7 and model.n_evaluated == 30
+
+
+def test_default_chunk_from_memory_budget():
+    model = as_model(lambda X: X[:, 0], memory_budget=8 * 10 * 8 * 100)
+    # rows of 10 float64 = 80 bytes, times the working factor 8 -> 100 rows per chunk
+    assert model.chunk_size_for(np.zeros((1000, 10))) == 100
+
+
+def test_callback_reports_progress():
+    calls = []
+    as_model(lambda X: X[:, 0], chunk_size=4)(np.zeros((10, 1)),
+                                              callback=lambda d, t: calls.append((d, t)))
+    assert calls == [(4, 10), (8, 10), (10, 10)]
+
+
+def test_sklearn_classifier_uses_predict_proba_and_class_names(breast_cancer):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, _, _ = breast_cancer
+    clf = LogisticRegression(max_iter=5000).fit(X, np.where(y == 1, "benign", "malignant"))
+    model = as_model(clf)
+    np.testing.assert_allclose(model(X[:5]), clf.predict_proba(X[:5]))
+    assert model.output == "probability"
+    assert model.output_names == ["benign", "malignant"]
+    decision = as_model(clf, output="decision")
+    np.testing.assert_allclose(decision(X[:5])[:, 0], clf.decision_function(X[:5]))
+    assert decision.output_names == ["malignant"]
+
+
+def test_sklearn_regressor_and_svm_fallbacks():
+    from sklearn.linear_model import Ridge
+    from sklearn.svm import LinearSVC
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    reg = Ridge().fit(X, y)
+    np.testing.assert_allclose(as_model(reg)(X)[:, 0], reg.predict(X))
+    svm = LinearSVC().fit(X, y > 0)
+    assert as_model(svm).output == "decision"
+    with pytest.raises(InputError, match="predict_proba"):
+        as_model(svm, output="probability")
+
+
+def test_unfitted_estimator_is_refused():
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(InputError, match="fit"):
+        as_model(LogisticRegression())
+
+
+@pytest.mark.parametrize(
+    ("fn", "error", "match"),
+    [
+        (lambda X: np.array(["a"] * len(X)), ModelOutputError, "predict_proba"),
+        (lambda X: np.full(len(X), np.nan), ModelOutputError, "NaN"),
+        (lambda X: np.ones(len(X) + 1), ModelOutputError, "rows"),
+        (lambda X: np.ones((len(X), 2, 2)), ModelOutputError, "shape"),
+        (lambda X: 3.0, ModelOutputError, "shape"),
+    ],
+)
+def test_bad_model_output(fn, error, match):
+    with pytest.raises(error, match=match):
+        as_model(fn)(np.zeros((4, 2)))
+
+
+def test_a_model_that_raises_surfaces_chained():
+    def broken(X):
+        raise KeyError("column 'age' missing")
+
+    with pytest.raises(ModelError, match="KeyError") as info:
+        as_model(broken)(np.zeros((3, 2)))
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+@pytest.mark.parametrize(
+    ("obj", "kwargs", "error"),
+    [
+        (42, {}, InputTypeError),
+        (lambda X: X, {"output": "proba"}, InputError),
+        (lambda X: X, {"chunk_size": 0}, InputError),
+        (lambda X: X, {"memory_budget": -1}, InputError),
+    ],
+)
+def test_bad_arguments(obj, kwargs, error):
+    with pytest.raises(error):
+        as_model(obj, **kwargs)
+
+
+def test_model_is_returned_as_is():
+    model = as_model(lambda X: X[:, 0])
+    assert as_model(model) is model
+    assert isinstance(as_model(model, chunk_size=3), Model)
+
+
+# ---------------------------------------------------------------- torch
+torch = pytest.importorskip("torch")
+
+
+class _Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+        self.drop = torch.nn.Dropout(0.5)
+        self.norm = torch.nn.BatchNorm1d(2)
+
+    def forward(self, x):
+        return self.norm(self.drop(self.linear(x)))
+
+
+def test_torch_module_logits_softmax_and_modes_restored():
+    torch.manual_seed(0)
+    net = _Net()
+    net.train()
+    net.norm.eval()  # a mixed state must survive exactly
+    before = {name: m.training for name, m in net.named_modules()}
+    stats = net.norm.running_mean.clone()
+    x = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    logits = as_model(net, chunk_size=4)(x)
+    with torch.no_grad():
+        net.eval()
+        expected = net(torch.as_tensor(x)).double().numpy()
+        net.train()
+        net.norm.eval()
+    np.testing.assert_allclose(logits, expected, rtol=1e-6)
+    proba = as_model(net, output="probability")(x)
+    np.testing.assert_allclose(proba, np.exp(expected) / np.exp(expected).sum(1, keepdims=True),
+                               rtol=1e-6)
+    assert {name: m.training for name, m in net.named_modules()} == before
+    assert torch.equal(net.norm.running_mean, stats)
+    assert all(p.requires_grad for p in net.parameters())
+
+
+def test_torch_module_restored_when_it_raises():
+    class Bad(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("shape mismatch")
+
+    net = Bad()
+    net.train()
+    with pytest.raises(ModelError) as info:
+        as_model(net)(np.zeros((2, 3), dtype=np.float32))
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert net.training
+
+
+def test_torch_single_output_probability_is_two_columns():
+    net = torch.nn.Linear(2, 1)
+    out = as_model(net, output="probability")(np.zeros((3, 2), dtype=np.float32))
+    assert out.shape == (3, 2)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)

@@ -1,0 +1,85 @@
+"""Discretisers and the tabular sampler: lime's bins, exact truncated normals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from whylens.errors import InputError
+from whylens.representations.tabular import Discretizer, TabularSampler, truncated_normal
+
+
+def test_quartile_bins_and_names_match_lime(breast_cancer):
+    lime_discretize = pytest.importorskip("lime.discretize")
+    X, y, names, _ = breast_cancer
+    ours = Discretizer("quartile").fit(X, range(X.shape[1]), names)
+    theirs = lime_discretize.QuartileDiscretizer(X, [], names, labels=y, random_state=0)
+    for col in range(X.shape[1]):
+        assert ours.names[col] == theirs.names[col]
+    np.testing.assert_array_equal(ours.discretize(X), theirs.discretize(X).astype(int))
+
+
+@pytest.mark.parametrize("kind", ["decile", "entropy"])
+def test_other_discretizers_match_lime(breast_cancer, kind):
+    lime_discretize = pytest.importorskip("lime.discretize")
+    X, y, names, _ = breast_cancer
+    ours = Discretizer(kind, random_state=0).fit(X, range(X.shape[1]), names, labels=y)
+    cls = {"decile": lime_discretize.DecileDiscretizer,
+           "entropy": lime_discretize.EntropyDiscretizer}[kind]
+    theirs = cls(X, [], names, labels=y, random_state=0)
+    np.testing.assert_array_equal(ours.discretize(X), theirs.discretize(X).astype(int))
+
+
+def test_entropy_needs_labels():
+    with pytest.raises(InputError, match="training_labels"):
+        Discretizer("entropy").fit(np.zeros((5, 1)), [0], ["a"])
+
+
+def test_truncated_normal_is_exact_in_the_tails():
+    rng = np.random.default_rng(0)
+    n = 200_000
+    for low, high in [(-1.0, 2.0), (3.0, 5.0), (-12.0, -9.0), (7.0, 7.0)]:
+        draws = truncated_normal(np.full(n, low), np.full(n, high), np.zeros(n), np.ones(n), rng)
+        assert draws.min() >= low and draws.max() <= high
+        if high > low:
+            ref = stats.truncnorm(low, high)
+            assert draws.mean() == pytest.approx(ref.mean(), abs=4 * ref.std() / np.sqrt(n))
+            assert stats.kstest(draws[:5000], ref.cdf).pvalue > 1e-3
+
+
+def test_undiscretize_stays_in_bins_and_follows_bin_statistics(breast_cancer):
+    X, _, names, _ = breast_cancer
+    disc = Discretizer("quartile").fit(X, range(X.shape[1]), names)
+    rng = np.random.default_rng(1)
+    bins = rng.integers(0, 4, size=(20000, X.shape[1]))
+    values = disc.undiscretize(bins, rng)
+    np.testing.assert_array_equal(disc.discretize(values), bins)
+
+
+def test_sampler_marks_same_bin_as_one_and_keeps_the_instance(breast_cancer):
+    X, _, names, _ = breast_cancer
+    disc = Discretizer("quartile").fit(X, range(X.shape[1]), names)
+    sampler = TabularSampler(X, [], names, disc)
+    rng = np.random.default_rng(2)
+    Z, inverse = sampler.sample(X[5], 4000, rng)
+    np.testing.assert_array_equal(inverse[0], X[5])
+    assert (Z[0] == 1).all()
+    same = disc.discretize(inverse) == disc.discretize(X[5])[None, :]
+    np.testing.assert_array_equal(Z[1:], same[1:].astype(float))
+    # each bin is drawn with its training frequency (about 1/4 for quartiles)
+    assert Z[1:].mean() == pytest.approx(0.25, abs=0.02)
+
+
+def test_sampler_without_discretizer_uses_training_mean_and_std():
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.normal(5.0, 2.0, 5000), rng.integers(0, 3, 5000)])
+    sampler = TabularSampler(X, [1], ["x", "c"], None)
+    Z, inverse = sampler.sample(np.array([100.0, 1.0]), 20000, np.random.default_rng(4))
+    assert inverse[1:, 0].mean() == pytest.approx(5.0, abs=0.1)
+    assert inverse[1:, 0].std() == pytest.approx(2.0, abs=0.1)
+    np.testing.assert_allclose(Z[:, 0], (inverse[:, 0] - X[:, 0].mean()) / X[:, 0].std())
+    np.testing.assert_array_equal(Z[1:, 1], inverse[1:, 1] == 1.0)
+    around, _ = sampler.sample(np.array([100.0, 1.0]), 20000, np.random.default_rng(4), True)
+    assert around[1:, 0].mean() == pytest.approx((100.0 - X[:, 0].mean()) / X[:, 0].std(),
+                                                 abs=0.05)

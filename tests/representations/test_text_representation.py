@@ -1,0 +1,59 @@
+"""Text masking: bag-of-words removes every occurrence, positional only one place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from whylens.errors import InputError
+from whylens.representations import TextRepresentation
+from whylens.text import word_tokenize
+
+TEXT = "good movie, good cast; bad end"
+
+
+def test_bag_of_words_removes_every_occurrence():
+    rep = TextRepresentation(TEXT, word_tokenize(TEXT), bow=True)
+    assert rep.names == ["good", "movie", "cast", "bad", "end"]
+    assert rep.spans[0] == [[0, 4], [12, 16]]
+    Z = np.ones((2, rep.n_features))
+    Z[1, 0] = 0
+    assert rep.apply(Z) == [TEXT, " movie,  cast; bad end"]
+
+
+def test_positional_masks_one_place():
+    rep = TextRepresentation(TEXT, word_tokenize(TEXT), bow=False)
+    assert rep.names == ["good", "movie", "good", "cast", "bad", "end"]
+    Z = np.ones((1, rep.n_features))
+    Z[0, 2] = 0
+    assert rep.apply(Z) == ["good movie, UNKWORDZ cast; bad end"]
+    rep = TextRepresentation(TEXT, word_tokenize(TEXT), bow=False, mask_string="[MASK]")
+    assert rep.apply(Z) == ["good movie, [MASK] cast; bad end"]
+
+
+def test_hangul_masking_keeps_offsets():
+    text = "이 영화 정말 재미있어요!"
+    rep = TextRepresentation(text, word_tokenize(text))
+    Z = np.array([[1, 0, 1, 0]])
+    assert rep.apply(Z) == ["이  정말 !"]
+    assert [text[s:e] for (s, e), in rep.spans] == rep.names
+
+
+def test_apply_matches_a_per_row_reference():
+    rng = np.random.default_rng(0)
+    rep = TextRepresentation(TEXT, word_tokenize(TEXT))
+    Z = rng.integers(0, 2, size=(50, rep.n_features))
+    for z, doc in zip(Z, rep.apply(Z), strict=True):
+        removed = {rep.names[j] for j in np.flatnonzero(z == 0)}
+        expected, cursor = [], 0
+        for tok in word_tokenize(TEXT):
+            expected.append(TEXT[cursor : tok.start])
+            expected.append("" if tok.text in removed else tok.text)
+            cursor = tok.end
+        expected.append(TEXT[cursor:])
+        assert doc == "".join(expected)
+
+
+def test_empty_document_is_refused():
+    with pytest.raises(InputError, match="at least one word"):
+        TextRepresentation("?!", word_tokenize("?!"))
