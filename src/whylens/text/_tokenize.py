@@ -163,7 +163,7 @@ def locate_tokens(text: str, tokens: Sequence[Any]) -> list[Token]:
     return out
 
 
-def get_tokenizer(spec: TokenizerSpec = None) -> Tokenizer:
+def get_tokenizer(spec: TokenizerSpec = None, argument: str = "tokenizer") -> Tokenizer:
     """Resolve a tokenizer specification.
 
     Parameters
@@ -173,11 +173,18 @@ def get_tokenizer(spec: TokenizerSpec = None) -> Tokenizer:
         :func:`char_tokenize`; any other string: a separator regex as lime's
         ``split_expression``; a callable ``f(text)`` returning strings,
         Tokens or ``(text, start, end)`` triples.
+    argument : str, default="tokenizer"
+        Name of the user's argument that held ``spec``, for error messages.
 
     Returns
     -------
     callable
         ``tokenize(text) -> list[Token]``.
+
+    Raises
+    ------
+    InputTypeError
+        ``spec`` is none of the above.
     """
     if spec is None or spec == "word":
         return word_tokenize
@@ -191,5 +198,5 @@ def get_tokenizer(spec: TokenizerSpec = None) -> Tokenizer:
 
         return tokenize
     raise InputTypeError(
-        describe("tokenizer", "None, 'word', 'char', a separator regex or a callable", spec)
+        describe(argument, "None, 'word', 'char', a separator regex or a callable", spec)
     )
