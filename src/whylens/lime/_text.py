@@ -95,7 +95,8 @@ class LimeTextExplainer:
         self.feature_selection = check_feature_selection(feature_selection)
         self.char_level = bool(char_level)
         self.split_expression = split_expression
-        self.tokenize = char_tokenize if self.char_level else get_tokenizer(split_expression, "split_expression")
+        self.tokenize = (char_tokenize if self.char_level
+                         else get_tokenizer(split_expression, "split_expression"))
         self.bow = bool(bow)
         if mask_string is not None and not isinstance(mask_string, str):
             raise InputTypeError(describe("mask_string", "a str or None", mask_string))
