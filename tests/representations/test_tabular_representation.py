@@ -83,3 +83,25 @@ def test_sampler_without_discretizer_uses_training_mean_and_std():
     around, _ = sampler.sample(np.array([100.0, 1.0]), 20000, np.random.default_rng(4), True)
     assert around[1:, 0].mean() == pytest.approx((100.0 - X[:, 0].mean()) / X[:, 0].std(),
                                                  abs=0.05)
+
+
+def test_bin_draws_follow_the_truncated_normal_of_the_bin(breast_cancer):
+    """Table-interpolated draws match scipy's truncnorm of each bin (KS test), stay
+    inside the bin, and the quantile function is non-decreasing."""
+    from scipy import stats
+
+    X, _, names, _ = breast_cancer
+    disc = Discretizer("quartile").fit(X, range(X.shape[1]), names)
+    rng = np.random.default_rng(5)
+    for position in (0, 7, 23):
+        for b in range(4):
+            mean, std = disc._mean[position, b], disc._std[position, b]
+            low, high = disc._min[position, b], disc._max[position, b]
+            draws = disc.undiscretize_column(position, np.full(20000, b), rng)
+            assert draws.min() >= low and draws.max() <= high
+            ref = stats.truncnorm((low - mean) / std, (high - mean) / std, mean, std)
+            assert stats.kstest(draws, ref.cdf).pvalue > 1e-3
+            q = np.linspace(0, 1, 1001)[:-1]
+            values = disc.undiscretize_uniform(position, np.full(q.size, b), q)
+            assert (np.diff(values) >= 0).all()
+            np.testing.assert_allclose(values[500], ref.ppf(0.5), rtol=1e-6)

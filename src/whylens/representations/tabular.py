@@ -16,44 +16,69 @@ from scipy.special import log_ndtr, ndtri_exp
 
 from whylens.errors import InputError, describe
 
-__all__ = ["DISCRETIZERS", "Discretizer", "TabularSampler", "truncated_normal"]
+__all__ = [
+    "DISCRETIZERS",
+    "Discretizer",
+    "TabularSampler",
+    "truncated_normal",
+    "truncated_normal_ppf",
+]
 
 DISCRETIZERS = ("quartile", "decile", "entropy")
 
 
-def truncated_normal(
-    low: np.ndarray, high: np.ndarray, mean: np.ndarray, std: np.ndarray,
-    rng: np.random.Generator,
+def truncated_normal_ppf(
+    low: np.ndarray, high: np.ndarray, mean: np.ndarray, std: np.ndarray, q: np.ndarray,
 ) -> np.ndarray:
-    """Draw from normals truncated to ``[low, high]``, elementwise.
+    """Quantile function of normals truncated to ``[low, high]``, elementwise.
 
-    Inverse-CDF sampling in log space on the left tail (intervals on the right
-    are mirrored), so intervals far in a tail are sampled accurately.
+    Inverse CDF in log space on the left tail (intervals on the right are
+    mirrored), so intervals far in a tail are accurate.
 
     Parameters
     ----------
     low, high, mean, std : ndarray of the same shape
         Bounds in data units, and the untruncated normal's mean and std (> 0).
-    rng : numpy.random.Generator
+    q : ndarray of the same shape
+        Probabilities in ``[0, 1]``.
 
     Returns
     -------
-    ndarray of the same shape, inside ``[low, high]``.
+    ndarray of the same shape, non-decreasing in ``q``, inside ``[low, high]``.
     """
     a = (low - mean) / std
     b = (high - mean) / std
     flip = a > 0
     lo = np.where(flip, -b, a)
     hi = np.where(flip, -a, b)
+    u = np.where(flip, 1.0 - q, q)
     log_lo = log_ndtr(lo)
     log_hi = log_ndtr(hi)
-    u = rng.random(a.shape)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_p = log_hi + np.log(u + (1.0 - u) * np.exp(log_lo - log_hi))
         z = ndtri_exp(np.minimum(log_p, 0.0))
     z = np.where(flip, -z, z)
     z = np.where(np.isfinite(z), z, np.clip(0.0, a, b))
     return np.clip(mean + std * z, low, high)
+
+
+def truncated_normal(
+    low: np.ndarray, high: np.ndarray, mean: np.ndarray, std: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draw from normals truncated to ``[low, high]``, elementwise, by
+    :func:`truncated_normal_ppf` of uniform draws.
+
+    Parameters
+    ----------
+    low, high, mean, std : ndarray of the same shape
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of the same shape, inside ``[low, high]``.
+    """
+    return truncated_normal_ppf(low, high, mean, std, rng.random(np.shape(low)))
 
 
 class Discretizer:
@@ -161,7 +186,59 @@ class Discretizer:
             self._std[j, : n_bins[j]] = std + 1e-11
             self._min[j, : n_bins[j]] = np.concatenate([[values.min()], self.edges[j]])
             self._max[j, : n_bins[j]] = np.concatenate([self.edges[j], [values.max()]])
+        self._build_quantile_tables()
         return self
+
+    #: Intervals of the piecewise-linear quantile function of each bin.
+    QUANTILE_KNOTS = 512
+
+    def _build_quantile_tables(self) -> None:
+        """Tabulate every bin's truncated-normal quantile function at
+        ``QUANTILE_KNOTS + 1`` probabilities, so that sampling is a table
+        lookup and a linear interpolation (see :meth:`undiscretize_uniform`).
+        A bin's lowest knot is nudged just above its lower edge: values on an
+        edge belong to the bin below it."""
+        k, width = self._mean.shape
+        q = np.linspace(0.0, 1.0, self.QUANTILE_KNOTS + 1)
+        shape = (k, width, q.size)
+        table = truncated_normal_ppf(
+            np.broadcast_to(self._min[:, :, None], shape),
+            np.broadcast_to(self._max[:, :, None], shape),
+            np.broadcast_to(self._mean[:, :, None], shape),
+            np.broadcast_to(self._std[:, :, None], shape),
+            np.broadcast_to(q, shape),
+        )
+        inner = np.nextafter(self._min[:, 1:], np.inf)
+        table[:, 1:, 0] = np.minimum(inner, self._max[:, 1:])
+        self._quantiles = np.ascontiguousarray(table.reshape(k, -1))
+
+    def undiscretize_uniform(self, position: int, bins: np.ndarray, v: np.ndarray
+                             ) -> np.ndarray:
+        """Values of discretised column number ``position`` at quantiles ``v``
+        of their bins' truncated normals (the bin's training mean and std, cut
+        at the bin's edges), by linear interpolation in a table of
+        ``QUANTILE_KNOTS + 1`` quantiles per bin.
+
+        Parameters
+        ----------
+        position : int
+            Index into :attr:`columns`.
+        bins : ndarray of int, shape (n,)
+        v : ndarray of float, shape (n,)
+            Probabilities in ``[0, 1)``; uniform draws give truncated-normal draws.
+
+        Returns
+        -------
+        ndarray of shape (n,), inside each draw's bin.
+        """
+        knots = self.QUANTILE_KNOTS
+        t = v * knots
+        i = np.minimum(t.astype(np.int64), knots - 1)
+        frac = t - i
+        i += bins * (knots + 1)
+        row = self._quantiles[position]
+        q0 = row.take(i)
+        return q0 + frac * (row.take(i + 1) - q0)
 
     def discretize(self, X: np.ndarray) -> np.ndarray:
         """Return the bin index of every discretised column.
@@ -184,12 +261,9 @@ class Discretizer:
 
     def undiscretize_column(self, position: int, bins: np.ndarray,
                             rng: np.random.Generator) -> np.ndarray:
-        """Draw values of discretised column number ``position`` inside ``bins``.
-
-        Exact truncated-normal sampling (the normal of the bin's training
-        data, cut at the bin's edges) by rejection: a few vectorised rounds
-        over the draws that fell outside their bin, then the log-space
-        inverse CDF of :func:`truncated_normal` for what is left.
+        """Draw values of discretised column number ``position`` inside ``bins``
+        (truncated normals of the bins' training data; see
+        :meth:`undiscretize_uniform`).
 
         Parameters
         ----------
@@ -202,22 +276,7 @@ class Discretizer:
         -------
         ndarray of shape (n,)
         """
-        mean = self._mean[position].take(bins)
-        std = self._std[position].take(bins)
-        low = self._min[position].take(bins)
-        high = self._max[position].take(bins)
-        out = mean + std * rng.standard_normal(bins.shape[0])
-        bad = np.flatnonzero((out < low) | (out > high))
-        for _ in range(4):
-            if bad.size == 0:
-                return out
-            redraw = mean[bad] + std[bad] * rng.standard_normal(bad.size)
-            ok = (redraw >= low[bad]) & (redraw <= high[bad])
-            out[bad[ok]] = redraw[ok]
-            bad = bad[~ok]
-        if bad.size:
-            out[bad] = truncated_normal(low[bad], high[bad], mean[bad], std[bad], rng)
-        return out
+        return self.undiscretize_uniform(position, bins, rng.random(bins.shape[0]))
 
     def undiscretize(self, bins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Draw values inside the given bins, for every discretised column.
@@ -281,6 +340,8 @@ class TabularSampler:
             values_list.append(values.astype(np.float64))
             cum_list.append(np.cumsum(counts) / counts.sum())
         self._cum_list = cum_list
+        self._cum_low = [np.concatenate([[0.0], cum[:-1]]) for cum in cum_list]
+        self._share = [np.diff(cum, prepend=0.0) for cum in cum_list]
         self.feature_values = values_list
 
     def sample(self, row: np.ndarray, num_samples: int, rng: np.random.Generator,
@@ -323,8 +384,12 @@ class TabularSampler:
                 values = self.feature_values[j].take(idx)  # category codes, or bin ids
                 pos = self._disc_pos[col]
                 if pos >= 0:
-                    values = self.discretizer.undiscretize_column(
-                        int(pos), values.astype(np.int64), rng)
+                    # Given its bin, where u fell inside the bin's share of [0, 1) is
+                    # itself uniform: it picks the value inside the bin.
+                    low, share = self._cum_low[j].take(idx), self._share[j].take(idx)
+                    v = np.minimum((u[j] - low) / share, np.nextafter(1.0, 0.0))
+                    values = self.discretizer.undiscretize_uniform(
+                        int(pos), values.astype(np.int64), v)
                 inv_t[col] = values
         Z = Zt.T
         inverse = np.ascontiguousarray(inv_t.T)
