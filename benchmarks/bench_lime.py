@@ -2,9 +2,9 @@
 
 Run from the repository root with the dev virtual environment::
 
-    /work/venv/bin/python benchmarks/bench_lime.py                 # full run
-    /work/venv/bin/python benchmarks/bench_lime.py --quick         # smoke run (~1 min)
-    /work/venv/bin/python benchmarks/bench_lime.py --repeats 9 --json benchmarks/results/lime.json
+    .venv/bin/python benchmarks/bench_lime.py                 # full run
+    .venv/bin/python benchmarks/bench_lime.py --quick         # smoke run (~1 min)
+    .venv/bin/python benchmarks/bench_lime.py --repeats 9 --json benchmarks/results/lime.json
 
 What is measured (see benchmarks/README.md for the column meanings):
 
