@@ -142,6 +142,9 @@ class Explanation:
         Every parameter needed to reproduce the explanation, random_state included.
     n_evals : int
         Number of model evaluations (rows) spent.
+    layer_values : ndarray of shape (n_instances, n_labels, *layer_spatial), optional
+        Layer methods (CAMs): the map at the explained layer's resolution;
+        ``values`` holds it upsampled to the input.
     """
 
     values: np.ndarray
@@ -157,8 +160,9 @@ class Explanation:
     top_labels: list[int] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     n_evals: int = 0
+    layer_values: np.ndarray | None = None
 
-    _PER_INSTANCE = ("values", "output", "base_values", "selected")
+    _PER_INSTANCE = ("values", "output", "base_values", "selected", "layer_values")
 
     # ------------------------------------------------------------------ basics
     def __post_init__(self) -> None:
@@ -397,6 +401,46 @@ class Explanation:
     def class_names(self) -> list[str] | None:
         """Names of the model outputs (lime's ``class_names``)."""
         return self.output_names
+
+    # ------------------------------------------------------------- image views
+    @property
+    def image(self) -> np.ndarray | None:
+        """The explained image (lime's ``image``), channels-last; single instance."""
+        self._single("image")
+        return None if self.features.data is None else self.features.data[0]
+
+    @property
+    def segments(self) -> np.ndarray | None:
+        """The segment map of a LIME image explanation (lime's ``segments``), (H, W)."""
+        self._single("segments")
+        return None if self.features.segments is None else self.features.segments[0]
+
+    def get_image_and_mask(
+        self,
+        label: int,
+        positive_only: bool = True,
+        negative_only: bool = False,
+        hide_rest: bool = False,
+        num_features: int = 5,
+        min_weight: float = 0.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(image, mask)`` of the strongest superpixels, as lime's method.
+
+        See :func:`whylens.representations.image.image_and_mask` for the
+        parameters; the result equals lime's on the same segments and weights.
+
+        Returns
+        -------
+        image : ndarray of shape (H, W, C) or (H, W)
+        mask : ndarray of shape (H, W)
+            1 on shown positive superpixels, -1 on negative ones (when neither
+            ``positive_only`` nor ``negative_only``), 0 elsewhere.
+        """
+        from whylens.representations.image import image_and_mask
+
+        return image_and_mask(self, label, positive_only=positive_only,
+                              negative_only=negative_only, hide_rest=hide_rest,
+                              num_features=num_features, min_weight=min_weight)
 
     # --------------------------------------------------------------- rendering
     def as_html(

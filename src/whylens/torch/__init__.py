@@ -1,0 +1,61 @@
+"""PyTorch tools: layers, the hook manager, CAMs, feature maps, filter patterns.
+
+Importing this module imports torch (``pip install "whylens[torch]"``);
+``import whylens`` alone never does.
+
+>>> from whylens.torch import GradCAM, layers
+>>> exp = GradCAM(model)(x)  # doctest: +SKIP
+"""
+
+from whylens.errors import MissingDependencyError
+
+try:
+    import torch as _torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise MissingDependencyError(
+        "whylens.torch: expected torch to be installed, got ImportError. "
+        'Install it with: pip install "whylens[torch]" (torch==2.13.0).'
+    ) from exc
+
+from whylens.torch._cams import (
+    CAM_METHODS,
+    AblationCAM,
+    BaseCAM,
+    CAMContext,
+    EigenCAM,
+    GradCAM,
+    GradCAMPlusPlus,
+    HiResCAM,
+    LayerCAM,
+    ScoreCAM,
+    cam,
+    upsample,
+)
+from whylens.torch._feature_maps import feature_maps
+from whylens.torch._filter_patterns import filter_patterns
+from whylens.torch._hooks import StopForward, capture, check_same_device, get_layer
+from whylens.torch._layers import LayerInfo, default_layer, layers
+
+__all__ = [
+    "CAM_METHODS",
+    "AblationCAM",
+    "BaseCAM",
+    "CAMContext",
+    "EigenCAM",
+    "GradCAM",
+    "GradCAMPlusPlus",
+    "HiResCAM",
+    "LayerCAM",
+    "LayerInfo",
+    "ScoreCAM",
+    "StopForward",
+    "cam",
+    "capture",
+    "check_same_device",
+    "default_layer",
+    "feature_maps",
+    "filter_patterns",
+    "get_layer",
+    "layers",
+    "upsample",
+]

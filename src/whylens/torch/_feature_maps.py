@@ -1,0 +1,106 @@
+"""Feature maps: what one layer outputs for an input, channels ranked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from whylens.errors import InputError, InputTypeError, describe
+from whylens.explanation import Explanation, Features
+from whylens.torch._cams import _as_input, _to_channels_last
+from whylens.torch._hooks import capture, check_same_device, get_layer
+
+__all__ = ["check_channels", "feature_maps"]
+
+
+def check_channels(channels: Any, n_channels: int, argument: str = "channels") -> list[int]:
+    """Return ``channels`` as a list of ints in ``[0, n_channels)``.
+
+    Raises
+    ------
+    InputTypeError
+        Not a sequence of ints.
+    InputError
+        Empty, or an index out of range.
+    """
+    if isinstance(channels, (int, np.integer)) and not isinstance(channels, bool):
+        channels = [channels]
+    try:
+        items = list(channels)
+    except TypeError as exc:
+        raise InputTypeError(describe(argument, "a sequence of channel indices", channels)
+                             ) from exc
+    if not items or any(isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer))
+                        for c in items):
+        raise InputTypeError(
+            describe(argument, "a non-empty sequence of int channel indices", channels)
+        )
+    bad = [int(c) for c in items if not 0 <= c < n_channels]
+    if bad:
+        raise InputError(
+            describe(argument, f"channel indices in [0, {n_channels})", bad,
+                     f"The layer has {n_channels} channels.")
+        )
+    return [int(c) for c in items]
+
+
+def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None = None
+                 ) -> Explanation:
+    """Return a layer's activations for ``x``, channels ranked by mean activation.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    x : Tensor of shape (n, ...)
+        Inputs as the model takes them, on the model's device.
+    layer : str or torch.nn.Module
+        Any layer whose output is one tensor ``(n, C, *spatial)``.
+    channels : sequence of int, optional
+        Which channels, in this order. ``None``: every channel, ranked by
+        decreasing mean activation over the batch and positions.
+
+    Returns
+    -------
+    Explanation
+        ``method="torch.feature_maps"``; ``values`` of shape
+        (n, n_channels, *spatial) are the activations; ``labels`` are the
+        channel indices; ``base_values`` (n, n_channels) their means.
+        Plot it with :func:`whylens.plot.feature_map_grid`.
+
+    Raises
+    ------
+    InputError
+        Unknown layer, channel out of range, input on another device.
+    ModelError
+        The model raised (chained).
+    """
+    import torch
+
+    x = _as_input(x)
+    check_same_device(model, x)
+    name, _ = get_layer(model, layer)
+    with capture(model, name, stop=True) as cap, torch.no_grad():
+        cap.run(x)
+    acts = cap.last().to("cpu", torch.float64).numpy()
+    if acts.ndim < 2:
+        raise InputError(describe("layer", "a layer with output (n, C, ...)",
+                                  got_text=f"{name!r} with output shape {acts.shape}"))
+    means = acts.reshape(acts.shape[0], acts.shape[1], -1).mean(axis=2)  # (n, C)
+    if channels is None:
+        order = np.argsort(-means.mean(axis=0), kind="stable").tolist()
+    else:
+        order = check_channels(channels, acts.shape[1])
+    spatial = acts.ndim - 2
+    return Explanation(
+        values=acts[:, order],
+        labels=np.asarray(order, dtype=np.int64),
+        method="torch.feature_maps",
+        features=Features(kind="image" if spatial == 2 else "sequence", names=[],
+                          data=_to_channels_last(x)),
+        mode="classification",
+        base_values=means[:, order],
+        params={"layer": name, "channels": None if channels is None else order},
+        n_evals=int(x.shape[0]),
+    )

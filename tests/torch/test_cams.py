@@ -1,0 +1,231 @@
+"""CAMs: hand-computed maps, closed forms, region recovery, 1-D models, batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from whylens.errors import InputError, InputTypeError, ModelError  # noqa: E402
+from whylens.torch import (  # noqa: E402
+    CAM_METHODS,
+    AblationCAM,
+    EigenCAM,
+    GradCAM,
+    GradCAMPlusPlus,
+    HiResCAM,
+    LayerCAM,
+    ScoreCAM,
+    cam,
+)
+
+from .models import FlatNet, GapNet, HandConv, RegionNet, TextCNN, seeded  # noqa: E402
+
+HAND_X = torch.arange(16.0).reshape(1, 1, 4, 4)
+A0 = np.array([[10.0, 18.0], [42.0, 50.0]])
+A1 = np.full((2, 2), -5.0)
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        # relu(0.5 * A0 - 0.25 * A1)
+        (GradCAM, 0.5 * A0 + 1.25),
+        # gradients are constant, so gradient x activation gives the same map
+        (HiResCAM, 0.5 * A0 + 1.25),
+        # relu(0.5) * A0 + relu(-0.25) * A1
+        (LayerCAM, 0.5 * A0),
+        # alpha = g^2 / (2 g^2 + sum(A0) g^3) = 0.25 / (0.5 + 120 * 0.125), w0 = 4 * 0.5 * alpha
+        (GradCAMPlusPlus, 4 * 0.5 * (0.25 / (0.5 + 120 * 0.125)) * A0),
+        # y = 65; zeroing A0 gives 5, zeroing A1 gives 60: w = (60/65, 5/65)
+        (AblationCAM, 60 / 65 * A0 + 5 / 65 * A1),
+        # centred channel 0 = A0 - 30, channel 1 constant: projection A0 - 30, relu
+        (EigenCAM, np.maximum(A0 - 30.0, 0.0)),
+    ],
+)
+def test_hand_computed_4x4(method, expected):
+    exp = method(HandConv())(HAND_X)
+    assert exp.layer_values.shape == (1, 1, 2, 2)
+    np.testing.assert_allclose(exp.layer_values[0, 0], expected, rtol=1e-6)
+    assert exp.values.shape == (1, 1, 4, 4)
+    assert exp.labels.tolist() == [0]
+    assert exp.method == f"torch.{method.name}"
+
+
+def test_upsampled_map_is_bilinear_of_layer_map():
+    exp = GradCAM(HandConv())(HAND_X)
+    up = torch.nn.functional.interpolate(torch.tensor(exp.layer_values), size=(4, 4),
+                                         mode="bilinear", align_corners=False)
+    np.testing.assert_allclose(exp.values, up.numpy())
+
+
+def test_gradcam_on_gap_head_equals_closed_form_cam():
+    model = seeded(GapNet())
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    exp = GradCAM(model, "features.3")(x, target=[0, 2])
+    acts = model.features(x).detach()  # (2, C, 4, 4)
+    w = model.head.weight.detach()  # (classes, C)
+    for j, c in enumerate([0, 2]):
+        closed = torch.relu(torch.einsum("k,nkhw->nhw", w[c], acts)) / 16  # mean grad = w/hw
+        np.testing.assert_allclose(exp.layer_values[:, j], closed.numpy(), atol=1e-6)
+
+
+def test_hirescam_is_gradient_times_activation():
+    model = seeded(FlatNet())
+    x = torch.randn(1, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    exp = HiResCAM(model, "conv")(x, target=1)
+    a = model.conv(x).detach().requires_grad_(True)
+    y = model.fc(torch.relu(a).flatten(1))[0, 1]
+    (g,) = torch.autograd.grad(y, a)
+    expected = torch.relu((g * a).sum(dim=1)).detach()
+    np.testing.assert_allclose(exp.layer_values[:, 0], expected.numpy(), atol=1e-10)
+    # Grad-CAM differs here: its weights are spatial means
+    grad = GradCAM(model, "conv")(x, target=1)
+    assert not np.allclose(grad.layer_values, exp.layer_values)
+
+
+def test_scorecam_single_channel_weight_is_one():
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 2, stride=2), torch.nn.ReLU(),
+                                torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                torch.nn.Linear(1, 3)).double()
+    seeded(model, 3)
+    x = torch.rand(1, 1, 6, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    exp = ScoreCAM(model, "1")(x, target=2)
+    np.testing.assert_allclose(exp.layer_values[0, 0], model[:2](x)[0, 0].detach().numpy())
+    assert exp.n_evals == 2  # the forward and one masked input
+
+
+def test_scorecam_and_ablation_do_not_depend_on_batch_size():
+    model = seeded(GapNet())
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    for method in (ScoreCAM, AblationCAM):
+        one = method(model, "features.2", batch_size=1)(x, target=[1, 3])
+        many = method(model, "features.2", batch_size=5)(x, target=[1, 3])
+        np.testing.assert_allclose(one.layer_values, many.layer_values, rtol=1e-12)
+        assert one.n_evals == many.n_evals == 2 + 2 * 6
+
+
+def red_green_image(size: int = 12) -> torch.Tensor:
+    """Red 4×4 patch top-left, equally bright green 4×4 patch bottom-right, black elsewhere."""
+    x = torch.zeros(1, 3, size, size, dtype=torch.float64)
+    x[0, 0, 1:5, 1:5] = 1.0
+    x[0, 1, 7:11, 7:11] = 1.0
+    return x
+
+
+@pytest.mark.parametrize("method", sorted(set(CAM_METHODS) - {"eigencam"}))
+def test_region_classifier_max_lies_in_the_region(method):
+    exp = cam(method, RegionNet().double(), "conv")(red_green_image(), target=1)
+    heat = exp.values[0, 0]
+    peak = np.unravel_index(np.argmax(heat), heat.shape)
+    assert 1 <= peak[0] < 5 and 1 <= peak[1] < 5, (method, peak)
+    assert heat[7:11, 7:11].max() < heat[1:5, 1:5].max()
+
+
+@pytest.mark.parametrize("method", sorted(CAM_METHODS))
+def test_batch_equals_instances_one_by_one(method):
+    model = seeded(GapNet())
+    x = torch.randn(3, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    batch = cam(method, model, "features.2")(x, target=[0, 1])
+    assert batch.values.shape == (3, 2, 8, 8)
+    for i in range(3):
+        single = cam(method, model, "features.2")(x[i : i + 1], target=[0, 1])
+        np.testing.assert_allclose(batch.layer_values[i], single.layer_values[0],
+                                   rtol=1e-9, atol=1e-12)
+        assert batch[i].layer_values.shape == (1, 2, 4, 4)
+
+
+def test_default_target_is_each_instances_top_class():
+    model = seeded(GapNet())
+    x = torch.randn(4, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    top = model(x).argmax(1).tolist()
+    exp = GradCAM(model)(x)
+    assert exp.labels.tolist() == list(dict.fromkeys(top))
+    assert exp.params["layer"] == "features.3"  # the last spatial layer, found by shape
+    np.testing.assert_allclose(exp.output, model(x).detach().numpy())
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "hirescam", "layercam",
+                                    "ablationcam", "eigencam"])
+def test_one_dimensional_text_cnn(method):
+    model = seeded(TextCNN())
+    ids = torch.tensor([[1, 5, 7, 2, 9, 3, 4], [4, 4, 8, 1, 0, 2, 6]])
+    exp = cam(method, model, "conv")(ids, target=1)
+    assert exp.features.kind == "sequence"
+    assert exp.layer_values.shape == (2, 1, 7)
+    assert exp.values.shape == (2, 1, 7)  # one value per token
+    if method == "gradcam":
+        a = torch.relu(model.conv(model.emb(ids).transpose(1, 2))).detach()
+        # max over time: the gradient is w[1, k] at the argmax position only
+        g = torch.zeros_like(a)
+        w1 = model.fc.weight[1].detach()[None, :, None].expand(2, 4, 1)
+        g.scatter_(2, a.argmax(2, keepdim=True), w1)
+        # the conv output feeds relu then max; grad passes where relu is active
+        pre = model.conv(model.emb(ids).transpose(1, 2)).detach()
+        g = g * (pre > 0)
+        expected = torch.relu((g.mean(2, keepdim=True) * pre).sum(1))
+        np.testing.assert_allclose(exp.layer_values[:, 0], expected.numpy(), atol=1e-10)
+
+
+def test_scorecam_refuses_token_ids():
+    with pytest.raises(Exception, match="floating-point input"):
+        ScoreCAM(seeded(TextCNN()), "conv")(torch.tensor([[1, 2, 3]]))
+
+
+def test_meta_device_model_is_refused():
+    model = GapNet().to("meta")
+    with pytest.raises(InputError, match="on the model's device"):
+        GradCAM(model, "features.0")(torch.zeros(1, 3, 8, 8))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "call", "error", "match"),
+    [
+        ({"layer": "features.9"}, {}, InputError, r"Closest names: features\.3"),
+        ({"layer": "fetures.2"}, {}, InputError, r"features\.2"),
+        ({"layer": "head"}, {}, InputError, "spatial layer"),
+        ({"layer": "pool"}, {}, InputError, "spatial layer"),
+        ({"layer": 3.5}, {}, InputTypeError, "layer name"),
+        ({"layer": torch.nn.Conv2d(1, 1, 1)}, {}, InputError, "not part of the model"),
+        ({"layer": "features.2"}, {"target": 4}, InputError, r"output indices in \[0, 4\)"),
+        ({"layer": "features.2"}, {"target": -1}, InputError, r"\[-1\]"),
+        ({"layer": "features.2"}, {"target": True}, InputTypeError, "target"),
+        ({"layer": "features.2"}, {"target": "cat"}, InputTypeError, "target"),
+        ({"layer": "features.2"}, {"x": torch.zeros(8)}, InputError, "batch dimension|x\\[None\\]"),
+        ({"layer": "features.2"}, {"x": "img"}, InputTypeError, "torch.Tensor"),
+        ({"layer": "features.2", "batch_size": 0}, {}, InputError, "batch_size"),
+    ],
+)
+def test_bad_inputs(kwargs, call, error, match):
+    model = seeded(GapNet())
+    call = dict(call)
+    x = call.pop("x", torch.zeros(1, 3, 8, 8, dtype=torch.float64))
+    with pytest.raises(error, match=match):
+        GradCAM(model, **kwargs)(x, **call)
+
+
+def test_model_that_raises_is_chained():
+    from .models import Raises
+
+    with pytest.raises(ModelError) as info:
+        GradCAM(Raises(seeded(GapNet())), "inner.features.0")(torch.zeros(1, 3, 8, 8,
+                                                                          dtype=torch.float64))
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_factory_names_and_unknown_method():
+    model = seeded(GapNet())
+    assert isinstance(cam("GradCAM++", model), GradCAMPlusPlus)
+    assert isinstance(cam("grad_cam", model), GradCAM)
+    with pytest.raises(InputError, match="one of"):
+        cam("smoothcam", model)
+
+
+def test_explanation_round_trips_json():
+    from whylens import Explanation
+
+    exp = GradCAM(HandConv())(HAND_X)
+    back = Explanation.from_json(exp.to_json())
+    assert back == exp
+    np.testing.assert_array_equal(back.layer_values, exp.layer_values)
