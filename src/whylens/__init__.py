@@ -17,7 +17,7 @@ from whylens.explanation import Explanation, Features, Surrogate
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("lime", "models", "plot", "render", "representations", "text", "demo")
+_SUBMODULES = ("lime", "models", "plot", "render", "representations", "shap", "text", "demo")
 
 __all__ = ["Explanation", "Features", "Surrogate", "__version__", "errors", *_SUBMODULES]
 

@@ -203,6 +203,18 @@ class Explanation:
         """The explained instances' data (shap-style alias)."""
         return self.features.data
 
+    @property
+    def shap_values(self) -> np.ndarray:
+        """``values`` in shap's layout: labels moved last, dropped when there is one.
+
+        Returns
+        -------
+        ndarray of shape (n_instances, *feature_shape) for one label, else
+        (n_instances, *feature_shape, n_labels)
+        """
+        moved = np.moveaxis(self.values, 1, -1)
+        return moved[..., 0] if moved.shape[-1] == 1 else moved
+
     def __getitem__(self, index: int) -> Explanation:
         """Return the Explanation of instance ``index`` (a batch of one)."""
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):

@@ -1,0 +1,40 @@
+"""SHAP: exact, kernel, permutation and linear Shapley-value explainers.
+
+Every explainer is called on a batch and returns one
+:class:`whylens.Explanation`::
+
+    from whylens.shap import KernelExplainer, summarize_background
+    explainer = KernelExplainer(model.predict_proba, summarize_background(X_train, 20))
+    exp = explainer(X_test[:50])          # values (50, n_outputs, n_features)
+    sv = explainer.shap_values(X_test)    # shap's layout, (n, d) or (n, d, k)
+"""
+
+from whylens.shap._explainers import (
+    EfficiencyWarning,
+    ExactExplainer,
+    KernelExplainer,
+    PermutationExplainer,
+    ShapExplainer,
+)
+from whylens.shap._linear import LinearExplainer
+from whylens.shap._maskers import (
+    BackgroundSizeWarning,
+    Game,
+    TabularMasker,
+    TextMasker,
+    summarize_background,
+)
+
+__all__ = [
+    "BackgroundSizeWarning",
+    "EfficiencyWarning",
+    "ExactExplainer",
+    "Game",
+    "KernelExplainer",
+    "LinearExplainer",
+    "PermutationExplainer",
+    "ShapExplainer",
+    "TabularMasker",
+    "TextMasker",
+    "summarize_background",
+]

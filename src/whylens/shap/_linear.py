@@ -1,0 +1,226 @@
+"""Closed-form Shapley values of linear models (and logistic regression in log-odds)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from whylens._validation import check_names, check_random_state, random_state_param
+from whylens.errors import InputError, InputTypeError, describe
+from whylens.explanation import Explanation, Features
+from whylens.shap._maskers import TabularMasker
+
+__all__ = ["LinearExplainer"]
+
+_PERTURBATIONS = ("interventional", "correlation_dependent")
+#: Up to this many features the correlation-dependent transform is computed exactly.
+EXACT_TRANSFORM_FEATURES = 12
+
+
+def _coefficients(model: Any) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """(coef (k, d), intercept (k,), output names) of a linear model."""
+    if isinstance(model, tuple) and len(model) == 2:
+        coef, intercept = model
+        names = None
+    elif hasattr(model, "coef_"):
+        coef, intercept = model.coef_, getattr(model, "intercept_", 0.0)
+        classes = getattr(model, "classes_", None)
+        names = None
+        if classes is not None:
+            names = [str(classes[1])] if len(classes) == 2 else [str(c) for c in classes]
+    else:
+        raise InputTypeError(
+            describe("model", "a fitted linear scikit-learn model (with coef_ and intercept_) "
+                     "or a (coef, intercept) tuple", got_text=f"{type(model).__name__}",
+                     fix="For other models use whylens.shap.KernelExplainer or ExactExplainer.")
+        )
+    coef = np.asarray(coef, dtype=np.float64)
+    coef = coef[None, :] if coef.ndim == 1 else coef
+    intercept = np.broadcast_to(np.asarray(intercept, dtype=np.float64).reshape(-1),
+                                (coef.shape[0],)).copy()
+    if coef.ndim != 2 or not np.isfinite(coef).all() or not np.isfinite(intercept).all():
+        raise InputError(describe("model", "finite coefficients of shape (n_outputs, d)", coef))
+    return coef, intercept, names
+
+
+def _row_maps(coef: np.ndarray, cov: np.ndarray, subset: np.ndarray) -> np.ndarray:
+    """``r_S = c^T C[:, S] C[S, S]^-1`` placed on S's columns, per output: (k, d)."""
+    d = cov.shape[0]
+    out = np.zeros((coef.shape[0], d))
+    if subset.size == 0:
+        return out
+    css = cov[np.ix_(subset, subset)]
+    rhs = cov[subset, :] @ coef.T  # (|S|, k)
+    try:
+        sol = np.linalg.solve(css, rhs)
+    except np.linalg.LinAlgError:
+        sol = np.linalg.pinv(css) @ rhs
+    out[:, subset] = sol.T
+    return out
+
+
+def correlation_transform(coef: np.ndarray, cov: np.ndarray, nsamples: int | None,
+                          rng: np.random.Generator) -> np.ndarray:
+    """Transforms ``T`` (k, d, d) with ``phi_k(x) = T_k (x - mean)``.
+
+    Shapley values of the game ``v(S) = c^T E[x | x_S]`` under a Gaussian with
+    covariance ``cov``: ``E[x | x_S] = mu + C[:, S] C[S, S]^-1 (x_S - mu_S)``.
+    Exact enumeration of every subset when ``nsamples`` is None, otherwise
+    ``nsamples`` antithetic random orderings.
+    """
+    k, d = coef.shape
+    T = np.zeros((k, d, d))
+    if nsamples is None:
+        w = np.array([1.0 / (d * math.comb(d - 1, s)) for s in range(d)])
+        a = np.concatenate([[0.0], w])
+        b = np.concatenate([w, [0.0]])
+        for code in range(1 << d):
+            member = ((code >> np.arange(d)) & 1).astype(bool)
+            s = int(member.sum())
+            r = _row_maps(coef, cov, np.flatnonzero(member))  # (k, d)
+            # phi_j gets +a(|S|) r_S for j in S and -b(|S|) r_S for j not in S.
+            T += np.where(member[None, :, None], a[s], -b[s]) * r[:, None, :]
+        return T
+    half = max(1, nsamples // 2)
+    base = rng.permuted(np.tile(np.arange(d), (half, 1)), axis=1)
+    orders = np.concatenate([base, base[:, ::-1]])
+    for order in orders:
+        prev = np.zeros((k, d))
+        for i in range(d):
+            cur = _row_maps(coef, cov, order[: i + 1])
+            T[:, order[i], :] += cur - prev
+            prev = cur
+    return T / orders.shape[0]
+
+
+class LinearExplainer:
+    """Shapley values of a linear model in closed form, vectorised over rows.
+
+    For ``f(x) = coef @ x + intercept`` (a logistic regression is explained in
+    log-odds, its ``decision_function``):
+
+    - ``"interventional"``: ``phi_j = coef_j (x_j - E[x_j])``, features
+      treated as independent (the background's mean);
+    - ``"correlation_dependent"``: the Shapley values of
+      ``v(S) = f(E[x | x_S])`` under a Gaussian with the background's
+      covariance, ``phi = T (x - E[x])`` with a transform ``T`` computed once:
+      exactly over all subsets for d <= 12, else by ``nsamples`` antithetic
+      orderings.
+
+    Parameters
+    ----------
+    model : fitted scikit-learn linear model or (coef, intercept)
+        ``coef_`` of shape (d,) or (n_outputs, d).
+    masker : array-like of shape (n_background, d) or TabularMasker
+        Background; its (weighted) mean and covariance are used.
+    feature_perturbation : {"interventional", "correlation_dependent"}
+    nsamples : int, default=1000
+        Orderings for the correlation-dependent transform when d > 12.
+    feature_names : sequence of str, optional
+    random_state : int or numpy.random.Generator, optional
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_outputs, d)
+    intercept : ndarray of shape (n_outputs,)
+    mean : ndarray of shape (d,)
+    expected_value : float or ndarray of shape (n_outputs,)
+    """
+
+    method = "shap.linear"
+
+    def __init__(self, model: Any, masker: Any,
+                 feature_perturbation: str = "interventional", *, nsamples: int = 1000,
+                 feature_names: Sequence[str] | None = None,
+                 random_state: int | np.random.Generator | None = None) -> None:
+        if feature_perturbation not in _PERTURBATIONS:
+            raise InputError(describe("feature_perturbation", f"one of {_PERTURBATIONS}",
+                                      feature_perturbation))
+        if isinstance(nsamples, bool) or not isinstance(nsamples, numbers.Integral) \
+                or nsamples < 2:
+            raise InputError(describe("nsamples", "an int >= 2", nsamples))
+        self.coef, self.intercept, self.output_names = _coefficients(model)
+        if not isinstance(masker, TabularMasker):
+            # A linear model's cost does not grow with the background: keep every row.
+            masker = TabularMasker(masker, feature_names=feature_names, max_background=None)
+        d = self.coef.shape[1]
+        if masker.n_features != d:
+            raise InputError(
+                describe("masker", f"a background with {d} columns (the model's coef_)",
+                         got_text=f"{masker.n_features} columns")
+            )
+        self.masker = masker
+        self.feature_names = check_names(
+            "feature_names", feature_names if feature_names is not None
+            else masker.feature_names, d, "x")
+        self.feature_perturbation = feature_perturbation
+        self.nsamples = int(nsamples)
+        self.random_state = random_state
+        w = masker.weights
+        self.mean = w @ masker.data
+        self.expected_value_ = self.coef @ self.mean + self.intercept
+        self.transform = None
+        if feature_perturbation == "correlation_dependent":
+            centred = masker.data - self.mean
+            self.cov = (centred * w[:, None]).T @ centred
+            exact = d <= EXACT_TRANSFORM_FEATURES
+            self.transform = correlation_transform(
+                self.coef, self.cov, None if exact else self.nsamples,
+                check_random_state(random_state))
+
+    @property
+    def expected_value(self) -> float | np.ndarray:
+        """``coef @ E[x] + intercept``; a float for one output."""
+        ev = self.expected_value_
+        return float(ev[0]) if ev.shape[0] == 1 else ev.copy()
+
+    def __call__(self, X: Any) -> Explanation:
+        """Explain the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+
+        Returns
+        -------
+        Explanation
+            ``values`` (n, n_outputs, d); ``output`` is ``coef @ x + intercept``
+            (log-odds for a logistic regression).
+        """
+        return self._explain(X)[0]
+
+    def shap_values(self, X: Any) -> np.ndarray:
+        """Shapley values in shap's layout: (n, d) for one output, else (n, d, n_outputs)."""
+        exp, single = self._explain(X)
+        values = exp.shap_values
+        return values[0] if single else values
+
+    def _explain(self, X: Any) -> tuple[Explanation, bool]:
+        from whylens.shap._explainers import _check_rows
+
+        rows, single = _check_rows(X, self.coef.shape[1])
+        centred = rows - self.mean
+        if self.transform is None:
+            values = centred[:, None, :] * self.coef[None, :, :]
+        else:
+            values = np.einsum("kjd,nd->nkj", self.transform, centred)
+        output = rows @ self.coef.T + self.intercept
+        base = np.tile(self.expected_value_, (rows.shape[0], 1))
+        gap = float(np.abs(values.sum(-1) + base - output).max())
+        params = {"explainer": "LinearExplainer",
+                  "feature_perturbation": self.feature_perturbation,
+                  "nsamples": self.nsamples,
+                  "random_state": random_state_param(self.random_state),
+                  "efficiency_max_abs_error": gap}
+        exp = Explanation(
+            values=values, labels=np.arange(self.coef.shape[0]), method=self.method,
+            features=Features(kind="tabular", names=list(self.feature_names), data=rows),
+            mode="regression" if self.coef.shape[0] == 1 else "classification",
+            output=output, output_names=self.output_names, base_values=base, params=params,
+            n_evals=0,
+        )
+        return exp, single

@@ -1,0 +1,303 @@
+"""Maskers: how a coalition of kept features becomes model inputs.
+
+A masker turns one instance into a :class:`Game`: a set function
+``v(Z) -> outputs`` evaluated on a whole chunk of coalitions at once. Every
+SHAP explainer in :mod:`whylens.shap` only ever sees games, so tables, text
+and images share one solver each.
+
+- :class:`TabularMasker` (interventional): a removed feature takes the values
+  of a background sample; ``v(S)`` is the (weighted) mean of the model over
+  the background, ``v(S) = sum_b w_b f(x_S, b_{-S})``.
+- :class:`TextMasker`: a removed token is replaced by ``mask_string``
+  (positional), reusing :class:`whylens.representations.text.TextRepresentation`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from whylens._validation import check_names, check_positive_int, check_random_state
+from whylens.errors import InputError, InputTypeError, describe
+from whylens.models import Model
+
+__all__ = [
+    "BackgroundSizeWarning",
+    "Game",
+    "TabularMasker",
+    "TextMasker",
+    "summarize_background",
+]
+
+#: Background rows above which :class:`TabularMasker` summarises automatically.
+MAX_BACKGROUND = 100
+
+
+class BackgroundSizeWarning(UserWarning):
+    """A background was summarised because it would make every evaluation slow."""
+
+
+def check_background(background: Any, argument: str = "background") -> np.ndarray:
+    """Return ``background`` as a finite float64 matrix (n_rows, n_features).
+
+    Raises
+    ------
+    InputTypeError
+        Not numeric.
+    InputError
+        Not 2-D, empty, or with NaN / infinity.
+    """
+    if hasattr(background, "to_numpy"):  # a pandas DataFrame
+        background = background.to_numpy()
+    try:
+        B = np.asarray(background, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputTypeError(
+            describe(argument, "a numeric 2-D array (n_rows, n_features)", background,
+                     "Encode categorical columns as numbers first.")
+        ) from exc
+    if B.ndim == 1:
+        B = B[None, :]
+    if B.ndim != 2 or B.shape[0] < 1 or B.shape[1] < 1:
+        raise InputError(
+            describe(argument, "a 2-D array with at least one row and one column",
+                     got_text=f"shape {B.shape}",
+                     fix="Pass e.g. X_train[:100] or whylens.shap.summarize_background(X, 10).")
+        )
+    bad = ~np.isfinite(B)
+    if bad.any():
+        cols = np.flatnonzero(bad.any(axis=0))
+        raise InputError(
+            describe(argument, "finite values", got_text=f"NaN or infinity in column(s) "
+                     f"{cols[:10].tolist()}", fix="Impute missing values first.")
+        )
+    return B
+
+
+def summarize_background(
+    X: Any, k: int = 10, *, random_state: int | np.random.Generator | None = 0
+) -> TabularMasker:
+    """Summarise a background table by weighted k-means.
+
+    Runs k-means on ``X`` and keeps the ``k`` cluster centres, each weighted by
+    the share of rows in its cluster (as ``shap.kmeans``). The weighted mean
+    of the centres equals the mean of ``X``, so a linear model's base value is
+    unchanged.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_rows, n_features)
+    k : int, default=10
+        Number of centres; ``k >= n_rows`` keeps ``X`` itself with equal weights.
+    random_state : int or numpy.random.Generator, default=0
+
+    Returns
+    -------
+    TabularMasker
+        With ``data`` of shape (k, n_features) and ``weights`` of shape (k,)
+        summing to 1.
+
+    Raises
+    ------
+    InputError, InputTypeError
+        For a bad ``X`` or ``k``.
+    """
+    X = check_background(X, "X")
+    k = check_positive_int("k", k)
+    if k >= X.shape[0]:
+        return TabularMasker(X, max_background=None)
+    from sklearn.cluster import KMeans
+
+    rng = check_random_state(random_state)
+    seed = int(rng.integers(0, 2**31 - 1))
+    km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(X)
+    counts = np.bincount(km.labels_, minlength=k).astype(np.float64)
+    # Centres recomputed as exact cluster means, so the weighted mean is X's mean.
+    sums = np.zeros((k, X.shape[1]))
+    np.add.at(sums, km.labels_, X)
+    keep = counts > 0
+    centres = sums[keep] / counts[keep, None]
+    return TabularMasker(centres, weights=counts[keep] / counts.sum(), max_background=None)
+
+
+class Game:
+    """One instance's coalition game ``v(Z)``, evaluated chunk by chunk.
+
+    Parameters
+    ----------
+    n_features : int
+    evaluate : callable
+        ``evaluate(Z) -> ndarray (m, k)`` for a boolean chunk ``Z`` (m, n_features).
+    block : int
+        Coalitions per call of ``evaluate`` (bounds the memory of built inputs).
+
+    Attributes
+    ----------
+    n_evals : int
+        Coalitions evaluated so far.
+    """
+
+    def __init__(self, n_features: int, evaluate: Any, block: int) -> None:
+        self.n_features = int(n_features)
+        self._evaluate = evaluate
+        self.block = max(1, int(block))
+        self.n_evals = 0
+
+    def __call__(self, Z: np.ndarray) -> np.ndarray:
+        """Return ``v`` at every coalition (row) of ``Z``.
+
+        Parameters
+        ----------
+        Z : ndarray of bool, shape (m, n_features)
+            True keeps the instance's feature.
+
+        Returns
+        -------
+        ndarray of shape (m, n_outputs), float64
+        """
+        Z = np.asarray(Z, dtype=bool)
+        m = Z.shape[0]
+        self.n_evals += m
+        if m <= self.block:
+            return self._evaluate(Z)
+        return np.concatenate(
+            [self._evaluate(Z[s : s + self.block]) for s in range(0, m, self.block)], axis=0
+        )
+
+
+class TabularMasker:
+    """Interventional masking of table rows with a (weighted) background.
+
+    Parameters
+    ----------
+    background : array-like of shape (n_background, n_features)
+        Reference rows. A removed feature takes, in turn, the value of every
+        background row; the model's outputs are averaged with ``weights``.
+    weights : array-like of shape (n_background,), optional
+        Non-negative weights (normalised to sum 1); default equal.
+    max_background : int or None, default=100
+        Above this many rows the background is summarised with
+        :func:`summarize_background` (``max_background`` centres) and a
+        :class:`BackgroundSizeWarning` is issued. ``None`` never summarises.
+    feature_names : sequence of str, optional
+
+    Attributes
+    ----------
+    data : ndarray of shape (n_background, n_features)
+    weights : ndarray of shape (n_background,)
+    feature_names : list of str
+    """
+
+    kind = "tabular"
+
+    def __init__(self, background: Any, weights: Any = None, *,
+                 max_background: int | None = MAX_BACKGROUND,
+                 feature_names: Sequence[str] | None = None) -> None:
+        columns = list(background.columns) if hasattr(background, "columns") else None
+        B = check_background(background)
+        if weights is None:
+            w = np.full(B.shape[0], 1.0 / B.shape[0])
+        else:
+            w = np.asarray(weights, dtype=np.float64).reshape(-1)
+            if w.shape[0] != B.shape[0] or not np.isfinite(w).all() or (w < 0).any() \
+                    or w.sum() <= 0:
+                raise InputError(
+                    describe("weights", f"{B.shape[0]} finite non-negative weights, not all 0",
+                             w)
+                )
+            w = w / w.sum()
+        if max_background is not None and B.shape[0] > check_positive_int(
+                "max_background", max_background):
+            warnings.warn(
+                f"background: {B.shape[0]} rows would multiply every model evaluation by "
+                f"{B.shape[0]}; summarised to {max_background} weighted k-means centres. Pass "
+                "whylens.shap.summarize_background(X, k) yourself, or max_background=None to "
+                "keep every row.", BackgroundSizeWarning, stacklevel=3)
+            summary = summarize_background(B, max_background)
+            B, w = summary.data, summary.weights
+        self.data = B
+        self.weights = w
+        if feature_names is None and columns is not None:
+            feature_names = [str(c) for c in columns]
+        self.feature_names = check_names("feature_names", feature_names, B.shape[1], "x")
+
+    @property
+    def n_features(self) -> int:
+        """Number of columns."""
+        return int(self.data.shape[1])
+
+    def base_value(self, model: Model) -> np.ndarray:
+        """Weighted mean model output over the background, shape (n_outputs,)."""
+        return self.weights @ model(self.data)
+
+    def game(self, x: np.ndarray, model: Model) -> Game:
+        """The game of row ``x``: ``v(S) = sum_b w_b f(x_S, b_{-S})``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_features,)
+        model : Model
+
+        Returns
+        -------
+        Game
+        """
+        B, w = self.data, self.weights
+        nb, d = B.shape
+        rows = model.chunk_size_for(B)
+        block = max(1, rows // nb)
+
+        def evaluate(Z: np.ndarray) -> np.ndarray:
+            m = Z.shape[0]
+            inputs = np.where(Z[:, None, :], x, B[None, :, :]).reshape(m * nb, d)
+            out = model(inputs, progress=False)
+            return np.einsum("mbk,b->mk", out.reshape(m, nb, -1), w)
+
+        return Game(d, evaluate, block)
+
+
+class TextMasker:
+    """Mask the tokens of a document: a removed token becomes ``mask_string``.
+
+    Features are token occurrences (positional), as shap's ``Text`` masker.
+    Builds the documents of a whole chunk of coalitions with
+    :class:`~whylens.representations.text.TextRepresentation`.
+
+    Parameters
+    ----------
+    tokenizer : None, str or callable, default=None
+        As :func:`whylens.text.get_tokenizer`: ``None`` is the Unicode word
+        regex (Hangul included), ``"char"`` characters.
+    mask_string : str, default=""
+        What replaces a removed token (``""`` deletes it).
+    """
+
+    kind = "text"
+
+    def __init__(self, tokenizer: Any = None, mask_string: str = "") -> None:
+        from whylens.text import get_tokenizer
+
+        if not isinstance(mask_string, str):
+            raise InputTypeError(describe("mask_string", "a str", mask_string))
+        self.tokenizer = get_tokenizer(tokenizer)
+        self.mask_string = mask_string
+
+    def representation(self, text: Any) -> Any:
+        """The :class:`TextRepresentation` of one document (positional features)."""
+        from whylens.representations.text import TextRepresentation
+
+        if not isinstance(text, str):
+            raise InputTypeError(describe("X", "a str or a list of str (documents)", text))
+        return TextRepresentation(text, self.tokenizer(text), bow=False,
+                                  mask_string=self.mask_string)
+
+    def game(self, rep: Any, model: Model) -> Game:
+        """The game of one document's representation: ``v(S) = f(document with S kept)``."""
+        def evaluate(Z: np.ndarray) -> np.ndarray:
+            return model(rep.apply(Z), progress=False)
+
+        sample = rep.apply(np.ones((1, rep.n_features), dtype=bool))
+        return Game(rep.n_features, evaluate, model.chunk_size_for(sample))

@@ -1,0 +1,277 @@
+"""Exact, Kernel and Permutation SHAP: known answers, axioms, agreement with shap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from whylens import Explanation
+from whylens.errors import InputError, InputTypeError, ModelOutputError
+from whylens.shap import (
+    ExactExplainer,
+    KernelExplainer,
+    PermutationExplainer,
+    TabularMasker,
+)
+
+
+def _interaction_model(X):
+    """Two outputs with interactions: f0 = x0*x1 + sin(x2) + x3^2, f1 = x4*x0 - x5."""
+    X = np.asarray(X, dtype=float)
+    return np.column_stack([X[:, 0] * X[:, 1] + np.sin(X[:, 2]) + X[:, 3] ** 2,
+                            X[:, 4] * X[:, 0] - X[:, 5]])
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(12, 6)), rng.normal(size=(5, 6))
+
+
+ALL = [
+    ("exact", lambda f, bg, **kw: ExactExplainer(f, bg, **kw)),
+    ("kernel-full", lambda f, bg, **kw: KernelExplainer(f, bg, nsamples=2 ** bg.shape[1], **kw)),
+    ("kernel-partial", lambda f, bg, **kw: KernelExplainer(f, bg, nsamples=2 * bg.shape[1] + 6,
+                                                           random_state=0, **kw)),
+    ("permutation", lambda f, bg, **kw: PermutationExplainer(f, bg, max_evals=60,
+                                                             random_state=0, **kw)),
+    ("permutation-balanced", lambda f, bg, **kw: PermutationExplainer(
+        f, bg, max_evals=60, sampling="balanced", random_state=0, **kw)),
+]
+
+
+@pytest.mark.parametrize("name,make", ALL)
+def test_linear_model_closed_form(name, make, data):
+    """f(x) = w.x + b: every explainer gives w_j (x_j - E[x_j]) exactly."""
+    bg, X = data
+    w = np.array([1.5, -2.0, 0.0, 0.5, 3.0, -1.0])
+    exp = make(lambda A: A @ w + 0.7, bg)(X)
+    expected = w * (X - bg.mean(axis=0))
+    np.testing.assert_allclose(exp.values[:, 0], expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(exp.base_values[:, 0], bg.mean(0) @ w + 0.7, atol=1e-12)
+    assert exp.values.shape == (5, 1, 6)
+
+
+@pytest.mark.parametrize("name,make", ALL)
+def test_efficiency_on_every_row(name, make, data):
+    bg, X = data
+    exp = make(_interaction_model, bg)(X)
+    assert exp.values.shape == (5, 2, 6)
+    np.testing.assert_allclose(exp.values.sum(-1) + exp.base_values, _interaction_model(X),
+                               rtol=0, atol=1e-10)
+    assert exp.params["efficiency_max_abs_error"] < 1e-10
+
+
+@pytest.mark.parametrize("name,make", ALL)
+def test_hand_computed_three_feature_game(name, make):
+    """f = x1*x2 + x3, background (1, 1, 0), x = (3, 2, 5): phi = (3, 2, 5) by hand."""
+    f = lambda A: A[:, 0] * A[:, 1] + A[:, 2]  # noqa: E731
+    bg = np.array([[1.0, 1.0, 0.0]])
+    exp = make(f, bg)(np.array([[3.0, 2.0, 5.0]]))
+    np.testing.assert_allclose(exp.values[0, 0], [3.0, 2.0, 5.0], atol=1e-10)
+    assert exp.base_values[0, 0] == 1.0 and exp.output[0, 0] == 11.0
+
+
+@pytest.mark.parametrize("name,make", [a for a in ALL if a[0] != "kernel-partial"])
+def test_tied_features_equal_and_dummy_zero(name, make):
+    """f = x0*x1 (symmetric, x0 = x1) + 0*x2: equal values for the pair, exactly 0 for x2."""
+    f = lambda A: A[:, 0] * A[:, 1]  # noqa: E731
+    bg = np.array([[0.0, 0.0, -4.0], [1.0, 1.0, 3.0]])
+    exp = make(f, bg)(np.array([[2.0, 2.0, 9.0]]))
+    v = exp.values[0, 0]
+    assert abs(v[0] - v[1]) < 1e-12
+    assert abs(v[2]) < 1e-12
+    np.testing.assert_allclose(v[:2], [(4.0 - 0.5) / 2] * 2, atol=1e-12)
+
+
+def test_kernel_error_shrinks_with_budget():
+    """Kernel at partial budget: mean relative error over rows and seeds falls as nsamples grows."""
+    rng = np.random.default_rng(1)
+    d = 10
+    bg = rng.normal(size=(4, d))
+    X = rng.normal(size=(4, d))
+    W = rng.normal(size=(d, d))
+
+    def f(A):
+        return np.tanh(A @ W).sum(axis=1) + A[:, 0] * A[:, 1] * A[:, 2]
+
+    truth = ExactExplainer(f, bg)(X).values
+    errors = []
+    for n in (60, 200, 800):
+        err = [np.linalg.norm(KernelExplainer(f, bg, nsamples=n, random_state=s)(X).values - truth)
+               / np.linalg.norm(truth) for s in range(3)]
+        errors.append(np.mean(err))
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.05
+    perm = [np.linalg.norm(PermutationExplainer(f, bg, max_evals=n, random_state=0)(X).values
+                           - truth) / np.linalg.norm(truth) for n in (38, 380)]
+    assert perm[1] < perm[0]
+
+
+def test_kernel_near_full_budget_is_accurate_and_full_budget_exact():
+    rng = np.random.default_rng(2)
+    bg, X = rng.normal(size=(3, 8)), rng.normal(size=(2, 8))
+    truth = ExactExplainer(_interaction8, bg)(X).values
+    full = KernelExplainer(_interaction8, bg, nsamples=256)(X)
+    np.testing.assert_allclose(full.values, truth, atol=1e-10)
+    assert full.n_evals == 2 * 256
+    over = KernelExplainer(_interaction8, bg, nsamples=10_000)(X)  # capped at 2^d
+    assert over.n_evals == 2 * 256
+    np.testing.assert_allclose(over.values, truth, atol=1e-10)
+
+
+def _interaction8(A):
+    return A[:, 0] * A[:, 7] + np.exp(A[:, 1] * 0.3) * A[:, 2] + A[:, 3:7].sum(1) ** 2
+
+
+def test_agreement_with_shap_exact_and_kernel():
+    shap = pytest.importorskip("shap")
+    rng = np.random.default_rng(3)
+    bg, X = rng.normal(size=(15, 7)), rng.normal(size=(3, 7))
+    f = lambda A: _interaction_model(np.column_stack([A, A[:, :1] * 0]))[:, 0] + A[:, 6]  # noqa
+    ours = ExactExplainer(f, bg)(X)
+    theirs = shap.ExactExplainer(f, shap.maskers.Independent(bg, max_samples=100))(X)
+    np.testing.assert_allclose(ours.shap_values, theirs.values, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours.base_values[:, 0], theirs.base_values, atol=1e-8)
+    kern = KernelExplainer(f, bg, nsamples=2**7)(X)
+    theirs_k = shap.KernelExplainer(f, bg).shap_values(X, nsamples=2**7, silent=True)
+    np.testing.assert_allclose(kern.shap_values, theirs_k, rtol=0, atol=1e-8)
+
+
+def test_agreement_with_shap_multi_output_classifier():
+    shap = pytest.importorskip("shap")
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    bg = X[::15]
+    ours = KernelExplainer(clf, bg, nsamples=16).shap_values(X[:4])
+    theirs = shap.KernelExplainer(clf.predict_proba, bg).shap_values(X[:4], nsamples=16,
+                                                                      silent=True)
+    assert ours.shape == (4, 4, 3) == np.shape(theirs)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("cls,kw", [(KernelExplainer, {"nsamples": 40}),
+                                    (PermutationExplainer, {"max_evals": 50})])
+def test_determinism_by_seed(cls, kw, data):
+    bg, X = data
+    a = cls(_interaction_model, bg, random_state=7, **kw)(X)
+    b = cls(_interaction_model, bg, random_state=7, **kw)(X)
+    c = cls(_interaction_model, bg, random_state=8, **kw)(X)
+    assert a == b
+    assert a.values.tobytes() == b.values.tobytes()
+    assert not np.array_equal(a.values, c.values)
+    # Row i's values do not depend on the rows explained with it.
+    one = cls(_interaction_model, bg, random_state=7, **kw)(X)
+    assert np.array_equal(one[2].values, a[2].values)
+
+
+@pytest.mark.parametrize("name,make", ALL)
+def test_model_never_sees_more_than_chunk(name, make, data):
+    bg, X = data
+    sizes = []
+
+    def f(A):
+        sizes.append(A.shape[0])
+        return _interaction_model(A)
+
+    exp = make(f, bg, chunk_size=7)(X)
+    assert max(sizes) <= 7
+    assert sum(sizes) == exp.params["model_rows"] + 0 * len(sizes)
+
+
+def test_n_evals_and_model_rows():
+    rng = np.random.default_rng(4)
+    bg, X = rng.normal(size=(3, 5)), rng.normal(size=(2, 5))
+    exp = ExactExplainer(_interaction_model_5, bg)(X)
+    assert exp.n_evals == 2 * 2**5
+    # rows = (coalitions except empty/full) * background + background (base) + X (outputs)
+    assert exp.params["model_rows"] == 2 * 30 * 3 + 3 + 2
+
+
+def _interaction_model_5(A):
+    return A[:, 0] * A[:, 1] + A[:, 2:].sum(1)
+
+
+def test_shap_values_layout_and_single_row(data):
+    bg, X = data
+    single = KernelExplainer(lambda A: A.sum(1), bg, nsamples=64)
+    assert single.shap_values(X).shape == (5, 6)
+    assert single.shap_values(X[0]).shape == (6,)
+    multi = ExactExplainer(_interaction_model, bg)
+    assert multi.shap_values(X).shape == (5, 6, 2)
+    assert multi.shap_values(X[0]).shape == (6, 2)
+    assert np.shape(multi.expected_value) == (2,)
+    assert isinstance(single.expected_value, float)
+
+
+def test_explanation_fields_and_json_round_trip(data):
+    bg, X = data
+    exp = KernelExplainer(_interaction_model, bg, nsamples=40, random_state=0,
+                          feature_names=list("abcdef"))(X)
+    assert exp.feature_names == list("abcdef")
+    np.testing.assert_array_equal(exp.data, X)
+    assert exp.method == "shap.kernel" and exp.params["nsamples"] == 40
+    back = Explanation.from_json(exp.to_json())
+    assert back == exp
+
+
+def test_sklearn_estimator_and_dataframe_names():
+    pd = pytest.importorskip("pandas")
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(60, 4)), columns=["age", "bmi", "bp", "s1"])
+    y = (X["age"] + X["bmi"] > 0).astype(int)
+    clf = RandomForestClassifier(n_estimators=5, random_state=0).fit(X.to_numpy(), y)
+    exp = ExactExplainer(clf, X.iloc[:10])(X.iloc[:3])
+    assert exp.feature_names == ["age", "bmi", "bp", "s1"]
+    assert exp.values.shape == (3, 2, 4) and exp.output_names == ["0", "1"]
+    np.testing.assert_allclose(exp.values.sum(-1) + exp.base_values,
+                               clf.predict_proba(X.iloc[:3].to_numpy()), atol=1e-10)
+
+
+# ------------------------------------------------------------------ bad inputs
+def _f3(A):
+    return A.sum(axis=1)
+
+
+BAD = [
+    (lambda: ExactExplainer(_f3, np.zeros((4, 3)))(np.zeros((2, 4))), InputError,
+     r"X: expected rows of 3 features"),
+    (lambda: ExactExplainer(_f3, np.array([[0.0, np.nan, 1.0]])), InputError,
+     r"background: expected finite values, got NaN or infinity in column\(s\) \[1\]"),
+    (lambda: ExactExplainer(_f3, np.zeros((2, 21))), InputError,
+     r"at most 20 features for ExactExplainer.*got 21 features.*KernelExplainer"),
+    (lambda: ExactExplainer(lambda A: np.zeros((len(A) + 1,)), np.zeros((2, 3)))(
+        np.zeros((1, 3))), ModelOutputError, r"rows \(one per input\)"),
+    (lambda: ExactExplainer(lambda A: np.zeros((len(A), 2, 2)), np.zeros((2, 3)))(
+        np.zeros((1, 3))), ModelOutputError, r"shape \(n,\) or \(n, n_outputs\)"),
+    (lambda: KernelExplainer(_f3, np.zeros((2, 10)), nsamples=21), InputError,
+     r"nsamples: expected 'auto' or an int >= 22 .*Pass nsamples=22"),
+    (lambda: KernelExplainer(_f3, np.zeros((2, 10)), nsamples="many"), InputTypeError,
+     r"nsamples: expected 'auto' or an int"),
+    (lambda: KernelExplainer(_f3, np.zeros((2, 10)), l1_reg="aic"), InputError,
+     r"l1_reg: expected False"),
+    (lambda: PermutationExplainer(_f3, np.zeros((2, 10)), max_evals=10), InputError,
+     r"max_evals: expected 'auto' or an int >= 20"),
+    (lambda: PermutationExplainer(_f3, np.zeros((2, 3)), sampling="sobol"), InputError,
+     r"sampling: expected 'antithetic' or 'balanced'"),
+    (lambda: ExactExplainer(_f3, np.zeros((2, 3)), feature_names=["a", "b"]), InputError,
+     r"feature_names: expected 3 names \(one each\), got 2 names"),
+    (lambda: ExactExplainer(_f3, None), InputError, r"masker: expected a background"),
+    (lambda: ExactExplainer(_f3, np.zeros((2, 3)))(np.array([[1.0, np.inf, 0.0]])), InputError,
+     r"X: expected finite values"),
+    (lambda: ExactExplainer(_f3, [["a", "b"]]), InputTypeError, r"background: expected a num"),
+    (lambda: TabularMasker(np.zeros((3, 2)), weights=[1, -1, 1]), InputError, r"weights:"),
+    (lambda: KernelExplainer(_f3, np.zeros((2, 3)), random_state="x"), InputTypeError,
+     r"random_state"),
+]
+
+
+@pytest.mark.parametrize("call,exc,match", BAD)
+def test_bad_inputs(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
