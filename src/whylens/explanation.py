@@ -215,8 +215,18 @@ class Explanation:
         moved = np.moveaxis(self.values, 1, -1)
         return moved[..., 0] if moved.shape[-1] == 1 else moved
 
-    def __getitem__(self, index: int) -> Explanation:
-        """Return the Explanation of instance ``index`` (a batch of one)."""
+    def __getitem__(self, index: Any) -> Explanation:
+        """Return the Explanation of instance ``index`` (a batch of one), or a selection.
+
+        ``exp[i]`` is instance ``i``. As in shap, ``exp[rows, features]`` and
+        ``exp[rows, features, labels]`` select instances (int, slice, list or
+        boolean mask), features (int, name, slice or list of them) and
+        explained labels (positions in ``labels``). Every axis is kept (an int
+        selects a length-1 axis), so the result is an Explanation of the same
+        layout: ``exp[:, "bmi"].values`` has shape (n, n_labels, 1).
+        """
+        if isinstance(index, (tuple, slice, list, np.ndarray)):
+            return self._select(index)
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
             raise InputTypeError(
                 describe("index", "an int instance index", index,
@@ -235,6 +245,98 @@ class Explanation:
         changes["features"] = self.features._take(i)
         if self.surrogate is not None:
             changes["surrogate"] = self.surrogate._take(i)
+        return dataclasses.replace(self, **changes)
+
+    def _axis_index(self, key: Any, size: int, names: Sequence[str] | None, axis: str
+                    ) -> np.ndarray:
+        """Positions selected by ``key`` on an axis of length ``size``."""
+        if isinstance(key, slice):
+            try:
+                return np.arange(size)[key]
+            except TypeError as exc:
+                raise InputTypeError(describe(axis, "a slice of ints", key)) from exc
+        if (isinstance(key, np.ndarray) and key.dtype == bool) or (
+                isinstance(key, list) and key and all(isinstance(k, (bool, np.bool_))
+                                                      for k in key)):
+            mask = np.asarray(key, dtype=bool)
+            if mask.shape != (size,):
+                raise InputError(describe(axis, f"a boolean mask of length {size}",
+                                          got_text=f"length {mask.shape}"))
+            return np.flatnonzero(mask)
+        keys = list(key) if isinstance(key, (list, tuple, np.ndarray)) else [key]
+        out = []
+        for k in keys:
+            if isinstance(k, str):
+                if names is None or k not in names:
+                    raise InputError(describe(axis, "a known feature name" if names is None
+                                              else f"one of {list(names)[:10]}...", k))
+                out.append(list(names).index(k))
+            elif isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
+                if not -size <= k < size:
+                    raise InputError(describe(axis, f"an index in [-{size}, {size})", k))
+                out.append(int(k) % size)
+            else:
+                raise InputTypeError(describe(axis, "an int, a name, a slice, a list or a mask",
+                                              k))
+        return np.array(out, dtype=np.int64)
+
+    def _select(self, index: Any) -> Explanation:
+        """``exp[rows, features, labels]`` in shap's axis order (see ``__getitem__``)."""
+        key = index if isinstance(index, tuple) else (index,)
+        if len(key) > 3:
+            raise InputError(describe("index", "at most (rows, features, labels)",
+                                      got_text=f"{len(key)} axes"))
+        rows = self._axis_index(key[0], self.n_instances, None, "index (rows)")
+        feat = None
+        if len(key) > 1 and not (isinstance(key[1], slice) and key[1] == slice(None)):
+            if self.values.ndim != 3:
+                raise InputError(describe("index (features)", "an explanation with one "
+                                          "feature axis", got_text=f"values of shape "
+                                          f"{self.values.shape}"))
+            feat = self._axis_index(key[1], self.values.shape[2], self.features.names,
+                                    "index (features)")
+        labs = None
+        if len(key) > 2:
+            labs = self._axis_index(key[2], self.labels.shape[0], None, "index (labels)")
+
+        def take(value: Any, on_labels: bool, on_features: bool) -> Any:
+            if value is None:
+                return None
+            out = value[rows] if isinstance(value, np.ndarray) else [value[i] for i in rows]
+            if on_labels and labs is not None:
+                out = out[:, labs]
+            if on_features and feat is not None:
+                out = out[:, :, feat]
+            return out
+
+        changes: dict[str, Any] = {
+            "values": take(self.values, True, True),
+            "output": take(self.output, False, False),
+            "base_values": take(self.base_values, True, False),
+            "selected": take(self.selected, True, True),
+        }
+        changes["layer_values"] = None if feat is not None else take(
+            self.layer_values, True, False)
+        if labs is not None:
+            changes["labels"] = self.labels[labs]
+        f = self.features
+        fchanges: dict[str, Any] = {name: take(getattr(f, name), False, False)
+                                    for name in f._PER_INSTANCE}
+        if feat is not None:
+            fchanges["names"] = [f.names[j] for j in feat]
+            if f.descriptions is not None:
+                fchanges["descriptions"] = [[d[j] for j in feat] for d in fchanges["descriptions"]]
+            if f.data is not None and f.data.ndim == 2:
+                fchanges["data"] = fchanges["data"][:, feat]
+            if f.spans is not None:
+                fchanges["spans"] = [[sp[j] for j in feat] for sp in fchanges["spans"]]
+        changes["features"] = dataclasses.replace(f, **fchanges)
+        if self.surrogate is not None:
+            sur = self.surrogate
+            changes["surrogate"] = dataclasses.replace(
+                sur, intercept=take(sur.intercept, True, False),
+                score=take(sur.score, True, False),
+                local_prediction=take(sur.local_prediction, True, False))
         return dataclasses.replace(self, **changes)
 
     def __repr__(self) -> str:
