@@ -1,8 +1,9 @@
 """LIME: local surrogate explanations, with lime's API for drop-in use.
 
->>> from whylens.lime import LimeTextExplainer, LimeTabularExplainer
+>>> from whylens.lime import LimeTextExplainer, LimeTabularExplainer, LimeImageExplainer
 """
 
+from whylens.lime._image import LimeImageExplainer, SegmentationAlgorithm
 from whylens.lime._solver import (
     FEATURE_SELECTION,
     LimeSolver,
@@ -14,9 +15,11 @@ from whylens.lime._text import LimeTextExplainer
 
 __all__ = [
     "FEATURE_SELECTION",
+    "LimeImageExplainer",
     "LimeSolver",
     "LimeTabularExplainer",
     "LimeTextExplainer",
+    "SegmentationAlgorithm",
     "SurrogateFit",
     "exponential_kernel",
 ]

@@ -1,0 +1,243 @@
+"""LIME for images, with lime's ``LimeImageExplainer`` API."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from whylens._validation import (
+    check_names,
+    check_positive_int,
+    check_random_state,
+    random_state_param,
+)
+from whylens.errors import InputTypeError, describe
+from whylens.explanation import Explanation, Features, Surrogate
+from whylens.lime._common import (
+    check_kernel,
+    check_probabilities,
+    distances_to_first,
+    fit_labels,
+    resolve_labels,
+)
+from whylens.lime._solver import check_feature_selection
+from whylens.models import as_model
+from whylens.representations.image import (
+    ImageRepresentation,
+    SegmentationAlgorithm,
+    to_channels_last,
+)
+
+__all__ = ["LimeImageExplainer", "SegmentationAlgorithm", "sample_image_masks"]
+
+
+def sample_image_masks(n_features: int, num_samples: int, rng: np.random.Generator
+                       ) -> np.ndarray:
+    """lime's image masks: each superpixel on with probability 1/2; row 0 all on.
+
+    Returns
+    -------
+    ndarray of float64, shape (num_samples, n_features), entries 0/1
+    """
+    Z = rng.integers(0, 2, size=(num_samples, n_features)).astype(np.float64)
+    Z[0] = 1.0
+    return Z
+
+
+class LimeImageExplainer:
+    """Explain image classifiers with LIME (drop-in for ``lime.lime_image.LimeImageExplainer``).
+
+    Parameters
+    ----------
+    kernel_width : float, default=0.25
+        Width of the exponential kernel on (cosine) distances of the masks.
+    kernel : callable, optional
+        ``kernel(distances, kernel_width) -> weights``.
+    verbose : bool, default=False
+        Accepted for lime compatibility; whylens never prints.
+    feature_selection : {"auto", "forward_selection", "lasso_path", "highest_weights", "none"}
+    random_state : int or numpy.random.Generator, optional
+        Seeds the masks and the default segmentation: the same int gives a
+        bit-identical explanation on every call.
+    """
+
+    def __init__(
+        self,
+        kernel_width: float = 0.25,
+        kernel: Callable[[np.ndarray, float], np.ndarray] | None = None,
+        verbose: bool = False,
+        feature_selection: str = "auto",
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        self.kernel, width = check_kernel(kernel, kernel_width)
+        self.kernel_width = float(width)  # type: ignore[arg-type]
+        self.verbose = bool(verbose)
+        self.feature_selection = check_feature_selection(feature_selection)
+        check_random_state(random_state)
+        self.random_state = random_state
+
+    def explain_instance(
+        self,
+        image: Any,
+        classifier_fn: Any,
+        labels: Sequence[int] = (1,),
+        hide_color: Any = None,
+        top_labels: int | None = 5,
+        num_features: int = 100000,
+        num_samples: int = 1000,
+        batch_size: int | None = None,
+        segmentation_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+        distance_metric: str = "cosine",
+        model_regressor: Any = None,
+        random_seed: int | None = None,
+        *,
+        class_names: Sequence[str] | None = None,
+        progress: bool | None = None,
+        callback: Callable[[int, int], Any] | None = None,
+    ) -> Explanation:
+        """Explain one image.
+
+        Parameters
+        ----------
+        image : ndarray (H, W, C) or (H, W), or torch.Tensor (C, H, W) or (H, W)
+            The image, in the layout ``classifier_fn`` takes (batches of it).
+        classifier_fn : callable, torch.nn.Module or Model
+            Takes a batch ``(n, H, W, C)`` (numpy) or ``(n, C, H, W)`` (tensor
+            image) and returns (n, n_classes) probabilities; a module's logits
+            go through softmax.
+        labels : sequence of int, default=(1,)
+            Outputs to explain when ``top_labels`` is None.
+        hide_color : None, number, colour, "mean" or "blur", default=None
+            Fill of hidden superpixels; None is each superpixel's mean colour.
+        top_labels : int or None, default=5
+            Explain the most probable classes (lime's default).
+        num_features : int, default=100000
+            Maximum number of superpixels in the explanation.
+        num_samples : int, default=1000
+            Perturbed images, the original included.
+        batch_size : int, optional
+            Images per model call. ``None``: as many as a 256 MiB budget
+            allows (lime: 10).
+        segmentation_fn : callable, optional
+            ``f(image (H, W, C) numpy) -> (H, W) int``; default lime's
+            ``quickshift(kernel_size=4, max_dist=200, ratio=0.2)`` seeded from
+            ``random_seed`` or ``random_state``.
+        distance_metric : str, default="cosine"
+        model_regressor : scikit-learn regressor, optional
+        random_seed : int, optional
+            Seed of the default segmentation (lime's argument).
+        class_names : sequence of str, optional
+        progress : bool, optional
+            Progress bar over model chunks (default: when a terminal).
+        callback : callable, optional
+            ``callback(rows_done, rows_total)`` after every chunk; raise to cancel.
+
+        Returns
+        -------
+        Explanation
+            ``values`` of shape (1, n_labels, n_segments); ``segments``,
+            ``image``, ``top_labels``, ``local_exp`` and
+            ``get_image_and_mask`` as in lime.
+
+        Raises
+        ------
+        InputError, InputTypeError
+            An image with the wrong number of dimensions, dtype, NaN; bad
+            labels, sizes or hide_color.
+        ModelError, ModelOutputError
+            The classifier raised or returned unusable output.
+        """
+        array, channels_first = to_channels_last(image)
+        num_samples = check_positive_int("num_samples", num_samples)
+        num_features = check_positive_int("num_features", num_features)
+        if batch_size is not None:
+            batch_size = check_positive_int("batch_size", batch_size)
+        seed_param = random_state_param(self.random_state)
+        rng = check_random_state(self.random_state)
+        model = as_model(classifier_fn, output="probability", chunk_size=batch_size)
+        if segmentation_fn is None:
+            seed = int(rng.integers(0, 1000)) if random_seed is None else int(random_seed)
+            segmentation_fn = SegmentationAlgorithm("quickshift", kernel_size=4, max_dist=200,
+                                                    ratio=0.2, rng=seed)
+            segmentation = repr(segmentation_fn)
+        elif not callable(segmentation_fn):
+            raise InputTypeError(describe("segmentation_fn", "a callable image -> segments",
+                                          segmentation_fn))
+        else:
+            segmentation = repr(segmentation_fn)
+        segments = segmentation_fn(array)
+        rep = ImageRepresentation(image, segments, hide_color=hide_color)
+        Z = sample_image_masks(rep.n_features, num_samples, rng)
+        Y = self._evaluate(model, rep, Z, batch_size, progress, callback)
+        label_idx, top = resolve_labels(labels, top_labels, Y[0], "classification")
+        check_probabilities(Y)
+        weights = self.kernel(distances_to_first(Z, distance_metric), self.kernel_width)
+        fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
+                          model_regressor)
+        names = class_names or model.output_names
+        names = check_names("class_names", names, Y.shape[1], "") if names else None
+        return Explanation(
+            values=fits.values[None],
+            labels=label_idx,
+            method="lime.image",
+            features=Features(kind="image",
+                              names=[f"segment {i}" for i in range(rep.n_features)],
+                              data=array[None].copy(), segments=rep.segments[None]),
+            mode="classification",
+            output=Y[:1].copy(),
+            output_names=names if names else [str(i) for i in range(Y.shape[1])],
+            base_values=fits.intercept[None],
+            selected=fits.selected[None],
+            surrogate=Surrogate(intercept=fits.intercept[None], score=fits.score[None],
+                                local_prediction=fits.local_prediction[None],
+                                kernel_width=self.kernel_width),
+            top_labels=top,
+            params={
+                "kernel_width": self.kernel_width,
+                "feature_selection": self.feature_selection,
+                "hide_color": hide_color if hide_color is None or isinstance(hide_color, str)
+                else np.asarray(hide_color, dtype=np.float64).tolist(),
+                "num_features": num_features,
+                "num_samples": num_samples,
+                "batch_size": batch_size,
+                "segmentation_fn": segmentation,
+                "channels_first": channels_first,
+                "distance_metric": distance_metric,
+                "labels": [int(x) for x in label_idx],
+                "top_labels": top_labels,
+                "random_state": seed_param,
+                "random_seed": random_seed,
+                "model_regressor": None if model_regressor is None else repr(model_regressor),
+            },
+            n_evals=num_samples,
+        )
+
+    @staticmethod
+    def _evaluate(model: Any, rep: ImageRepresentation, Z: np.ndarray, batch_size: int | None,
+                  progress: bool | None, callback: Callable[[int, int], Any] | None
+                  ) -> np.ndarray:
+        """Model outputs of every mask, building the images one chunk at a time."""
+        total = Z.shape[0]
+        size = batch_size or model.chunk_size_for(rep.apply(Z[:1]))
+        bar = None
+        if total > size and (progress or (progress is None and sys.stderr.isatty())):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, desc=f"whylens: {model.name}", unit="images", leave=False)
+        parts = []
+        try:
+            for start in range(0, total, size):
+                chunk = rep.apply(Z[start : start + size])
+                parts.append(model(chunk, progress=False))
+                done = min(start + size, total)
+                if bar is not None:
+                    bar.update(done - start)
+                if callback is not None:
+                    callback(done, total)
+        finally:
+            if bar is not None:
+                bar.close()
+        return np.concatenate(parts, axis=0)

@@ -1,0 +1,379 @@
+"""Images as interpretable features: superpixels that can be hidden.
+
+:class:`SegmentationAlgorithm` wraps scikit-image's ``quickshift``, ``slic``
+and ``felzenszwalb`` and a regular ``grid``, always returning segment ids
+``0..n_segments-1``. :class:`ImageRepresentation` holds one image, its
+segment map and the fill shown where a superpixel is hidden, and builds the
+images of a whole chunk of masks with one fancy index (``Z[:, segments]``):
+no Python loop per sample, no copy per sample.
+
+Images are channels-last numpy arrays ``(H, W, C)`` or ``(H, W)``, or
+channels-first torch tensors ``(C, H, W)`` (kept on their device); a chunk
+comes back in the same layout, dtype and library as the image.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from whylens.errors import BatchExplanationError, InputError, InputTypeError, describe
+
+if TYPE_CHECKING:
+    from whylens.explanation import Explanation
+
+__all__ = [
+    "SEGMENTATIONS",
+    "ImageRepresentation",
+    "SegmentationAlgorithm",
+    "grid_segments",
+    "image_and_mask",
+    "to_channels_last",
+]
+
+SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb", "grid")
+
+
+def _is_tensor(x: Any) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def to_channels_last(image: Any, argument: str = "image") -> tuple[np.ndarray, bool]:
+    """Return ``(numpy image (H, W[, C]), was_channels_first_tensor)``.
+
+    Raises
+    ------
+    InputError
+        Wrong number of dimensions, an empty image, NaN or infinity.
+    InputTypeError
+        Not a numeric array or tensor.
+    """
+    channels_first = _is_tensor(image)
+    if channels_first:
+        arr = image.detach().to("cpu").numpy()
+        if arr.ndim == 3:
+            arr = np.moveaxis(arr, 0, -1)
+    else:
+        try:
+            arr = np.asarray(image)
+        except Exception as exc:  # pragma: no cover - exotic inputs
+            raise InputTypeError(describe(argument, "a numeric array", image)) from exc
+    if arr.dtype.kind not in "biuf":
+        raise InputTypeError(
+            describe(argument, "a numeric image (uint8 or float)", got_text=f"dtype {arr.dtype}",
+                     fix="Convert it, e.g. np.asarray(pil_image) or skimage.img_as_float(img).")
+        )
+    layout = "(C, H, W) or (H, W) tensor" if channels_first else "(H, W, C) or (H, W) array"
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4)):
+        raise InputError(
+            describe(argument, f"one image as a {layout} with 1, 3 or 4 channels",
+                     got_text=f"shape {tuple(getattr(image, 'shape', arr.shape))}",
+                     fix="Pass one image, not a batch: image[0]. Numpy images are "
+                         "channels-last, torch tensors channels-first.")
+        )
+    if min(arr.shape[:2]) < 1:
+        raise InputError(describe(argument, "a non-empty image", got_text=f"shape {arr.shape}"))
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise InputError(describe(argument, "finite pixel values", got_text="NaN or infinity"))
+    return arr, channels_first
+
+
+def grid_segments(image: np.ndarray, rows: int = 8, cols: int | None = None) -> np.ndarray:
+    """A regular grid of ``rows × cols`` cells, numbered row by row.
+
+    Returns
+    -------
+    ndarray of int64, shape (H, W)
+    """
+    cols = rows if cols is None else cols
+    for name, value in (("rows", rows), ("cols", cols)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise InputError(describe(name, "a positive int", value))
+    h, w = image.shape[:2]
+    r = np.minimum(np.arange(h) * rows // h, rows - 1)
+    c = np.minimum(np.arange(w) * cols // w, cols - 1)
+    return (r[:, None] * cols + c[None, :]).astype(np.int64)
+
+
+def _relabel(segments: np.ndarray) -> np.ndarray:
+    """Segment ids as 0..n-1 (slic starts at 1; lime silently drops the last one then)."""
+    _, inverse = np.unique(segments, return_inverse=True)
+    return inverse.reshape(segments.shape).astype(np.int64)
+
+
+class SegmentationAlgorithm:
+    """A segmentation function with its parameters, as lime's ``SegmentationAlgorithm``.
+
+    Parameters
+    ----------
+    algo_type : {"quickshift", "slic", "felzenszwalb", "grid"}
+    **params
+        Passed to ``skimage.segmentation.<algo_type>`` (or :func:`grid_segments`:
+        ``rows``, ``cols``). lime's ``random_seed`` is accepted for quickshift
+        (as its ``rng``). Unknown parameters raise, lime drops them silently.
+
+    Raises
+    ------
+    InputError
+        Unknown algorithm or parameter.
+
+    Examples
+    --------
+    >>> seg = SegmentationAlgorithm("slic", n_segments=50, compactness=10)
+    >>> segments = seg(image)  # doctest: +SKIP
+    """
+
+    def __init__(self, algo_type: str, **params: Any) -> None:
+        if algo_type not in SEGMENTATIONS:
+            raise InputError(describe("algo_type", f"one of {SEGMENTATIONS}", algo_type))
+        self.algo_type = algo_type
+        if algo_type == "quickshift" and "random_seed" in params:
+            params["rng"] = params.pop("random_seed")
+        fn = self._function()
+        allowed = [p for p in inspect.signature(fn).parameters if p != "image"]
+        unknown = [p for p in params if p not in allowed]
+        if unknown:
+            raise InputError(
+                describe("params", f"parameters of {algo_type}: {', '.join(allowed)}",
+                         got_text=f"unknown {', '.join(map(repr, unknown))}")
+            )
+        self.params = dict(params)
+
+    def _function(self) -> Callable[..., np.ndarray]:
+        if self.algo_type == "grid":
+            return grid_segments
+        import skimage.segmentation as seg
+
+        return getattr(seg, self.algo_type)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"SegmentationAlgorithm({self.algo_type!r}{', ' + args if args else ''})"
+
+    def __call__(self, image: Any) -> np.ndarray:
+        """Segment one image.
+
+        Returns
+        -------
+        ndarray of int64, shape (H, W)
+            Segment ids ``0..n_segments-1``.
+        """
+        arr, _ = to_channels_last(image)
+        params = dict(self.params)
+        gray = arr.ndim == 2 or arr.shape[-1] == 1
+        if self.algo_type == "quickshift":
+            if gray:  # quickshift needs three channels
+                arr = np.repeat(arr.reshape(*arr.shape[:2], 1), 3, axis=-1)
+            elif arr.shape[-1] == 4:
+                arr = arr[..., :3]
+        elif self.algo_type in ("slic", "felzenszwalb") and gray:
+            arr = arr.reshape(arr.shape[:2])
+            params.setdefault("channel_axis", None)
+        return _relabel(np.asarray(self._function()(arr, **params)))
+
+
+class ImageRepresentation:
+    """One image, its superpixels, and what a hidden superpixel shows.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, C) or (H, W), or torch.Tensor (C, H, W) or (H, W)
+    segments : ndarray of int, shape (H, W)
+        Segment id per pixel, ``0..n_segments-1``.
+    hide_color : None, number, sequence, "mean" or "blur", default=None
+        Fill of hidden superpixels. ``None`` or ``"mean"``: each superpixel's
+        mean colour (lime's default); a number or one value per channel: that
+        colour; ``"blur"``: a Gaussian-blurred copy of the image (sigma 5 px).
+
+    Attributes
+    ----------
+    n_features : int
+        Number of superpixels.
+    fill : ndarray or Tensor, same layout as the image
+
+    Raises
+    ------
+    InputError
+        Segment map of the wrong shape or with ids that are not 0..n-1, a bad
+        ``hide_color``.
+    """
+
+    def __init__(self, image: Any, segments: Any, hide_color: Any = None) -> None:
+        arr, self.channels_first = to_channels_last(image)
+        self.image = image
+        self.array = arr
+        segments = np.asarray(segments)
+        if segments.shape != arr.shape[:2] or segments.dtype.kind not in "iu":
+            raise InputError(
+                describe("segments", f"an int segment map of shape {arr.shape[:2]}",
+                         segments, "segmentation_fn must return one id per pixel.")
+            )
+        segments = segments.astype(np.int64)
+        n = int(segments.max()) + 1 if segments.size else 0
+        if segments.min() < 0 or np.unique(segments).size != n:
+            segments = _relabel(segments)
+            n = int(segments.max()) + 1
+        self.segments = segments
+        self.n_features = n
+        self.hide_color = hide_color
+        fill = self._fill(arr, hide_color)
+        if self.channels_first:
+            import torch
+
+            moved = np.moveaxis(fill, -1, 0) if fill.ndim == 3 else fill
+            self.fill = torch.as_tensor(np.ascontiguousarray(moved), dtype=image.dtype,
+                                        device=image.device)
+            self._segments_t = torch.as_tensor(segments, device=image.device)
+        else:
+            self.fill = fill.astype(arr.dtype, copy=False)
+
+    def _fill(self, arr: np.ndarray, hide_color: Any) -> np.ndarray:
+        flat = arr.reshape(arr.shape[0] * arr.shape[1], -1).astype(np.float64)
+        if hide_color is None or (isinstance(hide_color, str) and hide_color == "mean"):
+            ids = self.segments.ravel()
+            counts = np.bincount(ids, minlength=self.n_features)
+            sums = np.stack([np.bincount(ids, weights=flat[:, c], minlength=self.n_features)
+                             for c in range(flat.shape[1])], axis=1)
+            means = sums / np.maximum(counts, 1)[:, None]
+            if arr.dtype.kind in "iub":
+                means = means.astype(arr.dtype)  # truncation, as lime's assignment
+            return means[self.segments].reshape(arr.shape)
+        if isinstance(hide_color, str):
+            if hide_color != "blur":
+                raise InputError(describe("hide_color", "None, 'mean', 'blur', a number or a "
+                                                        "colour", hide_color))
+            from scipy.ndimage import gaussian_filter
+
+            sigma = (5.0, 5.0, 0.0)[: arr.ndim]
+            return gaussian_filter(arr.astype(np.float64), sigma=sigma)
+        try:
+            colour = np.asarray(hide_color, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(describe("hide_color", "a number or one value per channel",
+                                      hide_color)) from exc
+        channels = 1 if arr.ndim == 2 else arr.shape[-1]
+        if colour.ndim > 1 or (colour.ndim == 1 and colour.shape[0] != channels):
+            raise InputError(describe("hide_color", f"a number or {channels} values",
+                                      hide_color))
+        return np.broadcast_to(colour, arr.shape).copy()
+
+    def apply(self, Z: np.ndarray) -> Any:
+        """Build the images of a chunk of masks.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n_samples, n_features)
+            1 shows a superpixel, 0 hides it.
+
+        Returns
+        -------
+        ndarray (n_samples, H, W[, C]) or Tensor (n_samples, C, H, W)
+            Same dtype (and device) as the image.
+        """
+        keep = np.asarray(Z, dtype=bool)
+        if self.channels_first:
+            import torch
+
+            keep_t = torch.as_tensor(keep, device=self.image.device)[:, self._segments_t]
+            if self.image.ndim == 3:
+                keep_t = keep_t[:, None]
+            return torch.where(keep_t, self.image, self.fill)
+        mask = keep[:, self.segments]  # (n, H, W): the one fancy index
+        if self.array.ndim == 3:
+            mask = mask[..., None]
+        return np.where(mask, self.array, self.fill)
+
+
+def image_and_mask(
+    exp: Explanation,
+    label: int,
+    positive_only: bool = True,
+    negative_only: bool = False,
+    hide_rest: bool = False,
+    num_features: int = 5,
+    min_weight: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """lime's ``ImageExplanation.get_image_and_mask`` on a whylens Explanation.
+
+    Parameters
+    ----------
+    exp : Explanation
+        A single-instance LIME image explanation.
+    label : int
+        The explained label.
+    positive_only : bool, default=True
+        Only superpixels with weight > max(0, min_weight).
+    negative_only : bool, default=False
+        Only superpixels with weight < 0 and |weight| > min_weight.
+    hide_rest : bool, default=False
+        Black (zeros, float64) outside the shown superpixels.
+    num_features : int, default=5
+        Superpixels shown, in decreasing |weight| order.
+    min_weight : float, default=0.0
+
+    Returns
+    -------
+    image : ndarray of shape (H, W, C) (or (H, W) for a grayscale image
+        unless both signs are drawn)
+        With neither ``positive_only`` nor ``negative_only``, positive
+        superpixels get their green channel, negative ones their red channel,
+        set to the image's maximum (as lime).
+    mask : ndarray of shape (H, W), the segment map's dtype
+        1 on shown superpixels (-1 on negative ones in the signed case).
+
+    Raises
+    ------
+    InputError
+        Both ``positive_only`` and ``negative_only``; not an image explanation.
+    BatchExplanationError
+        A batch Explanation.
+    """
+    if exp.n_instances != 1:
+        raise BatchExplanationError(
+            describe("explanation", "a single-instance Explanation for get_image_and_mask()",
+                     got_text=f"a batch of {exp.n_instances} instances",
+                     fix="Select one first, e.g. exp[0].get_image_and_mask(...).")
+        )
+    if exp.features.segments is None or exp.features.data is None:
+        raise InputError(
+            describe("explanation", "a LIME image explanation (with segments)",
+                     got_text=f"a {exp.method!r} explanation")
+        )
+    if positive_only and negative_only:
+        raise InputError(
+            describe("positive_only/negative_only", "at most one of them True",
+                     got_text="both True", fix="Pass neither to draw both signs.")
+        )
+    segments = exp.features.segments[0]
+    image = exp.features.data[0]
+    ranked = exp._ranked(label)  # lime's local_exp[label]; raises for an unexplained label
+    mask = np.zeros(segments.shape, segments.dtype)
+    temp = np.zeros(image.shape) if hide_rest else image.copy()
+    if positive_only or negative_only:
+        if positive_only:
+            chosen = [f for f, w in ranked if w > 0 and w > min_weight][:num_features]
+        else:
+            chosen = [f for f, w in ranked if w < 0 and abs(w) > min_weight][:num_features]
+        shown = np.isin(segments, chosen)
+        temp[shown] = image[shown]
+        mask[shown] = 1
+        return temp, mask
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+        temp = np.repeat(temp[..., None], 3, axis=-1)
+    top = np.max(image)
+    for f, w in ranked[:num_features]:
+        if np.abs(w) < min_weight:
+            continue
+        where = segments == f
+        mask[where] = -1 if w < 0 else 1
+        temp[where] = image[where]
+        temp[where, 0 if w < 0 else 1] = top
+    return temp, mask

@@ -1,0 +1,135 @@
+"""Image representation and segmentation: masks by fancy index, fills, layouts, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from whylens.errors import InputError, InputTypeError
+from whylens.representations.image import (
+    ImageRepresentation,
+    SegmentationAlgorithm,
+    grid_segments,
+    to_channels_last,
+)
+
+RNG = np.random.default_rng(0)
+IMAGE = RNG.random((12, 10, 3))
+SEGMENTS = grid_segments(IMAGE, rows=3, cols=2)
+
+
+def lime_fudged(image, segments):
+    """lime_image's mean fill, written as lime writes it (a loop per segment)."""
+    fudged = image.copy()
+    for x in np.unique(segments):
+        fudged[segments == x] = (np.mean(image[segments == x][:, 0]),
+                                 np.mean(image[segments == x][:, 1]),
+                                 np.mean(image[segments == x][:, 2]))
+    return fudged
+
+
+def lime_masked(image, fudged, segments, row):
+    """lime_image's data_labels for one mask row."""
+    temp = image.copy()
+    mask = np.zeros(segments.shape, bool)
+    for z in np.where(row == 0)[0]:
+        mask[segments == z] = True
+    temp[mask] = fudged[mask]
+    return temp
+
+
+def test_grid_known_answer():
+    seg = grid_segments(np.zeros((4, 6)), rows=2, cols=3)
+    np.testing.assert_array_equal(seg, [[0, 0, 1, 1, 2, 2]] * 2 + [[3, 3, 4, 4, 5, 5]] * 2)
+
+
+def test_apply_equals_lime_loop_with_mean_fill():
+    rep = ImageRepresentation(IMAGE, SEGMENTS)
+    assert rep.n_features == 6
+    np.testing.assert_allclose(rep.fill, lime_fudged(IMAGE, SEGMENTS))
+    Z = RNG.integers(0, 2, size=(9, 6)).astype(float)
+    out = rep.apply(Z)
+    assert out.shape == (9, 12, 10, 3) and out.dtype == IMAGE.dtype
+    for i in range(9):
+        np.testing.assert_array_equal(out[i], lime_masked(IMAGE, rep.fill, SEGMENTS, Z[i]))
+
+
+def test_uint8_mean_fill_truncates_like_lime():
+    img = (IMAGE * 255).astype(np.uint8)
+    rep = ImageRepresentation(img, SEGMENTS)
+    np.testing.assert_array_equal(rep.fill, lime_fudged(img, SEGMENTS))
+    assert rep.apply(np.zeros((1, 6))).dtype == np.uint8
+
+
+@pytest.mark.parametrize(("hide_color", "expected"), [(0, 0.0), ((0.1, 0.2, 0.3), [0.1, 0.2, 0.3])])
+def test_constant_fill(hide_color, expected):
+    out = ImageRepresentation(IMAGE, SEGMENTS, hide_color=hide_color).apply(np.zeros((1, 6)))
+    np.testing.assert_allclose(out[0], np.broadcast_to(expected, IMAGE.shape))
+
+
+def test_blur_fill_is_smooth_and_keeps_the_mean():
+    rep = ImageRepresentation(IMAGE, SEGMENTS, hide_color="blur")
+    assert rep.fill.std() < IMAGE.std()
+    np.testing.assert_allclose(rep.fill.mean(), IMAGE.mean(), rtol=0.05)
+
+
+def test_grayscale_image():
+    gray = IMAGE[..., 0]
+    rep = ImageRepresentation(gray, SEGMENTS)
+    out = rep.apply(np.array([[1, 0, 1, 1, 1, 1.0]]))
+    assert out.shape == (1, 12, 10)
+    np.testing.assert_array_equal(out[0][SEGMENTS != 1], gray[SEGMENTS != 1])
+    np.testing.assert_allclose(out[0][SEGMENTS == 1], gray[SEGMENTS == 1].mean())
+
+
+def test_channels_first_tensor_matches_channels_last_numpy():
+    torch = pytest.importorskip("torch")
+    tensor = torch.from_numpy(np.moveaxis(IMAGE, -1, 0).copy())
+    Z = RNG.integers(0, 2, size=(5, 6)).astype(float)
+    out_t = ImageRepresentation(tensor, SEGMENTS).apply(Z)
+    out_n = ImageRepresentation(IMAGE, SEGMENTS).apply(Z)
+    assert isinstance(out_t, torch.Tensor) and out_t.shape == (5, 3, 12, 10)
+    np.testing.assert_allclose(np.moveaxis(out_t.numpy(), 1, -1), out_n)
+
+
+def test_slic_ids_are_relabelled_from_zero():
+    seg = SegmentationAlgorithm("slic", n_segments=8, compactness=10, start_label=1)(IMAGE)
+    ids = np.unique(seg)
+    np.testing.assert_array_equal(ids, np.arange(ids.size))
+
+
+@pytest.mark.parametrize("algo", ["quickshift", "slic", "felzenszwalb"])
+def test_segmentations_on_rgb_and_gray(algo):
+    params = {"quickshift": {"kernel_size": 2, "max_dist": 10, "random_seed": 0},
+              "slic": {"n_segments": 6}, "felzenszwalb": {"scale": 10}}[algo]
+    for img in (IMAGE, IMAGE[..., 0]):
+        seg = SegmentationAlgorithm(algo, **params)(img)
+        assert seg.shape == (12, 10) and seg.min() == 0
+        np.testing.assert_array_equal(np.unique(seg), np.arange(seg.max() + 1))
+
+
+def test_segmentation_is_deterministic():
+    seg = SegmentationAlgorithm("quickshift", kernel_size=2, max_dist=10, random_seed=3)
+    np.testing.assert_array_equal(seg(IMAGE), seg(IMAGE))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: SegmentationAlgorithm("watershed"), InputError, "algo_type"),
+        (lambda: SegmentationAlgorithm("slic", n_segment=5), InputError, "n_segments"),
+        (lambda: to_channels_last(np.zeros((2, 8, 8, 3))), InputError, r"batch: image\[0\]"),
+        (lambda: to_channels_last(np.zeros(8)), InputError, "one image"),
+        (lambda: to_channels_last(np.full((4, 4), "a")), InputTypeError, "dtype"),
+        (lambda: to_channels_last(np.full((4, 4), np.nan)), InputError, "finite"),
+        (lambda: ImageRepresentation(IMAGE, SEGMENTS[:5]), InputError, "segment map"),
+        (lambda: ImageRepresentation(IMAGE, SEGMENTS, hide_color="pink"), InputError,
+         "hide_color"),
+        (lambda: ImageRepresentation(IMAGE, SEGMENTS, hide_color=(1, 2)), InputError,
+         "3 values"),
+        (lambda: grid_segments(IMAGE, rows=0), InputError, "rows"),
+    ],
+)
+def test_bad_inputs(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
