@@ -221,6 +221,11 @@ def explanation_html(
                      fix="Check the spelling; lime's show_in_notebook options are supported.")
         )
     exp._single("as_html")
+    if exp.features.kind in ("image", "sequence"):
+        from whylens.render._image import image_html
+
+        return image_html(exp, labels=labels, predict_proba=predict_proba,
+                          standalone=standalone)
     shown = _shown_labels(exp, labels)
     ranked = {label: _ranked(exp, label) for label in shown}  # validates the labels
 

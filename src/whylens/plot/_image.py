@@ -1,0 +1,282 @@
+"""Image figures: heat-map overlays, lime-style masks, feature-map and pattern grids.
+
+Every function returns a :class:`matplotlib.figure.Figure` and never calls
+``plt.show()`` or touches pyplot's state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from whylens._validation import check_positive_int
+from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from whylens.explanation import Explanation
+
+__all__ = ["display_image", "feature_map_grid", "heat_map", "image_mask", "image_overlay"]
+
+
+def display_image(image: Any) -> np.ndarray:
+    """Scale an image to [0, 1] floats for display (uint8 / 255, else min-max if outside).
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3) or (H, W)
+    """
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if img.ndim == 3 and img.shape[-1] == 4:
+        img = img[..., :3]
+    if img.dtype == np.uint8:
+        return img.astype(np.float64) / 255.0
+    img = img.astype(np.float64)
+    lo, hi = float(img.min()), float(img.max())
+    if lo < 0.0 or hi > 1.0:
+        img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+    return img
+
+
+def _label_row(exp: Explanation, label: int | None) -> int:
+    if label is None:
+        return 0
+    where = np.flatnonzero(exp.labels == label)
+    if where.size == 0:
+        raise InputError(
+            describe("label", f"one of the explained labels {exp.labels.tolist()}", label)
+        )
+    return int(where[0])
+
+
+def heat_map(exp: Explanation, label: int | None = None) -> np.ndarray:
+    """The (H, W) map of one label of a single-instance image explanation.
+
+    LIME's per-segment weights are painted on their segments; CAMs and other
+    pixel maps are returned as they are.
+
+    Raises
+    ------
+    NotSupportedError
+        For explanations that are not images.
+    """
+    exp._single("heat_map")
+    row = _label_row(exp, label)
+    if exp.features.segments is not None:
+        return exp.values[0, row][exp.features.segments[0]]
+    values = exp.values[0, row]
+    if values.ndim != 2 or exp.features.kind != "image":
+        raise NotSupportedError(
+            describe("explanation", "an image explanation with (H, W) maps",
+                     got_text=f"a {exp.method!r} explanation with values of shape "
+                              f"{exp.values.shape}")
+        )
+    return values
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        if not hasattr(ax, "imshow"):
+            raise InputTypeError(describe("ax", "a matplotlib Axes or None", ax))
+        return getattr(ax.figure, "figure", ax.figure), ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _class_title(exp: Explanation, label: int | None, what: str) -> str:
+    row = _label_row(exp, label)
+    k = int(exp.labels[row])
+    names = exp.output_names or []
+    name = names[k] if 0 <= k < len(names) else k
+    return f"{what}: class {name}"
+
+
+def image_overlay(
+    exp: Explanation,
+    label: int | None = None,
+    image: Any = None,
+    ax: Axes | None = None,
+    alpha: float = 0.5,
+    cmap: str | None = None,
+    colorbar: bool = True,
+    title: str | None = None,
+) -> Figure:
+    """Draw an explanation's heat map over its image, with a colour bar.
+
+    Parameters
+    ----------
+    exp : Explanation
+        A single-instance image explanation: a CAM (``values`` (1, L, H, W)) or
+        LIME image (per-segment weights painted on the segments).
+    label : int, optional
+        Which explained label; default the first.
+    image : array-like (H, W, C) or (H, W), optional
+        What to draw under the map (e.g. the un-normalised photo); default the
+        explanation's own data.
+    ax : matplotlib Axes, optional
+    alpha : float, default=0.5
+        Opacity of the heat map.
+    cmap : str, optional
+        Default ``"jet"`` for non-negative maps, ``"RdBu_r"`` centred on 0 for
+        signed ones (LIME).
+    colorbar : bool, default=True
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    BatchExplanationError
+        A batch (select one with ``exp[i]``).
+    InputError
+        A label that was not explained, an image of another size.
+    """
+    heat = heat_map(exp, label)
+    if image is None:
+        image = None if exp.features.data is None else exp.features.data[0]
+    fig, ax = _new_axes(ax, (4.8, 4.0))
+    if image is not None:
+        img = display_image(image)
+        if img.shape[:2] != heat.shape:
+            raise InputError(describe("image", f"an image of size {heat.shape}",
+                                      got_text=f"size {img.shape[:2]}"))
+        ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0.0, vmax=1.0)
+    signed = bool((heat < 0).any())
+    if signed:
+        bound = float(np.abs(heat).max()) or 1.0
+        mappable = ax.imshow(heat, cmap=cmap or "RdBu_r", alpha=alpha, vmin=-bound, vmax=bound)
+    else:
+        mappable = ax.imshow(heat, cmap=cmap or "jet", alpha=alpha if image is not None else 1.0)
+    ax.set_axis_off()
+    ax.set_title(title if title is not None else _class_title(exp, label, exp.method))
+    if colorbar:
+        fig.colorbar(mappable, ax=ax, shrink=0.8)
+    return fig
+
+
+def image_mask(
+    exp: Explanation,
+    label: int | None = None,
+    positive_only: bool = True,
+    negative_only: bool = False,
+    hide_rest: bool = False,
+    num_features: int = 5,
+    min_weight: float = 0.0,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """lime's picture: ``get_image_and_mask`` with the superpixel boundaries drawn.
+
+    Parameters are those of :meth:`whylens.Explanation.get_image_and_mask`;
+    ``label`` defaults to the first explained label. Boundaries of shown
+    positive superpixels are yellow (as ``mark_boundaries``), negative ones red.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from skimage.segmentation import mark_boundaries
+
+    exp._single("image_mask")
+    k = int(exp.labels[_label_row(exp, label)])
+    temp, mask = exp.get_image_and_mask(k, positive_only=positive_only,
+                                        negative_only=negative_only, hide_rest=hide_rest,
+                                        num_features=num_features, min_weight=min_weight)
+    img = display_image(temp)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=-1)
+    drawn = mark_boundaries(img, (mask > 0).astype(int), color=(1, 1, 0))
+    if (mask < 0).any():
+        drawn = mark_boundaries(drawn, (mask < 0).astype(int), color=(1, 0, 0))
+    fig, ax = _new_axes(ax, (4.0, 4.0))
+    ax.imshow(drawn)
+    ax.set_axis_off()
+    ax.set_title(title if title is not None else _class_title(exp, label, "LIME"))
+    return fig
+
+
+def feature_map_grid(
+    exp: Explanation,
+    index: int = 0,
+    max_channels: int = 16,
+    ncols: int | None = None,
+    cmap: str = "viridis",
+    title: str | None = None,
+) -> Figure:
+    """A grid of feature maps or filter patterns, one panel per channel.
+
+    Parameters
+    ----------
+    exp : Explanation
+        From :func:`whylens.torch.feature_maps` (``values`` (n, k, H, W) or
+        (n, k, L)) or :func:`whylens.torch.filter_patterns` (``values``
+        (1, k, H, W, C)).
+    index : int, default=0
+        Which instance of a feature-map batch.
+    max_channels : int, default=16
+        Panels shown (the first channels, i.e. the strongest when ranked).
+    ncols : int, optional
+        Columns; default about the square root of the panels.
+    cmap : str, default="viridis"
+        Colour map of single-channel maps (each panel scaled to its own range).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per channel, titled with the channel index.
+
+    Raises
+    ------
+    InputError
+        ``index`` out of range or ``max_channels`` < 1.
+    """
+    from matplotlib.figure import Figure
+
+    max_channels = check_positive_int("max_channels", max_channels)
+    if not 0 <= index < exp.n_instances:
+        raise InputError(describe("index", f"an instance index in [0, {exp.n_instances})",
+                                  index))
+    values = exp.values[index]
+    channels = exp.labels.tolist()
+    k = min(len(channels), max_channels)
+    if values.ndim == 2:  # 1-D maps: one heat row per channel
+        fig = Figure(figsize=(6.4, 0.5 + 0.3 * k), layout="constrained")
+        ax = fig.add_subplot()
+        im = ax.imshow(values[:k], aspect="auto", cmap=cmap, interpolation="nearest")
+        ax.set_yticks(range(k), [str(c) for c in channels[:k]])
+        ax.set_xlabel("position")
+        ax.set_ylabel("channel")
+        fig.colorbar(im, ax=ax)
+    else:
+        ncols = ncols or int(np.ceil(np.sqrt(k)))
+        ncols = check_positive_int("ncols", ncols)
+        nrows = int(np.ceil(k / ncols))
+        fig = Figure(figsize=(1.6 * ncols + 0.4, 1.7 * nrows + 0.4), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for j, ax in enumerate(axes.ravel()):
+            ax.set_axis_off()
+            if j >= k:
+                continue
+            panel = values[j]
+            if panel.ndim == 3:  # a pattern (H, W, C): each scaled to [0, 1]
+                lo, hi = panel.min(), panel.max()
+                panel = (panel - lo) / (hi - lo) if hi > lo else np.zeros_like(panel)
+                ax.imshow(panel if panel.shape[-1] == 3 else panel[..., 0],
+                          cmap=None if panel.shape[-1] == 3 else "gray")
+            else:
+                ax.imshow(panel, cmap=cmap)
+            ax.set_title(f"ch {channels[j]}", fontsize=8)
+    layer = exp.params.get("layer")
+    default = f"{exp.method} of {layer}" if layer else exp.method
+    fig.suptitle(title if title is not None else default, fontsize=10)
+    return fig
