@@ -145,6 +145,10 @@ class Explanation:
     layer_values : ndarray of shape (n_instances, n_labels, *layer_spatial), optional
         Layer methods (CAMs): the map at the explained layer's resolution;
         ``values`` holds it upsampled to the input.
+    delta : ndarray of shape (n_instances, n_labels), optional
+        Completeness gap of an additive gradient method (Integrated Gradients,
+        DeepLIFT, DeepSHAP, GradientSHAP): ``sum(values) - (output[label] -
+        base_values)``, the convergence delta of captum.
     """
 
     values: np.ndarray
@@ -161,8 +165,9 @@ class Explanation:
     params: dict[str, Any] = field(default_factory=dict)
     n_evals: int = 0
     layer_values: np.ndarray | None = None
+    delta: np.ndarray | None = None
 
-    _PER_INSTANCE = ("values", "output", "base_values", "selected", "layer_values")
+    _PER_INSTANCE = ("values", "output", "base_values", "selected", "layer_values", "delta")
 
     # ------------------------------------------------------------------ basics
     def __post_init__(self) -> None:
@@ -314,6 +319,7 @@ class Explanation:
             "output": take(self.output, False, False),
             "base_values": take(self.base_values, True, False),
             "selected": take(self.selected, True, True),
+            "delta": take(self.delta, True, False),
         }
         changes["layer_values"] = None if feat is not None else take(
             self.layer_values, True, False)
