@@ -33,6 +33,10 @@ def bar(
 ) -> Figure:
     """Plot ``exp.as_list(label)`` as horizontal bars, largest ``|weight|`` on top.
 
+    On a batch (several instances) it plots global importance instead, the
+    mean ``|value|`` per feature (:func:`whylens.plot.global_bar`, shap's bar
+    plot of an Explanation).
+
     The matplotlib equivalent of lime's ``Explanation.as_pyplot_figure``.
     Never calls ``plt.show()`` and never touches pyplot's state: without
     ``ax`` the figure is a bare :class:`matplotlib.figure.Figure` (it displays
@@ -61,13 +65,17 @@ def bar(
 
     Raises
     ------
-    BatchExplanationError
-        If ``exp`` holds several instances.
     InputError
         If ``label`` was not explained or ``max_features`` < 1.
     InputTypeError
         If ``ax`` is not a matplotlib Axes or ``max_features`` not an int.
     """
+    if exp.n_instances > 1:  # a batch: global importance, mean |value| (shap's bar)
+        from whylens.plot._shap import global_bar
+
+        shap_label = None if exp.labels.shape[0] == 1 else label
+        return global_bar(exp, label=shap_label, ax=ax, title=title,
+                          max_display=10 if max_features is None else max_features)
     items = exp.as_list(label)  # raises BatchExplanationError / InputError
     if max_features is not None:
         items = items[: check_positive_int("max_features", max_features)]
