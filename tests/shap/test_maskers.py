@@ -10,6 +10,7 @@ from whylens.models import as_model
 from whylens.shap import (
     BackgroundSizeWarning,
     ExactExplainer,
+    ImageMasker,
     KernelExplainer,
     PermutationExplainer,
     TabularMasker,
@@ -101,3 +102,45 @@ def test_text_masker_hangul_and_mask_string():
 def test_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_image_masker_additive_model_on_grid():
+    """f = mean of the red channel: each grid cell's value is its share of the change."""
+    rng = np.random.default_rng(3)
+    image = rng.random((8, 8, 3))
+
+    def f(batch):
+        return batch[..., 0].mean(axis=(1, 2))[:, None]
+
+    masker = ImageMasker("grid", hide_color=0.0, rows=2, cols=2)
+    exp = ExactExplainer(f, masker)(image)
+    seg = exp.features.segments[0]
+    expected = [image[..., 0][seg == j].sum() / 64 for j in range(4)]
+    np.testing.assert_allclose(exp.values[0, 0], expected, atol=1e-12)
+    assert exp.base_values[0, 0] == 0.0
+    np.testing.assert_allclose(exp.output[0, 0], image[..., 0].mean())
+    assert exp.features.kind == "image" and exp.features.data.shape == (1, 8, 8, 3)
+
+
+def test_image_masker_batch_blur_and_chunks():
+    rng = np.random.default_rng(4)
+    images = rng.random((2, 16, 16, 3))
+    sizes = []
+
+    def f(batch):
+        sizes.append(len(batch))
+        return np.column_stack([batch.mean(axis=(1, 2, 3)), batch[:, :8].std(axis=(1, 2, 3))])
+
+    exp = PermutationExplainer(f, ImageMasker("grid", rows=3, cols=3), chunk_size=5,
+                               random_state=0)(images)
+    assert exp.values.shape == (2, 2, 9) and max(sizes) <= 5
+    np.testing.assert_allclose(exp.values.sum(-1) + exp.base_values, f(images), atol=1e-10)
+
+
+def test_image_masker_bad_inputs():
+    with pytest.raises(InputError, match="algo_type"):
+        ImageMasker("watershed")
+    with pytest.raises(InputTypeError, match="segmentation: expected"):
+        ImageMasker(42)
+    with pytest.raises(InputTypeError, match="X: expected an image"):
+        ExactExplainer(lambda b: np.zeros(len(b)), ImageMasker(rows=2, cols=2))("image.png")

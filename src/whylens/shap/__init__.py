@@ -20,6 +20,7 @@ from whylens.shap._linear import LinearExplainer
 from whylens.shap._maskers import (
     BackgroundSizeWarning,
     Game,
+    ImageMasker,
     TabularMasker,
     TextMasker,
     summarize_background,
@@ -30,6 +31,7 @@ __all__ = [
     "EfficiencyWarning",
     "ExactExplainer",
     "Game",
+    "ImageMasker",
     "KernelExplainer",
     "LinearExplainer",
     "PermutationExplainer",

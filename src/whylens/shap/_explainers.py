@@ -20,7 +20,7 @@ from whylens._validation import check_names, check_random_state, random_state_pa
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.models import as_model
-from whylens.shap._maskers import TabularMasker, TextMasker
+from whylens.shap._maskers import ImageMasker, TabularMasker, TextMasker
 from whylens.shap._solvers import (
     MAX_EXACT_FEATURES,
     exact_shapley,
@@ -43,7 +43,7 @@ class EfficiencyWarning(UserWarning):
 
 
 def _as_masker(masker: Any, feature_names: Sequence[str] | None) -> Any:
-    if isinstance(masker, (TabularMasker, TextMasker)) or (
+    if isinstance(masker, (TabularMasker, TextMasker, ImageMasker)) or (
         hasattr(masker, "game") and hasattr(masker, "kind")
     ):
         return masker
@@ -152,7 +152,8 @@ class ShapExplainer:
 
         Parameters
         ----------
-        X : array-like of shape (n, n_features), or a str / list of str for text
+        X : array-like of shape (n, n_features); a str or list of str (TextMasker);
+            an image (H, W[, C]), a batch (n, H, W, C) or a list of images (ImageMasker)
 
         Returns
         -------
@@ -208,14 +209,11 @@ class ShapExplainer:
             base_values = np.tile(base, (rows.shape[0], 1))
             features = Features(kind="tabular", names=list(self.feature_names), data=rows)
         else:
-            single = isinstance(X, str)
-            docs = [X] if single else list(X)
-            if not docs:
-                raise InputError(describe("X", "at least one document", X))
-            rngs = self._row_rngs(len(docs))
+            items, single = self.masker.split(X)
+            rngs = self._row_rngs(len(items))
             phis, bases, outs, reps, n_evals = [], [], [], [], 0
-            for i, doc in enumerate(docs):
-                rep = self.masker.representation(doc)
+            for i, item in enumerate(items):
+                rep = self.masker.representation(item)
                 game = self.masker.game(rep, self.model)
                 ends = game(np.array([np.zeros(rep.n_features, bool),
                                       np.ones(rep.n_features, bool)]))
@@ -226,17 +224,11 @@ class ShapExplainer:
                 n_evals += game.n_evals
             width = max(p.shape[0] for p in phis)
             k = phis[0].shape[1]
-            values = np.zeros((len(docs), k, width))
-            for i, p in enumerate(phis):
+            values = np.zeros((len(items), k, width))
+            for i, p in enumerate(phis):  # shorter documents / fewer segments: zero padding
                 values[i, :, : p.shape[0]] = p.T
             base_values, fx = np.array(bases), np.array(outs)
-            features = Features(
-                kind="text",
-                names=list(reps[0].names) if len(reps) == 1 else [f"t{j}" for j in range(width)],
-                descriptions=[r.names + [""] * (width - r.n_features) for r in reps],
-                texts=list(docs),
-                spans=[r.spans + [[] for _ in range(width - r.n_features)] for r in reps],
-            )
+            features = self.masker.features(reps, width)
         gap = np.abs(values.reshape(values.shape[0], values.shape[1], -1).sum(-1)
                      + base_values - fx)
         gap_max = float(gap.max())
@@ -303,8 +295,9 @@ class ExactExplainer(ShapExplainer):
 
     def _check_d(self, d: int) -> None:
         if d > self.max_features:
+            argument = "masker" if self.masker.kind == "tabular" else "X"
             raise InputError(
-                describe("masker", f"at most {self.max_features} features for ExactExplainer "
+                describe(argument, f"at most {self.max_features} features for ExactExplainer "
                          f"(2^{self.max_features} coalitions)", got_text=f"{d} features",
                          fix="Use whylens.shap.KernelExplainer or PermutationExplainer, or "
                              "raise max_features if 2^d model evaluations are affordable.")

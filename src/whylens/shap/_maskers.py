@@ -10,6 +10,12 @@ and images share one solver each.
   the background, ``v(S) = sum_b w_b f(x_S, b_{-S})``.
 - :class:`TextMasker`: a removed token is replaced by ``mask_string``
   (positional), reusing :class:`whylens.representations.text.TextRepresentation`.
+- :class:`ImageMasker`: a removed superpixel (or grid cell) shows a fill
+  value, its mean colour or a blurred copy, reusing
+  :class:`whylens.representations.image.ImageRepresentation`.
+
+Non-tabular maskers share one small contract: ``split(X) -> (items, single)``,
+``representation(item)``, ``game(rep, model)`` and ``features(reps, width)``.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ import numpy as np
 
 from whylens._validation import check_names, check_positive_int, check_random_state
 from whylens.errors import InputError, InputTypeError, describe
+from whylens.explanation import Features
 from whylens.models import Model
 
 __all__ = [
     "BackgroundSizeWarning",
     "Game",
+    "ImageMasker",
     "TabularMasker",
     "TextMasker",
     "summarize_background",
@@ -285,6 +293,27 @@ class TextMasker:
         self.tokenizer = get_tokenizer(tokenizer)
         self.mask_string = mask_string
 
+    def split(self, X: Any) -> tuple[list[str], bool]:
+        """``(documents, single)``: a str is one document, a sequence a batch."""
+        if isinstance(X, str):
+            return [X], True
+        if not isinstance(X, (list, tuple)) and not hasattr(X, "__array__"):
+            raise InputTypeError(describe("X", "a str or a list of str (documents)", X))
+        docs = list(X)
+        if not docs:
+            raise InputError(describe("X", "at least one document", X))
+        return docs, False
+
+    def features(self, reps: list[Any], width: int) -> Features:
+        """Features of a batch of documents, padded to ``width`` tokens."""
+        return Features(
+            kind="text",
+            names=list(reps[0].names) if len(reps) == 1 else [f"t{j}" for j in range(width)],
+            descriptions=[r.names + [""] * (width - r.n_features) for r in reps],
+            texts=[r.text for r in reps],
+            spans=[r.spans + [[] for _ in range(width - r.n_features)] for r in reps],
+        )
+
     def representation(self, text: Any) -> Any:
         """The :class:`TextRepresentation` of one document (positional features)."""
         from whylens.representations.text import TextRepresentation
@@ -301,3 +330,81 @@ class TextMasker:
 
         sample = rep.apply(np.ones((1, rep.n_features), dtype=bool))
         return Game(rep.n_features, evaluate, model.chunk_size_for(sample))
+
+
+class ImageMasker:
+    """Hide superpixels (or grid cells) of an image.
+
+    Parameters
+    ----------
+    segmentation : "grid", "slic", "quickshift", "felzenszwalb", a
+        SegmentationAlgorithm or a callable ``image -> (H, W) int map``, default="grid"
+    hide_color : None, "mean", "blur", number or colour, default="blur"
+        What a hidden segment shows: its mean colour (``None``/``"mean"``), a
+        Gaussian-blurred copy of the image, or a fixed value per channel.
+    **segmentation_params
+        Parameters of the segmentation, e.g. ``rows=4, cols=4`` for the grid
+        (default 8 x 8) or ``n_segments=50`` for slic.
+
+    Raises
+    ------
+    InputError
+        Unknown segmentation or parameters.
+    """
+
+    kind = "image"
+
+    def __init__(self, segmentation: Any = "grid", hide_color: Any = "blur",
+                 **segmentation_params: Any) -> None:
+        from whylens.representations.image import SegmentationAlgorithm
+
+        if isinstance(segmentation, str):
+            segmentation = SegmentationAlgorithm(segmentation, **segmentation_params)
+        elif not callable(segmentation):
+            raise InputTypeError(
+                describe("segmentation", "a segmentation name, a SegmentationAlgorithm or a "
+                         "callable image -> segment map", segmentation)
+            )
+        self.segmentation = segmentation
+        self.hide_color = hide_color
+
+    def split(self, X: Any) -> tuple[list[Any], bool]:
+        """``(images, single)``: a list or a 4-D array/tensor is a batch."""
+        if isinstance(X, (list, tuple)):
+            if not X:
+                raise InputError(describe("X", "at least one image", X))
+            return list(X), False
+        ndim = getattr(X, "ndim", None)
+        if ndim is None:
+            raise InputTypeError(describe("X", "an image array/tensor or a list of images", X))
+        if ndim == 4:
+            return [X[i] for i in range(X.shape[0])], False
+        return [X], True
+
+    def representation(self, image: Any) -> Any:
+        """The :class:`ImageRepresentation` of one image and its segments."""
+        from whylens.representations.image import ImageRepresentation
+
+        return ImageRepresentation(image, self.segmentation(image), hide_color=self.hide_color)
+
+    def game(self, rep: Any, model: Model) -> Game:
+        """The game of one image: ``v(S) = f(image with the segments in S shown)``."""
+        def evaluate(Z: np.ndarray) -> np.ndarray:
+            return model(rep.apply(Z), progress=False)
+
+        block = model.chunk_size_for(rep.apply(np.ones((1, rep.n_features), dtype=bool)))
+        return Game(rep.n_features, evaluate, block)
+
+    def features(self, reps: list[Any], width: int) -> Features:
+        """Features of a batch of images: segment maps and the images (channels-last)."""
+        shapes = {r.array.shape for r in reps}
+        if len(shapes) != 1:
+            raise InputError(
+                describe("X", "images of one shape in a batch", got_text=f"shapes "
+                         f"{sorted(shapes)}", fix="Explain images of other sizes separately.")
+            )
+        return Features(
+            kind="image", names=[f"segment {j}" for j in range(width)],
+            data=np.stack([np.asarray(r.array) for r in reps]),
+            segments=np.stack([r.segments for r in reps]),
+        )
