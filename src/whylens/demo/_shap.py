@@ -1,0 +1,191 @@
+"""SHAP sections of ``whylens demo``: the tabular and the text model explained with SHAP.
+
+- ``shap_tabular``: the breast cancer random forest, Kernel SHAP over a batch
+  of test rows with a 10-centre k-means background; a beeswarm and a global
+  bar chart of the batch, and per explained row a waterfall and a force plot.
+- ``shap_text``: the TF-IDF + naive Bayes review model, Permutation SHAP over
+  the review's words; token highlights and a force plot per review.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from whylens.demo._data import breast_cancer_split, rotten_tomatoes_split
+from whylens.explanation import Explanation
+
+__all__ = ["SHAP_BATCH", "SHAP_NSAMPLES", "shap_tabular_section", "shap_text_section"]
+
+#: Test rows in the tabular beeswarm (quick mode, full mode).
+SHAP_BATCH = (15, 60)
+#: Kernel SHAP coalitions per row (quick mode, full mode).
+SHAP_NSAMPLES = (200, 1000)
+_DPI = 110
+
+
+def _save(fig: Any, path: Path) -> None:
+    try:
+        fig.savefig(path, dpi=_DPI)
+    finally:
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close(fig)
+
+
+def _figure_html(src: str, caption: str) -> str:
+    import html
+
+    e = html.escape
+    return (f"<figure class='wl-demo-chart'><img src='{e(src)}' alt='{e(caption)}'>"
+            f"<figcaption>{e(caption)}</figcaption></figure>")
+
+
+def _instance(ctx: Any, section: str, i: int, title: str, exp: Explanation, label: int,
+              true_class: str, seconds: float, png: Path, extra_html: str) -> Any:
+    from whylens.demo._run import InstanceResult
+    from whylens.plot import force_html
+
+    names = exp.output_names or [str(k) for k in range(exp.output.shape[1])]
+    proba = np.asarray(exp.output[0], dtype=np.float64)
+    predicted = int(np.argmax(proba))
+    json_path = ctx.out_dir / "explanations" / f"{section}_{i}.json"
+    json_path.write_text(exp.to_json(), encoding="utf-8")
+    return InstanceResult(
+        name=f"{section}_{i}", title=title, explanation=exp, label=label,
+        true_class=true_class, predicted_class=names[predicted],
+        probability=float(proba[predicted]), top_features=exp.as_list(label=label)[:3],
+        seconds=seconds, png=png, json=json_path,
+        fragment=extra_html + force_html(exp, label=label),
+    )
+
+
+def shap_tabular_section(ctx: Any) -> Any:
+    """Random forest on the breast cancer data, explained with Kernel SHAP.
+
+    Parameters
+    ----------
+    ctx : DemoContext
+
+    Returns
+    -------
+    SectionResult
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    from whylens.demo._run import SectionResult, _accuracy
+    from whylens.plot import beeswarm, global_bar, waterfall
+    from whylens.shap import KernelExplainer, summarize_background
+
+    split = breast_cancer_split(ctx.seed)
+    ctx.step(f"shap tabular: training a random forest on {len(split.X_train)} tumours")
+    start = time.perf_counter()
+    rf = RandomForestClassifier(n_estimators=100, random_state=ctx.seed, n_jobs=-1)
+    rf.fit(split.X_train, split.y_train)
+    train_seconds = time.perf_counter() - start
+    accuracy = _accuracy(rf, split.X_test, split.y_test)
+
+    n_batch = SHAP_BATCH[0] if ctx.quick else SHAP_BATCH[1]
+    nsamples = SHAP_NSAMPLES[0] if ctx.quick else SHAP_NSAMPLES[1]
+    background = summarize_background(split.X_train, 10, random_state=ctx.seed)
+    explainer = KernelExplainer(rf, background, feature_names=split.feature_names,
+                                nsamples=nsamples, random_state=ctx.seed)
+    ctx.step(f"shap tabular: Kernel SHAP on {n_batch} test rows ({nsamples} coalitions each)")
+    explain_start = time.perf_counter()
+    batch = explainer(split.X_test[:n_batch])
+    explain_seconds = time.perf_counter() - explain_start
+    label = 1
+    name = split.class_names[label]
+    out = ctx.out_dir
+    _save(beeswarm(batch, label=label, title=f"SHAP values for '{name}' ({n_batch} test rows)"),
+          out / "shap_beeswarm.png")
+    _save(global_bar(batch, label=label, title=f"Mean |SHAP value| for '{name}'"),
+          out / "shap_bar.png")
+    (out / "explanations" / "shap_tabular_batch.json").write_text(batch.to_json(),
+                                                                   encoding="utf-8")
+    summary_html = (
+        _figure_html("shap_beeswarm.png", f"Beeswarm: every dot is one of {n_batch} test rows; "
+                     "colour is the feature's value")
+        + _figure_html("shap_bar.png", "Global importance: mean |SHAP value| per feature")
+    )
+    instances = []
+    per_row = explain_seconds / n_batch
+    for i in range(ctx.n_instances):
+        exp = batch[i]
+        png = out / f"shap_tabular_{i}.png"
+        _save(waterfall(exp, label=label, title=f"Test row {i}: from E[f(X)] to f(x)"), png)
+        instances.append(_instance(
+            ctx, "shap_tabular", i, f"Test row {i}", exp, label,
+            split.class_names[int(split.y_test[i])], per_row, png,
+            summary_html if i == 0 else ""))
+    return SectionResult(
+        name="shap_tabular",
+        title="SHAP, tabular: breast cancer diagnosis",
+        data=f"{split.name}: {split.n_total} tumours, {len(split.feature_names or [])} "
+             f"features, classes {' / '.join(split.class_names)}",
+        source=split.source,
+        model=f"RandomForestClassifier(n_estimators=100, random_state={ctx.seed})",
+        method=f"whylens.shap.KernelExplainer, background summarize_background(X_train, 10), "
+               f"nsamples={nsamples}, {n_batch} test rows, random_state={ctx.seed}; "
+               f"largest efficiency gap {batch.params['efficiency_max_abs_error']:.1e}",
+        class_names=list(split.class_names), n_train=len(split.X_train),
+        n_test=len(split.X_test), accuracy=accuracy, train_seconds=train_seconds,
+        explain_seconds=explain_seconds, instances=instances,
+    )
+
+
+def shap_text_section(ctx: Any) -> Any:
+    """TF-IDF + naive Bayes on Rotten Tomatoes snippets, explained with Permutation SHAP.
+
+    Returns
+    -------
+    SectionResult
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.pipeline import make_pipeline
+
+    from whylens.demo._run import _TEXT_MIN_WORDS, SectionResult, _accuracy
+    from whylens.plot import text
+    from whylens.shap import PermutationExplainer, TextMasker
+
+    split = rotten_tomatoes_split(ctx.seed)
+    ctx.step(f"shap text: training TF-IDF + naive Bayes on {len(split.X_train)} reviews")
+    start = time.perf_counter()
+    pipeline = make_pipeline(TfidfVectorizer(lowercase=True), MultinomialNB(alpha=0.1))
+    pipeline.fit(split.X_train, split.y_train)
+    train_seconds = time.perf_counter() - start
+    accuracy = _accuracy(pipeline, split.X_test, split.y_test)
+    explainer = PermutationExplainer(pipeline, TextMasker(), random_state=ctx.seed,
+                                     output_names=split.class_names)
+    chosen = [j for j, doc in enumerate(split.X_test)
+              if len(doc.split()) >= _TEXT_MIN_WORDS][: ctx.n_instances]
+    label = 1
+    instances = []
+    explain_start = time.perf_counter()
+    for i, j in enumerate(chosen):
+        ctx.step(f"shap text: explaining test review {j} ({i + 1}/{len(chosen)})")
+        t0 = time.perf_counter()
+        exp = explainer(split.X_test[j])
+        seconds = time.perf_counter() - t0
+        png = ctx.out_dir / f"shap_text_{i}.png"
+        _save(text(exp, label=label, title=f"Review {j}: SHAP values for "
+                   f"'{split.class_names[label]}' (red raises, blue lowers)"), png)
+        instances.append(_instance(ctx, "shap_text", i, f"Test review {j}", exp, label,
+                                   split.class_names[int(split.y_test[j])], seconds, png, ""))
+    return SectionResult(
+        name="shap_text",
+        title="SHAP, text: movie review sentiment",
+        data=f"{split.name}: {split.n_total} reviews, classes "
+             f"{' / '.join(split.class_names)}",
+        source=split.source,
+        model="TfidfVectorizer(lowercase=True) + MultinomialNB(alpha=0.1)",
+        method=f"whylens.shap.PermutationExplainer over the review's words (TextMasker, "
+               f"removed words deleted), 10 antithetic pairs, random_state={ctx.seed}",
+        class_names=list(split.class_names), n_train=len(split.X_train),
+        n_test=len(split.X_test), accuracy=accuracy, train_seconds=train_seconds,
+        explain_seconds=time.perf_counter() - explain_start, instances=instances,
+    )
