@@ -33,22 +33,55 @@ from whylens.torch._cams import (
 )
 from whylens.torch._feature_maps import feature_maps
 from whylens.torch._filter_patterns import filter_patterns
+from whylens.torch._gradients import (
+    GRADIENT_METHODS,
+    Deconvolution,
+    DeepLift,
+    DeepShap,
+    GradientAttribution,
+    GradientShap,
+    GuidedBackprop,
+    InputXGradient,
+    IntegratedGradients,
+    LayerGradientShap,
+    LayerIntegratedGradients,
+    NoiseTunnel,
+    Saliency,
+    SmoothGrad,
+    attribution,
+    path_weights,
+)
 from whylens.torch._hooks import StopForward, capture, check_same_device, get_layer
 from whylens.torch._layers import LayerInfo, default_layer, layers
 
 __all__ = [
     "CAM_METHODS",
+    "GRADIENT_METHODS",
     "AblationCAM",
     "BaseCAM",
     "CAMContext",
+    "Deconvolution",
+    "DeepLift",
+    "DeepShap",
     "EigenCAM",
     "GradCAM",
     "GradCAMPlusPlus",
+    "GradientAttribution",
+    "GradientShap",
+    "GuidedBackprop",
     "HiResCAM",
+    "InputXGradient",
+    "IntegratedGradients",
     "LayerCAM",
+    "LayerGradientShap",
     "LayerInfo",
+    "LayerIntegratedGradients",
+    "NoiseTunnel",
+    "Saliency",
     "ScoreCAM",
+    "SmoothGrad",
     "StopForward",
+    "attribution",
     "cam",
     "capture",
     "check_same_device",
@@ -57,5 +90,6 @@ __all__ = [
     "filter_patterns",
     "get_layer",
     "layers",
+    "path_weights",
     "upsample",
 ]

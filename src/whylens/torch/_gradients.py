@@ -1,0 +1,1129 @@
+"""Gradient attributions: saliency, Input×Gradient, Integrated Gradients, SmoothGrad,
+guided backprop, DeepLIFT, DeepSHAP, GradientSHAP and their layer variants.
+
+Every method is built as ``Method(model)`` (input attributions) or
+``Method(model, layer)`` (attributions of a layer's activations) and called as
+``method(x, target=None, baselines=None)``, returning an
+:class:`~whylens.Explanation` whose ``values`` have shape
+``(n, n_labels, *x.shape[1:])`` (or ``(n, n_labels, *layer_output.shape[1:])``
+for layer methods). One override point, :meth:`GradientAttribution._attribute`.
+
+=========================  ====================================================
+class                      attribution of x (reference x', label output f)
+=========================  ====================================================
+Saliency                   |df/dx| (``abs=False``: df/dx)
+InputXGradient             x * df/dx
+IntegratedGradients        (x - x') * sum_k w_k df/dx(x' + a_k (x - x'))
+NoiseTunnel / SmoothGrad   mean (or mean of squares, variance) over x + noise
+GuidedBackprop             df/dx with ReLU backward relu(g) * 1[x > 0]
+Deconvolution              df/dx with ReLU backward relu(g)
+DeepLift                   (x - x') * DeepLIFT multipliers (rescale rule)
+DeepShap                   DeepLift averaged over a background set
+GradientShap               E[(x + e - b) * df/dx(b + a (x + e - b))], b, a, e random
+LayerIntegratedGradients   IG of the layer's activation, path between the
+                           activations at x' and at x
+LayerGradientShap          GradientShap of the layer's activation
+=========================  ====================================================
+
+Side effects: none. The model runs in eval mode with every parameter's
+``requires_grad`` switched off (so backward computes input gradients only and
+no ``.grad`` is written); flags are restored on return, also when the call
+raises. Gradients come from ``torch.autograd.grad``; layer methods go through
+the one hook manager :class:`whylens.torch.capture`; DeepLIFT and guided
+backprop rewrite nonlinearities with a torch function mode
+(:mod:`whylens.torch._rules`), never with module backward hooks.
+
+Memory: model rows (interpolation steps, noise samples, background pairs) go
+through the model in chunks of ``internal_batch_size`` rows. By default the
+chunk is chosen from ``memory_budget``: one probe forward measures the bytes
+autograd saves per row, and a chunk holds as many rows as fit in the budget
+(captum puts all steps in one batch by default, captum#245).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from whylens._validation import check_positive_int, check_random_state, random_state_param
+from whylens.errors import (
+    InputError,
+    InputTypeError,
+    NotSupportedError,
+    describe,
+)
+from whylens.explanation import Explanation, Features
+from whylens.models import DEFAULT_MEMORY_BUDGET
+from whylens.torch._cams import _as_input, _call_model, _resolve_target
+from whylens.torch._hooks import (
+    capture,
+    check_same_device,
+    get_layer,
+    restore_state,
+    snapshot_state,
+)
+
+__all__ = [
+    "GRADIENT_METHODS",
+    "Deconvolution",
+    "DeepLift",
+    "DeepShap",
+    "GradientAttribution",
+    "GradientShap",
+    "GuidedBackprop",
+    "InputXGradient",
+    "IntegratedGradients",
+    "LayerGradientShap",
+    "LayerIntegratedGradients",
+    "NoiseTunnel",
+    "Saliency",
+    "SmoothGrad",
+    "attribution",
+    "path_weights",
+]
+
+INTEGRATION_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle",
+                       "riemann_trapezoid")
+
+
+def path_weights(n_steps: int, method: str = "gausslegendre") -> tuple[np.ndarray, np.ndarray]:
+    """Points ``alphas`` in [0, 1] and weights of a quadrature of ``int_0^1 g(a) da``.
+
+    Parameters
+    ----------
+    n_steps : int
+        Number of points (>= 1; >= 2 for ``riemann_trapezoid``).
+    method : {"gausslegendre", "riemann_left", "riemann_right", "riemann_middle", \
+"riemann_trapezoid"}
+        Gauss-Legendre is exact for polynomials of degree ``2 n_steps - 1``.
+        The Riemann rules use step ``1 / n_steps`` (trapezoid: ``1 / (n_steps -
+        1)`` with halved end weights, so the weights sum to 1; captum's
+        trapezoid weights sum to ``1 - 1 / n_steps``).
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_steps,)
+    weights : ndarray of shape (n_steps,), summing to 1
+    """
+    n = check_positive_int("n_steps", n_steps)
+    if method == "gausslegendre":
+        nodes, w = np.polynomial.legendre.leggauss(n)
+        return (nodes + 1.0) / 2.0, w / 2.0
+    if method not in INTEGRATION_METHODS:
+        raise InputError(describe("method", f"one of {list(INTEGRATION_METHODS)}", method))
+    if method == "riemann_trapezoid":
+        n = check_positive_int("n_steps", n_steps, minimum=2)
+        w = np.full(n, 1.0 / (n - 1))
+        w[[0, -1]] /= 2
+        return np.linspace(0.0, 1.0, n), w
+    w = np.full(n, 1.0 / n)
+    start = {"riemann_left": 0.0, "riemann_right": 1.0 / n, "riemann_middle": 0.5 / n}[method]
+    return start + np.arange(n) / n, w
+
+
+# ---------------------------------------------------------------------- the runner
+class _Run:
+    """One call's model access: state, chunked forwards and gradients, counters."""
+
+    def __init__(self, method: GradientAttribution, x: Any, callback: Any) -> None:
+        self.method = method
+        self.model = method.model
+        self.x = x
+        self.callback = callback
+        self.n_evals = 0
+        self.n_backward = 0
+        self.labels: list[int] = []
+        self.output: Any = None
+        self._chunk: int | None = method.internal_batch_size
+        self.mode_factory: Callable[[], Any] | None = None
+
+    # -------------------------------------------------------------- forwards
+    def forward(self, inputs: Any) -> Any:
+        """Model outputs (m, n_outputs) without gradients, chunked."""
+        import torch
+
+        size = self.chunk_size(inputs[:1])
+        parts = []
+        with torch.no_grad():
+            for start in range(0, int(inputs.shape[0]), size):
+                part = inputs[start : start + size]
+                parts.append(_call_model(self.model, part))
+                self.n_evals += int(part.shape[0])
+        return torch.cat(parts)
+
+    def layer_activations(self, inputs: Any) -> Any:
+        """The layer's output at ``inputs`` (m, *layer_shape), chunked, no gradients."""
+        import torch
+
+        name = self.method.layer
+        size = self.chunk_size(inputs[:1])
+        parts = []
+        for start in range(0, int(inputs.shape[0]), size):
+            part = inputs[start : start + size]
+            with capture(self.model, name) as cap, torch.no_grad():
+                _call_model(self.model, part)
+                self.n_evals += int(part.shape[0])
+                if len(cap.activations[name]) > 1:
+                    raise NotSupportedError(
+                        describe("layer", "a layer called once per forward",
+                                 got_text=f"{name!r} called {len(cap.activations[name])} "
+                                          "times", fix="Pick a layer that is not reused.")
+                    )
+                parts.append(cap.last())
+        return torch.cat(parts)
+
+    def grads(self, points: Any, inputs: Any = None) -> Any:
+        """Gradients of each label's output at ``points``: (m, n_labels, *points.shape[1:]).
+
+        Input methods: ``points`` are the model's inputs. Layer methods:
+        ``inputs`` go into the model and the layer passes ``points`` on instead
+        of its output.
+        """
+        import torch
+
+        leaf = points.detach().requires_grad_(True)
+        mode = self.mode_factory() if self.mode_factory is not None else None
+        if self.method.layer is None:
+            with torch.enable_grad():
+                if mode is not None:
+                    with mode:
+                        out = _call_model(self.model, leaf)
+                else:
+                    out = _call_model(self.model, leaf)
+        else:
+            with capture(self.model, self.method.layer, record=False,
+                         replace=lambda _n, _out: leaf), torch.enable_grad():
+                out = _call_model(self.model, inputs)
+        self.n_evals += int(points.shape[0])
+        grads = []
+        for j, label in enumerate(self.labels):
+            if not out.requires_grad:
+                grads.append(torch.zeros_like(leaf))
+                continue
+            (g,) = torch.autograd.grad(out[:, label].sum(), leaf,
+                                       retain_graph=j < len(self.labels) - 1,
+                                       allow_unused=True)
+            grads.append(torch.zeros_like(leaf) if g is None else g)
+            self.n_backward += 1
+        return torch.stack(grads, dim=1)
+
+    # -------------------------------------------------------------- chunking
+    def chunk_size(self, row: Any) -> int:
+        """Rows per chunk: ``internal_batch_size``, or what fits the memory budget.
+
+        ``row`` is one model input ``(1, ...)``. The probe runs the model with
+        gradients (from the input, or from the layer for layer methods) on 1
+        and 2 copies of it and counts the bytes autograd saves for backward;
+        the difference is the cost of a row.
+        """
+        import torch
+
+        if self._chunk is not None:
+            return self._chunk
+
+        def saved_bytes(k: int) -> int:
+            seen: dict[tuple[int, int], int] = {}
+
+            def pack(t: Any) -> Any:
+                if isinstance(t, torch.Tensor):
+                    seen[(t.data_ptr(), t.numel())] = t.numel() * t.element_size()
+                return t
+
+            inp = row.expand(k, *row.shape[1:]).clone()
+            if inp.is_floating_point() and self.method.layer is None:
+                inp.requires_grad_(True)
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+                    torch.enable_grad():
+                if self.method.layer is None:
+                    _call_model(self.model, inp)
+                else:
+                    with capture(self.model, self.method.layer, record=False,
+                                 replace=lambda _n, o: o.detach().requires_grad_(True)):
+                        _call_model(self.model, inp)
+            self.n_evals += k
+            return sum(seen.values())
+
+        one, two = saved_bytes(1), saved_bytes(2)
+        per_row = max(two - one, one // 2, 1) + 4 * row[0].numel() * row.element_size()
+        per_row *= 2  # saved tensors + gradients in flight
+        self._chunk = int(np.clip(self.method.memory_budget // per_row, 1, 8192))
+        return self._chunk
+
+    def progress(self, done: int, total: int) -> None:
+        if self.callback is not None:
+            self.callback(done, total)
+
+
+# ---------------------------------------------------------------------- inputs
+def _float_input(x: Any, method: GradientAttribution) -> Any:
+    if not x.is_floating_point():
+        raise InputTypeError(
+            describe("x", "floating-point inputs to differentiate",
+                     got_text=f"dtype {x.dtype}",
+                     fix=f"For token ids, attribute the embedding layer: "
+                         f"Layer{type(method).__name__}(model, model.embedding) "
+                         "(whylens.torch.LayerIntegratedGradients).")
+        )
+    return x
+
+
+def _baseline_rows(baselines: Any, x: Any, argument: str = "baselines",
+                   per_instance: bool = True) -> Any:
+    """Baselines as a tensor of shape (k, *x.shape[1:]) on x's device and dtype.
+
+    ``None``: one row of zeros. A scalar fills a row. A tensor of shape
+    ``x.shape[1:]`` is one row; ``(k, *x.shape[1:])`` are k rows. With
+    ``per_instance`` k must be 1 or ``len(x)``.
+    """
+    import torch
+
+    if baselines is None:
+        return torch.zeros_like(x[:1])
+    if isinstance(baselines, (int, float)) and not isinstance(baselines, bool):
+        return torch.full_like(x[:1], baselines)
+    if isinstance(baselines, np.ndarray):
+        baselines = torch.from_numpy(np.ascontiguousarray(baselines))
+    if not isinstance(baselines, torch.Tensor):
+        raise InputTypeError(
+            describe(argument, "None, a number or a tensor shaped like x's rows", baselines)
+        )
+    b = baselines.to(device=x.device, dtype=x.dtype)
+    if tuple(b.shape) == tuple(x.shape[1:]):
+        b = b[None]
+    n = int(x.shape[0])
+    ok = b.ndim == x.ndim and tuple(b.shape[1:]) == tuple(x.shape[1:]) and b.shape[0] >= 1
+    if per_instance:
+        ok = ok and b.shape[0] in (1, n)
+    if not ok:
+        rows = f"1 or {n}" if per_instance else "k >= 1"
+        raise InputError(
+            describe(argument, f"a tensor of shape ({rows}, {', '.join(map(str, x.shape[1:]))})"
+                     " or one row", got_text=f"shape {tuple(baselines.shape)}",
+                     fix="Give one reference row for all, or one per instance.")
+        )
+    return b
+
+
+def _pair_index(b: Any, n: int) -> Any:
+    import torch
+
+    return torch.arange(n, device=b.device) if b.shape[0] == n else torch.zeros(
+        n, dtype=torch.int64, device=b.device)
+
+
+def _check_float(name: str, value: Any, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise InputTypeError(describe(name, f"a number >= {minimum}", value))
+    if not value >= minimum:
+        raise InputError(describe(name, f"a number >= {minimum}", value))
+    return float(value)
+
+
+def _torch_generator(rng: np.random.Generator) -> Any:
+    import torch
+
+    return torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
+
+
+# ---------------------------------------------------------------------- the base
+class GradientAttribution:
+    """Base of every gradient attribution (one override point: :meth:`_attribute`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Returns ``(n, n_outputs)`` scores (or ``(n,)``, read as one output).
+    layer : str or torch.nn.Module, optional
+        Layer methods only: the layer whose activations are attributed.
+    internal_batch_size : int, optional
+        Model rows (steps, samples, pairs) per forward/backward. ``None``:
+        as many as fit ``memory_budget``.
+    memory_budget : int, default=256 MiB
+        Bytes that autograd may hold for one chunk when ``internal_batch_size``
+        is ``None``.
+
+    Notes
+    -----
+    The model's training flags and parameters' ``requires_grad`` are as they
+    were when a call returns or raises; no hook is left and no ``.grad`` is
+    written.
+    """
+
+    #: ``Explanation.method`` is ``"torch.<name>"``.
+    name = "gradient"
+    #: Layer methods take ``(model, layer)``.
+    is_layer_method = False
+
+    def __init__(self, model: Any, layer: Any = None, *, internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        import torch
+
+        if not isinstance(model, torch.nn.Module):
+            raise InputTypeError(describe("model", "a torch.nn.Module", model))
+        self.model = model
+        self.layer = None if layer is None else get_layer(model, layer)[0]
+        self.internal_batch_size = None if internal_batch_size is None else check_positive_int(
+            "internal_batch_size", internal_batch_size)
+        self.memory_budget = check_positive_int("memory_budget", memory_budget)
+
+    def __repr__(self) -> str:
+        layer = f", layer={self.layer!r}" if self.layer is not None else ""
+        return f"{type(self).__name__}(model={type(self.model).__name__}{layer})"
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        """Return ``{"values": Tensor (n, n_labels, *shape), ...}``.
+
+        Optional keys: ``"base_values"`` (n, n_labels) tensor, ``"params"`` dict.
+        """
+        raise NotImplementedError
+
+    def __call__(self, x: Any, target: Any = None, baselines: Any = None, *,
+                 callback: Callable[[int, int], Any] | None = None) -> Explanation:
+        """Explain a batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, ...)
+            Inputs as the model takes them, on the model's device (float for
+            input methods; token ids are fine for layer methods).
+        target : int or sequence of int, optional
+            Output indices explained for every instance; ``None``: the top
+            class of each instance.
+        baselines : None, number or Tensor, optional
+            Reference inputs (methods with a reference): ``None`` is zeros
+            (for token ids: id 0, usually padding); a number fills a row; a
+            tensor of shape ``x.shape[1:]`` or ``(1 or n, *x.shape[1:])``;
+            DeepShap and GradientShap take any number of background rows.
+        callback : callable, optional
+            ``callback(done, total)`` after each chunk of model rows.
+
+        Returns
+        -------
+        Explanation
+            ``values`` of shape (n, n_labels, *x.shape[1:]) (layer methods:
+            ``*layer_output.shape[1:]``); ``output``: the model's output at
+            ``x``; ``base_values`` and ``delta`` (completeness gap) for methods
+            with a reference; ``features.data``: ``x`` as given.
+
+        Raises
+        ------
+        InputError
+            Input on another device, bad baselines, target out of range.
+        InputTypeError
+            Integer inputs to an input method (use the layer variant).
+        ModelError
+            The model raised (chained).
+        """
+        x = _as_input(x)
+        check_same_device(self.model, x)
+        if x.is_floating_point():
+            from whylens.models._torch import _module_float_dtype
+
+            x = x.to(_module_float_dtype(self.model))
+        if self.layer is None:
+            _float_input(x, self)
+        run = _Run(self, x.detach(), callback)
+        state = snapshot_state(self.model)
+        try:
+            self.model.eval()
+            for p in self.model.parameters():
+                p.requires_grad_(False)
+            run.output = run.forward(run.x)
+            run.labels = _resolve_target(target, run.output, int(run.output.shape[1]))
+            result = self._attribute(run, baselines)
+        finally:
+            restore_state(state)
+        return self._explanation(run, result)
+
+    def _explanation(self, run: _Run, result: dict[str, Any]) -> Explanation:
+        import torch
+
+        x = run.x
+        values = result["values"].detach().to("cpu", torch.float64)
+        out = run.output.detach().to("cpu", torch.float64)
+        base = result.get("base_values")
+        delta = None
+        if base is not None:
+            base = base.detach().to("cpu", torch.float64)
+            gap = out[:, run.labels] - base
+            delta = (values.flatten(2).sum(dim=2) - gap).numpy()
+            base = base.numpy()
+        kind = {2: "tabular", 3: "sequence", 4: "image"}.get(x.ndim, "tensor")
+        if self.layer is not None:
+            kind = "layer"
+        names = ([f"x{j}" for j in range(int(x.shape[1]))]
+                 if kind == "tabular" else [])
+        params = {"target": list(run.labels), "layer": self.layer,
+                  "internal_batch_size": run._chunk, "n_backward": run.n_backward}
+        params.update(self._params())
+        params.update(result.get("params", {}))
+        return Explanation(
+            values=values.numpy(),
+            labels=np.asarray(run.labels, dtype=np.int64),
+            method=f"torch.{self.name}",
+            features=Features(kind=kind, names=names, data=x.detach().to("cpu").numpy()),
+            mode="classification",
+            output=out.numpy(),
+            output_names=[str(i) for i in range(int(out.shape[1]))],
+            base_values=base,
+            params=params,
+            n_evals=run.n_evals,
+            delta=delta,
+        )
+
+    # ---------------------------------------------------- shared path engine
+    def _path(self, run: _Run, starts: Any, ends: Any, rows_i: Any, rows_s: Any, rows_e: Any,
+              alphas: Any, weights: Any, inputs: Any = None) -> Any:
+        """``attr[i] += w_r (e_r - s_r) * grad f(s_r + a_r (e_r - s_r))`` over rows r.
+
+        Parameters
+        ----------
+        starts, ends : Tensor of shape (k_s, *shape), (k_e, *shape)
+            Path ends (inputs, or layer activations for layer methods).
+        rows_i, rows_s, rows_e : LongTensor of shape (R,)
+            Per row: the instance, the start and the end.
+        alphas, weights : Tensor of shape (R,)
+        inputs : Tensor of shape (n, ...), optional
+            Layer methods: the model input of each instance.
+
+        Returns
+        -------
+        Tensor of shape (n, n_labels, *shape)
+        """
+        import torch
+
+        n = int(run.x.shape[0])
+        shape = tuple(ends.shape[1:])
+        attr = torch.zeros((n, len(run.labels), *shape), dtype=ends.dtype, device=ends.device)
+        total = int(rows_i.shape[0])
+        size = run.chunk_size(ends[:1] if inputs is None else inputs[:1])
+        alphas = alphas.to(device=ends.device, dtype=ends.dtype)
+        weights = weights.to(device=ends.device, dtype=ends.dtype)
+        view = (-1,) + (1,) * len(shape)
+        for start in range(0, total, size):
+            sl = slice(start, start + size)
+            s, e = starts[rows_s[sl]], ends[rows_e[sl]]
+            diff = e - s
+            points = s + alphas[sl].view(view) * diff
+            g = run.grads(points, None if inputs is None else inputs[rows_i[sl]])
+            contrib = g * (weights[sl].view(view) * diff)[:, None]
+            attr.index_add_(0, rows_i[sl], contrib)
+            run.progress(min(start + size, total), total)
+        return attr
+
+
+# ---------------------------------------------------------------------- simple gradients
+class Saliency(GradientAttribution):
+    """Saliency (Simonyan et al., 2013): the gradient of the label's output.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    abs : bool, default=True
+        Absolute value of the gradient (captum's default).
+    internal_batch_size, memory_budget
+        As :class:`GradientAttribution`.
+    """
+
+    name = "saliency"
+
+    def __init__(self, model: Any, *, abs: bool = True, internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        super().__init__(model, internal_batch_size=internal_batch_size,
+                         memory_budget=memory_budget)
+        self.abs = bool(abs)
+
+    def _params(self) -> dict[str, Any]:
+        return {"abs": self.abs}
+
+    def _gradient(self, run: _Run, x: Any) -> Any:
+        import torch
+
+        size = run.chunk_size(x[:1])
+        parts = []
+        for start in range(0, int(x.shape[0]), size):
+            parts.append(run.grads(x[start : start + size]))
+            run.progress(min(start + size, int(x.shape[0])), int(x.shape[0]))
+        return torch.cat(parts)
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        g = self._gradient(run, run.x)
+        return {"values": g.abs() if self.abs else g}
+
+
+class InputXGradient(Saliency):
+    """Input × Gradient (Shrikumar et al., 2016): ``x * df/dx``.
+
+    For a linear model with zero bias the attributions sum to the output.
+    """
+
+    name = "inputxgradient"
+
+    def __init__(self, model: Any, *, internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        super().__init__(model, abs=False, internal_batch_size=internal_batch_size,
+                         memory_budget=memory_budget)
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        return {"values": self._gradient(run, run.x) * run.x[:, None]}
+
+
+class GuidedBackprop(Saliency):
+    """Guided backpropagation (Springenberg et al., 2015).
+
+    The gradient, except that through every ReLU (module, function or tensor
+    method, in-place or not) only positive gradients pass, and only where the
+    ReLU's input was positive: ``relu(g) * 1[x > 0]``.
+    """
+
+    name = "guidedbackprop"
+    _deconv = False
+
+    def __init__(self, model: Any, *, internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        super().__init__(model, abs=False, internal_batch_size=internal_batch_size,
+                         memory_budget=memory_budget)
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        from whylens.torch._rules import GuidedMode
+
+        run.mode_factory = lambda: GuidedMode(deconv=self._deconv)
+        return {"values": self._gradient(run, run.x)}
+
+
+class Deconvolution(GuidedBackprop):
+    """Deconvolution (Zeiler & Fergus, 2014): through every ReLU, ``relu(g)``."""
+
+    name = "deconvolution"
+    _deconv = True
+
+
+# ---------------------------------------------------------------------- integrated gradients
+class IntegratedGradients(GradientAttribution):
+    """Integrated Gradients (Sundararajan et al., 2017).
+
+    ``IG(x) = (x - x') * int_0^1 df/dx(x' + a (x - x')) da``, the integral
+    taken by quadrature (:func:`path_weights`). Completeness: the attributions
+    sum to ``f(x) - f(x')`` up to the quadrature error, reported per instance
+    and label as ``Explanation.delta``; ``base_values`` is ``f(x')``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    n_steps : int, default=50
+    method : str, default="gausslegendre"
+        ``"gausslegendre"`` or ``"riemann_left"``, ``"riemann_right"``,
+        ``"riemann_middle"``, ``"riemann_trapezoid"``.
+    internal_batch_size, memory_budget
+        As :class:`GradientAttribution`: the ``n * n_steps`` rows go through the
+        model in chunks, so memory stays bounded at any ``n_steps``.
+
+    Examples
+    --------
+    >>> exp = IntegratedGradients(model, n_steps=64)(x, target=1)  # doctest: +SKIP
+    >>> exp.delta  # sum(values) - (f(x) - f(0)), per instance  # doctest: +SKIP
+    """
+
+    name = "integratedgradients"
+
+    def __init__(self, model: Any, *, n_steps: int = 50, method: str = "gausslegendre",
+                 internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        GradientAttribution.__init__(self, model, getattr(self, "_layer_arg", None),
+                                     internal_batch_size=internal_batch_size,
+                                     memory_budget=memory_budget)
+        self.alphas, self.weights = path_weights(n_steps, method)
+        self.n_steps = int(n_steps)
+        self.method = method
+
+    def _params(self) -> dict[str, Any]:
+        return {"n_steps": self.n_steps, "method": self.method}
+
+    def _rows(self, run: _Run, n: int, b: Any) -> tuple[Any, ...]:
+        import torch
+
+        dev = run.x.device
+        steps = self.n_steps
+        rows_i = torch.arange(n, device=dev).repeat_interleave(steps)
+        rows_s = _pair_index(b, n).repeat_interleave(steps)
+        alphas = torch.as_tensor(self.alphas, device=dev).repeat(n)
+        weights = torch.as_tensor(self.weights, device=dev).repeat(n)
+        return rows_i, rows_s, alphas, weights
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        x = run.x
+        n = int(x.shape[0])
+        b = _baseline_rows(baselines, x)
+        rows_i, rows_s, alphas, weights = self._rows(run, n, b)
+        values = self._path(run, b, x, rows_i, rows_s, rows_i, alphas, weights)
+        base = run.forward(b)[:, run.labels][_pair_index(b, n)]
+        return {"values": values, "base_values": base}
+
+
+class LayerIntegratedGradients(IntegratedGradients):
+    """Integrated Gradients of a layer's activations (captum's LayerIntegratedGradients).
+
+    The path runs between the layer's activations at the baselines and at
+    ``x``: the model is called on ``x`` and the layer passes on the
+    interpolated activations. On an embedding layer this attributes each
+    token's embedding vector; sum over the last axis for one value per token
+    (:class:`whylens.representations.TokenIdRepresentation` does).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    layer : str or torch.nn.Module
+        A layer called once per forward, returning one tensor.
+    n_steps, method, internal_batch_size, memory_budget
+        As :class:`IntegratedGradients`.
+
+    Notes
+    -----
+    Baselines are *inputs* (default zeros: token id 0, usually padding); their
+    layer activations start the path. ``values`` has shape
+    ``(n, n_labels, *layer_output.shape[1:])``; ``delta`` is the completeness
+    gap ``sum(values) - (f(x) - f(baseline))``.
+    """
+
+    name = "layerintegratedgradients"
+    is_layer_method = True
+
+    def __init__(self, model: Any, layer: Any, *, n_steps: int = 50,
+                 method: str = "gausslegendre", internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        if layer is None:
+            raise InputError(describe("layer", "the layer to attribute (a name or submodule)",
+                                      None, "For input attributions use IntegratedGradients."))
+        self._layer_arg = layer
+        super().__init__(model, n_steps=n_steps, method=method,
+                         internal_batch_size=internal_batch_size, memory_budget=memory_budget)
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        x = run.x
+        n = int(x.shape[0])
+        b = _baseline_rows(baselines, x)
+        a_x = run.layer_activations(x)
+        a_b = run.layer_activations(b)
+        rows_i, rows_s, alphas, weights = self._rows(run, n, b)
+        values = self._path(run, a_b, a_x, rows_i, rows_s, rows_i, alphas, weights, inputs=x)
+        base = run.forward(b)[:, run.labels][_pair_index(b, n)]
+        return {"values": values, "base_values": base}
+
+
+# ---------------------------------------------------------------------- gradient SHAP
+class GradientShap(GradientAttribution):
+    """GradientSHAP (Lundberg & Lee, 2017; shap's GradientExplainer, captum's GradientShap).
+
+    Expected gradients: for each instance, ``n_samples`` draws of a background
+    row ``b``, a point ``a ~ U(0, 1)`` and noise ``e ~ N(0, stdevs²)``;
+    ``values = mean (x + e - b) * df/dx(b + a (x + e - b))``. Its expectation
+    is SHAP values of the linearised model, so the sum approaches ``f(x) -
+    mean f(background)`` (``delta`` reports the gap).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    n_samples : int, default=5
+    stdevs : float, default=0.0
+    random_state : int or numpy.random.Generator, optional
+    internal_batch_size, memory_budget
+        As :class:`GradientAttribution`.
+    """
+
+    name = "gradientshap"
+
+    def __init__(self, model: Any, *, n_samples: int = 5, stdevs: float = 0.0,
+                 random_state: Any = None, internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        GradientAttribution.__init__(self, model, getattr(self, "_layer_arg", None),
+                                     internal_batch_size=internal_batch_size,
+                                     memory_budget=memory_budget)
+        self.n_samples = check_positive_int("n_samples", n_samples)
+        self.stdevs = _check_float("stdevs", stdevs)
+        check_random_state(random_state)
+        self.random_state = random_state
+
+    def _params(self) -> dict[str, Any]:
+        return {"n_samples": self.n_samples, "stdevs": self.stdevs,
+                "random_state": random_state_param(self.random_state)}
+
+    def _draws(self, n: int, k: int, dev: Any) -> tuple[Any, Any, Any]:
+        import torch
+
+        rng = check_random_state(self.random_state)
+        gen = _torch_generator(rng)
+        s = self.n_samples
+        rows_i = torch.arange(n).repeat_interleave(s).to(dev)
+        rows_s = torch.randint(0, k, (n * s,), generator=gen).to(dev)
+        alphas = torch.rand(n * s, generator=gen, dtype=torch.float64).to(dev)
+        return rows_i, rows_s, alphas, gen
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        import torch
+
+        x = run.x
+        n = int(x.shape[0])
+        b = _baseline_rows(baselines, x, per_instance=False)
+        rows_i, rows_s, alphas, gen = self._draws(n, int(b.shape[0]), x.device)
+        ends = x[rows_i]
+        if self.stdevs > 0:
+            noise = torch.randn(ends.shape, generator=gen, dtype=torch.float64)
+            ends = ends + (noise * self.stdevs).to(device=x.device, dtype=x.dtype)
+        rows_e = torch.arange(int(ends.shape[0]), device=x.device)
+        weights = torch.full((n * self.n_samples,), 1.0 / self.n_samples)
+        values = self._path(run, b, ends, rows_i, rows_s, rows_e, alphas, weights)
+        base = run.forward(b)[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)
+        return {"values": values, "base_values": base}
+
+
+class LayerGradientShap(GradientShap):
+    """GradientSHAP of a layer's activations (captum's LayerGradientShap).
+
+    Paths run between the layer's activations at background inputs and at
+    ``x``; ``stdevs`` noise, when asked, is added to those activations.
+    Baselines are background *inputs* (any number of rows; default one row
+    of zeros). ``values``: ``(n, n_labels, *layer_output.shape[1:])``.
+    """
+
+    name = "layergradientshap"
+    is_layer_method = True
+
+    def __init__(self, model: Any, layer: Any, *, n_samples: int = 5, stdevs: float = 0.0,
+                 random_state: Any = None, internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        if layer is None:
+            raise InputError(describe("layer", "the layer to attribute (a name or submodule)",
+                                      None, "For input attributions use GradientShap."))
+        self._layer_arg = layer
+        super().__init__(model, n_samples=n_samples, stdevs=stdevs,
+                         random_state=random_state, internal_batch_size=internal_batch_size,
+                         memory_budget=memory_budget)
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        import torch
+
+        x = run.x
+        n = int(x.shape[0])
+        b = _baseline_rows(baselines, x, per_instance=False)
+        a_x = run.layer_activations(x)
+        a_b = run.layer_activations(b)
+        rows_i, rows_s, alphas, gen = self._draws(n, int(b.shape[0]), x.device)
+        ends = a_x[rows_i]
+        if self.stdevs > 0:
+            noise = torch.randn(ends.shape, generator=gen, dtype=torch.float64)
+            ends = ends + (noise * self.stdevs).to(device=x.device, dtype=ends.dtype)
+        rows_e = torch.arange(int(ends.shape[0]), device=x.device)
+        weights = torch.full((n * self.n_samples,), 1.0 / self.n_samples)
+        values = self._path(run, a_b, ends, rows_i, rows_s, rows_e, alphas, weights, inputs=x)
+        base = run.forward(b)[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)
+        return {"values": values, "base_values": base}
+
+
+# ---------------------------------------------------------------------- noise tunnel
+class NoiseTunnel(GradientAttribution):
+    """Average another attribution over noisy copies of the input (SmoothGrad and kin).
+
+    All ``n * nt_samples`` noisy inputs go to the wrapped method as one batch,
+    which evaluates them in memory-bounded chunks.
+
+    Parameters
+    ----------
+    method : GradientAttribution
+        An input attribution (``Saliency(model)``, ``IntegratedGradients(model)``...).
+    nt_type : {"smoothgrad", "smoothgrad_sq", "vargrad"}, default="smoothgrad"
+        Mean, mean of squares, or variance of the attributions.
+    nt_samples : int, default=5
+    stdevs : float, default=1.0
+        Standard deviation of the Gaussian noise, in input units (as captum;
+        SmoothGrad's paper uses 10-20% of the input's range).
+    random_state : int or numpy.random.Generator, optional
+    """
+
+    name = "noisetunnel"
+    NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
+
+    def __init__(self, method: GradientAttribution, *, nt_type: str = "smoothgrad",
+                 nt_samples: int = 5, stdevs: float = 1.0, random_state: Any = None) -> None:
+        if not isinstance(method, GradientAttribution) or isinstance(method, NoiseTunnel) \
+                or method.layer is not None:
+            raise InputTypeError(
+                describe("method", "an input gradient attribution such as Saliency(model)",
+                         method)
+            )
+        super().__init__(method.model, internal_batch_size=method.internal_batch_size,
+                         memory_budget=method.memory_budget)
+        if nt_type not in self.NT_TYPES:
+            raise InputError(describe("nt_type", f"one of {list(self.NT_TYPES)}", nt_type))
+        self.inner = method
+        self.nt_type = nt_type
+        self.nt_samples = check_positive_int("nt_samples", nt_samples)
+        self.stdevs = _check_float("stdevs", stdevs)
+        check_random_state(random_state)
+        self.random_state = random_state
+
+    def __repr__(self) -> str:
+        return f"NoiseTunnel({self.inner!r}, nt_type={self.nt_type!r})"
+
+    def _params(self) -> dict[str, Any]:
+        return {"inner": self.inner.name, **self.inner._params(), "nt_type": self.nt_type,
+                "nt_samples": self.nt_samples, "stdevs": self.stdevs,
+                "random_state": random_state_param(self.random_state)}
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        import torch
+
+        x = run.x
+        n, s = int(x.shape[0]), self.nt_samples
+        gen = _torch_generator(check_random_state(self.random_state))
+        noise = torch.randn((n * s, *x.shape[1:]), generator=gen, dtype=torch.float64)
+        noisy = x.repeat_interleave(s, dim=0) + (noise * self.stdevs).to(x.device, x.dtype)
+        inner_run = _Run(self.inner, noisy, run.callback)
+        inner_run.labels = run.labels
+        inner_run._chunk = run._chunk
+        if baselines is not None:
+            b = _baseline_rows(baselines, x)
+            baselines = b.repeat_interleave(s, dim=0) if b.shape[0] == n else b
+        result = self.inner._attribute(inner_run, baselines)
+        run.n_evals += inner_run.n_evals
+        run.n_backward += inner_run.n_backward
+        run._chunk = inner_run._chunk
+        a = result["values"].reshape(n, s, *result["values"].shape[1:])
+        if self.nt_type == "smoothgrad":
+            values = a.mean(dim=1)
+        elif self.nt_type == "smoothgrad_sq":
+            values = (a * a).mean(dim=1)
+        else:
+            values = a.var(dim=1, unbiased=False)
+        return {"values": values}
+
+
+class SmoothGrad(NoiseTunnel):
+    """SmoothGrad (Smilkov et al., 2017): saliency averaged over noisy inputs.
+
+    ``SmoothGrad(model)`` is ``NoiseTunnel(Saliency(model, abs=abs))`` with
+    the paper's 50 samples; with ``stdevs=0`` it equals :class:`Saliency`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    nt_samples : int, default=50
+    stdevs : float, default=0.15
+        Noise standard deviation in input units (the paper's 15% of a [0, 1]
+        input range).
+    abs : bool, default=False
+        Average absolute gradients (``True``) or signed ones.
+    nt_type, random_state, internal_batch_size, memory_budget
+        As :class:`NoiseTunnel` and :class:`GradientAttribution`.
+    """
+
+    name = "smoothgrad"
+
+    def __init__(self, model: Any, *, nt_samples: int = 50, stdevs: float = 0.15,
+                 abs: bool = False, nt_type: str = "smoothgrad", random_state: Any = None,
+                 internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        super().__init__(Saliency(model, abs=abs, internal_batch_size=internal_batch_size,
+                                  memory_budget=memory_budget),
+                         nt_type=nt_type, nt_samples=nt_samples, stdevs=stdevs,
+                         random_state=random_state)
+
+
+# ---------------------------------------------------------------------- DeepLIFT / DeepSHAP
+class DeepLift(GradientAttribution):
+    """DeepLIFT with the rescale rule (Shrikumar et al., 2017), as captum's DeepLift.
+
+    ``values = (x - x') * m`` where the multipliers ``m`` are the gradient with
+    every elementwise nonlinearity's derivative replaced by
+    ``(g(z) - g(z')) / (z - z')`` at its input ``z`` and reference input
+    ``z'``. For networks of linear layers and elementwise nonlinearities the
+    attributions sum exactly to ``f(x) - f(x')`` (summation-to-delta); other
+    nonlinear operations (max pooling, softmax inside, recurrent cells) pass
+    plain gradients and ``delta`` shows the gap.
+
+    Input and reference run through the model as one batch ``[x; x']``, so the
+    model must treat batch rows independently (eval-mode BatchNorm does).
+    In-place ReLUs, functional ``torch.relu`` and modules reused in one
+    forward are handled (see :mod:`whylens.torch._rules`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    internal_batch_size, memory_budget
+        As :class:`GradientAttribution` (a row is an input-reference pair).
+    """
+
+    name = "deeplift"
+
+    def __init__(self, model: Any, *, internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        super().__init__(model, internal_batch_size=internal_batch_size,
+                         memory_budget=memory_budget)
+
+    def _pairs(self, run: _Run, b: Any, rows_i: Any, rows_j: Any, weights: Any) -> Any:
+        """``attr[i] += w (x_i - b_j) * m(x_i, b_j)`` over pairs (i, j)."""
+        import torch
+        from whylens.torch._rules import DeepLiftMode
+
+        x = run.x
+        n = int(x.shape[0])
+        attr = torch.zeros((n, len(run.labels), *x.shape[1:]), dtype=x.dtype, device=x.device)
+        run.mode_factory = DeepLiftMode
+        size = max(run.chunk_size(x[:1]) // 2, 1)
+        total = int(rows_i.shape[0])
+        view = (-1,) + (1,) * (x.ndim - 1)
+        weights = weights.to(device=x.device, dtype=x.dtype)
+        try:
+            for start in range(0, total, size):
+                sl = slice(start, start + size)
+                xi, bj = x[rows_i[sl]], b[rows_j[sl]]
+                m = int(xi.shape[0])
+                g = run.grads(torch.cat([xi, bj]))[:m]
+                run.n_evals -= m  # a pair is one evaluation of the explained input
+                attr.index_add_(0, rows_i[sl], g * (weights[sl].view(view) * (xi - bj))[:, None])
+                run.progress(min(start + size, total), total)
+        finally:
+            run.mode_factory = None
+        return attr
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        import torch
+
+        x = run.x
+        n = int(x.shape[0])
+        b = _baseline_rows(baselines, x)
+        rows_j = _pair_index(b, n)
+        values = self._pairs(run, b, torch.arange(n, device=x.device), rows_j,
+                             torch.ones(n))
+        base = run.forward(b)[:, run.labels][rows_j]
+        return {"values": values, "base_values": base}
+
+
+class DeepShap(DeepLift):
+    """DeepSHAP: DeepLIFT averaged over a background set (shap's DeepExplainer).
+
+    ``values[i] = mean_j DeepLIFT(x_i; reference b_j)``. ``base_values`` is
+    the mean output over the background (shap's ``expected_value``), and the
+    values sum to ``f(x) - expected_value`` (additivity, reported per instance
+    and label in ``delta``; exact for networks of linear layers and
+    elementwise nonlinearities).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    background : Tensor of shape (k, *x.shape[1:]), optional
+        Reference rows (shap's ``data``; 100 or fewer is usual). A call's
+        ``baselines`` overrides it; ``None`` in both: one row of zeros.
+    internal_batch_size, memory_budget
+        As :class:`GradientAttribution`.
+
+    Examples
+    --------
+    >>> explainer = DeepShap(model, background=X_train[:100])  # doctest: +SKIP
+    >>> exp = explainer(X_test[:5])                            # doctest: +SKIP
+    >>> sv = explainer.shap_values(X_test[:5])                 # shap's layout  # doctest: +SKIP
+    """
+
+    name = "deepshap"
+
+    def __init__(self, model: Any, background: Any = None, *,
+                 internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        super().__init__(model, internal_batch_size=internal_batch_size,
+                         memory_budget=memory_budget)
+        self.background = background
+        self._expected: Any = None
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        import torch
+
+        x = run.x
+        n = int(x.shape[0])
+        b = _baseline_rows(self.background if baselines is None else baselines, x,
+                           argument="background" if baselines is None else "baselines",
+                           per_instance=False)
+        k = int(b.shape[0])
+        rows_i = torch.arange(n, device=x.device).repeat_interleave(k)
+        rows_j = torch.arange(k, device=x.device).repeat(n)
+        values = self._pairs(run, b, rows_i, rows_j, torch.full((n * k,), 1.0 / k))
+        f_b = run.forward(b)
+        self._expected = f_b.mean(dim=0).detach().to("cpu", torch.float64).numpy()
+        base = f_b[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)
+        return {"values": values, "base_values": base, "params": {"n_background": k}}
+
+    @property
+    def expected_value(self) -> Any:
+        """Mean model output over the background, per output (a float for one output).
+
+        Computed by the first call (as shap's DeepExplainer computes it at
+        construction); ``None`` before.
+        """
+        if self._expected is None:
+            return None
+        return float(self._expected[0]) if self._expected.shape[0] == 1 else self._expected
+
+    def shap_values(self, X: Any, target: Any = None) -> np.ndarray:
+        """SHAP values in shap's layout: ``(n, *x.shape[1:])`` for one label, else
+        ``(n, *x.shape[1:], n_labels)``; every output is explained when ``target`` is None.
+        """
+        from whylens.models._torch import torch_predict_fn
+
+        x = _as_input(X)
+        if target is None:
+            target = list(range(int(torch_predict_fn(self.model)(x[:1]).shape[1])))
+        return self(x, target=target).shap_values
+
+
+# ---------------------------------------------------------------------- factory
+GRADIENT_METHODS: dict[str, type[GradientAttribution]] = {
+    cls.name: cls
+    for cls in (Saliency, InputXGradient, IntegratedGradients, SmoothGrad, GuidedBackprop,
+                Deconvolution, DeepLift, DeepShap, GradientShap, LayerIntegratedGradients,
+                LayerGradientShap)
+}
+
+
+def attribution(method: str, model: Any, layer: Any = None, **kwargs: Any
+                ) -> GradientAttribution:
+    """Build a gradient attribution by name (the workbench calls it with plain parameters).
+
+    Parameters
+    ----------
+    method : str
+        One of ``GRADIENT_METHODS`` (``"saliency"``, ``"integratedgradients"``,
+        ``"ig"``, ``"smoothgrad"``, ``"deeplift"``, ``"deepshap"``, ...).
+        With a ``layer``, ``"integratedgradients"`` and ``"gradientshap"``
+        give the layer variants.
+    model : torch.nn.Module
+    layer : str or torch.nn.Module, optional
+    **kwargs
+        The method's parameters.
+
+    Returns
+    -------
+    GradientAttribution
+    """
+    key = str(method).lower().replace("_", "").replace("-", "").replace(" ", "")
+    key = {"ig": "integratedgradients", "inputxgrad": "inputxgradient",
+           "gradshap": "gradientshap", "guided": "guidedbackprop"}.get(key, key)
+    if layer is not None and key in ("integratedgradients", "gradientshap"):
+        key = "layer" + key
+    if key not in GRADIENT_METHODS:
+        raise InputError(describe("method", f"one of {sorted(GRADIENT_METHODS)}", method))
+    cls = GRADIENT_METHODS[key]
+    if cls.is_layer_method:
+        return cls(model, layer, **kwargs)  # type: ignore[call-arg]
+    if layer is not None:
+        raise InputError(describe("layer", f"None for the input method {key!r}", layer,
+                                  "Layer variants: integratedgradients, gradientshap."))
+    return cls(model, **kwargs)
