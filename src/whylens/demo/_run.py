@@ -30,8 +30,9 @@ from whylens.demo._data import (
     rotten_tomatoes_path,
     rotten_tomatoes_split,
 )
+from whylens.demo._image import check_image_demo, image_section
 from whylens.demo._shap import shap_tabular_section, shap_text_section
-from whylens.errors import InputError, InputTypeError, describe
+from whylens.errors import InputError, InputTypeError, MissingDependencyError, describe
 from whylens.explanation import Explanation
 
 __all__ = [
@@ -451,13 +452,19 @@ SECTIONS: dict[str, SectionBuilder] = {
     "text": text_section,
     "shap_tabular": shap_tabular_section,
     "shap_text": shap_text_section,
+    "image": image_section,
 }
+
+#: Sections a default run leaves out (saying why through ``on_step``) when
+#: their optional dependencies are missing; asked for by name, they raise.
+OPTIONAL: tuple[str, ...] = ("image",)
 
 #: Cheap checks run before any section starts, so a missing optional
 #: dependency fails at once instead of after minutes of work.
 PREFLIGHT: dict[str, Callable[[], Any]] = {
     "text": rotten_tomatoes_path,
     "shap_text": rotten_tomatoes_path,
+    "image": check_image_demo,
 }
 
 
@@ -620,9 +627,16 @@ def run_demo(
         raise InputError(describe("sections", f"a non-empty list of {list(SECTIONS)}",
                                   sections))
     out = _check_out_dir(out_dir)
-    for name in names:
+    for name in list(names):
         if name in PREFLIGHT:
-            PREFLIGHT[name]()
+            try:
+                PREFLIGHT[name]()
+            except MissingDependencyError as exc:
+                if sections is not None or name not in OPTIONAL:
+                    raise
+                names.remove(name)
+                if on_step is not None:
+                    on_step(f"skipping the {name} section: {exc}")
     (out / "explanations").mkdir(parents=True, exist_ok=True)
     ctx = DemoContext(out_dir=out, num_samples=num_samples, seed=seed, quick=bool(quick),
                       progress=progress, on_step=on_step)
