@@ -132,3 +132,110 @@ def seeded(model: nn.Module, seed: int = 0) -> nn.Module:
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.5)
     return model.double()
+
+
+# ---------------------------------------------------------------- gradient attributions
+class LinearNet(nn.Module):
+    """``f(x) = x @ W.T + b`` with W = [[1, -2, 3, 0.5], [-1, 0, 2, 4]], b = [0.3, -0.7].
+
+    Known answers: Saliency = W[label], IG = (x - x') * W[label] at any number
+    of steps, DeepLIFT likewise, Input×Gradient sums to f(x) - b.
+    """
+
+    def __init__(self, bias: bool = True) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 2, bias=bias)
+        with torch.no_grad():
+            self.fc.weight[:] = torch.tensor([[1.0, -2.0, 3.0, 0.5], [-1.0, 0.0, 2.0, 4.0]])
+            if bias:
+                self.fc.bias[:] = torch.tensor([0.3, -0.7])
+        self.double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+class ReluMLP(nn.Module):
+    """Linear -> ReLU(inplace) -> Linear -> ReLU -> Linear: piecewise linear, so
+    DeepLIFT's rescale rule sums exactly to f(x) - f(x')."""
+
+    def __init__(self, d: int = 5, h: int = 7, k: int = 3) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d, h), nn.ReLU(inplace=True), nn.Linear(h, h),
+                                 nn.ReLU(), nn.Linear(h, k))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class SmoothMLP(nn.Module):
+    """Linear -> tanh -> Linear -> sigmoid -> Linear: smooth, so IG's quadrature error
+    falls with the number of steps."""
+
+    def __init__(self, d: int = 4, h: int = 6, k: int = 2) -> None:
+        super().__init__()
+        self.a = nn.Linear(d, h)
+        self.b = nn.Linear(h, h)
+        self.c = nn.Linear(h, k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c(torch.sigmoid(self.b(torch.tanh(self.a(x)))))
+
+
+class ReusedRelu(nn.Module):
+    """One ReLU module called twice plus a functional ``torch.relu``: DeepLIFT must
+    rescale at every call (a module backward hook would see one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1 = nn.Linear(4, 6)
+        self.l2 = nn.Linear(6, 6)
+        self.l3 = nn.Linear(6, 2)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.act(self.l1(x))
+        h = self.act(self.l2(h))
+        return self.l3(torch.relu(h - 0.1))
+
+
+class SmallCNN(nn.Module):
+    """Conv -> ReLU -> Conv -> ReLU -> flatten -> Linear, nn.ReLU modules only (no
+    pooling), the case where captum and whylens must agree for every method."""
+
+    def __init__(self, size: int = 6, n_classes: int = 3) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(3, 3, 3, padding=1), nn.ReLU())
+        self.fc = nn.Linear(3 * size * size, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x).flatten(1))
+
+
+class OneTokenCNN(nn.Module):
+    """Token ids -> Embedding -> Conv1d(k=1) -> ReLU -> sum over time -> 2 logits.
+
+    The embedding of ``token`` is e_0, every other id embeds to 0, and the
+    1×1 conv reads coordinate 0: channel 0 is 1 exactly at positions holding
+    ``token``; logit 1 counts them, logit 0 is 0. Grad-CAM of logit 1 at
+    ``conv`` peaks at those positions.
+    """
+
+    def __init__(self, vocab: int = 10, token: int = 7, dim: int = 3) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.conv = nn.Conv1d(dim, 2, 1, bias=False)
+        self.head = nn.Linear(2, 2, bias=False)
+        with torch.no_grad():
+            self.emb.weight.zero_()
+            self.emb.weight[token, 0] = 1.0
+            self.conv.weight.zero_()
+            self.conv.weight[0, 0, 0] = 1.0
+            self.head.weight.zero_()
+            self.head.weight[1, 0] = 1.0
+        self.double()
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv(self.emb(ids).transpose(1, 2)))
+        return self.head(h.sum(dim=2))

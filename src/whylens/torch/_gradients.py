@@ -194,7 +194,7 @@ class _Run:
                     out = _call_model(self.model, leaf)
         else:
             with capture(self.model, self.method.layer, record=False,
-                         replace=lambda _n, _out: leaf), torch.enable_grad():
+                         replace=lambda _n, _out: leaf.clone()), torch.enable_grad():
                 out = _call_model(self.model, inputs)
         self.n_evals += int(points.shape[0])
         grads = []
@@ -240,7 +240,7 @@ class _Run:
                     _call_model(self.model, inp)
                 else:
                     with capture(self.model, self.method.layer, record=False,
-                                 replace=lambda _n, o: o.detach().requires_grad_(True)):
+                                 replace=lambda _n, o: o.detach().requires_grad_(True).clone()):
                         _call_model(self.model, inp)
             self.n_evals += k
             return sum(seen.values())
@@ -781,7 +781,7 @@ class GradientShap(GradientAttribution):
             noise = torch.randn(ends.shape, generator=gen, dtype=torch.float64)
             ends = ends + (noise * self.stdevs).to(device=x.device, dtype=x.dtype)
         rows_e = torch.arange(int(ends.shape[0]), device=x.device)
-        weights = torch.full((n * self.n_samples,), 1.0 / self.n_samples)
+        weights = torch.full((n * self.n_samples,), 1.0 / self.n_samples, dtype=torch.float64)
         values = self._path(run, b, ends, rows_i, rows_s, rows_e, alphas, weights)
         base = run.forward(b)[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)
         return {"values": values, "base_values": base}
@@ -824,7 +824,7 @@ class LayerGradientShap(GradientShap):
             noise = torch.randn(ends.shape, generator=gen, dtype=torch.float64)
             ends = ends + (noise * self.stdevs).to(device=x.device, dtype=ends.dtype)
         rows_e = torch.arange(int(ends.shape[0]), device=x.device)
-        weights = torch.full((n * self.n_samples,), 1.0 / self.n_samples)
+        weights = torch.full((n * self.n_samples,), 1.0 / self.n_samples, dtype=torch.float64)
         values = self._path(run, a_b, ends, rows_i, rows_s, rows_e, alphas, weights, inputs=x)
         base = run.forward(b)[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)
         return {"values": values, "base_values": base}
@@ -1004,7 +1004,7 @@ class DeepLift(GradientAttribution):
         b = _baseline_rows(baselines, x)
         rows_j = _pair_index(b, n)
         values = self._pairs(run, b, torch.arange(n, device=x.device), rows_j,
-                             torch.ones(n))
+                             torch.ones(n, dtype=torch.float64))
         base = run.forward(b)[:, run.labels][rows_j]
         return {"values": values, "base_values": base}
 
@@ -1055,7 +1055,8 @@ class DeepShap(DeepLift):
         k = int(b.shape[0])
         rows_i = torch.arange(n, device=x.device).repeat_interleave(k)
         rows_j = torch.arange(k, device=x.device).repeat(n)
-        values = self._pairs(run, b, rows_i, rows_j, torch.full((n * k,), 1.0 / k))
+        weights = torch.full((n * k,), 1.0 / k, dtype=torch.float64)
+        values = self._pairs(run, b, rows_i, rows_j, weights)
         f_b = run.forward(b)
         self._expected = f_b.mean(dim=0).detach().to("cpu", torch.float64).numpy()
         base = f_b[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)

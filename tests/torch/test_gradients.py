@@ -1,0 +1,416 @@
+"""Gradient attributions: closed forms, axioms, agreement with captum, side effects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from whylens.errors import InputError, InputTypeError, ModelError  # noqa: E402
+from whylens.torch import (  # noqa: E402
+    GRADIENT_METHODS,
+    Deconvolution,
+    DeepLift,
+    DeepShap,
+    GradientShap,
+    GuidedBackprop,
+    InputXGradient,
+    IntegratedGradients,
+    LayerGradientShap,
+    LayerIntegratedGradients,
+    NoiseTunnel,
+    Saliency,
+    SmoothGrad,
+    attribution,
+    path_weights,
+)
+
+from .models import (  # noqa: E402
+    GapNet,
+    LinearNet,
+    Raises,
+    ReluMLP,
+    ReusedRelu,
+    SmallCNN,
+    SmoothMLP,
+    TextCNN,
+    seeded,
+)
+from .test_hooks import assert_untouched, odd_model, snapshot  # noqa: E402
+
+GEN = torch.Generator().manual_seed(3)
+X4 = torch.randn(3, 4, dtype=torch.float64, generator=GEN)
+W = torch.tensor([[1.0, -2.0, 3.0, 0.5], [-1.0, 0.0, 2.0, 4.0]], dtype=torch.float64)
+
+
+# ---------------------------------------------------------------- closed forms
+@pytest.mark.parametrize("method", ["gausslegendre", "riemann_left", "riemann_right",
+                                    "riemann_middle", "riemann_trapezoid"])
+def test_ig_of_linear_model_is_difference_times_weight(method):
+    model = LinearNet()
+    base = torch.tensor([0.5, -1.0, 0.0, 2.0], dtype=torch.float64)
+    exp = IntegratedGradients(model, n_steps=3, method=method)(X4, target=[0, 1],
+                                                               baselines=base)
+    expected = (X4 - base)[:, None, :] * W[None]
+    np.testing.assert_allclose(exp.values, expected.numpy(), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-12)
+    np.testing.assert_allclose(exp.base_values, model(base[None]).detach().numpy()
+                               .repeat(3, axis=0), atol=1e-13)
+
+
+def test_saliency_of_linear_model_is_its_weight():
+    model = LinearNet()
+    signed = Saliency(model, abs=False)(X4, target=[0, 1])
+    np.testing.assert_array_equal(signed.values, np.broadcast_to(W.numpy(), (3, 2, 4)))
+    absolute = Saliency(model)(X4, target=1)
+    np.testing.assert_array_equal(absolute.values[:, 0], np.abs(W[1].numpy())[None].repeat(3, 0))
+
+
+def test_input_x_gradient_of_unbiased_linear_model_sums_to_output():
+    model = LinearNet(bias=False)
+    exp = InputXGradient(model)(X4, target=[0, 1])
+    np.testing.assert_allclose(exp.values.sum(axis=2), model(X4).detach().numpy(), atol=1e-13)
+
+
+def test_gradient_shap_of_linear_model_is_difference_times_weight():
+    model = LinearNet()
+    background = torch.randn(5, 4, dtype=torch.float64, generator=GEN)
+    exp = GradientShap(model, n_samples=400, random_state=0)(X4, target=0,
+                                                             baselines=background)
+    # each sample gives (x - b_j) * w exactly; the mean over drawn b_j -> x - mean(b)
+    drawn_mean = exp.values[:, 0] / W[0].numpy()
+    assert np.abs(drawn_mean - (X4 - background.mean(0)).numpy()).max() < 0.25
+    # one background row: exact
+    one = GradientShap(model, n_samples=3, random_state=1)(X4, target=0,
+                                                           baselines=background[:1])
+    np.testing.assert_allclose(one.values[:, 0], ((X4 - background[0]) * W[0]).numpy(),
+                               atol=1e-13)
+    np.testing.assert_allclose(one.delta, 0.0, atol=1e-12)
+
+
+def test_path_weights_integrate_polynomials():
+    for method in ["gausslegendre", "riemann_trapezoid", "riemann_middle"]:
+        a, w = path_weights(16, method)
+        assert w.sum() == pytest.approx(1.0, abs=1e-14)
+        assert ((a >= 0) & (a <= 1)).all()
+    a, w = path_weights(4, "gausslegendre")
+    # exact up to degree 7
+    assert (w * a**7).sum() == pytest.approx(1 / 8, abs=1e-15)
+
+
+# ---------------------------------------------------------------- axioms
+@pytest.mark.parametrize("method", ["gausslegendre", "riemann_trapezoid", "riemann_middle"])
+def test_ig_completeness_and_delta_falls_with_steps(method):
+    model = seeded(SmoothMLP(), 2)
+    x = torch.randn(4, 4, dtype=torch.float64, generator=GEN) * 2
+    deltas = []
+    for steps in (2, 8, 32):
+        exp = IntegratedGradients(model, n_steps=steps, method=method)(x, target=[0, 1])
+        gap = model(x).detach().numpy() - model(torch.zeros(1, 4, dtype=torch.float64)
+                                                ).detach().numpy()
+        np.testing.assert_allclose(exp.delta, exp.values.sum(axis=2) - gap, atol=1e-12)
+        deltas.append(np.abs(exp.delta).max())
+    assert deltas[0] > deltas[1] > deltas[2]
+    assert deltas[2] < 1e-3
+
+
+def test_smoothgrad_with_zero_noise_is_saliency():
+    model = seeded(GapNet(in_ch=2), 1)
+    x = torch.randn(2, 2, 6, 6, dtype=torch.float64, generator=GEN)
+    for absolute in (False, True):
+        sal = Saliency(model, abs=absolute)(x, target=[0, 3])
+        sg = SmoothGrad(model, nt_samples=4, stdevs=0.0, abs=absolute,
+                        random_state=0)(x, target=[0, 3])
+        np.testing.assert_allclose(sg.values, sal.values, rtol=0, atol=1e-14)
+
+
+def test_noise_tunnel_types_and_determinism():
+    model = seeded(SmoothMLP(), 4)
+    make = lambda kind, seed: NoiseTunnel(Saliency(model, abs=False), nt_type=kind,  # noqa: E731
+                                          nt_samples=6, stdevs=0.3, random_state=seed)
+    mean = make("smoothgrad", 0)(X4, target=1).values
+    sq = make("smoothgrad_sq", 0)(X4, target=1).values
+    var = make("vargrad", 0)(X4, target=1).values
+    np.testing.assert_allclose(var, sq - mean**2, atol=1e-12)  # same noise for the same seed
+    assert make("smoothgrad", 0)(X4, target=1) == make("smoothgrad", 0)(X4, target=1)
+    assert not np.array_equal(make("smoothgrad", 1)(X4, target=1).values, mean)
+
+
+@pytest.mark.parametrize("model_fn", [lambda: seeded(ReluMLP(), 5), lambda: seeded(ReusedRelu(), 6),
+                                      lambda: seeded(SmallCNN(size=5), 7)])
+def test_deeplift_summation_to_delta(model_fn):
+    model = model_fn()
+    shape = (3, 2, 5, 5) if isinstance(model, SmallCNN) else (
+        (3, 5) if isinstance(model, ReluMLP) else (3, 4))
+    x = torch.randn(*shape, dtype=torch.float64, generator=GEN)
+    ref = torch.randn(*shape, dtype=torch.float64, generator=GEN) * 0.5
+    exp = DeepLift(model)(x, target=[0, 1], baselines=ref)
+    gap = (model(x) - model(ref)).detach().numpy()[:, :2]
+    np.testing.assert_allclose(exp.values.reshape(3, 2, -1).sum(axis=2), gap, atol=1e-6)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
+
+
+def test_deeplift_differs_from_gradient_times_delta_where_relus_switch():
+    """The rescale rule is really applied: on a ReLU net, DeepLIFT != (x - x') * grad(x)."""
+    model = seeded(ReluMLP(), 5)
+    x = torch.randn(3, 5, dtype=torch.float64, generator=GEN)
+    dl = DeepLift(model)(x, target=0).values
+    ixg = InputXGradient(model)(x, target=0).values
+    assert np.abs(dl - ixg).max() > 1e-3
+
+
+def test_deepshap_with_one_background_row_is_deeplift():
+    model = seeded(ReluMLP(), 8)
+    x = torch.randn(4, 5, dtype=torch.float64, generator=GEN)
+    row = torch.randn(1, 5, dtype=torch.float64, generator=GEN)
+    ds = DeepShap(model, background=row)(x, target=[0, 2])
+    dl = DeepLift(model)(x, target=[0, 2], baselines=row)
+    np.testing.assert_allclose(ds.values, dl.values, rtol=0, atol=1e-14)
+
+
+def test_deepshap_additivity_and_shap_surface():
+    model = seeded(ReluMLP(), 9)
+    x = torch.randn(4, 5, dtype=torch.float64, generator=GEN)
+    background = torch.randn(6, 5, dtype=torch.float64, generator=GEN)
+    explainer = DeepShap(model, background)
+    exp = explainer(x, target=[0, 1, 2])
+    expected = model(background).detach().numpy().mean(axis=0)
+    np.testing.assert_allclose(explainer.expected_value, expected, atol=1e-13)
+    np.testing.assert_allclose(exp.values.sum(axis=2),
+                               model(x).detach().numpy() - expected, atol=1e-6)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
+    # mean over background rows of single-row DeepLIFT
+    rows = [DeepLift(model)(x, target=[0, 1, 2], baselines=b).values for b in background]
+    np.testing.assert_allclose(exp.values, np.mean(rows, axis=0), atol=1e-13)
+    sv = explainer.shap_values(x)
+    assert sv.shape == (4, 5, 3)
+    np.testing.assert_allclose(sv, np.moveaxis(exp.values, 1, -1), atol=1e-14)
+
+
+def test_chunking_does_not_change_values():
+    model = seeded(SmoothMLP(), 3)
+    x = torch.randn(5, 4, dtype=torch.float64, generator=GEN)
+    ref = IntegratedGradients(model, n_steps=10, internal_batch_size=1000)(x, target=1)
+    for size in (1, 7):
+        other = IntegratedGradients(model, n_steps=10, internal_batch_size=size)(x, target=1)
+        np.testing.assert_allclose(other.values, ref.values, rtol=0, atol=1e-14)
+    small = IntegratedGradients(model, n_steps=10, memory_budget=4096)(x, target=1)
+    assert small.params["internal_batch_size"] < 50
+    np.testing.assert_allclose(small.values, ref.values, rtol=0, atol=1e-14)
+    ds1 = DeepShap(seeded(ReluMLP(), 1), internal_batch_size=3)
+    ds2 = DeepShap(seeded(ReluMLP(), 1), internal_batch_size=100)
+    b = torch.randn(4, 5, dtype=torch.float64, generator=GEN)
+    xx = torch.randn(3, 5, dtype=torch.float64, generator=GEN)
+    np.testing.assert_allclose(ds1(xx, 0, b).values, ds2(xx, 0, b).values, atol=1e-14)
+
+
+def test_memory_budget_bounds_chunk_for_many_steps():
+    model = seeded(SmallCNN(size=6), 2)
+    x = torch.randn(1, 2, 6, 6, dtype=torch.float64, generator=GEN)
+    exp = IntegratedGradients(model, n_steps=200, memory_budget=200_000)(x, target=0)
+    assert 1 <= exp.params["internal_batch_size"] < 200
+    assert exp.params["n_backward"] >= 200 // exp.params["internal_batch_size"]
+
+
+def test_layer_ig_on_embedding_completeness_and_guided_relu_rule():
+    model = seeded(TextCNN(), 0)
+    ids = torch.tensor([[3, 5, 7, 1, 0, 0], [2, 9, 4, 4, 8, 1]])
+    exp = LayerIntegratedGradients(model, "emb", n_steps=64)(ids, target=1)
+    assert exp.values.shape == (2, 1, 6, 5)
+    assert np.abs(exp.delta).max() < 1e-2
+    per_token = exp.values.sum(axis=3)
+    np.testing.assert_allclose(per_token.sum(axis=2)[:, 0] - exp.delta[:, 0],
+                               exp.output[:, 1] - exp.base_values[:, 0], atol=1e-10)
+    lgs = LayerGradientShap(model, "emb", n_samples=3, random_state=0)(ids, target=1)
+    assert lgs.values.shape == (2, 1, 6, 5)
+
+
+def test_guided_backprop_and_deconvolution_rules_on_one_relu():
+    # f(x) = -relu(x1 - x2): gradient is negative where x1 > x2, guided passes only
+    # positive gradients -> zero; deconvolution passes relu(-1) = 0 as well, while
+    # f(x) = relu(x1) - 3 x2 keeps the x2 path untouched.
+    class F(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = torch.nn.ReLU()
+
+        def forward(self, x):
+            return (self.act(x[:, :1]) - 3 * x[:, 1:2]).reshape(-1, 1)
+
+    model = F().double()
+    x = torch.tensor([[2.0, 1.0], [-2.0, 1.0]], dtype=torch.float64)
+    gb = GuidedBackprop(model)(x, target=0).values[:, 0]
+    np.testing.assert_array_equal(gb, [[1.0, -3.0], [0.0, -3.0]])
+    dc = Deconvolution(model)(x, target=0).values[:, 0]
+    np.testing.assert_array_equal(dc, [[1.0, -3.0], [1.0, -3.0]])
+
+
+# ---------------------------------------------------------------- agreement with captum
+CAPTUM = pytest.importorskip("captum.attr")
+
+
+def _captum_case():
+    model = seeded(SmallCNN(size=5), 11)
+    x = torch.randn(3, 2, 5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    base = torch.randn(3, 2, 5, 5, dtype=torch.float64,
+                       generator=torch.Generator().manual_seed(6)) * 0.3
+    return model, x, base
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", ["saliency", "saliency_signed", "inputxgradient",
+                                  "ig_gausslegendre", "ig_riemann_left", "ig_riemann_middle",
+                                  "guidedbackprop", "deconvolution", "deeplift"])
+def test_agrees_with_captum(name):
+    model, x, base = _captum_case()
+    target = 2
+    if name.startswith("saliency"):
+        absolute = name == "saliency"
+        ours = Saliency(model, abs=absolute)(x, target=target).values[:, 0]
+        theirs = CAPTUM.Saliency(model).attribute(x, target=target, abs=absolute)
+    elif name == "inputxgradient":
+        ours = InputXGradient(model)(x, target=target).values[:, 0]
+        theirs = CAPTUM.InputXGradient(model).attribute(x, target=target)
+    elif name.startswith("ig_"):
+        method = name[3:]
+        ours = IntegratedGradients(model, n_steps=24, method=method)(
+            x, target=target, baselines=base).values[:, 0]
+        theirs = CAPTUM.IntegratedGradients(model).attribute(
+            x, baselines=base, target=target, n_steps=24, method=method)
+    elif name == "guidedbackprop":
+        ours = GuidedBackprop(model)(x, target=target).values[:, 0]
+        theirs = CAPTUM.GuidedBackprop(model).attribute(x, target=target)
+    elif name == "deconvolution":
+        ours = Deconvolution(model)(x, target=target).values[:, 0]
+        theirs = CAPTUM.Deconvolution(model).attribute(x, target=target)
+    else:
+        ours = DeepLift(model)(x, target=target, baselines=base).values[:, 0]
+        theirs = CAPTUM.DeepLift(model).attribute(x, baselines=base, target=target)
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=0, atol=1e-6)
+    assert np.abs(ours).max() > 1e-3  # not trivially zero
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_layer_ig_agrees_with_captum_on_embedding():
+    model = seeded(TextCNN(), 2)
+    ids = torch.tensor([[3, 5, 7, 1, 0, 0], [2, 9, 4, 4, 8, 1]])
+    ours = LayerIntegratedGradients(model, "emb", n_steps=20)(ids, target=0).values[:, 0]
+    theirs = CAPTUM.LayerIntegratedGradients(model, model.emb).attribute(
+        ids, baselines=torch.zeros_like(ids), target=0, n_steps=20)
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=0, atol=1e-6)
+
+
+# ---------------------------------------------------------------- side effects
+X_IMG = torch.randn(2, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+
+
+def _conv(model):
+    return "inner.features.0" if isinstance(model, Raises) else "features.0"
+
+
+RUNS = {
+    "saliency": lambda m: Saliency(m),
+    "inputxgradient": lambda m: InputXGradient(m),
+    "integratedgradients": lambda m: IntegratedGradients(m, n_steps=4, internal_batch_size=3),
+    "smoothgrad": lambda m: SmoothGrad(m, nt_samples=3, random_state=0),
+    "noisetunnel_ig": lambda m: NoiseTunnel(IntegratedGradients(m, n_steps=3), nt_samples=2,
+                                            random_state=0),
+    "guidedbackprop": lambda m: GuidedBackprop(m),
+    "deconvolution": lambda m: Deconvolution(m),
+    "deeplift": lambda m: DeepLift(m),
+    "deepshap": lambda m: DeepShap(m, background=X_IMG * 0.1),
+    "gradientshap": lambda m: GradientShap(m, n_samples=3, random_state=0),
+    "layerintegratedgradients": lambda m: LayerIntegratedGradients(m, _conv(m), n_steps=3),
+    "layergradientshap": lambda m: LayerGradientShap(m, _conv(m), n_samples=2, random_state=0),
+}
+
+
+def test_side_effect_table_covers_every_method():
+    covered = {name.split("_")[0] for name in RUNS}
+    assert set(GRADIENT_METHODS) <= covered
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_no_side_effects(name):
+    model = odd_model()
+    before = snapshot(model)
+    x = X_IMG.clone()
+    exp = RUNS[name](model)(x, target=[1, 2])
+    assert exp.values.shape[:2] == (2, 2)
+    assert_untouched(model, before)
+    assert torch.equal(x, X_IMG)
+    # a bad target raises and leaves nothing behind
+    with pytest.raises(InputError, match="target"):
+        RUNS[name](model)(x, target=9)
+    assert_untouched(model, before)
+    assert not torch._C._is_torch_function_mode_enabled()
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_no_side_effects_when_model_raises(name):
+    inner = odd_model()
+    model = Raises(inner)
+    before = snapshot(model)
+    with pytest.raises(ModelError):
+        RUNS[name](model)(X_IMG, target=0)
+    assert_untouched(model, before)
+    assert not torch._C._is_torch_function_mode_enabled()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_layer_rewrites_reach_reused_modules():
+    """DeepLIFT sees every call of a module used twice (summation holds)."""
+    model = seeded(ReusedRelu(), 12)
+    x = torch.randn(5, 4, dtype=torch.float64, generator=GEN)
+    exp = DeepLift(model)(x, target=1)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
+
+
+# ---------------------------------------------------------------- bad input
+BAD = [
+    (lambda: Saliency(seeded(TextCNN()))(torch.tensor([[1, 2, 3]])), InputTypeError,
+     "LayerSaliency|embedding"),
+    (lambda: IntegratedGradients(LinearNet())(X4, baselines=torch.zeros(2, 4)), InputError,
+     "baselines"),
+    (lambda: IntegratedGradients(LinearNet(), n_steps=0), InputError, "n_steps"),
+    (lambda: IntegratedGradients(LinearNet(), method="simpson"), InputError, "method"),
+    (lambda: IntegratedGradients(LinearNet(), method="riemann_trapezoid", n_steps=1),
+     InputError, "n_steps"),
+    (lambda: NoiseTunnel(Saliency(LinearNet()), nt_type="mean"), InputError, "nt_type"),
+    (lambda: NoiseTunnel(LinearNet()), InputTypeError, "method"),
+    (lambda: SmoothGrad(LinearNet(), stdevs=-1), InputError, "stdevs"),
+    (lambda: LayerIntegratedGradients(LinearNet(), None), InputError, "layer"),
+    (lambda: LayerIntegratedGradients(LinearNet(), "fcc"), InputError, "fc"),
+    (lambda: Saliency("not a model"), InputTypeError, "model"),
+    (lambda: Saliency(LinearNet())(X4[0]), InputError, "batch"),
+    (lambda: Saliency(LinearNet())(X4, target=5), InputError, "target"),
+    (lambda: DeepShap(LinearNet(), background=torch.zeros(3, 5))(X4), InputError,
+     "background"),
+    (lambda: GradientShap(LinearNet(), n_samples=0), InputError, "n_samples"),
+    (lambda: attribution("occlusion", LinearNet()), InputError, "method"),
+    (lambda: attribution("saliency", LinearNet(), "fc"), InputError, "layer"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", BAD)
+def test_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_factory_builds_layer_variants():
+    model = seeded(TextCNN())
+    assert isinstance(attribution("ig", model, "emb"), LayerIntegratedGradients)
+    assert isinstance(attribution("GradientShap", model, "emb"), LayerGradientShap)
+    assert isinstance(attribution("deep-lift", LinearNet()), DeepLift)
+
+
+def test_explanation_round_trip_keeps_delta():
+    from whylens import Explanation
+
+    exp = IntegratedGradients(seeded(SmoothMLP(), 1), n_steps=5)(X4, target=[0, 1])
+    back = Explanation.from_json(exp.to_json())
+    assert back == exp
+    np.testing.assert_array_equal(back.delta, exp.delta)
+    assert exp[1].delta.shape == (1, 2)
