@@ -1,4 +1,8 @@
-"""Text utilities: tokenizers that keep character offsets."""
+"""Text utilities: tokenizers that keep character offsets.
+
+Korean morpheme tokenizers (``"kiwi"``, ``"mecab"``) live in
+:mod:`whylens.text.tokenizers` and load their analyser on first use.
+"""
 
 from whylens.text._tokenize import (
     Token,

@@ -170,7 +170,9 @@ def get_tokenizer(spec: TokenizerSpec = None, argument: str = "tokenizer") -> To
     ----------
     spec : None, str or callable
         ``None`` or ``"word"``: :func:`word_tokenize`; ``"char"``:
-        :func:`char_tokenize`; any other string: a separator regex as lime's
+        :func:`char_tokenize`; ``"kiwi"`` or ``"mecab"``: Korean morphemes
+        (:mod:`whylens.text.tokenizers`, optional extras); any other string:
+        a separator regex as lime's
         ``split_expression``; a callable ``f(text)`` returning strings,
         Tokens or ``(text, start, end)`` triples.
     argument : str, default="tokenizer"
@@ -190,6 +192,10 @@ def get_tokenizer(spec: TokenizerSpec = None, argument: str = "tokenizer") -> To
         return word_tokenize
     if spec == "char":
         return char_tokenize
+    if spec in ("kiwi", "mecab"):
+        from whylens.text.tokenizers import korean_tokenizer
+
+        return korean_tokenizer(spec)
     if isinstance(spec, str):
         return separator_tokenizer(spec)
     if callable(spec):

@@ -1,0 +1,131 @@
+"""Korean morpheme tokenizers: morphemes, offsets into the original text, missing extras."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+
+import numpy as np
+import pytest
+
+from whylens.errors import MissingDependencyError
+from whylens.text import get_tokenizer
+from whylens.text.tokenizers import (
+    KiwiTokenizer,
+    MecabTokenizer,
+    Morpheme,
+    _merge,
+    _shared_kiwi,
+    _shared_mecab,
+    token_key,
+)
+
+
+def test_merge_overlapping_morphemes_keeps_surface_and_forms():
+    # kiwi's reading of "했다": 하/VV and 었/EP share the character "했"
+    text = "했다"
+    out = _merge(text, [("하", "VV", 0, 1), ("었", "EP", 0, 1), ("다", "EF", 1, 2)])
+    assert out == [Morpheme("했", 0, 1, "하+었", "VV+EP"), Morpheme("다", 1, 2, "다", "EF")]
+    assert [token_key(m) for m in out] == ["하+었", "다"]
+
+
+def test_missing_kiwi_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "kiwipiepy", None)
+    with pytest.raises(MissingDependencyError, match=r"kiwipiepy.*whylens\[ko\]"):
+        _shared_kiwi.__wrapped__()
+
+
+def test_missing_mecab_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mecab", None)
+    _shared_mecab.cache_clear()
+    tokenize = get_tokenizer("mecab")
+    assert isinstance(tokenize, MecabTokenizer)
+    with pytest.raises(MissingDependencyError, match=r"python-mecab-ko.*whylens\[mecab\]"):
+        tokenize("영화가 재밌다")
+    with pytest.raises(ImportError):  # existing `except ImportError` clauses keep working
+        tokenize("영화")
+    _shared_mecab.cache_clear()
+
+
+class _FakeMecab:
+    """python-mecab-ko's parse() surface: objects with .surface and .feature.pos."""
+
+    class M:
+        def __init__(self, surface, pos):
+            self.surface = surface
+            self.feature = type("F", (), {"pos": pos})()
+
+    def parse(self, text):
+        table = {"자연주의 쇼핑몰은 어떤 곳인가?": [("자연주의", "NNG"), ("쇼핑몰", "NNG"),
+                                               ("은", "JX"), ("어떤", "MM"), ("곳", "NNG"),
+                                               ("인가", "VCP+EF"), ("?", "SF")]}
+        return [self.M(s, p) for s, p in table[text]]
+
+
+def test_mecab_adapter_locates_surfaces():
+    """The adapter on mecab's documented output (the package itself is not installed here)."""
+    text = "자연주의 쇼핑몰은 어떤 곳인가?"
+    out = MecabTokenizer(_FakeMecab())(text)
+    assert [(m.text, m.start, m.end, m.tag) for m in out] == [
+        ("자연주의", 0, 4, "NNG"), ("쇼핑몰", 5, 8, "NNG"), ("은", 8, 9, "JX"),
+        ("어떤", 10, 12, "MM"), ("곳", 13, 14, "NNG"), ("인가", 14, 16, "VCP+EF"),
+        ("?", 16, 17, "SF")]
+
+
+# ---------------------------------------------------------------- with kiwi
+
+
+@pytest.fixture(scope="module")
+def kiwi():
+    pytest.importorskip("kiwipiepy")
+    return KiwiTokenizer()  # the shared Kiwi loads once per session
+
+
+def test_kiwi_morphemes_and_offsets(kiwi):
+    text = "이 영화 정말 재미있었어요!"
+    out = kiwi(text)
+    assert [(m.text, m.start, m.end) for m in out] == [
+        ("이", 0, 1), ("영화", 2, 4), ("정말", 5, 7), ("재미있", 8, 11), ("었", 11, 12),
+        ("어요", 12, 14), ("!", 14, 15)]
+    assert [m.tag for m in out][:3] == ["MM", "NNG", "MAG"]
+    assert get_tokenizer("kiwi")(text) == out  # selectable by name
+
+
+@pytest.mark.parametrize("text", [
+    "아 더빙.. 진짜 짜증나네요 목소리",
+    "너무재밓었다그래서보는것을추천한다",
+    "교도소 이야기구먼 ..솔직히 재미는 없다..평점 조정",
+    "했다 ㅋㅋㅋ 10점 만점에 9점!! OK",
+])
+def test_kiwi_offsets_cover_the_text_in_order(kiwi, text):
+    out = kiwi(text)
+    assert all(text[m.start : m.end] == m.text for m in out)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(out))
+    covered = {i for m in out for i in range(m.start, m.end)}
+    assert covered >= {i for i, c in enumerate(text) if not c.isspace()} - {
+        i for i, c in enumerate(text) if c in "."}
+
+
+def test_kiwi_splits_particles_that_words_glue_on(kiwi):
+    """The point of morphemes (lime#684): '영화가' and '영화는' share the morpheme '영화'."""
+    a, b = kiwi("영화가 좋다"), kiwi("영화는 별로")
+    assert a[0].text == b[0].text == "영화"
+    assert a[1].text == "가" and b[1].text == "는"
+
+
+def test_lime_with_kiwi_by_name_finds_the_morpheme(kiwi):
+    from whylens.lime import LimeTextExplainer
+
+    def classifier(texts):
+        p = np.array([0.9 if "재미" in t else 0.2 for t in texts])
+        return np.stack([1 - p, p], axis=1)
+
+    text = "영화가 재미있었다 배우는 별로"
+    exp = LimeTextExplainer(split_expression="kiwi", random_state=0).explain_instance(
+        text, classifier, num_samples=300)
+    top, weight = exp.as_list(1)[0]
+    assert top == "재미있" and weight > 0.5
+    # offsets of the top feature point into the original text
+    j = exp.feature_names.index("재미있")
+    (start, end), = exp.features.spans[0][j]
+    assert text[start:end] == "재미있"
