@@ -26,8 +26,12 @@ def test_demo_writes_the_report_and_prints_its_path(tmp_path, capsys):
     assert index.is_file()
     assert str(index.resolve()) in out
     assert "accuracy" in out and "malignant / benign" in out
-    # predicted class and three features per explained instance
-    assert out.count("predicted ") == 2
+    # predicted class and three features per explained instance (one per section when quick)
+    import json
+
+    sections = json.loads((tmp_path / "summary.json").read_text("utf-8"))["sections"]
+    assert {"tabular", "text", "shap_tabular", "shap_text"} <= set(sections)
+    assert out.count("predicted ") == sum(len(s["instances"]) for s in sections.values())
 
 
 def test_samples_must_be_positive(tmp_path, monkeypatch, capsys):
