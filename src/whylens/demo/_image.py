@@ -61,7 +61,7 @@ class ImageDemoConfig:
     lime_samples : int
         LIME samples per photo (capped by the demo's ``num_samples``).
     scorecam_layer : str
-        Score-CAM's layer (one forward per channel: 320 here, not the head's 1280).
+        Score-CAM's layer (one forward per channel: 192 here, not the head's 1280).
     feature_layers, pattern_layers : tuple of str
     pattern_channels, pattern_steps, pattern_size : int
     """
@@ -69,7 +69,7 @@ class ImageDemoConfig:
     photos: tuple[str, ...] = ("chelsea", "coffee", "motorcycle", "astronaut")
     size: int = 224
     lime_samples: int = 1000
-    scorecam_layer: str = "net._blocks.15"
+    scorecam_layer: str = "net._blocks.14"
     feature_layers: tuple[str, ...] = ("net._blocks.1", "net._blocks.5", "net._blocks.10")
     pattern_layers: tuple[str, ...] = ("net._blocks.2", "net._blocks.6")
     pattern_channels: int = 8

@@ -454,8 +454,8 @@ class LayerCAM(BaseCAM):
 class ScoreCAM(BaseCAM):
     """Score-CAM (Wang et al., 2020): channel weights from masked forwards.
 
-    Each channel, upsampled to the input and min-max normalised, masks the
-    input; the masked inputs of all channels go through the model in batches
+    Each channel, upsampled to the input (bilinear, ``align_corners=True`` as
+    pytorch-grad-cam) and min-max normalised, masks the input; the masked inputs of all channels go through the model in batches
     (``batch_size``), scores stay on the device until the end. Channel weights
     are the softmax over channels of the label's output (as pytorch-grad-cam).
     Needs a floating-point input.
@@ -476,7 +476,12 @@ class ScoreCAM(BaseCAM):
             )
         acts = ctx.activations
         n, c = int(acts.shape[0]), int(acts.shape[1])
-        up = upsample(acts, ctx.input_shape).flatten(2)
+        # Masks upsampled with align_corners=True, as pytorch-grad-cam does: the
+        # softmax over channels is winner-take-all, so the resampling grid decides
+        # which channel wins and matching it makes the two libraries agree.
+        mode = "bilinear" if acts.ndim == 4 else "linear"
+        up = torch.nn.functional.interpolate(acts, size=ctx.input_shape, mode=mode,
+                                             align_corners=True).flatten(2)
         lo = up.amin(dim=2, keepdim=True)
         hi = up.amax(dim=2, keepdim=True)
         span = hi - lo
