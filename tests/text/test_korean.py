@@ -129,3 +129,27 @@ def test_lime_with_kiwi_by_name_finds_the_morpheme(kiwi):
     j = exp.feature_names.index("재미있")
     (start, end), = exp.features.spans[0][j]
     assert text[start:end] == "재미있"
+
+
+def test_hangul_font_is_found_when_installed(recwarn):
+    """A Nanum/Noto CJK font installed after matplotlib built its cache is still used."""
+    pytest.importorskip("matplotlib")
+    from matplotlib import font_manager
+
+    from whylens.plot._fonts import cjk_font_family
+
+    files = [p for p in font_manager.findSystemFonts()
+             if "nanumgothic" in p.lower() or "notosanscjk" in p.lower()]
+    if not files:
+        pytest.skip("no Hangul font installed on this machine")
+    family = cjk_font_family()
+    assert family is not None
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.set_title("영화가 재미있었다", family=[family, "DejaVu Sans"])
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    assert not [w for w in recwarn if "missing from" in str(w.message)]

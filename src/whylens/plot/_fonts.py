@@ -38,11 +38,52 @@ def cjk_font_family() -> str | None:
     """
     from matplotlib import font_manager
 
-    installed = {entry.name for entry in font_manager.fontManager.ttflist}
-    for family in CJK_FAMILIES:
-        if family in installed:
-            return family
+    for attempt in range(2):
+        installed = {entry.name for entry in font_manager.fontManager.ttflist}
+        for family in CJK_FAMILIES:
+            if family in installed:
+                return family
+        if attempt == 0 and not _register_system_cjk_fonts():
+            break
     return None
+
+
+_SCANNED: list[bool] = []
+_FILE_PREFIXES = ("nanumgothic", "nanumbarungothic", "notosanscjk", "notosanskr",
+                  "sourcehansans", "malgun", "applesdgothicneo", "applegothic", "undotum")
+
+
+def _register_system_cjk_fonts() -> bool:
+    """Add installed CJK font files that matplotlib's cached font list predates.
+
+    matplotlib caches its font list; a font installed after the cache was
+    built (``apt-get install fonts-nanum``) is invisible until the cache is
+    deleted. This looks for such files once per process and registers them
+    with ``fontManager.addfont`` (nothing is written to the cache).
+
+    Returns
+    -------
+    bool
+        Whether any font was added.
+    """
+    if _SCANNED:
+        return False
+    _SCANNED.append(True)
+    import os
+
+    from matplotlib import font_manager
+
+    known = {entry.fname for entry in font_manager.fontManager.ttflist}
+    added = False
+    for path in font_manager.findSystemFonts():
+        base = os.path.basename(path).lower().replace("-", "").replace("_", "")
+        if path not in known and base.startswith(_FILE_PREFIXES):
+            try:
+                font_manager.fontManager.addfont(path)
+                added = True
+            except (OSError, RuntimeError, ValueError):
+                continue
+    return added
 
 
 def text_families() -> list[str]:
