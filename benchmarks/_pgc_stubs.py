@@ -25,8 +25,9 @@ def _unused(name: str):
 
 
 def _cv2() -> types.ModuleType:
-    import torch
     import torch.nn.functional as F
+
+    import torch
 
     cv2 = types.ModuleType("cv2")
 

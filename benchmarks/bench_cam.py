@@ -46,12 +46,12 @@ import _pgc_stubs  # noqa: E402
 
 STUBBED = _pgc_stubs.install()
 
-import torch  # noqa: E402
 from pytorch_grad_cam import GradCAM as PgcGradCAM  # noqa: E402
 from pytorch_grad_cam import GradCAMPlusPlus as PgcGradCAMPlusPlus  # noqa: E402
 from pytorch_grad_cam import ScoreCAM as PgcScoreCAM  # noqa: E402
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa: E402
 
+import torch  # noqa: E402
 from whylens.demo._image import efficientnet_lite0, load_photo  # noqa: E402
 from whylens.torch import GradCAM, GradCAMPlusPlus, ScoreCAM, get_layer  # noqa: E402
 

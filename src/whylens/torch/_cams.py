@@ -455,8 +455,9 @@ class ScoreCAM(BaseCAM):
     """Score-CAM (Wang et al., 2020): channel weights from masked forwards.
 
     Each channel, upsampled to the input (bilinear, ``align_corners=True`` as
-    pytorch-grad-cam) and min-max normalised, masks the input; the masked inputs of all channels go through the model in batches
-    (``batch_size``), scores stay on the device until the end. Channel weights
+    pytorch-grad-cam) and min-max normalised, masks the input; the masked
+    inputs of all channels go through the model in batches (``batch_size``),
+    scores stay on the device until the end. Channel weights
     are the softmax over channels of the label's output (as pytorch-grad-cam).
     Needs a floating-point input.
     """
