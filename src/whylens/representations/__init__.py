@@ -3,6 +3,7 @@
 from whylens.representations.image import ImageRepresentation, SegmentationAlgorithm
 from whylens.representations.tabular import TabularSampler
 from whylens.representations.text import TextRepresentation
+from whylens.representations.token_ids import EncodedText, TokenIdRepresentation
 
-__all__ = ["ImageRepresentation", "SegmentationAlgorithm", "TabularSampler",
-           "TextRepresentation"]
+__all__ = ["EncodedText", "ImageRepresentation", "SegmentationAlgorithm", "TabularSampler",
+           "TextRepresentation", "TokenIdRepresentation"]

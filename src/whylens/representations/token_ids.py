@@ -1,0 +1,309 @@
+"""Text for PyTorch models over token ids: tokens -> ids through the user's vocabulary.
+
+A :class:`TokenIdRepresentation` holds what a text model's training code did
+to a string: a tokenizer (``"word"``, ``"kiwi"``, ``"mecab"`` or a callable),
+a vocabulary, the padding id and side, the unknown id and a maximum length.
+With it, every method explains a ``torch.nn.Module`` that takes ``(n, L)``
+token ids, and the values come back *per token of the original string*, with
+the token's character offsets:
+
+- gradient methods on ids (Grad-CAM 1D at a Conv1d layer,
+  :class:`~whylens.torch.LayerIntegratedGradients` or
+  :class:`~whylens.torch.LayerGradientShap` on the embedding) through
+  :meth:`TokenIdRepresentation.explain`: the value of each id position is
+  summed over the layer's feature axis and given to the token it came from;
+- perturbation methods on strings (LIME, Kernel/Permutation SHAP) through
+  :meth:`TokenIdRepresentation.predict_fn`, which turns the strings those
+  methods build into padded id batches, with the same tokenizer passed as
+  their ``split_expression`` / ``tokenizer``.
+
+Positions that hold padding get no token; tokens cut off by truncation or
+missing from the vocabulary (when there is no unknown id) get the value 0
+and ``selected=False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from whylens._validation import check_positive_int
+from whylens.errors import InputError, InputTypeError, describe
+from whylens.explanation import Explanation, Features
+from whylens.text._tokenize import Token, get_tokenizer
+
+__all__ = ["EncodedText", "TokenIdRepresentation"]
+
+
+@dataclass
+class EncodedText:
+    """A batch of texts as the model sees them.
+
+    Attributes
+    ----------
+    ids : ndarray of int64, shape (n, L)
+    positions : ndarray of int64, shape (n, L)
+        Index of the token each id position came from; -1 for padding.
+    tokens : list of list of Token
+        The tokens of each text (all of them, also those not sent).
+    texts : list of str
+    """
+
+    ids: np.ndarray
+    positions: np.ndarray
+    tokens: list[list[Token]]
+    texts: list[str]
+
+
+def _default_key(token: Token) -> str:
+    form = getattr(token, "form", "")
+    return form if form else token.text
+
+
+class TokenIdRepresentation:
+    """Map strings to padded token ids and id-position values back to tokens.
+
+    Parameters
+    ----------
+    vocab : mapping of str to int
+        The model's vocabulary (token key -> id).
+    tokenizer : None, str or callable, default=None
+        As :func:`whylens.text.get_tokenizer`: ``"word"`` (default),
+        ``"char"``, ``"kiwi"``, ``"mecab"``, a separator regex or a callable.
+    max_len : int, optional
+        Sequence length the model takes: shorter texts are padded, longer
+        truncated. ``None``: the longest text of each batch.
+    pad_id : int, default=0
+    unk_id : int, optional
+        Id of tokens missing from the vocabulary; ``None`` leaves them out.
+    padding, truncation : {"pre", "post"}, default "pre"
+        Where padding goes and which end is cut (Keras ``pad_sequences``;
+        ``"pre"`` keeps the end of a long review).
+    lowercase : bool, default=False
+        Look tokens up lower-cased.
+    key : callable, optional
+        ``key(token) -> str`` to look up in ``vocab``; default a morpheme's
+        ``form`` (kiwi/mecab tokens) or the token's text.
+
+    Examples
+    --------
+    >>> rep = TokenIdRepresentation({"good": 1, "film": 2}, max_len=4)
+    >>> rep.encode(["a good film"]).ids
+    array([[0, 0, 1, 2]])
+    """
+
+    def __init__(self, vocab: Mapping[str, int], tokenizer: Any = None, *,
+                 max_len: int | None = None, pad_id: int = 0, unk_id: int | None = None,
+                 padding: str = "pre", truncation: str = "pre", lowercase: bool = False,
+                 key: Callable[[Token], str] | None = None) -> None:
+        if not isinstance(vocab, Mapping) or not vocab:
+            raise InputTypeError(describe("vocab", "a non-empty mapping of token to id", vocab))
+        self.vocab = vocab
+        self.tokenizer_spec = tokenizer
+        self.tokenize = get_tokenizer(tokenizer)
+        self.max_len = None if max_len is None else check_positive_int("max_len", max_len)
+        self.pad_id = int(pad_id)
+        self.unk_id = None if unk_id is None else int(unk_id)
+        for name, value in (("padding", padding), ("truncation", truncation)):
+            if value not in ("pre", "post"):
+                raise InputError(describe(name, "'pre' or 'post'", value))
+        self.padding = padding
+        self.truncation = truncation
+        self.lowercase = bool(lowercase)
+        self.key = _default_key if key is None else key
+
+    def __repr__(self) -> str:
+        return (f"TokenIdRepresentation(vocab={len(self.vocab)} entries, "
+                f"tokenizer={self.tokenizer_spec!r}, max_len={self.max_len})")
+
+    # ------------------------------------------------------------------ encoding
+    def _lookup(self, token: Token) -> int | None:
+        k = self.key(token)
+        if self.lowercase:
+            k = k.lower()
+        got = self.vocab.get(k)
+        return self.unk_id if got is None else int(got)
+
+    def encode(self, texts: str | Sequence[str]) -> EncodedText:
+        """Tokenize, look up, truncate and pad a batch of texts.
+
+        Parameters
+        ----------
+        texts : str or sequence of str
+
+        Returns
+        -------
+        EncodedText
+            ``ids`` of shape (n, L), L = ``max_len`` (or the longest text).
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        if not texts or not all(isinstance(t, str) for t in texts):
+            raise InputTypeError(describe("texts", "a str or a non-empty list of str", texts))
+        all_tokens = [self.tokenize(t) for t in texts]
+        seqs: list[list[tuple[int, int]]] = []
+        for tokens in all_tokens:
+            seq = [(i, j) for j, tok in enumerate(tokens)
+                   if (i := self._lookup(tok)) is not None]
+            seqs.append(seq)
+        length = self.max_len or max(max((len(s) for s in seqs), default=1), 1)
+        ids = np.full((len(texts), length), self.pad_id, dtype=np.int64)
+        positions = np.full((len(texts), length), -1, dtype=np.int64)
+        for r, seq in enumerate(seqs):
+            if len(seq) > length:
+                seq = seq[-length:] if self.truncation == "pre" else seq[:length]
+            if not seq:
+                continue
+            arr = np.asarray(seq, dtype=np.int64)
+            start = length - len(seq) if self.padding == "pre" else 0
+            ids[r, start : start + len(seq)] = arr[:, 0]
+            positions[r, start : start + len(seq)] = arr[:, 1]
+        return EncodedText(ids=ids, positions=positions, tokens=all_tokens, texts=texts)
+
+    def to_tensor(self, texts: str | Sequence[str], device: Any = None) -> Any:
+        """``encode(texts).ids`` as a torch LongTensor (on ``device``)."""
+        import torch
+
+        return torch.as_tensor(self.encode(texts).ids, device=device)
+
+    # ------------------------------------------------------------------ perturbation methods
+    def predict_fn(self, model: Any, probability: bool = True, batch_size: int = 256
+                   ) -> Callable[[Sequence[str]], np.ndarray]:
+        """A ``fn(list of str) -> ndarray (n, n_outputs)`` for LIME and SHAP on strings.
+
+        Parameters
+        ----------
+        model : torch.nn.Module
+            Takes ``(n, L)`` int64 ids.
+        probability : bool, default=True
+            Softmax of the outputs (a single output: ``[1 - sigmoid, sigmoid]``),
+            as LIME expects probabilities.
+        batch_size : int, default=256
+            Texts per model call.
+
+        Returns
+        -------
+        callable
+        """
+        from whylens.models._torch import torch_predict_fn
+
+        fn = torch_predict_fn(model, probability=probability)
+        size = check_positive_int("batch_size", batch_size)
+
+        def predict(texts: Sequence[str]) -> np.ndarray:
+            texts = [texts] if isinstance(texts, str) else list(texts)
+            parts = [fn(self.encode(texts[s : s + size]).ids)
+                     for s in range(0, len(texts), size)]
+            return np.concatenate(parts, axis=0)
+
+        return predict
+
+    # ------------------------------------------------------------------ gradient methods
+    def to_tokens(self, exp: Explanation, encoded: EncodedText) -> Explanation:
+        """Turn an Explanation over id positions into one over the texts' tokens.
+
+        Parameters
+        ----------
+        exp : Explanation
+            ``values`` of shape (n, n_labels, L), (n, n_labels, L, d) (an
+            embedding layer) or (n, n_labels, C, L) (a Conv1d layer's
+            activations); values at a position are summed over the other axes.
+        encoded : EncodedText
+            What was sent to the model.
+
+        Returns
+        -------
+        Explanation
+            ``values`` of shape (n, n_labels, T), T the most tokens of a text
+            (zeros past a text's end); ``features.names`` the tokens (of the
+            first text; ``descriptions`` per text), ``features.spans`` their
+            offsets, ``features.texts`` the texts, ``selected`` False for tokens
+            the model did not see; ``layer_values`` the per-position values.
+        """
+        v = np.asarray(exp.values, dtype=np.float64)
+        n, length = encoded.ids.shape
+        if v.ndim == 3 and v.shape[2] == length:
+            per_pos = v
+        elif v.ndim >= 4 and v.shape[2] == length:
+            per_pos = v.reshape(*v.shape[:3], -1).sum(axis=3)
+        elif v.ndim == 4 and v.shape[3] == length:
+            per_pos = v.sum(axis=2)
+        else:
+            raise InputError(
+                describe("exp", f"values with a sequence axis of length {length}",
+                         got_text=f"values of shape {v.shape}",
+                         fix="Attribute a layer that keeps one position per token "
+                             "(the embedding, or a 'same'-padded Conv1d), or a CAM.")
+            )
+        n_tok = max(max((len(t) for t in encoded.tokens), default=1), 1)
+        values = np.zeros((n, v.shape[1], n_tok))
+        selected = np.zeros((n, v.shape[1], n_tok), dtype=bool)
+        for r in range(n):
+            keep = encoded.positions[r] >= 0
+            tok_idx = encoded.positions[r][keep]
+            np.add.at(values[r], (slice(None), tok_idx), per_pos[r][:, keep])
+            selected[r][:, tok_idx] = True
+        names = [t.text for t in encoded.tokens[0]] + [""] * (n_tok - len(encoded.tokens[0]))
+        descriptions = [[t.text for t in toks] + [""] * (n_tok - len(toks))
+                        for toks in encoded.tokens]
+        spans = [[[[t.start, t.end]] for t in toks] + [[] for _ in range(n_tok - len(toks))]
+                 for toks in encoded.tokens]
+        params = dict(exp.params)
+        params.update({"representation": "token_ids", "tokenizer": repr(self.tokenizer_spec),
+                       "max_len": int(length), "pad_id": self.pad_id, "padding": self.padding,
+                       "truncation": self.truncation})
+        return Explanation(
+            values=values, labels=exp.labels, method=exp.method,
+            features=Features(kind="text", names=names, descriptions=descriptions,
+                              data=encoded.ids.copy(), texts=list(encoded.texts), spans=spans),
+            mode=exp.mode, output=exp.output, output_names=exp.output_names,
+            base_values=exp.base_values, selected=selected, params=params,
+            n_evals=exp.n_evals, layer_values=per_pos, delta=exp.delta,
+        )
+
+    def explain(self, method: Any, texts: str | Sequence[str], target: Any = None,
+                baselines: Any = "pad", **kwargs: Any) -> Explanation:
+        """Run a whylens.torch method on the texts' ids; values per token.
+
+        Parameters
+        ----------
+        method : whylens.torch CAM or gradient attribution
+            E.g. ``GradCAM(model, "conv3")`` or
+            ``LayerIntegratedGradients(model, "embedding")``.
+        texts : str or sequence of str
+        target : int or sequence of int, optional
+        baselines : "pad", None or Tensor, default="pad"
+            For methods with a reference: ``"pad"`` is a sequence of padding
+            ids of the same length (the usual text baseline).
+        **kwargs
+            Passed to the method's call (``callback``).
+
+        Returns
+        -------
+        Explanation
+            See :meth:`to_tokens`.
+        """
+        import torch
+        from whylens.models._torch import module_device
+        from whylens.torch import BaseCAM, GradientAttribution
+
+        encoded = self.encode(texts)
+        model = getattr(method, "model", None)
+        device = module_device(model) if model is not None else None
+        ids = torch.as_tensor(encoded.ids, device=device)
+        if isinstance(method, GradientAttribution):
+            if isinstance(baselines, str) and baselines == "pad":
+                baselines = torch.full_like(ids[:1], self.pad_id)
+            exp = method(ids, target=target, baselines=baselines, **kwargs)
+        elif isinstance(method, BaseCAM):
+            exp = method(ids, target=target, **kwargs)
+        else:
+            raise InputTypeError(
+                describe("method", "a whylens.torch CAM or gradient attribution", method,
+                         "For LIME/SHAP pass rep.predict_fn(model) and tokenizer=rep's.")
+            )
+        return self.to_tokens(exp, encoded)
