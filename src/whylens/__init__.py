@@ -2,9 +2,10 @@
 
 One result type (:class:`Explanation`) for every method and modality; model
 adapters that turn any model into one batched ``predict``
-(:func:`whylens.models.as_model`); LIME for tables and text
-(:mod:`whylens.lime`). Submodules load on first use, so ``import whylens``
-stays fast and never imports torch.
+(:func:`whylens.models.as_model`); LIME for tables, text and images
+(:mod:`whylens.lime`); CAMs, feature maps and filter patterns for PyTorch
+networks (:mod:`whylens.torch`). Submodules load on first use, so
+``import whylens`` stays fast and never imports torch.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from whylens.explanation import Explanation, Features, Surrogate
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("lime", "models", "plot", "render", "representations", "shap", "text", "demo")
+_SUBMODULES = (
+    "lime", "models", "plot", "render", "representations", "shap", "text", "torch", "demo",
+)
 
 __all__ = ["Explanation", "Features", "Surrogate", "__version__", "errors", *_SUBMODULES]
 
