@@ -294,6 +294,15 @@ class Discretizer:
                                 for j in range(self.columns.size)])
 
 
+def _compiled_kernel() -> Any:
+    """The numba kernel of the categorical draws, or None without numba."""
+    try:
+        from whylens.representations._tabular_kernels import draw_categorical
+    except ImportError:
+        return None
+    return draw_categorical
+
+
 class TabularSampler:
     """LIME's tabular perturbation, vectorised.
 
@@ -343,6 +352,30 @@ class TabularSampler:
         self._cum_low = [np.concatenate([[0.0], cum[:-1]]) for cum in cum_list]
         self._share = [np.diff(cum, prepend=0.0) for cum in cum_list]
         self.feature_values = values_list
+        self._kernel = _compiled_kernel()
+
+    def _kernel_tables(self) -> tuple[np.ndarray, ...]:
+        """Padded (k, width) tables of the categorical columns for the compiled
+        kernel; built on first use."""
+        tables = getattr(self, "_tables", None)
+        if tables is None:
+            k = self.cat_columns.size
+            width = max((c.size for c in self._cum_list), default=1)
+            cum = np.full((k, width), 2.0)
+            values, low, share = np.zeros((k, width)), np.zeros((k, width)), np.ones((k, width))
+            for j in range(k):
+                m = self._cum_list[j].size
+                cum[j, :m] = self._cum_list[j]
+                values[j, :m] = self.feature_values[j]
+                low[j, :m] = self._cum_low[j]
+                share[j, :m] = self._share[j]
+            n_values = np.array([c.size for c in self._cum_list], dtype=np.int64)
+            disc_pos = self._disc_pos[self.cat_columns].copy()
+            quantiles = (np.zeros((1, 2)) if self.discretizer is None
+                         else self.discretizer._quantiles)
+            tables = (cum, values, n_values, low, share, disc_pos, quantiles)
+            self._tables = tables
+        return tables
 
     def sample(self, row: np.ndarray, num_samples: int, rng: np.random.Generator,
                sample_around_instance: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -364,6 +397,8 @@ class TabularSampler:
         inverse : ndarray of shape (num_samples, n_features)
             The samples in input units, for the model. Row 0 is ``row``.
         """
+        if self._kernel is not None:
+            return self._sample_compiled(row, num_samples, rng, sample_around_instance)
         d = self.n_features
         # Column-major work arrays: every step below is a contiguous vector op.
         Zt = np.empty((d, num_samples))
@@ -393,6 +428,33 @@ class TabularSampler:
                 inv_t[col] = values
         Z = Zt.T
         inverse = np.ascontiguousarray(inv_t.T)
+        Z[0] = 1.0
+        Z[0, cont] = (row[cont] - self.mean[cont]) / self.scale[cont]
+        inverse[0] = row
+        return Z, inverse
+
+    def _sample_compiled(self, row: np.ndarray, num_samples: int, rng: np.random.Generator,
+                         sample_around_instance: bool) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`sample` with the categorical loop compiled: the same random
+        draws in the same order and the same arithmetic, so the same samples."""
+        d = self.n_features
+        Z = np.empty((num_samples, d))
+        inverse = np.empty((num_samples, d))
+        cont = np.flatnonzero(~self.categorical)
+        if cont.size:
+            center = (row if sample_around_instance else self.mean)[cont]
+            values = (rng.standard_normal((cont.size, num_samples))
+                      * self.scale[cont, None] + center[:, None])
+            inverse[:, cont] = values.T
+            Z[:, cont] = ((values - self.mean[cont, None]) / self.scale[cont, None]).T
+        cats = self.cat_columns
+        if cats.size:
+            first = self._first_positions(row)
+            u = rng.random((cats.size, num_samples))
+            cum, values, n_values, low, share, disc_pos, quantiles = self._kernel_tables()
+            knots = 0 if self.discretizer is None else self.discretizer.QUANTILE_KNOTS
+            self._kernel(u, cum, values, n_values, low, share, disc_pos, quantiles, knots,
+                         first, cats, Z, inverse)
         Z[0] = 1.0
         Z[0, cont] = (row[cont] - self.mean[cont]) / self.scale[cont]
         inverse[0] = row
