@@ -275,3 +275,16 @@ BAD = [
 def test_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("name,make", ALL)
+def test_shared_model_calls_equal_per_row_games(name, make, data, monkeypatch):
+    """Rows sharing model calls give bit-identical values to one game per row."""
+    import whylens.shap._explainers as module
+
+    bg, X = data
+    shared = make(_interaction_model, bg)(X)
+    monkeypatch.setattr(module, "_SHARED_CALLS_MAX", 0)
+    per_row = make(_interaction_model, bg)(X)
+    np.testing.assert_allclose(shared.values, per_row.values, rtol=0, atol=1e-12)
+    assert shared.n_evals == per_row.n_evals

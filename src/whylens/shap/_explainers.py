@@ -23,11 +23,20 @@ from whylens.models import as_model
 from whylens.shap._maskers import ImageMasker, TabularMasker, TextMasker
 from whylens.shap._solvers import (
     MAX_EXACT_FEATURES,
+    exact_finish,
+    exact_masks,
     exact_shapley,
+    kernel_finish,
     kernel_shapley,
+    permutation_finish,
+    permutation_masks,
     permutation_orders,
     permutation_shapley,
+    sample_kernel_coalitions,
 )
+
+#: Coalitions per row up to which the rows of a table share model calls.
+_SHARED_CALLS_MAX = 1 << 16
 
 __all__ = [
     "EfficiencyWarning",
@@ -131,6 +140,17 @@ class ShapExplainer:
     def _params(self) -> dict[str, Any]:
         return {}
 
+    def _plan(self, d: int, rng: np.random.Generator) -> tuple[np.ndarray, Any] | None:
+        """Coalitions (m, d) to evaluate for one row and what ``_finish`` needs, or None.
+
+        Explainers that return a plan let the rows of a table share model calls.
+        """
+        return None
+
+    def _finish(self, Z: np.ndarray, state: Any, v: np.ndarray, v_empty: np.ndarray,
+                v_full: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ surface
     @property
     def expected_value(self) -> np.ndarray | float:
@@ -200,11 +220,24 @@ class ShapExplainer:
                 raise InputError(describe("model", "the same number of outputs on every input",
                                           got_text=f"{base.shape[0]} and {fx.shape[1]}"))
             rngs = self._row_rngs(rows.shape[0])
-            phis, n_evals = [], 0
-            for i in range(rows.shape[0]):
-                game = self.masker.game(rows[i], self.model)
-                phis.append(self._solve(game, base, fx[i], rngs[i]))
-                n_evals += game.n_evals + 2
+            d = self.masker.n_features
+            plans = [self._plan(d, rng) for rng in rngs]
+            if all(p is not None for p in plans):
+                # All rows' coalitions in shared model calls (one chunk serves many rows).
+                sizes = [p[0].shape[0] for p in plans]
+                Z = np.concatenate([p[0] for p in plans])
+                row_ids = np.repeat(np.arange(rows.shape[0]), sizes)
+                v = self.masker.evaluate_rows(rows, row_ids, Z, self.model)
+                ends = np.cumsum([0, *sizes])
+                phis = [self._finish(plans[i][0], plans[i][1], v[ends[i] : ends[i + 1]], base,
+                                     fx[i]) for i in range(rows.shape[0])]
+                n_evals = int(Z.shape[0]) + 2 * rows.shape[0]
+            else:
+                phis, n_evals = [], 0
+                for i in range(rows.shape[0]):
+                    game = self.masker.game(rows[i], self.model)
+                    phis.append(self._solve(game, base, fx[i], rngs[i]))
+                    n_evals += game.n_evals + 2
             values = np.stack([p.T for p in phis])
             base_values = np.tile(base, (rows.shape[0], 1))
             features = Features(kind="tabular", names=list(self.feature_names), data=rows)
@@ -307,6 +340,14 @@ class ExactExplainer(ShapExplainer):
         self._check_d(game.n_features)
         return exact_shapley(game, v_empty, v_full)
 
+    def _plan(self, d, rng):
+        if 2**d > _SHARED_CALLS_MAX:
+            return None
+        return exact_masks(d), None
+
+    def _finish(self, Z, state, v, v_empty, v_full):
+        return exact_finish(Z, v, v_empty, v_full)
+
 
 class KernelExplainer(ShapExplainer):
     """Kernel SHAP with paired, stratified sampling without replacement.
@@ -388,6 +429,16 @@ class KernelExplainer(ShapExplainer):
         return kernel_shapley(game, v_empty, v_full, budget, rng, self.size_weights,
                               self.l1_reg)
 
+    def _plan(self, d, rng):
+        budget = self._budget(d)
+        if d == 1 or budget > _SHARED_CALLS_MAX:
+            return None
+        Z, weights = sample_kernel_coalitions(d, budget, rng, self.size_weights)
+        return Z, weights
+
+    def _finish(self, Z, state, v, v_empty, v_full):
+        return kernel_finish(Z, state, v, v_empty, v_full, self.l1_reg)
+
 
 class PermutationExplainer(ShapExplainer):
     """Permutation SHAP with antithetic (forward and reverse) orderings.
@@ -444,3 +495,13 @@ class PermutationExplainer(ShapExplainer):
         d = game.n_features
         orders = permutation_orders(d, self._n_orders(d), rng, self.sampling)
         return permutation_shapley(game, v_empty, v_full, orders)
+
+    def _plan(self, d, rng):
+        n_orders = self._n_orders(d)
+        if d == 1 or n_orders * (d - 1) > _SHARED_CALLS_MAX:
+            return None
+        orders = permutation_orders(d, n_orders, rng, self.sampling)
+        return permutation_masks(orders), orders
+
+    def _finish(self, Z, state, v, v_empty, v_full):
+        return permutation_finish(state, v, v_empty, v_full)

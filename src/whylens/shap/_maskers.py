@@ -267,6 +267,38 @@ class TabularMasker:
         return Game(d, evaluate, block)
 
 
+    def evaluate_rows(self, X: np.ndarray, row_ids: np.ndarray, Z: np.ndarray,
+                      model: Model) -> np.ndarray:
+        """``v`` of coalition ``Z[i]`` of row ``X[row_ids[i]]``, for many rows at once.
+
+        Coalitions of different rows share model calls: the inputs are built
+        in blocks of about one model chunk.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_rows, n_features)
+        row_ids : ndarray of int, shape (m,)
+        Z : ndarray of bool, shape (m, n_features)
+        model : Model
+
+        Returns
+        -------
+        ndarray of shape (m, n_outputs)
+        """
+        B, w = self.data, self.weights
+        nb, d = B.shape
+        block = max(1, model.chunk_size_for(B) // nb)
+        parts = []
+        for start in range(0, Z.shape[0], block):
+            z = Z[start : start + block]
+            x = X[row_ids[start : start + block]]
+            m = z.shape[0]
+            inputs = np.where(z[:, None, :], x[:, None, :], B[None, :, :]).reshape(m * nb, d)
+            out = model(inputs, progress=False)
+            parts.append(np.einsum("mbk,b->mk", out.reshape(m, nb, -1), w))
+        return np.concatenate(parts, axis=0)
+
+
 class TextMasker:
     """Mask the tokens of a document: a removed token becomes ``mask_string``.
 

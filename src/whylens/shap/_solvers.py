@@ -7,6 +7,7 @@ at the empty and the full coalition, and returns ``phi`` of shape
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -63,6 +64,25 @@ def exact_shapley(game, v_empty: np.ndarray, v_full: np.ndarray) -> np.ndarray:
         v = game(Z)
         phi += Z.T.astype(np.float64) @ (a[size, None] * v)
         phi -= (~Z).T.astype(np.float64) @ (b[size, None] * v)
+    return phi
+
+
+def exact_masks(d: int) -> np.ndarray:
+    """Every coalition except the empty and the full one, (2^d - 2, d) booleans."""
+    return _bits(np.arange(1, (1 << d) - 1, dtype=np.int64), d)
+
+
+def exact_finish(Z: np.ndarray, v: np.ndarray, v_empty: np.ndarray,
+                 v_full: np.ndarray) -> np.ndarray:
+    """Exact Shapley values from ``v`` at :func:`exact_masks` (see :func:`exact_shapley`)."""
+    d = Z.shape[1]
+    w = np.array([1.0 / (d * math.comb(d - 1, s)) for s in range(d)])
+    a = np.concatenate([[0.0], w])
+    b = np.concatenate([w, [0.0]])
+    size = Z.sum(axis=1)
+    phi = np.outer(np.full(d, a[d]), v_full) - np.outer(np.full(d, b[0]), v_empty)
+    phi += Z.T.astype(np.float64) @ (a[size, None] * v)
+    phi -= (~Z).T.astype(np.float64) @ (b[size, None] * v)
     return phi
 
 
@@ -132,12 +152,14 @@ def kernel_allocation(d: int, n_pairs: int, size_weights: str = "kernel") -> dic
     return alloc
 
 
+@functools.lru_cache(maxsize=256)
 def _comb_table(n: int, k: int) -> np.ndarray:
-    """``table[i, c] = C(c, i)`` for i <= k, c < n, as int64."""
+    """``table[i, c] = C(c, i)`` for i <= k, c < n, as int64 (cached, read-only)."""
     table = np.zeros((k + 1, n), dtype=np.int64)
     for i in range(k + 1):
         for c in range(n):
             table[i, c] = math.comb(c, i)
+    table.flags.writeable = False
     return table
 
 
@@ -267,11 +289,25 @@ def kernel_shapley(game, v_empty: np.ndarray, v_full: np.ndarray, nsamples: int,
     ndarray of shape (n_features, n_outputs)
     """
     d = game.n_features
+    if d == 1:
+        return (v_full - v_empty)[None, :].copy()
+    Z, weights = sample_kernel_coalitions(d, nsamples, rng, size_weights)
+    return kernel_finish(Z, weights, game(Z), v_empty, v_full, l1_reg)
+
+
+def kernel_finish(Z: np.ndarray, weights: np.ndarray, v: np.ndarray, v_empty: np.ndarray,
+                  v_full: np.ndarray, l1_reg: bool | int = False) -> np.ndarray:
+    """Kernel SHAP's regression on evaluated coalitions ``v = game(Z)``.
+
+    Returns
+    -------
+    ndarray of shape (n_features, n_outputs)
+    """
+    d = Z.shape[1]
     delta = v_full - v_empty
     if d == 1:
         return delta[None, :].copy()
-    Z, weights = sample_kernel_coalitions(d, nsamples, rng, size_weights)
-    y = game(Z) - v_empty[None, :]
+    y = v - v_empty[None, :]
     if l1_reg is False:
         return solve_constrained(Z, y, weights, delta)
     from sklearn.linear_model import lars_path
@@ -336,18 +372,35 @@ def permutation_shapley(game, v_empty: np.ndarray, v_full: np.ndarray,
     """
     p, d = orders.shape
     k = v_full.shape[0]
-    rank = np.argsort(orders, axis=1)  # position of each feature
-    phi = np.zeros((d, k))
-    steps = np.arange(1, d)
     per_block = max(1, game.block // max(d - 1, 1))
+    phi = np.zeros((d, k))
     for start in range(0, p, per_block):
-        r = rank[start : start + per_block]
-        q = r.shape[0]
-        Z = r[:, None, :] < steps[None, :, None]  # (q, d-1, d): prefix of length i
-        v = game(Z.reshape(q * (d - 1), d)).reshape(q, d - 1, k) if d > 1 else \
-            np.zeros((q, 0, k))
-        path = np.concatenate([np.broadcast_to(v_empty, (q, 1, k)), v,
-                               np.broadcast_to(v_full, (q, 1, k))], axis=1)
-        diffs = np.diff(path, axis=1)  # (q, d, k): contribution of the feature at step i
-        phi += np.take_along_axis(diffs, r[:, :, None], axis=1).sum(axis=0)
+        block = orders[start : start + per_block]
+        v = game(permutation_masks(block)) if d > 1 else np.zeros((0, k))
+        phi += permutation_finish(block, v, v_empty, v_full) * block.shape[0]
     return phi / p
+
+
+def permutation_masks(orders: np.ndarray) -> np.ndarray:
+    """Every proper non-empty prefix of every ordering: ``(p * (d-1), d)`` booleans."""
+    p, d = orders.shape
+    rank = np.argsort(orders, axis=1)  # position of each feature
+    Z = rank[:, None, :] < np.arange(1, d)[None, :, None]  # (p, d-1, d): prefix of length i
+    return Z.reshape(p * (d - 1), d)
+
+
+def permutation_finish(orders: np.ndarray, v: np.ndarray, v_empty: np.ndarray,
+                       v_full: np.ndarray) -> np.ndarray:
+    """Mean marginal contributions from ``v = game(permutation_masks(orders))``.
+
+    Returns
+    -------
+    ndarray of shape (n_features, n_outputs)
+    """
+    p, d = orders.shape
+    k = v_full.shape[0]
+    rank = np.argsort(orders, axis=1)
+    path = np.concatenate([np.broadcast_to(v_empty, (p, 1, k)), v.reshape(p, d - 1, k),
+                           np.broadcast_to(v_full, (p, 1, k))], axis=1)
+    diffs = np.diff(path, axis=1)  # (p, d, k): contribution of the feature at step i
+    return np.take_along_axis(diffs, rank[:, :, None], axis=1).sum(axis=0) / p
