@@ -25,6 +25,7 @@ from whylens.shap._maskers import (
     TextMasker,
     summarize_background,
 )
+from whylens.shap._tree import TreeExplainer
 
 __all__ = [
     "BackgroundSizeWarning",
@@ -38,5 +39,6 @@ __all__ = [
     "ShapExplainer",
     "TabularMasker",
     "TextMasker",
+    "TreeExplainer",
     "summarize_background",
 ]

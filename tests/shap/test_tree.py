@@ -1,0 +1,398 @@
+"""TreeExplainer: hand-computed trees, exact enumeration, agreement with shap, bad inputs."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+pytest.importorskip("numba")
+
+from whylens.errors import InputError, InputTypeError, ModelOutputError, NotSupportedError
+from whylens.explanation import Explanation
+from whylens.shap._tree import TreeExplainer
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _shapley(value_fn, d):
+    """Exact Shapley values of the set function ``value_fn(mask) -> (k,)`` over d players."""
+    masks = [np.array(bits, dtype=bool) for bits in itertools.product([0, 1], repeat=d)]
+    vals = {m.tobytes(): np.asarray(value_fn(m), dtype=float) for m in masks}
+    k = next(iter(vals.values())).shape[0]
+    phi = np.zeros((d, k))
+    for m in masks:
+        s = int(m.sum())
+        for i in range(d):
+            if m[i]:
+                continue
+            w = math.factorial(s) * math.factorial(d - s - 1) / math.factorial(d)
+            with_i = m.copy()
+            with_i[i] = True
+            phi[i] += w * (vals[with_i.tobytes()] - vals[m.tobytes()])
+    return phi
+
+
+def _tree_expectation(tree, x, present):
+    """E[tree(x) | x_S] by the tree's own cover (path-dependent), from sklearn's tree_."""
+    t = tree.tree_
+
+    def rec(n):
+        if t.children_left[n] < 0:
+            v = t.value[n][0] if t.value.shape[2] > 1 else t.value[n][:, 0]
+            return v / v.sum() if t.value.shape[2] > 1 else v
+        f = t.feature[n]
+        lc, rc = t.children_left[n], t.children_right[n]
+        if present[f]:
+            return rec(lc if np.float32(x[f]) <= t.threshold[n] else rc)
+        w = t.weighted_n_node_samples
+        return (w[lc] * rec(lc) + w[rc] * rec(rc)) / w[n]
+
+    return rec(0)
+
+
+def _rf_path_dependent_value(model, x):
+    def value(present):
+        return np.mean([_tree_expectation(est, x, present) for est in model.estimators_], axis=0)
+
+    return value
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_openmp_thread():
+    """scikit-learn's OpenMP threads spin against numba's on a busy machine (HistGradient-
+    Boosting fit and predict took 10-50 s here); the tests need one."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def cls_data():
+    X, y = make_classification(400, 6, n_informative=4, n_redundant=0, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def cls3_data():
+    X, y = make_classification(400, 6, n_informative=4, n_redundant=0, n_classes=3,
+                               random_state=1)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def reg_data():
+    X, y = make_regression(400, 6, n_informative=5, noise=1.0, random_state=0)
+    return X, y
+
+
+# ----------------------------------------------------------------- known answers by hand
+
+
+def test_depth1_tree_by_hand():
+    # x0 <= 0.5 -> 1 (3 rows), else 5 (1 row); x1 is never used.
+    X = np.array([[0.0, 7.0], [0.0, 8.0], [0.0, 9.0], [1.0, 7.0]])
+    y = np.array([1.0, 1.0, 1.0, 5.0])
+    model = DecisionTreeRegressor(max_depth=1).fit(X, y)
+    explainer = TreeExplainer(model)
+    assert explainer.expected_value == pytest.approx(2.0, abs=1e-15)  # (3*1 + 5) / 4
+    sv = explainer.shap_values(np.array([[1.0, 0.0], [0.0, 100.0]]))
+    np.testing.assert_allclose(sv, [[3.0, 0.0], [-1.0, 0.0]], atol=1e-14)
+    # interventional with background rows x0 = 0, 0, 1, 1: E = 3, phi0 = f(x) - 3
+    bg = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    inter = TreeExplainer(model, bg)
+    assert inter.expected_value == pytest.approx(3.0, abs=1e-15)
+    np.testing.assert_allclose(inter.shap_values(np.array([[1.0, 5.0], [0.0, 5.0]])),
+                               [[2.0, 0.0], [-2.0, 0.0]], atol=1e-14)
+
+
+def test_depth2_tree_by_hand():
+    # Cells (x0, x1) -> y with counts: (0,0)->0 x1, (0,1)->1 x2, (1,0)->10 x3, (1,1)->13 x4.
+    cells = [((0, 0), 0.0, 1), ((0, 1), 1.0, 2), ((1, 0), 10.0, 3), ((1, 1), 13.0, 4)]
+    X = np.array([c for c, _, n in cells for _ in range(n)], dtype=float)
+    y = np.array([v for _, v, n in cells for _ in range(n)])
+    model = DecisionTreeRegressor(max_depth=2).fit(X, y)
+    assert model.tree_.feature[0] == 0  # root splits on x0
+    v_empty = (0 * 1 + 1 * 2 + 10 * 3 + 13 * 4) / 10  # 8.4
+    v_0 = (10 * 3 + 13 * 4) / 7  # x0 = 1 known: 82/7
+    v_1 = 3 / 10 * 1.0 + 7 / 10 * 13.0  # x1 = 1 known, x0 by cover: 9.4
+    v_01 = 13.0
+    phi0 = 0.5 * ((v_0 - v_empty) + (v_01 - v_1))
+    phi1 = 0.5 * ((v_1 - v_empty) + (v_01 - v_0))
+    explainer = TreeExplainer(model)
+    assert explainer.expected_value == pytest.approx(v_empty, abs=1e-14)
+    np.testing.assert_allclose(explainer.shap_values(np.array([1.0, 1.0])), [phi0, phi1],
+                               atol=1e-13)
+    # Shapley interaction index of two players, split between [0, 1] and [1, 0]
+    iv = explainer.shap_interaction_values(np.array([[1.0, 1.0]]))[0]
+    np.testing.assert_allclose(iv[0, 1], 0.5 * (v_01 - v_0 - v_1 + v_empty), atol=1e-13)
+    np.testing.assert_allclose(iv[1, 0], iv[0, 1], atol=1e-15)
+    np.testing.assert_allclose(iv.sum(axis=1), [phi0, phi1], atol=1e-13)
+
+
+def test_ensemble_matches_exact_enumeration_of_its_value_function():
+    X, y = make_regression(300, 4, n_informative=4, random_state=3)
+    X[:, 3] = np.round(X[:, 3])  # repeated splits on one feature along a path
+    model = RandomForestRegressor(n_estimators=6, max_depth=6, random_state=0).fit(X, y)
+    explainer = TreeExplainer(model)
+    sv = explainer.shap_values(X[:6])
+    for i in range(6):
+        exact = _shapley(_rf_path_dependent_value(model, X[i]), 4)[:, 0]
+        np.testing.assert_allclose(sv[i], exact, atol=1e-10, rtol=0)
+
+
+def test_classifier_ensemble_matches_exact_enumeration(cls3_data):
+    X, y = cls3_data
+    X4 = X[:, :4]
+    model = ExtraTreesClassifier(n_estimators=5, max_depth=7, random_state=0).fit(X4, y)
+    sv = TreeExplainer(model).shap_values(X4[:4])  # (n, d, 3)
+    for i in range(4):
+        exact = _shapley(_rf_path_dependent_value(model, X4[i]), 4)
+        np.testing.assert_allclose(sv[i], exact, atol=1e-10, rtol=0)
+
+
+def test_interventional_matches_exact_enumeration_with_the_models_predict(reg_data):
+    X, y = reg_data
+    X5 = X[:, :5]
+    model = GradientBoostingRegressor(n_estimators=20, max_depth=4, random_state=0)
+    model.fit(X5, y)
+    background = X5[200:260]
+    sv = TreeExplainer(model, background).shap_values(X5[:3])
+    for i in range(3):
+        def value(mask, x=X5[i]):
+            return [model.predict(np.where(mask, x, background)).mean()]
+
+        np.testing.assert_allclose(sv[i], _shapley(value, 5)[:, 0], atol=1e-10, rtol=0)
+
+
+def test_interventional_large_background_matches_exact_enumeration(cls_data):
+    # 400 background rows: past the 100 rows where shap's interventional C++ goes wrong.
+    X, y = cls_data
+    X4 = X[:, :4]
+    model = RandomForestClassifier(n_estimators=8, max_depth=6, random_state=0).fit(X4, y)
+    background = np.vstack([X4, X4[:, ::-1]])[:400]
+    explainer = TreeExplainer(model, background)
+    sv = explainer.shap_values(X4[:2])
+    for i in range(2):
+        def value(mask, x=X4[i]):
+            return model.predict_proba(np.where(mask, x, background)).mean(axis=0)
+
+        np.testing.assert_allclose(sv[i], _shapley(value, 4), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(explainer.expected_value,
+                               model.predict_proba(background).mean(axis=0), atol=1e-12)
+
+
+# ------------------------------------------------------------------ agreement with shap
+
+_MODELS = {
+    "rf-cls": lambda: RandomForestClassifier(n_estimators=8, max_depth=7, random_state=0),
+    "rf-reg": lambda: RandomForestRegressor(n_estimators=8, random_state=0),
+    "et-cls": lambda: ExtraTreesClassifier(n_estimators=8, random_state=0),
+    "et-reg": lambda: ExtraTreesRegressor(n_estimators=8, max_depth=8, random_state=0),
+    "gb-cls": lambda: GradientBoostingClassifier(n_estimators=15, random_state=0),
+    "gb-reg": lambda: GradientBoostingRegressor(n_estimators=15, max_depth=4, random_state=0),
+    "hgb-cls": lambda: HistGradientBoostingClassifier(max_iter=15, random_state=0),
+    "hgb-reg": lambda: HistGradientBoostingRegressor(max_iter=15, random_state=0),
+    "hgb-cls3": lambda: HistGradientBoostingClassifier(max_iter=8, random_state=0),
+    "rf-cls3": lambda: RandomForestClassifier(n_estimators=5, random_state=0),
+}
+
+
+def _fit(name, cls_data, cls3_data, reg_data):
+    data = cls3_data if name.endswith("3") else cls_data if "cls" in name else reg_data
+    X, y = data
+    return _MODELS[name]().fit(X, y), X
+
+
+@pytest.mark.parametrize("name", sorted(_MODELS))
+def test_path_dependent_agrees_with_shap(name, cls_data, cls3_data, reg_data):
+    shap = pytest.importorskip("shap")
+    model, X = _fit(name, cls_data, cls3_data, reg_data)
+    ours = TreeExplainer(model)
+    theirs = shap.TreeExplainer(model)
+    rows = X[:40]
+    sv = ours.shap_values(rows)
+    ref = np.asarray(theirs.shap_values(rows))
+    scale = max(1.0, float(np.abs(ref).max()))
+    assert sv.shape == ref.shape
+    np.testing.assert_allclose(sv, ref, atol=1e-9 * scale, rtol=0)
+    np.testing.assert_allclose(ours.expected_value, theirs.expected_value, atol=1e-9 * scale)
+
+
+@pytest.mark.parametrize("name", ["rf-cls", "rf-reg", "et-cls", "gb-cls", "gb-reg"])
+def test_interventional_agrees_with_shap(name, cls_data, cls3_data, reg_data):
+    # shap's interventional C++ is right only up to 100 background rows (shap#2487,
+    # shap#3461) and carries single-precision error, ~1e-8 of the output scale: the
+    # tolerance is that; exactness is the enumeration tests' job.
+    shap = pytest.importorskip("shap")
+    model, X = _fit(name, cls_data, cls3_data, reg_data)
+    background = X[300:380]
+    sv = TreeExplainer(model, background).shap_values(X[:30])
+    theirs = shap.TreeExplainer(model, background, feature_perturbation="interventional")
+    ref = np.asarray(theirs.shap_values(X[:30]))
+    scale = max(1.0, float(np.abs(ref).max()))
+    np.testing.assert_allclose(sv, ref, atol=1e-6 * scale, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["rf-cls", "gb-reg", "hgb-cls3"])
+def test_interaction_values_agree_with_shap_and_sum_to_shap_values(
+        name, cls_data, cls3_data, reg_data):
+    shap = pytest.importorskip("shap")
+    model, X = _fit(name, cls_data, cls3_data, reg_data)
+    ours = TreeExplainer(model)
+    iv = ours.shap_interaction_values(X[:8])
+    ref = np.asarray(shap.TreeExplainer(model).shap_interaction_values(X[:8]))
+    scale = max(1.0, float(np.abs(ref).max()))
+    assert iv.shape == ref.shape
+    np.testing.assert_allclose(iv, ref, atol=1e-9 * scale, rtol=0)
+    np.testing.assert_allclose(iv.sum(axis=2), ours.shap_values(X[:8]), atol=1e-12 * scale)
+    np.testing.assert_allclose(iv, np.swapaxes(iv, 1, 2), atol=1e-12 * scale)
+
+
+# ------------------------------------------------------------------- additivity, surface
+
+
+@pytest.mark.parametrize("name", sorted(_MODELS))
+@pytest.mark.parametrize("perturbation", ["tree_path_dependent", "interventional"])
+def test_additivity_on_every_row(name, perturbation, cls_data, cls3_data, reg_data):
+    model, X = _fit(name, cls_data, cls3_data, reg_data)
+    data = X[300:350] if perturbation == "interventional" else None
+    exp = TreeExplainer(model, data, feature_perturbation=perturbation)(X[:25])
+    assert isinstance(exp, Explanation)
+    total = exp.values.sum(axis=2) + exp.base_values
+    scale = max(1.0, float(np.abs(exp.output).max()))
+    np.testing.assert_allclose(total, exp.output, atol=1e-9 * scale, rtol=0)
+    assert exp.params["efficiency_max_abs_error"] <= 1e-9 * scale
+
+
+def test_explanation_surface_and_layouts(cls3_data):
+    X, y = cls3_data
+    model = RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0).fit(X, y)
+    explainer = TreeExplainer(model, feature_names=[f"f{i}" for i in range(6)])
+    exp = explainer(X[:5])
+    assert exp.values.shape == (5, 3, 6)
+    assert exp.base_values.shape == (5, 3)
+    np.testing.assert_allclose(exp.output, model.predict_proba(X[:5]), atol=1e-15)
+    assert exp.feature_names == [f"f{i}" for i in range(6)]
+    assert exp.output_names == ["0", "1", "2"]
+    np.testing.assert_array_equal(exp.data, X[:5])
+    assert exp.method == "shap.tree" and exp.mode == "classification"
+    sv = explainer.shap_values(X[:5])
+    assert sv.shape == (5, 6, 3)
+    np.testing.assert_array_equal(sv, np.moveaxis(exp.values, 1, -1))
+    np.testing.assert_array_equal(explainer.shap_values(X[2]), sv[2])
+    assert explainer.expected_value.shape == (3,)
+    reg = TreeExplainer(DecisionTreeRegressor(max_depth=3).fit(X, y))
+    assert isinstance(reg.expected_value, float)
+    assert reg.shap_values(X[:3]).shape == (3, 6)
+    assert reg.shap_interaction_values(X[:3]).shape == (3, 6, 6)
+
+
+def test_rows_are_independent_of_threads_and_batching(reg_data):
+    X, y = reg_data
+    model = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, y)
+    one = TreeExplainer(model, n_jobs=1).shap_values(X[:21])
+    many = TreeExplainer(model, n_jobs=-1).shap_values(X[:21])
+    np.testing.assert_array_equal(one, many)
+    singles = np.stack([TreeExplainer(model).shap_values(X[i]) for i in (0, 9, 20)])
+    np.testing.assert_array_equal(singles, one[[0, 9, 20]])
+
+
+def test_missing_values_follow_the_models_routing():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = X[:, 0] + 2 * X[:, 1] * (X[:, 2] > 0)
+    X[rng.random(X.shape) < 0.15] = np.nan
+    model = HistGradientBoostingRegressor(max_iter=10, random_state=0).fit(X, y)
+    for data in (None, X[:50]):
+        exp = TreeExplainer(model, data)(X[50:80])  # the additivity check runs the model
+        np.testing.assert_allclose(exp.values.sum(axis=2) + exp.base_values,
+                                   model.predict(X[50:80])[:, None], atol=1e-9)
+    shap = pytest.importorskip("shap")
+    np.testing.assert_allclose(TreeExplainer(model).shap_values(X[50:80]),
+                               shap.TreeExplainer(model).shap_values(X[50:80]), atol=1e-9)
+
+
+def test_additivity_failure_is_reported(reg_data):
+    X, y = reg_data
+    explainer = TreeExplainer(DecisionTreeRegressor(max_depth=3).fit(X, y))
+    explainer.expected_value_ = explainer.expected_value_ + 1e-6  # corrupt the base value
+    with pytest.raises(ModelOutputError, match="gap"):
+        explainer(X[:3])
+    explainer.check_additivity = False
+    assert explainer(X[:3]).values.shape == (3, 1, 6)
+
+
+# ------------------------------------------------------------------------- bad inputs
+
+
+def _fitted_tree():
+    X, y = make_regression(50, 3, random_state=0)
+    return DecisionTreeRegressor(max_depth=2).fit(X, y), X
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "match"),
+    [
+        (lambda m, X: TreeExplainer(LogisticRegression()), InputTypeError,
+         "RandomForestClassifier.*HistGradientBoostingRegressor"),
+        (lambda m, X: TreeExplainer(RandomForestRegressor()), InputError, "unfitted"),
+        (lambda m, X: TreeExplainer(m)(X[:, :2]), InputError, r"shape \(n, 3\)"),
+        (lambda m, X: TreeExplainer(m).shap_values(np.ones((2, 4))), InputError, "3 features"),
+        (lambda m, X: TreeExplainer(m, feature_perturbation="interventional"), InputError,
+         "data: expected background rows"),
+        (lambda m, X: TreeExplainer(m, X[:, :2]), InputError, "data: expected"),
+        (lambda m, X: TreeExplainer(m, feature_perturbation="conditional"), InputError,
+         "feature_perturbation"),
+        (lambda m, X: TreeExplainer(m, model_output="log_loss"), NotSupportedError,
+         "log loss"),
+        (lambda m, X: TreeExplainer(m, model_output="probability"), InputError, "regressor"),
+        (lambda m, X: TreeExplainer(m, model_output="margin"), InputError, "model_output"),
+        (lambda m, X: TreeExplainer(m, n_jobs=0), InputError, "n_jobs"),
+        (lambda m, X: TreeExplainer(m, X).shap_interaction_values(X[:2]), NotSupportedError,
+         "tree_path_dependent"),
+        (lambda m, X: TreeExplainer(m)(np.array([[1.0, np.inf, 0.0]])), InputError,
+         "infinity"),
+        (lambda m, X: TreeExplainer(m)([["a", "b", "c"]]), InputTypeError, "numeric"),
+        (lambda m, X: TreeExplainer(m, feature_names=["a"]), InputError, "3 names"),
+    ],
+)
+def test_bad_inputs(build, error, match):
+    model, X = _fitted_tree()
+    with pytest.raises(error, match=match):
+        build(model, X)
+
+
+def test_boosted_probability_output_is_refused_with_a_reason(cls_data):
+    X, y = cls_data
+    model = GradientBoostingClassifier(n_estimators=3).fit(X, y)
+    with pytest.raises(NotSupportedError, match="log-odds"):
+        TreeExplainer(model, X[:20], model_output="probability")
+    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(
+        TreeExplainer(forest, model_output="probability").shap_values(X[:3]),
+        TreeExplainer(forest).shap_values(X[:3]))
+
+
+def test_single_tree_classifier_is_read(cls_data):
+    X, y = cls_data
+    model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+    exp = TreeExplainer(model)(X[:10])
+    np.testing.assert_allclose(exp.values.sum(axis=2) + exp.base_values,
+                               model.predict_proba(X[:10]), atol=1e-12)
