@@ -107,7 +107,7 @@ def train(model, ids: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> None
             loss = loss_fn(model(X[batch]), Y[batch])
             loss.backward()
             opt.step()
-            total += float(loss) * len(batch)
+            total += float(loss.detach()) * len(batch)
         print(f"  epoch {epoch + 1}: train loss {total / len(X):.4f}")
     model.eval()
 
@@ -147,6 +147,8 @@ def main() -> None:
     parser.add_argument("--lime-samples", type=int, default=1000)
     parser.add_argument("--out", default="korean_review_explained.png")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: a small GRU trains fastest on a shared CPU)")
     args = parser.parse_args()
 
     try:
@@ -160,7 +162,7 @@ def main() -> None:
     from whylens.text.tokenizers import KiwiTokenizer
     from whylens.torch import GradCAM, LayerIntegratedGradients
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     data = Path(args.data)
     if data.is_dir():
         if not (data / "ratings_train.txt").exists():

@@ -32,6 +32,7 @@ from whylens.demo._data import (
 )
 from whylens.demo._image import check_image_demo, image_section
 from whylens.demo._shap import shap_tabular_section, shap_text_section
+from whylens.demo._torch_text import check_torch_text_demo, torch_text_section
 from whylens.errors import InputError, InputTypeError, MissingDependencyError, describe
 from whylens.explanation import Explanation
 
@@ -453,11 +454,12 @@ SECTIONS: dict[str, SectionBuilder] = {
     "shap_tabular": shap_tabular_section,
     "shap_text": shap_text_section,
     "image": image_section,
+    "torch_text": torch_text_section,
 }
 
 #: Sections a default run leaves out (saying why through ``on_step``) when
 #: their optional dependencies are missing; asked for by name, they raise.
-OPTIONAL: tuple[str, ...] = ("image",)
+OPTIONAL: tuple[str, ...] = ("image", "torch_text")
 
 #: Cheap checks run before any section starts, so a missing optional
 #: dependency fails at once instead of after minutes of work.
@@ -465,6 +467,7 @@ PREFLIGHT: dict[str, Callable[[], Any]] = {
     "text": rotten_tomatoes_path,
     "shap_text": rotten_tomatoes_path,
     "image": check_image_demo,
+    "torch_text": check_torch_text_demo,
 }
 
 
