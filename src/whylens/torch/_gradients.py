@@ -138,6 +138,7 @@ class _Run:
         self.output: Any = None
         self._chunk: int | None = method.internal_batch_size
         self.mode_factory: Callable[[], Any] | None = None
+        self.layer_x: Any = None
 
     # -------------------------------------------------------------- forwards
     def forward(self, inputs: Any) -> Any:
@@ -153,17 +154,23 @@ class _Run:
                 self.n_evals += int(part.shape[0])
         return torch.cat(parts)
 
-    def layer_activations(self, inputs: Any) -> Any:
-        """The layer's output at ``inputs`` (m, *layer_shape), chunked, no gradients."""
+    def layer_activations(self, inputs: Any) -> tuple[Any, Any]:
+        """The layer's output and the model's output at ``inputs``, chunked, no gradients.
+
+        Returns
+        -------
+        activations : Tensor of shape (m, *layer_shape)
+        outputs : Tensor of shape (m, n_outputs)
+        """
         import torch
 
         name = self.method.layer
         size = self.chunk_size(inputs[:1])
-        parts = []
+        parts, outs = [], []
         for start in range(0, int(inputs.shape[0]), size):
             part = inputs[start : start + size]
             with capture(self.model, name) as cap, torch.no_grad():
-                _call_model(self.model, part)
+                outs.append(_call_model(self.model, part))
                 self.n_evals += int(part.shape[0])
                 if len(cap.activations[name]) > 1:
                     raise NotSupportedError(
@@ -172,7 +179,7 @@ class _Run:
                                           "times", fix="Pick a layer that is not reused.")
                     )
                 parts.append(cap.last())
-        return torch.cat(parts)
+        return torch.cat(parts), torch.cat(outs)
 
     def grads(self, points: Any, inputs: Any = None) -> Any:
         """Gradients of each label's output at ``points``: (m, n_labels, *points.shape[1:]).
@@ -222,6 +229,12 @@ class _Run:
 
         if self._chunk is not None:
             return self._chunk
+        key = (tuple(row.shape[1:]), str(row.dtype), self.method.layer,
+               self.method.memory_budget)
+        cached = self.method._chunk_cache.get(key)
+        if cached is not None:
+            self._chunk = cached
+            return cached
 
         def saved_bytes(k: int) -> int:
             seen: dict[tuple[int, int], int] = {}
@@ -249,6 +262,7 @@ class _Run:
         per_row = max(two - one, one // 2, 1) + 4 * row[0].numel() * row.element_size()
         per_row *= 2  # saved tensors + gradients in flight
         self._chunk = int(np.clip(self.method.memory_budget // per_row, 1, 8192))
+        self.method._chunk_cache[key] = self._chunk
         return self._chunk
 
     def progress(self, done: int, total: int) -> None:
@@ -367,6 +381,8 @@ class GradientAttribution:
         self.internal_batch_size = None if internal_batch_size is None else check_positive_int(
             "internal_batch_size", internal_batch_size)
         self.memory_budget = check_positive_int("memory_budget", memory_budget)
+        # rows per chunk found by the memory probe, per input row shape (probe once)
+        self._chunk_cache: dict[tuple[Any, ...], int] = {}
 
     def __repr__(self) -> str:
         layer = f", layer={self.layer!r}" if self.layer is not None else ""
@@ -433,7 +449,10 @@ class GradientAttribution:
             self.model.eval()
             for p in self.model.parameters():
                 p.requires_grad_(False)
-            run.output = run.forward(run.x)
+            if self.layer is None:
+                run.output = run.forward(run.x)
+            else:  # one forward gives the output and the layer's activations
+                run.layer_x, run.output = run.layer_activations(run.x)
             run.labels = _resolve_target(target, run.output, int(run.output.shape[1]))
             result = self._attribute(run, baselines)
         finally:
@@ -713,11 +732,11 @@ class LayerIntegratedGradients(IntegratedGradients):
         x = run.x
         n = int(x.shape[0])
         b = _baseline_rows(baselines, x)
-        a_x = run.layer_activations(x)
-        a_b = run.layer_activations(b)
+        a_x = run.layer_x
+        a_b, f_b = run.layer_activations(b)
         rows_i, rows_s, alphas, weights = self._rows(run, n, b)
         values = self._path(run, a_b, a_x, rows_i, rows_s, rows_i, alphas, weights, inputs=x)
-        base = run.forward(b)[:, run.labels][_pair_index(b, n)]
+        base = f_b[:, run.labels][_pair_index(b, n)]
         return {"values": values, "base_values": base}
 
 
@@ -816,8 +835,8 @@ class LayerGradientShap(GradientShap):
         x = run.x
         n = int(x.shape[0])
         b = _baseline_rows(baselines, x, per_instance=False)
-        a_x = run.layer_activations(x)
-        a_b = run.layer_activations(b)
+        a_x = run.layer_x
+        a_b, f_b = run.layer_activations(b)
         rows_i, rows_s, alphas, gen = self._draws(n, int(b.shape[0]), x.device)
         ends = a_x[rows_i]
         if self.stdevs > 0:
@@ -826,7 +845,7 @@ class LayerGradientShap(GradientShap):
         rows_e = torch.arange(int(ends.shape[0]), device=x.device)
         weights = torch.full((n * self.n_samples,), 1.0 / self.n_samples, dtype=torch.float64)
         values = self._path(run, a_b, ends, rows_i, rows_s, rows_e, alphas, weights, inputs=x)
-        base = run.forward(b)[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)
+        base = f_b[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)
         return {"values": values, "base_values": base}
 
 
