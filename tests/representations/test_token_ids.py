@@ -111,3 +111,17 @@ def test_values_with_no_sequence_axis_raise():
                       features=Features(kind="sequence", names=[]))
     with pytest.raises(InputError, match="sequence axis of length 4"):
         rep.to_tokens(exp, rep.encode("a b"))
+
+
+def test_exact_shap_through_predict_fn_puts_the_value_on_the_token():
+    """ExactExplainer over the words of a string, model on token ids: exact answer."""
+    from whylens.shap import ExactExplainer, TextMasker
+
+    model = _one_token_model()
+    rep = TokenIdRepresentation(VOCAB, max_len=8)
+    explainer = ExactExplainer(rep.predict_fn(model), TextMasker(tokenizer="word"))
+    exp = explainer("a b great c")
+    row = list(exp.labels).index(1)
+    values = exp.values[0, row]
+    # p1 = softmax([0, count])[1]: only 'great' changes it, by sigmoid(1) - 1/2
+    np.testing.assert_allclose(values, [0, 0, 1 / (1 + np.exp(-1)) - 0.5, 0], atol=1e-12)
