@@ -218,9 +218,11 @@ def main() -> None:
     lime_by_pos = lime.values[0, 0]
     print(f"\n{'morpheme':<10}{'tag':<10}{'Grad-CAM':>10}{'IG':>10}{'LIME':>10}")
     tags = [m.tag for m in tokenize(text)]
+    seen = gradcam.selected[0, 0]
     for k, name in enumerate(gradcam.feature_names):
+        note = "" if seen[k] else "  (cut: beyond the model's sequence length)"
         print(f"{name:<10}{tags[k]:<10}{gradcam.values[0, 0, k]:>10.4f}"
-              f"{ig.values[0, 0, k]:>+10.4f}{lime_by_pos[k]:>+10.4f}")
+              f"{ig.values[0, 0, k]:>+10.4f}{lime_by_pos[k]:>+10.4f}{note}")
     bar_panels(text, gradcam.feature_names,
                {f"Grad-CAM ({args.layer})": gradcam.values[0, 0],
                 "Integrated Gradients (embedding)": ig.values[0, 0],
