@@ -905,8 +905,9 @@ class NoiseTunnel(GradientAttribution):
         x = run.x
         n, s = int(x.shape[0]), self.nt_samples
         gen = _torch_generator(check_random_state(self.random_state))
-        noise = torch.randn((n * s, *x.shape[1:]), generator=gen, dtype=torch.float64)
-        noisy = x.repeat_interleave(s, dim=0) + (noise * self.stdevs).to(x.device, x.dtype)
+        noise = torch.randn((n * s, *x.shape[1:]), generator=gen, dtype=x.dtype)
+        noisy = x.repeat_interleave(s, dim=0)
+        noisy.add_(noise.to(x.device), alpha=self.stdevs)
         inner_run = _Run(self.inner, noisy, run.callback)
         inner_run.labels = run.labels
         inner_run._chunk = run._chunk
