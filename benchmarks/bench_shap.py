@@ -111,9 +111,10 @@ def accuracy(d: int, budgets: tuple[int, ...], n_rows: int, seeds: int) -> list[
                 sp(rows, max_evals=budget, silent=True).values, truth))
         row = {"d": d, "budget": budget, "truth": note,
                **{k: float(np.mean(v)) for k, v in errs.items()}}
+        row["exact budget"] = budget >= 2**d
         row["whylens kernel / shap kernel (l1_reg=False)"] = (
-            row["whylens kernel"] / row["shap kernel l1_reg=False"]
-            if row["shap kernel l1_reg=False"] > 0 else float("nan"))
+            float("nan") if row["exact budget"]
+            else row["whylens kernel"] / row["shap kernel l1_reg=False"])
         print(json.dumps(row), flush=True)
         out.append(row)
     return out
@@ -225,11 +226,12 @@ def _markdown(acc: list[dict[str, Any]], ovh: list[dict[str, Any]]) -> str:
                   "(l1_reg=False) | shap kernel (default) | shap permutation | whylens/shap "
                   "kernel |", "|---|---|---|---|---|---|---|---|"]
         for r in acc:
+            ratio = ("exact (both)" if r["exact budget"]
+                     else f"**{r['whylens kernel / shap kernel (l1_reg=False)']:.2f}**")
             lines.append(
-                f"| {r['d']} | {r['budget']} | {r['whylens kernel']:.4f} | "
+                f"| {r['d']} | {r['budget']} | {r['whylens kernel']:.2g} | "
                 f"{r['whylens permutation']:.4f} | {r['shap kernel l1_reg=False']:.4f} | "
-                f"{r['shap kernel default']:.4f} | {r['shap permutation']:.4f} | "
-                f"**{r['whylens kernel / shap kernel (l1_reg=False)']:.2f}** |")
+                f"{r['shap kernel default']:.4f} | {r['shap permutation']:.4f} | {ratio} |")
         lines.append("")
     if ovh:
         lines += ["| model | method | evaluations | whylens ms | shap ms | shap/whylens | "

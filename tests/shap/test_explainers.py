@@ -288,3 +288,28 @@ def test_shared_model_calls_equal_per_row_games(name, make, data, monkeypatch):
     per_row = make(_interaction_model, bg)(X)
     np.testing.assert_allclose(shared.values, per_row.values, rtol=0, atol=1e-12)
     assert shared.n_evals == per_row.n_evals
+
+
+@pytest.mark.parametrize("d", [3, 6, 11, 30])
+@pytest.mark.parametrize("size_weights", ["leverage", "kernel", "sqrt"])
+def test_kernel_allocation_enumerates_ends_first_and_spends_the_budget(d, size_weights):
+    import math
+
+    from whylens.shap._solvers import kernel_allocation, sample_kernel_coalitions
+
+    caps = {s: math.comb(d, s) // 2 if 2 * s == d else math.comb(d, s)
+            for s in range(1, d // 2 + 1)}
+    total = sum(caps.values())
+    for n_pairs in sorted(n for n in {d, d + 3, 4 * d, total - 1, total} if d <= n <= total):
+        alloc = kernel_allocation(d, n_pairs, size_weights)
+        assert sum(alloc.values()) == n_pairs
+        assert all(0 <= alloc[s] <= caps[s] for s in caps)
+        assert alloc[1] == caps[1]  # every single feature and its complement
+        sizes = sorted(caps)
+        full = [alloc[s] == caps[s] for s in sizes]
+        assert full == sorted(full, reverse=True) or size_weights != "kernel"
+    Z, w = sample_kernel_coalitions(d, 2 * d + 2 + 10, np.random.default_rng(0), size_weights)
+    assert len({z.tobytes() for z in Z}) == Z.shape[0]  # without replacement
+    sizes = Z.sum(1)
+    for s in np.unique(sizes):  # weight = kernel mass of the size / number drawn of it
+        assert np.allclose(w[sizes == s], (d - 1) / (s * (d - s)) / (sizes == s).sum())

@@ -221,8 +221,9 @@ class ShapExplainer:
                                           got_text=f"{base.shape[0]} and {fx.shape[1]}"))
             rngs = self._row_rngs(rows.shape[0])
             d = self.masker.n_features
-            plans = [self._plan(d, rng) for rng in rngs]
-            if all(p is not None for p in plans):
+            shared = hasattr(self.masker, "evaluate_rows")  # custom maskers: one game per row
+            plans = [self._plan(d, rng) if shared else None for rng in rngs]
+            if shared and all(p is not None for p in plans):
                 # All rows' coalitions in shared model calls (one chunk serves many rows).
                 sizes = [p[0].shape[0] for p in plans]
                 Z = np.concatenate([p[0] for p in plans])
@@ -371,10 +372,11 @@ class KernelExplainer(ShapExplainer):
     l1_reg : False or int, default=False
         No feature selection unless asked: an int k keeps only the k features
         a Lasso-LARS path picks first (the others get 0; efficiency still holds).
-    size_weights : {"kernel", "leverage"}, default="kernel"
+    size_weights : {"leverage", "kernel", "sqrt"}, default="leverage"
         How the sampled budget is spread over coalition sizes after the
-        enumerated ones: the Shapley kernel's mass, or equally per size
-        (Musco & Witter's leverage scores).
+        enumerated ones: equally per size (Musco & Witter's leverage scores,
+        the most accurate in ``benchmarks/bench_shap.py``), by the Shapley
+        kernel's mass (as shap), or in between (``1/sqrt(s(d-s))``).
 
     References
     ----------
@@ -386,7 +388,7 @@ class KernelExplainer(ShapExplainer):
     method = "shap.kernel"
 
     def __init__(self, model: Any, masker: Any, *, nsamples: int | str = "auto",
-                 l1_reg: bool | int = False, size_weights: str = "kernel",
+                 l1_reg: bool | int = False, size_weights: str = "leverage",
                  **kwargs: Any) -> None:
         super().__init__(model, masker, **kwargs)
         if not (nsamples == "auto" or (isinstance(nsamples, numbers.Integral)
@@ -399,8 +401,9 @@ class KernelExplainer(ShapExplainer):
                          "shap's 'aic'/'bic'/'auto' are not offered: they zero features "
                          "silently.")
             )
-        if size_weights not in ("kernel", "leverage"):
-            raise InputError(describe("size_weights", "'kernel' or 'leverage'", size_weights))
+        if size_weights not in ("leverage", "kernel", "sqrt"):
+            raise InputError(describe("size_weights", "'leverage', 'kernel' or 'sqrt'",
+                                      size_weights))
         self.nsamples = nsamples
         self.l1_reg = l1_reg
         self.size_weights = size_weights

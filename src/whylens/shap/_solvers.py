@@ -93,15 +93,16 @@ def _pairs_in_stratum(d: int, s: int) -> int:
     return c // 2 if 2 * s == d else c
 
 
-def kernel_allocation(d: int, n_pairs: int, size_weights: str = "kernel") -> dict[int, int]:
+def kernel_allocation(d: int, n_pairs: int, size_weights: str = "leverage") -> dict[int, int]:
     """Split ``n_pairs`` complementary pairs among the sizes s = 1..d//2.
 
-    Sizes are enumerated completely from the ends inwards (s = 1 and d-1
-    first) while the budget gives them at least their full count under the
-    Shapley kernel's share; what is left is spread over the remaining sizes in
-    proportion to ``size_weights`` ("kernel": the kernel's mass per size,
-    ``1/(s(d-s))``; "leverage": equal per size, Musco & Witter's leverage
-    scores), never beyond a stratum's size.
+    Sizes are enumerated completely from the ends inwards: s = 1 (and d-1)
+    always when the budget allows, then the next sizes while the budget gives
+    each at least its full count under the Shapley kernel's share. What is
+    left is spread over the remaining sizes in proportion to ``size_weights``
+    ("leverage": equal per size, Musco & Witter's leverage scores; "kernel":
+    the kernel's mass per size, ``1/(s(d-s))``; "sqrt": ``1/sqrt(s(d-s))``),
+    never beyond a stratum's size.
 
     Returns
     -------
@@ -118,7 +119,8 @@ def kernel_allocation(d: int, n_pairs: int, size_weights: str = "kernel") -> dic
     while remaining and left > 0:
         s = remaining[0]
         share = left * kern[s] / sum(kern[t] for t in remaining)
-        if share + 1e-9 >= cap[s]:
+        # Size 1 (and d-1) always when affordable: the design then has full rank.
+        if share + 1e-9 >= cap[s] or (s == 1 and left >= cap[s]):
             alloc[s] = cap[s]
             left -= cap[s]
             remaining.pop(0)
@@ -129,8 +131,11 @@ def kernel_allocation(d: int, n_pairs: int, size_weights: str = "kernel") -> dic
         g = dict(kern)
     elif size_weights == "leverage":
         g = {s: (1.0 if 2 * s == d else 2.0) for s in sizes}
+    elif size_weights == "sqrt":
+        g = {s: (1.0 if 2 * s == d else 2.0) / math.sqrt(s * (d - s)) for s in sizes}
     else:
-        raise InputError(describe("size_weights", "'kernel' or 'leverage'", size_weights))
+        raise InputError(describe("size_weights", "'leverage', 'kernel' or 'sqrt'",
+                                  size_weights))
     while remaining and left > 0:
         total_g = sum(g[s] for s in remaining)
         full = [s for s in remaining if left * g[s] / total_g >= cap[s] - alloc[s]]
@@ -200,7 +205,7 @@ def _distinct_subsets(n: int, k: int, count: int, rng: np.random.Generator) -> n
 
 
 def sample_kernel_coalitions(d: int, nsamples: int, rng: np.random.Generator,
-                             size_weights: str = "kernel") -> tuple[np.ndarray, np.ndarray]:
+                             size_weights: str = "leverage") -> tuple[np.ndarray, np.ndarray]:
     """Coalitions and weights for kernel SHAP (empty and full coalition excluded).
 
     Complementary pairs, drawn without replacement inside each size, the
@@ -267,7 +272,7 @@ def solve_constrained(Z: np.ndarray, y: np.ndarray, weights: np.ndarray,
 
 
 def kernel_shapley(game, v_empty: np.ndarray, v_full: np.ndarray, nsamples: int,
-                   rng: np.random.Generator, size_weights: str = "kernel",
+                   rng: np.random.Generator, size_weights: str = "leverage",
                    l1_reg: bool | int = False) -> np.ndarray:
     """Kernel SHAP: the Shapley kernel's constrained regression on sampled coalitions.
 
@@ -278,7 +283,7 @@ def kernel_shapley(game, v_empty: np.ndarray, v_full: np.ndarray, nsamples: int,
     nsamples : int
         Coalitions evaluated, the empty and the full one included.
     rng : numpy.random.Generator
-    size_weights : {"kernel", "leverage"}
+    size_weights : {"leverage", "kernel", "sqrt"}
     l1_reg : False or int
         ``False``: every feature estimated. An int k: keep the k features a
         Lasso-LARS path on the weighted problem picks first (per output); the
