@@ -361,7 +361,13 @@ def _fitted_tree():
         (lambda m, X: TreeExplainer(m, feature_perturbation="conditional"), InputError,
          "feature_perturbation"),
         (lambda m, X: TreeExplainer(m, model_output="log_loss"), NotSupportedError,
-         "log loss"),
+         "interventional"),
+        (lambda m, X: TreeExplainer(m, X, model_output="log_loss").shap_values(X[:2]),
+         InputError, "y: expected the labels"),
+        (lambda m, X: TreeExplainer(m, X, model_output="log_loss").shap_values(X[:2], [1.0]),
+         InputError, "2 labels"),
+        (lambda m, X: TreeExplainer(m, X, model_output="log_loss").expected_value, InputError,
+         "depends on y"),
         (lambda m, X: TreeExplainer(m, model_output="probability"), InputError, "regressor"),
         (lambda m, X: TreeExplainer(m, model_output="margin"), InputError, "model_output"),
         (lambda m, X: TreeExplainer(m, n_jobs=0), InputError, "n_jobs"),
@@ -379,15 +385,77 @@ def test_bad_inputs(build, error, match):
         build(model, X)
 
 
-def test_boosted_probability_output_is_refused_with_a_reason(cls_data):
+def _rescaled_pair_shapley(raw, transform, x, background, d):
+    """shap's definition for a transformed output: per reference r the exact Shapley
+    values of ``raw(x_S, r_notS)``, scaled by ``(g(f(x)) - g(f(r))) / (f(x) - f(r))``,
+    averaged over r."""
+    fx = raw(x[None, :])[0]
+    total = np.zeros(d)
+    for r in background:
+        phi = _shapley(lambda mask, r=r: [raw(np.where(mask, x, r)[None, :])[0]], d)[:, 0]
+        fr = raw(r[None, :])[0]
+        scale = 1.0 if fx == fr else (transform(fx) - transform(fr)) / (fx - fr)
+        total += phi * scale
+    return total / len(background)
+
+
+def test_probability_of_boosted_classifier_matches_definition_and_shap(cls_data):
     X, y = cls_data
-    model = GradientBoostingClassifier(n_estimators=3).fit(X, y)
-    with pytest.raises(NotSupportedError, match="log-odds"):
-        TreeExplainer(model, X[:20], model_output="probability")
+    X4 = X[:, :4]
+    model = GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=0)
+    model.fit(X4, y)
+    background = X4[300:312]
+    explainer = TreeExplainer(model, background, model_output="probability")
+    exp = explainer(X4[:3])
+    sigmoid = lambda m: 1 / (1 + np.exp(-m))  # noqa: E731
+    for i in range(3):
+        expected = _rescaled_pair_shapley(model.decision_function, sigmoid, X4[i], background, 4)
+        np.testing.assert_allclose(exp.values[i, 0], expected, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(exp.output[:, 0], model.predict_proba(X4[:3])[:, 1], atol=1e-12)
+    np.testing.assert_allclose(explainer.expected_value,
+                               model.predict_proba(background)[:, 1].mean(), atol=1e-12)
+    shap = pytest.importorskip("shap")
+    ref = shap.TreeExplainer(model, background, model_output="probability",
+                             feature_perturbation="interventional").shap_values(X4[:3])
+    np.testing.assert_allclose(exp.values[:, 0], ref, atol=1e-6)
+    with pytest.raises(NotSupportedError, match="interventional"):
+        TreeExplainer(model, model_output="probability")  # path-dependent: log-odds only
+
+
+def test_log_loss_matches_definition(cls_data, reg_data):
+    X, y = cls_data
+    X4 = X[:, :4]
+    model = GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=0)
+    model.fit(X4, y)
+    background = X4[300:310]
+    exp = TreeExplainer(model, background, model_output="log_loss")(X4[:3], y[:3])
+    for i in range(3):
+        loss = lambda m, t=y[i]: np.logaddexp(0, m) - t * m  # noqa: E731
+        expected = _rescaled_pair_shapley(model.decision_function, loss, X4[i], background, 4)
+        np.testing.assert_allclose(exp.values[i, 0], expected, atol=1e-10, rtol=0)
+    p = model.predict_proba(X4[:3])[np.arange(3), y[:3]]
+    np.testing.assert_allclose(exp.output[:, 0], -np.log(p), atol=1e-10)
+    Xr, yr = reg_data
+    reg = GradientBoostingRegressor(n_estimators=10, max_depth=3, random_state=0)
+    reg.fit(Xr[:, :4], yr)
+    exp = TreeExplainer(reg, Xr[300:308, :4], model_output="log_loss")(Xr[:2, :4], yr[:2])
+    np.testing.assert_allclose(exp.output[:, 0], (reg.predict(Xr[:2, :4]) - yr[:2]) ** 2,
+                               rtol=1e-10)
+    expected = _rescaled_pair_shapley(reg.predict, lambda m: (m - yr[0]) ** 2, Xr[0, :4],
+                                      Xr[300:308, :4], 4)
+    np.testing.assert_allclose(exp.values[0, 0], expected, rtol=1e-9, atol=1e-9)
+
+
+def test_probability_output_refusals(cls_data, cls3_data):
+    X, y = cls_data
     forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(
+    np.testing.assert_array_equal(  # forests' raw output already is the probability
         TreeExplainer(forest, model_output="probability").shap_values(X[:3]),
         TreeExplainer(forest).shap_values(X[:3]))
+    X3, y3 = cls3_data
+    multi = HistGradientBoostingClassifier(max_iter=3, random_state=0).fit(X3, y3)
+    with pytest.raises(NotSupportedError, match="one-output"):
+        TreeExplainer(multi, X3[:20], model_output="probability")
 
 
 def test_single_tree_classifier_is_read(cls_data):
@@ -396,3 +464,28 @@ def test_single_tree_classifier_is_read(cls_data):
     exp = TreeExplainer(model)(X[:10])
     np.testing.assert_allclose(exp.values.sum(axis=2) + exp.base_values,
                                model.predict_proba(X[:10]), atol=1e-12)
+
+
+def test_output_plots_and_round_trips_through_json(cls_data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from whylens import plot
+
+    X, y = cls_data
+    model = GradientBoostingClassifier(n_estimators=5, random_state=0).fit(X, y)
+    exp = TreeExplainer(model)(X[:30])
+    back = Explanation.from_json(exp.to_json())
+    np.testing.assert_array_equal(back.values, exp.values)
+    np.testing.assert_array_equal(back.base_values, exp.base_values)
+    assert back.params == exp.params
+    # the waterfall walks from the base value to the model's log-odds, one bar per feature
+    one = exp[0]
+    bars = plot.waterfall(one, max_display=10).axes[0].patches
+    widths = np.array([b.get_width() for b in bars])
+    np.testing.assert_allclose(np.sort(widths), np.sort(one.values[0, 0]), atol=1e-12)
+    np.testing.assert_allclose(bars[0].get_x(), one.base_values[0, 0])
+    np.testing.assert_allclose(bars[-1].get_x() + widths[-1],
+                               model.decision_function(X[:1])[0], atol=1e-9)
+    for draw in (plot.beeswarm, plot.global_bar, plot.heatmap):
+        draw(exp)

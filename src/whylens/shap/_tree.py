@@ -88,6 +88,15 @@ def _as_table(X: Any, d: int, argument: str) -> tuple[np.ndarray, bool]:
     return A, single
 
 
+def _transform(code: int, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """numpy twin of the kernels' transforms: sigmoid, logistic loss, squared loss."""
+    if code == 1:
+        return 1.0 / (1.0 + np.exp(-margin))
+    if code == 2:
+        return np.logaddexp(0.0, margin) - y * margin
+    return (margin - y) ** 2
+
+
 class TreeExplainer:
     """Exact SHAP values of scikit-learn tree ensembles (TreeSHAP), compiled with numba.
 
@@ -163,23 +172,7 @@ class TreeExplainer:
         self.model = model
         self.ensemble: FlatEnsemble = read_model(model)
         ens = self.ensemble
-        if model_output == "probability":
-            if not ens.is_classifier:
-                raise InputError(
-                    describe("model_output", "'raw' for a regressor", model_output,
-                             "Probabilities exist only for classifiers.")
-                )
-            if ens.link != "identity":
-                raise NotSupportedError(
-                    describe("model_output", "'raw' for gradient boosting classifiers",
-                             model_output, "whylens explains their log-odds (raw); "
-                             "probability output of boosted trees is not implemented yet.")
-                )
-        elif model_output == "log_loss":
-            raise NotSupportedError(
-                describe("model_output", "'raw' (or 'probability' for forest classifiers)",
-                         model_output, "Explaining the log loss is not implemented yet.")
-            )
+        self._code = self._transform_code(model_output, feature_perturbation)
         if feature_perturbation == "interventional" and data is None:
             raise InputError(
                 describe("data", "background rows for feature_perturbation='interventional'",
@@ -205,18 +198,81 @@ class TreeExplainer:
         if feature_perturbation == "interventional":
             background, _ = _as_table(data, d, "data")
             self.data = self._cast(background)
-            self._prepare_background(kern)
-            with _threads(n_jobs):
-                pred = kern.predict(self.data, ens.left, ens.right, ens.feature, ens.threshold,
-                                    ens.default_left, ens.value, ens.roots, ens.tree_out,
-                                    ens.n_outputs)
-            self.expected_value_ = pred.mean(axis=0) + ens.base_offset
+            if self._code:
+                self._margin_b = self._margins(self.data)
+                if self._code == kern.LOGISTIC:
+                    self.expected_value_ = np.array([np.mean(1 / (1 + np.exp(-self._margin_b)))])
+                else:
+                    self.expected_value_ = None  # depends on the labels
+            else:
+                self._prepare_background(kern)
+                self.expected_value_ = self._margins(self.data).mean(axis=0)
         else:
             self.expected_value_ = kern.expected_value(
                 ens.left, ens.right, ens.cover, ens.value, ens.roots, ens.tree_out,
                 ens.n_outputs, self._depth) + ens.base_offset
 
     # ----------------------------------------------------------------- helpers
+    def _transform_code(self, model_output: str, feature_perturbation: str) -> int:
+        """0 for the raw output, else the transform code of the pair kernel."""
+        ens = self.ensemble
+        if model_output == "raw" or (model_output == "probability" and ens.is_classifier
+                                     and ens.link == "identity"):
+            return 0
+        if model_output == "probability" and not ens.is_classifier:
+            raise InputError(describe("model_output", "'raw' or 'log_loss' for a regressor",
+                                      model_output, "Probabilities exist only for classifiers."))
+        if ens.link == "softmax" or ens.n_outputs != 1:
+            raise NotSupportedError(
+                describe("model_output", "'raw' for a model with several outputs",
+                         model_output, "Transformed outputs are explained for one-output "
+                         "models (binary boosted classifiers, regressors) only.")
+            )
+        if feature_perturbation != "interventional":
+            raise NotSupportedError(
+                describe("model_output", "'raw' with feature_perturbation="
+                         "'tree_path_dependent'", model_output,
+                         "Pass background data (interventional) to explain probabilities "
+                         "or the loss; path-dependent values explain the log-odds (raw).")
+            )
+        from whylens.shap._tree_kernels import LOGISTIC, LOGISTIC_LOG_LOSS, SQUARED_LOSS
+
+        if model_output == "probability":
+            return LOGISTIC
+        return LOGISTIC_LOG_LOSS if ens.is_classifier else SQUARED_LOSS
+
+    def _margins(self, rows: np.ndarray) -> np.ndarray:
+        """The trees' raw output (margin) on cast rows, (n, n_outputs)."""
+        ens = self.ensemble
+        with _threads(self.n_jobs):
+            pred = _kernels().predict(rows, ens.left, ens.right, ens.feature, ens.threshold,
+                                      ens.default_left, ens.value, ens.roots, ens.tree_out,
+                                      ens.n_outputs)
+        return pred + ens.base_offset
+
+    def _labels(self, y: Any, n: int) -> np.ndarray:
+        """``y`` as float (n,): 0/1 for a classifier (1 = the second class), else the target."""
+        if y is None:
+            raise InputError(
+                describe("y", "the labels of X's rows for model_output='log_loss'", None,
+                         "Call explainer(X, y) or shap_values(X, y).")
+            )
+        arr = np.asarray(y).reshape(-1)
+        if arr.shape[0] != n:
+            raise InputError(describe("y", f"{n} labels, one per row of X",
+                                      got_text=f"{arr.shape[0]} labels"))
+        if self.ensemble.is_classifier:
+            classes = self.model.classes_
+            known = np.isin(arr, classes)
+            if not known.all():
+                raise InputError(describe("y", f"labels among the model's classes "
+                                          f"{classes.tolist()}", arr[~known][:5]))
+            return (arr == classes[1]).astype(np.float64)
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputTypeError(describe("y", "numeric targets", arr)) from exc
+
     def _cast(self, A: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(A.astype(self.ensemble.input_dtype).astype(np.float64))
 
@@ -248,6 +304,12 @@ class TreeExplainer:
         A float for a one-output model, else an ndarray of shape (n_outputs,).
         """
         ev = self.expected_value_
+        if ev is None:
+            raise InputError(
+                describe("expected_value", "a base value independent of the labels",
+                         got_text="model_output='log_loss', whose base value depends on y",
+                         fix="Read exp.base_values of explainer(X, y) instead.")
+            )
         return float(ev[0]) if ev.shape[0] == 1 else ev.copy()
 
     def _phi(self, rows: np.ndarray) -> np.ndarray:
@@ -273,8 +335,11 @@ class TreeExplainer:
             raise ModelError(f"model: {type(self.model).__name__} raised on X while the "
                              f"additivity check evaluated it: {exc}") from exc
 
-    def _additivity(self, total: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float]:
+    def _additivity(self, total: np.ndarray, rows: np.ndarray, labels: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, float]:
         out = self._model_output(rows)
+        if self._code:
+            out = _transform(self._code, out, labels[:, None])
         gap = np.abs(total - out)
         gap_max = float(gap.max())
         tol = ADDITIVITY_TOL * max(1.0, float(np.abs(out).max()))
@@ -288,16 +353,37 @@ class TreeExplainer:
             )
         return out, gap_max
 
-    def _explain(self, X: Any) -> tuple[Explanation, bool]:
+    def _transformed(self, rows: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Values (n, d, 1) and base values (n, 1) of the transformed one-output margin."""
+        ens = self.ensemble
+        kern = _kernels()
+        p_max = max(1, min(self._depth, ens.n_features))
+        ca, cb = kern.shapley_coefficients(p_max)
+        margin_x = self._margins(rows)[:, 0]
+        margin_b = self._margin_b[:, 0]
+        with _threads(self.n_jobs):
+            phi = kern.pair_shap(rows, self.data, margin_x, margin_b, y, self._code, ens.left,
+                                 ens.right, ens.feature, ens.threshold, ens.default_left,
+                                 ens.value, ens.roots, ca, cb, self._depth)
+        base = _transform(self._code, margin_b[None, :], y[:, None]).mean(axis=1)
+        return phi[:, :, None], base[:, None]
+
+    def _explain(self, X: Any, y: Any = None) -> tuple[Explanation, bool]:
         ens = self.ensemble
         A, single = _as_table(X, ens.n_features, "X")
         rows = self._cast(A)
-        phi = self._phi(rows)  # (n, d, k)
-        base = np.tile(self.expected_value_, (rows.shape[0], 1))
+        labels = np.zeros(rows.shape[0])
+        if self.model_output == "log_loss":
+            labels = self._labels(y, rows.shape[0])
+        if self._code:
+            phi, base = self._transformed(rows, labels)
+        else:
+            phi = self._phi(rows)  # (n, d, k)
+            base = np.tile(self.expected_value_, (rows.shape[0], 1))
         total = phi.sum(axis=1) + base
         n_evals = 0
         if self.check_additivity:
-            output, gap = self._additivity(total, A)
+            output, gap = self._additivity(total, A, labels)
             n_evals = rows.shape[0]
         else:
             output, gap = total, float("nan")
@@ -317,12 +403,15 @@ class TreeExplainer:
         return exp, single
 
     # ------------------------------------------------------------------ surface
-    def __call__(self, X: Any) -> Explanation:
+    def __call__(self, X: Any, y: Any = None) -> Explanation:
         """Explain every row of ``X``.
 
         Parameters
         ----------
         X : array-like of shape (n, n_features)
+        y : array-like of shape (n,), optional
+            The rows' labels (class labels or targets); needed only with
+            ``model_output="log_loss"``.
 
         Returns
         -------
@@ -339,14 +428,14 @@ class TreeExplainer:
         ModelOutputError
             When additivity fails (a whylens bug; ``check_additivity=False``).
         """
-        return self._explain(X)[0]
+        return self._explain(X, y)[0]
 
-    def explain(self, X: Any) -> Explanation:
+    def explain(self, X: Any, y: Any = None) -> Explanation:
         """Same as calling the explainer."""
-        return self(X)
+        return self(X, y)
 
-    def shap_values(self, X: Any) -> np.ndarray:
-        """SHAP values in shap's layout.
+    def shap_values(self, X: Any, y: Any = None) -> np.ndarray:
+        """SHAP values in shap's layout (``y``: labels, for ``model_output="log_loss"``).
 
         Returns
         -------
@@ -354,7 +443,7 @@ class TreeExplainer:
             (n, n_features) for a one-output model, (n, n_features, n_outputs)
             otherwise; without the first axis when ``X`` is a single row.
         """
-        exp, single = self._explain(X)
+        exp, single = self._explain(X, y)
         values = np.moveaxis(exp.values, 1, -1)
         values = values[..., 0] if values.shape[-1] == 1 else values
         return values[0] if single else values

@@ -556,3 +556,145 @@ def interventional_shap(X, leaves, leaf_tree, start, feat, lo, hi, nan_ok, mstar
                     for j in range(V):
                         phi[i, f, off + j] += c * value[node, j]
     return phi
+
+
+# ------------------------------------------- interventional TreeSHAP of a transformed output
+
+#: Transforms of the raw margin, as ``transform`` codes of :func:`pair_shap`.
+LOGISTIC, LOGISTIC_LOG_LOSS, SQUARED_LOSS = 1, 2, 3
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _transform(code, margin, y):
+    if code == 1:
+        return 1.0 / (1.0 + np.exp(-margin))
+    if code == 2:
+        # log(1 + exp(m)) - y m, computed without overflow
+        if margin > 0:
+            return margin + np.log1p(np.exp(-margin)) - y * margin
+        return np.log1p(np.exp(margin)) - y * margin
+    return (margin - y) * (margin - y)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def pair_shap(X, B, margin_x, margin_b, y, code, left, right, feature, threshold,
+              default_left, value, roots, ca, cb, depth_max):
+    """Interventional SHAP values of ``g(margin)`` for one-output ensembles, (n, d).
+
+    For every row x and background row r the raw margin's Shapley values of
+    the game ``v(S) = f(x_S, r_notS)`` come from one joint walk of each tree
+    (a node's children are entered when x or r goes there), and are rescaled
+    by ``(g(f(x)) - g(f(r))) / (f(x) - f(r))`` so they add up to
+    ``g(f(x)) - g(f(r))``; the result is their mean over r (shap's
+    definition). Cost: rows x background rows x visited nodes.
+    """
+    n, d = X.shape
+    nb = B.shape[0]
+    phi = np.zeros((n, d))
+    D = depth_max + 2
+    for i in prange(n):
+        x = X[i]
+        xs = np.ones(d, dtype=np.bool_)
+        rs = np.ones(d, dtype=np.bool_)
+        seen = np.zeros(d, dtype=np.int64)
+        tmp = np.zeros(d)
+        plist = np.empty(D, dtype=np.int64)
+        node = np.empty(D, dtype=np.int64)
+        stage = np.empty(D, dtype=np.int64)
+        ef = np.empty(D, dtype=np.int64)
+        old_xs = np.empty(D, dtype=np.bool_)
+        old_rs = np.empty(D, dtype=np.bool_)
+        gx = _transform(code, margin_x[i], y[i])
+        for ri in range(nb):
+            r = B[ri]
+            for t in range(roots.shape[0]):
+                root = roots[t]
+                if left[root] < 0:
+                    continue
+                depth = 0
+                node[0] = root
+                stage[0] = 0
+                n_list = 0
+                na = 0
+                nbb = 0
+                while True:
+                    nd = node[depth]
+                    st = stage[depth]
+                    if st == 2 or left[nd] < 0:
+                        if left[nd] < 0 and st != 2 and na + nbb > 0:
+                            v = value[nd, 0]
+                            wa = v * ca[na, nbb]
+                            wb = v * cb[na, nbb]
+                            for q in range(n_list):
+                                f = plist[q]
+                                if xs[f] and not rs[f]:
+                                    tmp[f] += wa
+                                elif rs[f] and not xs[f]:
+                                    tmp[f] -= wb
+                        if depth == 0:
+                            break
+                        depth -= 1
+                        f = ef[depth]
+                        # undo the edge: counts, state, the distinct-feature list
+                        if xs[f] != rs[f]:
+                            if xs[f]:
+                                na -= 1
+                            else:
+                                nbb -= 1
+                        xs[f] = old_xs[depth]
+                        rs[f] = old_rs[depth]
+                        if xs[f] != rs[f]:
+                            if xs[f]:
+                                na += 1
+                            else:
+                                nbb += 1
+                        seen[f] -= 1
+                        if seen[f] == 0:
+                            n_list -= 1
+                        continue
+                    stage[depth] = st + 1
+                    f = feature[nd]
+                    thr = threshold[nd]
+                    dl = default_left[nd] != 0
+                    xv = x[f]
+                    x_left = dl if xv != xv else xv <= thr
+                    rv = r[f]
+                    r_left = dl if rv != rv else rv <= thr
+                    go_left = st == 0
+                    nx = xs[f] and (x_left == go_left)
+                    nr = rs[f] and (r_left == go_left)
+                    if not nx and not nr:
+                        continue
+                    c = left[nd] if go_left else right[nd]
+                    ef[depth] = f
+                    old_xs[depth] = xs[f]
+                    old_rs[depth] = rs[f]
+                    if xs[f] != rs[f]:
+                        if xs[f]:
+                            na -= 1
+                        else:
+                            nbb -= 1
+                    xs[f] = nx
+                    rs[f] = nr
+                    if nx != nr:
+                        if nx:
+                            na += 1
+                        else:
+                            nbb += 1
+                    if seen[f] == 0:
+                        plist[n_list] = f
+                        n_list += 1
+                    seen[f] += 1
+                    depth += 1
+                    node[depth] = c
+                    stage[depth] = 0
+            gap = margin_x[i] - margin_b[ri]
+            scale = 1.0
+            if gap != 0.0:
+                scale = (gx - _transform(code, margin_b[ri], y[i])) / gap
+            for f in range(d):
+                phi[i, f] += tmp[f] * scale
+                tmp[f] = 0.0
+        for f in range(d):
+            phi[i, f] /= nb
+    return phi
