@@ -56,7 +56,7 @@ from whylens.errors import (
 )
 from whylens.explanation import Explanation, Features
 from whylens.models import DEFAULT_MEMORY_BUDGET
-from whylens.torch._cams import _as_input, _call_model, _resolve_target
+from whylens.torch._cams import _as_input, _call_model, _resolve_target, _to_channels_last
 from whylens.torch._hooks import (
     capture,
     check_same_device,
@@ -424,7 +424,8 @@ class GradientAttribution:
             ``values`` of shape (n, n_labels, *x.shape[1:]) (layer methods:
             ``*layer_output.shape[1:]``); ``output``: the model's output at
             ``x``; ``base_values`` and ``delta`` (completeness gap) for methods
-            with a reference; ``features.data``: ``x`` as given.
+            with a reference; ``features.data``: ``x`` (images channels-last,
+            as CAM explanations; ``values`` keep the input's layout).
 
         Raises
         ------
@@ -485,7 +486,7 @@ class GradientAttribution:
             values=values.numpy(),
             labels=np.asarray(run.labels, dtype=np.int64),
             method=f"torch.{self.name}",
-            features=Features(kind=kind, names=names, data=x.detach().to("cpu").numpy()),
+            features=Features(kind=kind, names=names, data=_to_channels_last(x)),
             mode="classification",
             output=out.numpy(),
             output_names=[str(i) for i in range(int(out.shape[1]))],
@@ -1009,7 +1010,6 @@ class DeepLift(GradientAttribution):
                 xi, bj = x[rows_i[sl]], b[rows_j[sl]]
                 m = int(xi.shape[0])
                 g = run.grads(torch.cat([xi, bj]))[:m]
-                run.n_evals -= m  # a pair is one evaluation of the explained input
                 attr.index_add_(0, rows_i[sl], g * (weights[sl].view(view) * (xi - bj))[:, None])
                 run.progress(min(start + size, total), total)
         finally:
