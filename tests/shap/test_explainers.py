@@ -313,3 +313,28 @@ def test_kernel_allocation_enumerates_ends_first_and_spends_the_budget(d, size_w
     sizes = Z.sum(1)
     for s in np.unique(sizes):  # weight = kernel mass of the size / number drawn of it
         assert np.allclose(w[sizes == s], (d - 1) / (s * (d - s)) / (sizes == s).sum())
+
+
+def test_l1_reg_only_when_asked_keeps_k_features_and_efficiency(data):
+    bg, X = data
+    w = np.array([3.0, -2.0, 0.05, 0.0, 1.0, 0.01])
+    f = lambda A: A @ w + 0.1 * A[:, 0] * A[:, 1]  # noqa: E731
+    dense = KernelExplainer(f, bg, nsamples=40, random_state=0)(X)
+    assert (np.abs(dense.values) > 0).sum(-1).min() >= 5  # nothing zeroed by default
+    sparse = KernelExplainer(f, bg, nsamples=40, l1_reg=3, random_state=0)(X)
+    assert (sparse.values != 0).sum(-1).max() <= 3
+    np.testing.assert_allclose(sparse.values.sum(-1) + sparse.base_values, sparse.output,
+                               atol=1e-10)
+    big = np.argsort(-np.abs(w))[:3]
+    assert set(np.flatnonzero(sparse.values[0, 0])) == set(big.tolist())
+
+
+def test_efficiency_violation_is_reported(data, monkeypatch):
+    from whylens.shap import EfficiencyWarning
+
+    bg, X = data
+    explainer = ExactExplainer(_interaction_model, bg)
+    monkeypatch.setattr(explainer, "_finish", lambda Z, s, v, v0, v1: np.ones((6, 2)))
+    with pytest.warns(EfficiencyWarning, match="miss efficiency by"):
+        exp = explainer(X)
+    assert exp.params["efficiency_max_abs_error"] > 0.1
