@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -44,20 +43,30 @@ def _kernels() -> Any:
     return _tree_kernels
 
 
-@contextlib.contextmanager
-def _threads(n_jobs: int | None) -> Iterator[None]:
-    import numba
+def _depth_and_expectation(ens: FlatEnsemble) -> tuple[int, np.ndarray]:
+    """Deepest root-to-leaf path and the cover-weighted mean of the leaf values (n_outputs,).
 
-    if n_jobs is None:
-        yield
-        return
-    before = numba.get_num_threads()
-    limit = numba.config.NUMBA_NUM_THREADS
-    numba.set_num_threads(limit if n_jobs == -1 else max(1, min(int(n_jobs), limit)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+    Breadth-first over all trees at once with numpy (no compilation needed).
+    """
+    expectation = np.zeros(ens.n_outputs)
+    frontier = ens.roots.copy()
+    tree = np.arange(ens.n_trees)
+    prob = np.ones(ens.n_trees)
+    depth = -1
+    while frontier.size:
+        depth += 1
+        leaf = ens.left[frontier] < 0
+        for j in range(ens.value.shape[1]):
+            np.add.at(expectation, ens.tree_out[tree[leaf]] + j,
+                      prob[leaf] * ens.value[frontier[leaf], j])
+        inner, tree, prob = frontier[~leaf], tree[~leaf], prob[~leaf]
+        kids_l, kids_r = ens.left[inner], ens.right[inner]
+        cover = ens.cover[inner]
+        frontier = np.concatenate([kids_l, kids_r])
+        tree = np.concatenate([tree, tree])
+        prob = np.concatenate([prob * ens.cover[kids_l] / cover,
+                               prob * ens.cover[kids_r] / cover])
+    return depth, expectation
 
 
 def _as_table(X: Any, d: int, argument: str) -> tuple[np.ndarray, bool]:
@@ -134,7 +143,8 @@ class TreeExplainer:
         Check that every row's values plus the base value equal the model's
         own output to 1e-9 (relative to max(1, |output|)).
     n_jobs : int, optional
-        Threads for the numba kernels (-1: all; default: numba's setting).
+        Threads running the compiled kernels on chunks of rows (they release the
+        GIL); None or -1: every core this process may use.
 
     Attributes
     ----------
@@ -187,8 +197,7 @@ class TreeExplainer:
         self.feature_names = check_names(
             "feature_names", feature_names if feature_names is not None
             else ens.feature_names, d, "x")
-        kern = _kernels()
-        self._depth = int(kern.max_depth(ens.left, ens.right, ens.roots))
+        self._depth, path_expectation = _depth_and_expectation(ens)
         # Gauss-Legendre on [0, 1], exact for the path polynomials (degree < unique features).
         n_gl = max(1, math.ceil(min(self._depth, d) / 2))
         nodes, weights = np.polynomial.legendre.leggauss(n_gl)
@@ -200,17 +209,15 @@ class TreeExplainer:
             self.data = self._cast(background)
             if self._code:
                 self._margin_b = self._margins(self.data)
-                if self._code == kern.LOGISTIC:
+                if self._code == 1:  # logistic
                     self.expected_value_ = np.array([np.mean(1 / (1 + np.exp(-self._margin_b)))])
                 else:
                     self.expected_value_ = None  # depends on the labels
             else:
-                self._prepare_background(kern)
+                self._prepare_background(_kernels())
                 self.expected_value_ = self._margins(self.data).mean(axis=0)
         else:
-            self.expected_value_ = kern.expected_value(
-                ens.left, ens.right, ens.cover, ens.value, ens.roots, ens.tree_out,
-                ens.n_outputs, self._depth) + ens.base_offset
+            self.expected_value_ = path_expectation + ens.base_offset
 
     # ----------------------------------------------------------------- helpers
     def _transform_code(self, model_output: str, feature_perturbation: str) -> int:
@@ -244,10 +251,11 @@ class TreeExplainer:
     def _margins(self, rows: np.ndarray) -> np.ndarray:
         """The trees' raw output (margin) on cast rows, (n, n_outputs)."""
         ens = self.ensemble
-        with _threads(self.n_jobs):
-            pred = _kernels().predict(rows, ens.left, ens.right, ens.feature, ens.threshold,
-                                      ens.default_left, ens.value, ens.roots, ens.tree_out,
-                                      ens.n_outputs)
+        kern = _kernels()
+        pred = kern.map_rows(kern.predict, rows, (ens.left, ens.right, ens.feature,
+                                                  ens.threshold, ens.default_left, ens.value,
+                                                  ens.roots, ens.tree_out, ens.n_outputs),
+                             self.n_jobs)
         return pred + ens.base_offset
 
     def _labels(self, y: Any, n: int) -> np.ndarray:
@@ -290,9 +298,8 @@ class TreeExplainer:
             )
         n_b = self.data.shape[0]
         weights = np.full(n_b, 1.0 / n_b)
-        with _threads(self.n_jobs):
-            mstart, masks, mweight = kern.background_masks(self.data, weights, start, feat,
-                                                           lo, hi, nan_ok)
+        mstart, masks, mweight = kern.background_masks(self.data, weights, start, feat, lo, hi,
+                                                       nan_ok, self.n_jobs)
         ca, cb = kern.shapley_coefficients(p_max)
         self._paths = (leaves, leaf_tree, start, feat, lo, hi, nan_ok, mstart, masks, mweight)
         self._coefs = (ca, cb)
@@ -315,18 +322,14 @@ class TreeExplainer:
     def _phi(self, rows: np.ndarray) -> np.ndarray:
         ens = self.ensemble
         kern = _kernels()
-        with _threads(self.n_jobs):
-            if self.feature_perturbation == "tree_path_dependent":
-                return kern.path_shap(rows, ens.left, ens.right, ens.feature, ens.threshold,
-                                      ens.default_left, ens.cover, ens.value, ens.roots,
-                                      ens.tree_out, ens.n_outputs, self._tn, self._tw,
-                                      self._depth)
-            leaves, leaf_tree, start, feat, lo, hi, nan_ok, mstart, masks, mweight = \
-                self._paths
-            ca, cb = self._coefs
-            return kern.interventional_shap(rows, leaves, leaf_tree, start, feat, lo, hi,
-                                            nan_ok, mstart, masks, mweight, ens.value,
-                                            ens.tree_out, ens.n_outputs, ca, cb)
+        if self.feature_perturbation == "tree_path_dependent":
+            return kern.map_rows(kern.path_shap, rows, (
+                ens.left, ens.right, ens.feature, ens.threshold, ens.default_left, ens.cover,
+                ens.value, ens.roots, ens.tree_out, ens.n_outputs, self._tn, self._tw,
+                self._depth), self.n_jobs)
+        ca, cb = self._coefs
+        return kern.map_rows(kern.interventional_shap, rows, (
+            *self._paths, ens.value, ens.tree_out, ens.n_outputs, ca, cb), self.n_jobs)
 
     def _model_output(self, rows: np.ndarray) -> np.ndarray:
         try:
@@ -361,10 +364,10 @@ class TreeExplainer:
         ca, cb = kern.shapley_coefficients(p_max)
         margin_x = self._margins(rows)[:, 0]
         margin_b = self._margin_b[:, 0]
-        with _threads(self.n_jobs):
-            phi = kern.pair_shap(rows, self.data, margin_x, margin_b, y, self._code, ens.left,
-                                 ens.right, ens.feature, ens.threshold, ens.default_left,
-                                 ens.value, ens.roots, ca, cb, self._depth)
+        phi = kern.map_rows(kern.pair_shap, rows, (
+            self.data, margin_b, self._code, ens.left, ens.right, ens.feature, ens.threshold,
+            ens.default_left, ens.value, ens.roots, ca, cb, self._depth), self.n_jobs,
+            per_row=(margin_x, y), align=1)
         base = _transform(self._code, margin_b[None, :], y[:, None]).mean(axis=1)
         return phi[:, :, None], base[:, None]
 
@@ -477,11 +480,11 @@ class TreeExplainer:
         ens = self.ensemble
         A, single = _as_table(X, ens.n_features, "X")
         rows = self._cast(A)
-        with _threads(self.n_jobs):
-            out = _kernels().path_interactions(
-                rows, ens.left, ens.right, ens.feature, ens.threshold, ens.default_left,
-                ens.cover, ens.value, ens.roots, ens.tree_out, ens.n_outputs, self._tn,
-                self._tw, self._depth, ens.used_features)
+        kern = _kernels()
+        out = kern.map_rows(kern.path_interactions, rows, (
+            ens.left, ens.right, ens.feature, ens.threshold, ens.default_left, ens.cover,
+            ens.value, ens.roots, ens.tree_out, ens.n_outputs, self._tn, self._tw, self._depth,
+            ens.used_features), self.n_jobs)
         if self.check_additivity:
             total = out.sum(axis=(1, 2)) + self.expected_value_
             self._additivity(total, A)

@@ -40,8 +40,51 @@ row costs the number of distinct masks, not the number of background rows.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+# ------------------------------------------------------------------------- threads
+
+
+def n_threads(n_jobs):
+    """Threads for ``n_jobs`` (None or -1: every core this process may use)."""
+    if n_jobs is None or n_jobs == -1:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - macOS, Windows
+            return max(1, os.cpu_count() or 1)
+    return max(1, int(n_jobs))
+
+
+def _spans(n, threads, align):
+    """Split range(n) into about 4 chunks per thread, boundaries multiples of ``align``."""
+    if threads <= 1 or n <= align:
+        return [(0, n)]
+    size = -(-n // (4 * threads))
+    size = max(align, -(-size // align) * align)
+    return [(a, min(n, a + size)) for a in range(0, n, size)]
+
+
+def _in_threads(fn, spans, n_jobs):
+    """Run ``fn(lo, hi)`` for every span; the kernels release the GIL (``nogil``)."""
+    threads = n_threads(n_jobs)
+    if threads <= 1 or len(spans) <= 1:
+        return [fn(a, z) for a, z in spans]
+    with ThreadPoolExecutor(max_workers=min(threads, len(spans))) as pool:
+        return list(pool.map(lambda span: fn(*span), spans))
+
+
+def map_rows(kernel, X, args, n_jobs=None, per_row=(), align=8):
+    """``kernel(X[lo:hi], *per_row[lo:hi], *args)`` over row chunks in threads, stacked."""
+    n = X.shape[0]
+    spans = _spans(n, n_threads(n_jobs), align)
+    parts = _in_threads(lambda a, z: kernel(X[a:z], *[r[a:z] for r in per_row], *args),
+                        spans, n_jobs)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
 
 # ----------------------------------------------------------------------- prediction
 
@@ -59,62 +102,19 @@ def _leaf_of(x, root, left, right, feature, threshold, default_left):
     return n
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=True, error_model="numpy")
 def predict(X, left, right, feature, threshold, default_left, value, roots, tree_out, n_out):
     """Sum of the trees' leaf values, (n, n_out)."""
     n = X.shape[0]
     V = value.shape[1]
     out = np.zeros((n, n_out))
-    for i in prange(n):
+    for i in range(n):
         for t in range(roots.shape[0]):
             leaf = _leaf_of(X[i], roots[t], left, right, feature, threshold, default_left)
             off = tree_out[t]
             for j in range(V):
                 out[i, off + j] += value[leaf, j]
     return out
-
-
-@njit(cache=True, error_model="numpy")
-def expected_value(left, right, cover, value, roots, tree_out, n_out, max_depth):
-    """Cover-weighted mean of the leaf values (the path-dependent base value), (n_out,)."""
-    V = value.shape[1]
-    out = np.zeros(n_out)
-    stack = np.empty(max_depth + 2, dtype=np.int64)
-    prob = np.empty(max_depth + 2)
-    for t in range(roots.shape[0]):
-        top = 0
-        stack[0] = roots[t]
-        prob[0] = 1.0
-        while top >= 0:
-            n = stack[top]
-            p = prob[top]
-            top -= 1
-            if left[n] < 0:
-                for j in range(V):
-                    out[tree_out[t] + j] += p * value[n, j]
-            else:
-                for c in (left[n], right[n]):
-                    top += 1
-                    stack[top] = c
-                    prob[top] = p * cover[c] / cover[n]
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def max_depth(left, right, roots):
-    """Largest number of edges on a root-to-leaf path."""
-    best = 0
-    for t in range(roots.shape[0]):
-        stack = [(roots[t], 0)]
-        while len(stack) > 0:
-            n, dep = stack.pop()
-            if left[n] < 0:
-                if dep > best:
-                    best = dep
-            else:
-                stack.append((left[n], dep + 1))
-                stack.append((right[n], dep + 1))
-    return best
 
 
 # ------------------------------------------------------------ path-dependent TreeSHAP
@@ -284,14 +284,14 @@ def _block_path(Xb, left, right, feature, threshold, default_left, cover, value,
             stage[depth] = 0
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=True, error_model="numpy")
 def path_shap(X, left, right, feature, threshold, default_left, cover, value, roots, tree_out,
               n_out, tn, tw, depth_max):
     """Path-dependent SHAP values, (n, d, n_out), in blocks of BLOCK rows."""
     n, d = X.shape
     phi = np.zeros((n, d, n_out))
     n_blocks = (n + BLOCK - 1) // BLOCK
-    for b in prange(n_blocks):
+    for b in range(n_blocks):
         lo = b * BLOCK
         hi = min(n, lo + BLOCK)
         _block_path(X[lo:hi], left, right, feature, threshold, default_left, cover, value,
@@ -299,14 +299,14 @@ def path_shap(X, left, right, feature, threshold, default_left, cover, value, ro
     return phi
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=True, error_model="numpy")
 def path_interactions(X, left, right, feature, threshold, default_left, cover, value, roots,
                       tree_out, n_out, tn, tw, depth_max, used):
     """Path-dependent SHAP interaction values, (n, d, d, n_out), in blocks of BLOCK rows."""
     n, d = X.shape
     out = np.zeros((n, d, d, n_out))
     n_blocks = (n + BLOCK - 1) // BLOCK
-    for b in prange(n_blocks):
+    for b in range(n_blocks):
         lo = b * BLOCK
         hi = min(n, lo + BLOCK)
         R = hi - lo
@@ -420,12 +420,10 @@ def _mask(x, begin, end, feat, lo, hi, nan_ok):
     return m
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def _count_masks(B, start, feat, lo, hi, nan_ok):
-    L = start.shape[0] - 1
+@njit(nogil=True, cache=True, error_model="numpy")
+def _count_masks(B, start, feat, lo, hi, nan_ok, leaf_lo, leaf_hi, n_distinct):
     nb = B.shape[0]
-    n_distinct = np.zeros(L, dtype=np.int64)
-    for leaf in prange(L):
+    for leaf in range(leaf_lo, leaf_hi):
         masks = np.empty(nb, dtype=np.uint64)
         for r in range(nb):
             masks[r] = _mask(B[r], start[leaf], start[leaf + 1], feat, lo, hi, nan_ok)
@@ -435,14 +433,13 @@ def _count_masks(B, start, feat, lo, hi, nan_ok):
             if masks[r] != masks[r - 1]:
                 k += 1
         n_distinct[leaf] = k
-    return n_distinct
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def _fill_masks(B, weights, start, feat, lo, hi, nan_ok, mstart, out_mask, out_weight):
-    L = start.shape[0] - 1
+@njit(nogil=True, cache=True, error_model="numpy")
+def _fill_masks(B, weights, start, feat, lo, hi, nan_ok, mstart, out_mask, out_weight,
+                leaf_lo, leaf_hi):
     nb = B.shape[0]
-    for leaf in prange(L):
+    for leaf in range(leaf_lo, leaf_hi):
         masks = np.empty(nb, dtype=np.uint64)
         for r in range(nb):
             masks[r] = _mask(B[r], start[leaf], start[leaf + 1], feat, lo, hi, nan_ok)
@@ -459,14 +456,19 @@ def _fill_masks(B, weights, start, feat, lo, hi, nan_ok, mstart, out_mask, out_w
             out_weight[pos] += weights[r]
 
 
-def background_masks(B, weights, start, feat, lo, hi, nan_ok):
+def background_masks(B, weights, start, feat, lo, hi, nan_ok, n_jobs=None):
     """Distinct background masks per leaf with their total weight (weights sum to 1)."""
-    n_distinct = _count_masks(B, start, feat, lo, hi, nan_ok)
-    mstart = np.zeros(n_distinct.shape[0] + 1, dtype=np.int64)
+    L = start.shape[0] - 1
+    n_distinct = np.zeros(L, dtype=np.int64)
+    spans = _spans(L, n_threads(n_jobs), 1)
+    _in_threads(lambda a, z: _count_masks(B, start, feat, lo, hi, nan_ok, a, z, n_distinct),
+                spans, n_jobs)
+    mstart = np.zeros(L + 1, dtype=np.int64)
     np.cumsum(n_distinct, out=mstart[1:])
     out_mask = np.empty(mstart[-1], dtype=np.uint64)
     out_weight = np.empty(mstart[-1])
-    _fill_masks(B, weights, start, feat, lo, hi, nan_ok, mstart, out_mask, out_weight)
+    _in_threads(lambda a, z: _fill_masks(B, weights, start, feat, lo, hi, nan_ok, mstart,
+                                         out_mask, out_weight, a, z), spans, n_jobs)
     return mstart, out_mask, out_weight
 
 
@@ -498,7 +500,7 @@ def _popcount(m):
     return c
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=True, error_model="numpy")
 def interventional_shap(X, leaves, leaf_tree, start, feat, lo, hi, nan_ok, mstart, masks,
                         mweight, value, tree_out, n_out, ca, cb):
     """Interventional SHAP values against the aggregated background, (n, d, n_out)."""
@@ -507,7 +509,7 @@ def interventional_shap(X, leaves, leaf_tree, start, feat, lo, hi, nan_ok, mstar
     V = value.shape[1]
     phi = np.zeros((n, d, n_out))
     p_max = ca.shape[0] - 1
-    for i in prange(n):
+    for i in range(n):
         x = X[i]
         wa = np.zeros(p_max + 1)
         for leaf in range(L):
@@ -576,8 +578,8 @@ def _transform(code, margin, y):
     return (margin - y) * (margin - y)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def pair_shap(X, B, margin_x, margin_b, y, code, left, right, feature, threshold,
+@njit(nogil=True, cache=True, error_model="numpy")
+def pair_shap(X, margin_x, y, B, margin_b, code, left, right, feature, threshold,
               default_left, value, roots, ca, cb, depth_max):
     """Interventional SHAP values of ``g(margin)`` for one-output ensembles, (n, d).
 
@@ -592,7 +594,7 @@ def pair_shap(X, B, margin_x, margin_b, y, code, left, right, feature, threshold
     nb = B.shape[0]
     phi = np.zeros((n, d))
     D = depth_max + 2
-    for i in prange(n):
+    for i in range(n):
         x = X[i]
         xs = np.ones(d, dtype=np.bool_)
         rs = np.ones(d, dtype=np.bool_)
