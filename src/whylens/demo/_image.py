@@ -248,7 +248,14 @@ def image_section(ctx: DemoContext, config: ImageDemoConfig | None = None) -> Se
     from whylens.lime import LimeImageExplainer
     from whylens.plot import feature_map_grid, image_mask, image_overlay
     from whylens.render.html import escape
-    from whylens.torch import GradCAM, GradCAMPlusPlus, ScoreCAM, feature_maps, filter_patterns
+    from whylens.torch import (
+        GradCAM,
+        GradCAMPlusPlus,
+        ScoreCAM,
+        default_layer,
+        feature_maps,
+        filter_patterns,
+    )
 
     config = config or (ImageDemoConfig.quick() if ctx.quick else ImageDemoConfig())
     config = replace(config, lime_samples=min(config.lime_samples, ctx.num_samples))
@@ -293,7 +300,9 @@ def image_section(ctx: DemoContext, config: ImageDemoConfig | None = None) -> Se
         exps["lime"] = lime
         files["lime_mask"] = _save(image_mask(lime, top), out / f"image_{name}_lime_mask.png")
         files["lime"] = _save(image_overlay(lime, top), out / f"image_{name}_lime.png")
-        for key, cam in (("gradcam", GradCAM(model)), ("gradcam++", GradCAMPlusPlus(model)),
+        head = default_layer(model, x[None])  # the last spatial layer, found by shape
+        for key, cam in (("gradcam", GradCAM(model, head)),
+                         ("gradcam++", GradCAMPlusPlus(model, head)),
                          ("scorecam", ScoreCAM(model, config.scorecam_layer))):
             t0 = time.perf_counter()
             exp = cam(x[None], target=top)
