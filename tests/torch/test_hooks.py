@@ -169,3 +169,11 @@ def test_layer_not_on_the_forward_path_is_reported():
     model.unused = torch.nn.Conv2d(3, 3, 1).double()
     with pytest.raises(InputError, match="forward pass goes through"):
         GradCAM(model, "unused")(X)
+
+
+def test_a_sequential_submodule_is_one_layer():
+    model = seeded(GapNet())
+    with capture(model, model.features) as cap:
+        model(X)
+    assert cap.names == ["features"]
+    torch.testing.assert_close(cap.last(), model.features(X).detach())

@@ -167,8 +167,9 @@ class capture:
     def __init__(self, model: Any, layers: Any, gradients: bool = False, eval: bool = True,
                  replace: Any = None, record: bool = True, graph: bool = False,
                  stop: bool = False) -> None:
-        if isinstance(layers, (str,)) or not isinstance(layers, Iterable):
-            layers = [layers]
+        if isinstance(layers, str) or hasattr(layers, "named_modules") \
+                or not isinstance(layers, Iterable):
+            layers = [layers]  # one layer (a Sequential is iterable, but one layer here)
         resolved = [get_layer(model, layer) for layer in layers]
         self.model = model
         self.names = [name for name, _ in resolved]
