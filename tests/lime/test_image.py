@@ -159,3 +159,21 @@ def test_batch_explanation_refuses_image_views():
                         method=exp.method, features=exp.features)
     with pytest.raises(Exception, match="single-instance"):
         batch.get_image_and_mask(1)
+
+
+def test_grayscale_image_keeps_its_layout():
+    gray = IMAGE[..., 0]
+    seen = []
+
+    def gray_classifier(images):
+        seen.append(np.asarray(images).shape[1:])
+        return region_classifier(np.repeat(np.asarray(images)[..., None], 3, axis=-1))
+
+    exp = LimeImageExplainer(random_state=0).explain_instance(
+        gray, gray_classifier, segmentation_fn=GRID, num_samples=200, hide_color=0,
+        top_labels=None)
+    assert set(seen) == {(16, 16)}
+    assert exp.local_exp[1][0][0] == 5
+    assert exp.image.shape == (16, 16)
+    image, mask = exp.get_image_and_mask(1, positive_only=False, num_features=1)
+    assert image.shape == (16, 16, 3) and mask.sum() == 16
