@@ -112,7 +112,7 @@ class TreeExplainer:
     The trees are read once into flat arrays. Path-dependent values come from
     one depth-first pass per row and tree that carries the path's product
     polynomial at Gauss-Legendre nodes (the idea of Linear TreeSHAP):
-    O(n_nodes * depth / 2) per row and tree, parallel over rows. Interventional
+    O(n_nodes * depth / 2) per row and tree, rows in threads. Interventional
     values reduce the background to the distinct sets of path conditions each
     background row satisfies per leaf, so each row costs the number of
     distinct sets, not the number of background rows.
@@ -134,9 +134,14 @@ class TreeExplainer:
         ``"raw"`` explains what the trees add up to: probabilities for
         DecisionTree/RandomForest/ExtraTrees classifiers, log-odds (one
         output) or per-class scores for gradient boosting classifiers, the
-        prediction for regressors. ``"probability"`` is accepted where it
-        equals ``"raw"`` (forest classifiers); the nonlinear cases and
-        ``"log_loss"`` raise :class:`~whylens.errors.NotSupportedError`.
+        prediction for regressors. ``"probability"`` equals ``"raw"`` for
+        forest classifiers; for one-output boosted classifiers it explains the
+        sigmoid of the log-odds and ``"log_loss"`` the logistic loss (squared
+        error for regressors; pass the labels, ``explainer(X, y)``). Those two
+        need ``"interventional"`` and follow shap's definition: per background
+        row the raw values rescaled by ``(g(f(x)) - g(f(r))) / (f(x) - f(r))``,
+        averaged, at a cost of rows x background rows. Multi-output models with
+        a nonlinear output raise :class:`~whylens.errors.NotSupportedError`.
     feature_names : sequence of str, optional
         Default: the model's ``feature_names_in_``, else ``x0, x1, ...``.
     check_additivity : bool, default=True
