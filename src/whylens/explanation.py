@@ -28,6 +28,7 @@ from whylens.errors import (
     BatchExplanationError,
     InputError,
     InputTypeError,
+    NotSupportedError,
     SerializationError,
     describe,
 )
@@ -435,7 +436,16 @@ class Explanation:
             If ``label`` was not explained.
         """
         names = self._descriptions()
-        return [(names[i], w) for i, w in self._ranked(label)]
+        ranked = self._ranked(label)
+        if ranked and len(names) <= max(i for i, _ in ranked):
+            raise NotSupportedError(
+                describe("explanation", "named features for as_list()",
+                         got_text=f"a {self.method!r} explanation with values of shape "
+                                  f"{self.values.shape} and {len(names)} feature names",
+                         fix="Gradient and CAM maps have no feature names: read "
+                             "exp.values, or plot maps with whylens.plot.image_overlay.")
+            )
+        return [(names[i], w) for i, w in ranked]
 
     def as_map(self) -> dict[int, list[tuple[int, float]]]:
         """Return ``{label: [(feature_index, weight), ...]}`` as lime's ``as_map``.

@@ -414,3 +414,16 @@ def test_explanation_round_trip_keeps_delta():
     assert back == exp
     np.testing.assert_array_equal(back.delta, exp.delta)
     assert exp[1].delta.shape == (1, 2)
+
+
+def test_as_list_on_an_unnamed_map_raises_clearly():
+    from whylens.errors import NotSupportedError
+
+    exp = Saliency(seeded(GapNet(), 1))(X_IMG[:1], target=1)
+    with pytest.raises(NotSupportedError, match="feature names"):
+        exp.as_list(1)
+    # named features (tabular) work
+    exp = InputXGradient(LinearNet())(X4[:1], target=0)
+    expected = (X4[0] * W[0]).numpy()
+    j = int(np.argmax(np.abs(expected)))
+    assert exp.as_list(0)[0] == (f"x{j}", pytest.approx(expected[j]))
