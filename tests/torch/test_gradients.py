@@ -427,3 +427,15 @@ def test_as_list_on_an_unnamed_map_raises_clearly():
     expected = (X4[0] * W[0]).numpy()
     j = int(np.argmax(np.abs(expected)))
     assert exp.as_list(0)[0] == (f"x{j}", pytest.approx(expected[j]))
+
+
+def test_deep_explainer_alias_in_whylens_shap():
+    import whylens.shap
+
+    explainer = whylens.shap.DeepExplainer(seeded(ReluMLP(), 3), torch.zeros(2, 5,
+                                                                          dtype=torch.float64))
+    assert isinstance(explainer, DeepShap)
+    sv = explainer.shap_values(torch.ones(1, 5, dtype=torch.float64))
+    assert sv.shape == (1, 5, 3)
+    with pytest.raises(AttributeError):
+        whylens.shap.NoSuchExplainer  # noqa: B018

@@ -42,3 +42,12 @@ __all__ = [
     "TreeExplainer",
     "summarize_background",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``whylens.shap.DeepExplainer`` is :class:`whylens.torch.DeepShap` (imports torch on use)."""
+    if name == "DeepExplainer":
+        from whylens.torch import DeepShap
+
+        return DeepShap
+    raise AttributeError(f"module 'whylens.shap' has no attribute {name!r}")
