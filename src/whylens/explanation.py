@@ -599,7 +599,9 @@ class Explanation:
             show_predicted_value=show_predicted_value, standalone=True, **kwargs,
         )
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
+        if self.n_instances != 1:  # a batch (e.g. SHAP over a table): the text repr
+            return None
         from whylens.render.html import explanation_html
 
         return explanation_html(self, standalone=False)

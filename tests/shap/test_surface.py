@@ -74,3 +74,9 @@ def test_text_selection_keeps_spans():
 def test_bad_selection(exp, index, exc, match):
     with pytest.raises(exc, match=match):
         exp[index]
+
+
+def test_batch_shows_as_text_in_a_notebook(exp):
+    assert exp._repr_html_() is None  # IPython falls back to repr()
+    assert "n_instances=6" in repr(exp)
+    assert "<div" in exp[0]._repr_html_()
