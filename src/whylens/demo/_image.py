@@ -328,7 +328,8 @@ def image_section(ctx: DemoContext, config: ImageDemoConfig | None = None) -> Se
         fragment = (f"<div>{thumbs}</div><p><a href='{escape(page_path.name)}'>Full page for "
                     f"{escape(name)}</a>: top-5 classes, LIME, Grad-CAM, Grad-CAM++, "
                     "Score-CAM, feature maps and filter patterns.</p>")
-        expected_name = "no ImageNet class" if expected is None else class_names[expected[0]]
+        expected_name = ("no ImageNet class" if expected is None
+                         else " / ".join(class_names[k] for k in expected))
         instances.append(InstanceResult(
             name=f"image_{name}",
             title=f"Photo '{name}'",
