@@ -439,3 +439,17 @@ def test_deep_explainer_alias_in_whylens_shap():
     assert sv.shape == (1, 5, 3)
     with pytest.raises(AttributeError):
         whylens.shap.NoSuchExplainer  # noqa: B018
+
+
+def test_noise_tunnel_does_not_depend_on_chunking():
+    model = seeded(SmoothMLP(), 4)
+    x = torch.randn(3, 4, dtype=torch.float64, generator=GEN)
+    results = [NoiseTunnel(IntegratedGradients(model, n_steps=4, internal_batch_size=size),
+                           nt_type="vargrad", nt_samples=5, stdevs=0.2,
+                           random_state=7)(x, target=1).values for size in (1, 4, 1000)]
+    np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-13)
+    np.testing.assert_allclose(results[0], results[2], rtol=0, atol=1e-13)
+    assert np.abs(results[0]).max() > 0
+    zero = NoiseTunnel(Saliency(model), nt_type="vargrad", nt_samples=3, stdevs=0.0,
+                       random_state=0)(x, target=1).values
+    np.testing.assert_allclose(zero, 0.0, atol=1e-15)  # no noise, no variance

@@ -854,8 +854,9 @@ class LayerGradientShap(GradientShap):
 class NoiseTunnel(GradientAttribution):
     """Average another attribution over noisy copies of the input (SmoothGrad and kin).
 
-    All ``n * nt_samples`` noisy inputs go to the wrapped method as one batch,
-    which evaluates them in memory-bounded chunks.
+    Noisy inputs are made and attributed a chunk at a time and only running
+    sums are kept, so memory does not grow with ``nt_samples``; each noisy row
+    has its own seeded draw, so the result does not depend on the chunking.
 
     Parameters
     ----------
@@ -900,32 +901,62 @@ class NoiseTunnel(GradientAttribution):
                 "nt_samples": self.nt_samples, "stdevs": self.stdevs,
                 "random_state": random_state_param(self.random_state)}
 
+    def _noise(self, seed: int, rows: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+        """Noise of the given flat sample rows; row ``r`` always gets the same draw.
+
+        Each row has its own generator seeded from ``(seed, r)``, so the noise,
+        and the attributions, do not depend on how rows are chunked.
+        """
+        import torch
+
+        out = torch.empty((len(rows), *shape), dtype=dtype)
+        gen = torch.Generator()
+        for k, r in enumerate(rows):
+            gen.manual_seed((seed * 1_000_003 + int(r)) % (2**63 - 1))
+            out[k] = torch.randn(shape, generator=gen, dtype=dtype)
+        return out
+
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         import torch
 
         x = run.x
         n, s = int(x.shape[0]), self.nt_samples
-        gen = _torch_generator(check_random_state(self.random_state))
-        noise = torch.randn((n * s, *x.shape[1:]), generator=gen, dtype=x.dtype)
-        noisy = x.repeat_interleave(s, dim=0)
-        noisy.add_(noise.to(x.device), alpha=self.stdevs)
-        inner_run = _Run(self.inner, noisy, run.callback)
-        inner_run.labels = run.labels
-        inner_run._chunk = run._chunk
-        if baselines is not None:
-            b = _baseline_rows(baselines, x)
-            baselines = b.repeat_interleave(s, dim=0) if b.shape[0] == n else b
-        result = self.inner._attribute(inner_run, baselines)
-        run.n_evals += inner_run.n_evals
-        run.n_backward += inner_run.n_backward
-        run._chunk = inner_run._chunk
-        a = result["values"].reshape(n, s, *result["values"].shape[1:])
+        seed = int(check_random_state(self.random_state).integers(0, 2**62))
+        b = None if baselines is None else _baseline_rows(baselines, x)
+        # Noisy inputs are made and attributed a group at a time (as many rows
+        # as a chunk), and only the running sums are kept: memory does not grow
+        # with nt_samples.
+        group = max(run.chunk_size(x[:1]), 1)
+        total = n * s
+        first = second = None
+        for start in range(0, total, group):
+            rows = torch.arange(start, min(start + group, total))
+            inst = rows // s
+            noisy = x[inst.to(x.device)]
+            noise = self._noise(seed, rows.tolist(), tuple(x.shape[1:]), x.dtype)
+            noisy.add_(noise.to(x.device), alpha=self.stdevs)
+            inner_run = _Run(self.inner, noisy, None)
+            inner_run.labels = run.labels
+            inner_run._chunk = run._chunk
+            inner_b = None if b is None else (b[inst.to(b.device)] if b.shape[0] == n else b)
+            a = self.inner._attribute(inner_run, inner_b)["values"]
+            run.n_evals += inner_run.n_evals
+            run.n_backward += inner_run.n_backward
+            index = inst.to(a.device)
+            if first is None:
+                first = torch.zeros((n, *a.shape[1:]), dtype=a.dtype, device=a.device)
+                second = torch.zeros_like(first)
+            first.index_add_(0, index, a)
+            if self.nt_type != "smoothgrad":
+                second.index_add_(0, index, a * a)
+            run.progress(min(start + group, total), total)
+        mean = first / s
         if self.nt_type == "smoothgrad":
-            values = a.mean(dim=1)
+            values = mean
         elif self.nt_type == "smoothgrad_sq":
-            values = (a * a).mean(dim=1)
+            values = second / s
         else:
-            values = a.var(dim=1, unbiased=False)
+            values = (second / s - mean * mean).clamp_min(0)
         return {"values": values}
 
 
