@@ -19,7 +19,10 @@ needs_demo = pytest.mark.skipif(
 
 @needs_demo
 def test_demo_writes_the_report_and_prints_its_path(tmp_path, capsys):
-    code = main(["demo", "--out", str(tmp_path), "--quick", "--samples", "300"])
+    # The image and torch-text sections have their own tests (tests/demo/); here the four
+    # that need no torch keep the end-to-end run short.
+    code = main(["demo", "--out", str(tmp_path), "--quick", "--samples", "300",
+                 "--sections", "tabular, text,shap_tabular,shap_text"])
     out = capsys.readouterr().out
     assert code == 0
     index = tmp_path / "index.html"
@@ -30,7 +33,7 @@ def test_demo_writes_the_report_and_prints_its_path(tmp_path, capsys):
     import json
 
     sections = json.loads((tmp_path / "summary.json").read_text("utf-8"))["sections"]
-    assert {"tabular", "text", "shap_tabular", "shap_text"} <= set(sections)
+    assert set(sections) == {"tabular", "text", "shap_tabular", "shap_text"}
     assert out.count("predicted ") == sum(len(s["instances"]) for s in sections.values())
 
 
@@ -76,3 +79,11 @@ def test_version(capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "demo" in capsys.readouterr().err
+
+
+def test_unknown_section_is_named(tmp_path, capsys):
+    code = main(["demo", "--out", str(tmp_path / "o"), "--sections", "tabular,vision"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "sections" in err and "vision" in err and "shap_tabular" in err
+    assert not (tmp_path / "o").exists()
