@@ -129,3 +129,19 @@ def test_html_embeds_figures(lime_exp):
 def test_bad_inputs(lime_exp, call, error, match):
     with pytest.raises(error, match=match):
         call(lime_exp)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_per_channel_gradient_maps_sum_over_channels(channels_last):
+    """Integrated-Gradients-style maps keep the input's channels; the heat map adds them
+    up per pixel (so it still sums to the total attribution) and the overlay draws it."""
+    rng = np.random.default_rng(0)
+    image = rng.random((1, 6, 5, 3))
+    per_channel = rng.normal(size=(6, 5, 3) if channels_last else (3, 6, 5))
+    exp = Explanation(values=per_channel[None, None], labels=[2], method="torch.integrated",
+                      features=Features(kind="image", names=[], data=image))
+    heat = heat_map(exp)
+    expected = per_channel.sum(axis=-1 if channels_last else 0)
+    np.testing.assert_allclose(heat, expected, rtol=0, atol=1e-15)
+    assert heat.sum() == pytest.approx(per_channel.sum())
+    assert isinstance(image_overlay(exp), Figure)

@@ -58,7 +58,12 @@ def heat_map(exp: Explanation, label: int | None = None) -> np.ndarray:
     """The (H, W) map of one label of a single-instance image explanation.
 
     LIME's per-segment weights are painted on their segments; CAMs and other
-    pixel maps are returned as they are.
+    pixel maps are returned as they are; per-channel maps of gradient methods
+    (C, H, W) are summed over their channels.
+
+    Returns
+    -------
+    ndarray of shape (H, W)
 
     Raises
     ------
@@ -70,6 +75,14 @@ def heat_map(exp: Explanation, label: int | None = None) -> np.ndarray:
     if exp.features.segments is not None:
         return exp.values[0, row][exp.features.segments[0]]
     values = exp.values[0, row]
+    if values.ndim == 3 and exp.features.kind == "image":
+        # Gradient attributions keep the input's channels: a pixel's value is the sum
+        # over its channels, so the map still adds up to the total attribution.
+        data = exp.features.data
+        spatial = None if data is None else tuple(data.shape[1:3])
+        channels_last = spatial is not None and values.shape[:2] == spatial \
+            and values.shape[1:] != spatial
+        values = values.sum(axis=-1 if channels_last else 0)
     if values.ndim != 2 or exp.features.kind != "image":
         raise NotSupportedError(
             describe("explanation", "an image explanation with (H, W) maps",
