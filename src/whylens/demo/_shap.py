@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from whylens.demo._data import breast_cancer_split, rotten_tomatoes_split
 from whylens.explanation import Explanation
 
 __all__ = ["SHAP_BATCH", "SHAP_NSAMPLES", "shap_tabular_section", "shap_text_section"]
@@ -74,19 +73,13 @@ def shap_tabular_section(ctx: Any) -> Any:
     -------
     SectionResult
     """
-    from sklearn.ensemble import RandomForestClassifier
-
-    from whylens.demo._run import SectionResult, _accuracy
+    from whylens.demo._run import SectionResult, forest_model
     from whylens.plot import beeswarm, global_bar, waterfall
     from whylens.shap import KernelExplainer, summarize_background
 
-    split = breast_cancer_split(ctx.seed)
-    ctx.step(f"shap tabular: training a random forest on {len(split.X_train)} tumours")
-    start = time.perf_counter()
-    rf = RandomForestClassifier(n_estimators=100, random_state=ctx.seed, n_jobs=-1)
-    rf.fit(split.X_train, split.y_train)
-    train_seconds = time.perf_counter() - start
-    accuracy = _accuracy(rf, split.X_test, split.y_test)
+    trained = forest_model(ctx, "shap tabular")
+    split, rf = trained.split, trained.model
+    train_seconds, accuracy = trained.train_seconds, trained.accuracy
 
     n_batch = SHAP_BATCH[0] if ctx.quick else SHAP_BATCH[1]
     nsamples = SHAP_NSAMPLES[0] if ctx.quick else SHAP_NSAMPLES[1]
@@ -144,21 +137,13 @@ def shap_text_section(ctx: Any) -> Any:
     -------
     SectionResult
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.naive_bayes import MultinomialNB
-    from sklearn.pipeline import make_pipeline
-
-    from whylens.demo._run import _TEXT_MIN_WORDS, SectionResult, _accuracy
+    from whylens.demo._run import _TEXT_MIN_WORDS, SectionResult, review_model
     from whylens.plot import text
     from whylens.shap import PermutationExplainer, TextMasker
 
-    split = rotten_tomatoes_split(ctx.seed)
-    ctx.step(f"shap text: training TF-IDF + naive Bayes on {len(split.X_train)} reviews")
-    start = time.perf_counter()
-    pipeline = make_pipeline(TfidfVectorizer(lowercase=True), MultinomialNB(alpha=0.1))
-    pipeline.fit(split.X_train, split.y_train)
-    train_seconds = time.perf_counter() - start
-    accuracy = _accuracy(pipeline, split.X_test, split.y_test)
+    trained = review_model(ctx, "shap text")
+    split, pipeline = trained.split, trained.model
+    train_seconds, accuracy = trained.train_seconds, trained.accuracy
     explainer = PermutationExplainer(pipeline, TextMasker(), random_state=ctx.seed,
                                      output_names=split.class_names)
     chosen = [j for j, doc in enumerate(split.X_test)
