@@ -5,6 +5,8 @@ Each docstring gives the formula the tests rely on.
 
 from __future__ import annotations
 
+import torch.nn.functional as F
+
 import torch
 from torch import nn
 
@@ -239,3 +241,53 @@ class OneTokenCNN(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         h = torch.relu(self.conv(self.emb(ids).transpose(1, 2)))
         return self.head(h.sum(dim=2))
+
+
+class PoolCNN(nn.Module):
+    """Conv -> ReLU -> Conv -> MaxPool2d(2) -> flatten -> Linear -> ReLU -> Linear.
+
+    No two of captum's hooked modules touch (its hooks on a shared tensor pass
+    the second module's plain gradient to the first rule), so captum's
+    DeepLift and whylens' must agree; both keep summation-to-delta.
+    """
+
+    def __init__(self, size: int = 6, n_classes: int = 3) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2))
+        self.head = nn.Sequential(nn.Linear(4 * (size // 2) ** 2, 5), nn.ReLU(),
+                                  nn.Linear(5, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+class SoftmaxMLP(nn.Module):
+    """Linear -> ReLU -> Linear -> Softmax(dim=1) (``log=True``: LogSoftmax)."""
+
+    def __init__(self, d: int = 5, h: int = 7, k: int = 3, log: bool = False) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, k),
+                                 nn.LogSoftmax(dim=1) if log else nn.Softmax(dim=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class FunctionalPool(nn.Module):
+    """Conv{1,2,3}d -> ``torch.relu`` -> ``F.max_pool{1,2,3}d`` (overlapping windows:
+    kernel 3, stride 2, padding 1) -> flatten -> Linear -> ``torch.softmax`` or
+    ``x.log_softmax``; every nonlinearity a function call, none a module."""
+
+    def __init__(self, dims: int = 2, size: int = 6, log: bool = False) -> None:
+        super().__init__()
+        conv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[dims]
+        self.pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[dims]
+        self.conv = conv(2, 3, 3, padding=1)
+        self.fc = nn.Linear(3 * ((size + 1) // 2) ** dims, 4)
+        self.log = log
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.pool(torch.relu(self.conv(x)), 3, 2, 1).flatten(1)
+        z = self.fc(h)
+        return z.log_softmax(dim=1) if self.log else torch.softmax(z, 1)

@@ -17,6 +17,8 @@ from whylens.torch import (  # noqa: E402
     GuidedBackprop,
     InputXGradient,
     IntegratedGradients,
+    LayerDeepLift,
+    LayerDeepShap,
     LayerGradientShap,
     LayerIntegratedGradients,
     NoiseTunnel,
@@ -27,13 +29,16 @@ from whylens.torch import (  # noqa: E402
 )
 
 from .models import (  # noqa: E402
+    FunctionalPool,
     GapNet,
     LinearNet,
+    PoolCNN,
     Raises,
     ReluMLP,
     ReusedRelu,
     SmallCNN,
     SmoothMLP,
+    SoftmaxMLP,
     TextCNN,
     seeded,
 )
@@ -320,9 +325,13 @@ RUNS = {
     "deconvolution": lambda m: Deconvolution(m),
     "deeplift": lambda m: DeepLift(m),
     "deepshap": lambda m: DeepShap(m, background=X_IMG * 0.1),
+    "layerdeeplift": lambda m: LayerDeepLift(m, _conv(m)),
+    "layerdeepshap": lambda m: LayerDeepShap(m, _conv(m), X_IMG[:1] * 0.1),
     "gradientshap": lambda m: GradientShap(m, n_samples=3, random_state=0),
     "layerintegratedgradients": lambda m: LayerIntegratedGradients(m, _conv(m), n_steps=3),
     "layergradientshap": lambda m: LayerGradientShap(m, _conv(m), n_samples=2, random_state=0),
+    "noisetunnel_layerig": lambda m: NoiseTunnel(LayerIntegratedGradients(m, _conv(m), n_steps=2),
+                                                 nt_samples=2, random_state=0),
 }
 
 
@@ -379,6 +388,12 @@ BAD = [
      InputError, "n_steps"),
     (lambda: NoiseTunnel(Saliency(LinearNet()), nt_type="mean"), InputError, "nt_type"),
     (lambda: NoiseTunnel(LinearNet()), InputTypeError, "method"),
+    (lambda: NoiseTunnel(SmoothGrad(LinearNet())), InputTypeError, "method"),
+    (lambda: NoiseTunnel(LayerIntegratedGradients(seeded(TextCNN()), "emb"))(
+        torch.tensor([[1, 2, 3]])), InputTypeError, "floating-point"),
+    (lambda: DeepLift(LinearNet(), softmax="exact"), InputError, "softmax"),
+    (lambda: LayerDeepLift(LinearNet(), None), InputError, "layer"),
+    (lambda: LayerDeepShap(LinearNet(), None), InputError, "layer"),
     (lambda: SmoothGrad(LinearNet(), stdevs=-1), InputError, "stdevs"),
     (lambda: LayerIntegratedGradients(LinearNet(), None), InputError, "layer"),
     (lambda: LayerIntegratedGradients(LinearNet(), "fcc"), InputError, "fc"),
@@ -404,6 +419,8 @@ def test_factory_builds_layer_variants():
     assert isinstance(attribution("ig", model, "emb"), LayerIntegratedGradients)
     assert isinstance(attribution("GradientShap", model, "emb"), LayerGradientShap)
     assert isinstance(attribution("deep-lift", LinearNet()), DeepLift)
+    assert isinstance(attribution("deeplift", model, "emb"), LayerDeepLift)
+    assert isinstance(attribution("DeepShap", model, "emb"), LayerDeepShap)
 
 
 def test_explanation_round_trip_keeps_delta():
@@ -453,3 +470,208 @@ def test_noise_tunnel_does_not_depend_on_chunking():
     zero = NoiseTunnel(Saliency(model), nt_type="vargrad", nt_samples=3, stdevs=0.0,
                        random_state=0)(x, target=1).values
     np.testing.assert_allclose(zero, 0.0, atol=1e-15)  # no noise, no variance
+
+
+# ---------------------------------------------------------------- DeepLIFT: max pooling, softmax
+def _pair(shape, seed):
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.randn(*shape, dtype=torch.float64, generator=gen),
+            torch.randn(*shape, dtype=torch.float64, generator=gen) * 0.5)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_deeplift_maxpool_summation_and_agreement_with_captum():
+    model = seeded(PoolCNN(size=6), 21)
+    x, ref = _pair((4, 2, 6, 6), 1)
+    exp = DeepLift(model)(x, target=[0, 2], baselines=ref)
+    gap = (model(x) - model(ref)).detach().numpy()[:, [0, 2]]
+    np.testing.assert_allclose(exp.values.reshape(4, 2, -1).sum(axis=2), gap, atol=1e-6)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
+    for j, target in enumerate([0, 2]):
+        theirs = CAPTUM.DeepLift(model).attribute(x, baselines=ref, target=target)
+        np.testing.assert_allclose(exp.values[:, j], theirs.detach().numpy(), rtol=0, atol=1e-6)
+    # the max-pool rule is really applied: plain gradients through the pool miss the sum
+    assert np.abs(exp.values - InputXGradient(model)(x - ref, target=[0, 2]).values).max() > 1e-3
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("log", [False, True])
+def test_deeplift_functional_maxpool_and_softmax_sum_to_delta(dims, log):
+    """F.max_pool{1,2,3}d with overlapping windows, torch.relu, torch.softmax and
+    x.log_softmax, none of them a module: the centred rules keep summation exact."""
+    model = seeded(FunctionalPool(dims=dims, size=4, log=log), 30 + dims).double()
+    x, ref = _pair((3, 2) + (4,) * dims, dims)
+    exp = DeepLift(model, softmax="centered")(x, target=[1, 3], baselines=ref)
+    gap = (model(x) - model(ref)).detach().numpy()[:, [1, 3]]
+    np.testing.assert_allclose(exp.values.reshape(3, 2, -1).sum(axis=2), gap, atol=1e-6)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
+
+
+def test_deeplift_rules_see_every_spelling():
+    """Each max-pool and softmax spelling the rules list is what torch calls."""
+    from torch.overrides import TorchFunctionMode
+
+    from whylens.torch._rules import MAXPOOLS, SOFTMAXES
+
+    seen = []
+
+    class Spy(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.append(func)
+            return func(*args, **(kwargs or {}))
+
+    x = torch.randn(1, 2, 4, 4)
+    with Spy():
+        torch.nn.MaxPool2d(2)(x)
+        torch.nn.MaxPool1d(2)(x[:, :, 0])
+        torch.nn.MaxPool3d(2)(x[:, None])
+        torch.nn.Softmax(dim=1)(x)
+        torch.nn.LogSoftmax(dim=1)(x)
+        x.softmax(1)
+        torch.log_softmax(x, 1)
+    assert sum(f in MAXPOOLS for f in seen) == 3
+    assert sum(f in SOFTMAXES for f in seen) == 4
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_deeplift_softmax_agrees_with_captum_one_instance_at_a_time():
+    """captum's softmax rule subtracts the mean over its whole batch; whylens over each
+    input-reference pair, which is captum's answer for each instance alone."""
+    model = seeded(SoftmaxMLP(), 22)
+    x, ref = _pair((4, 5), 2)
+    exp = DeepLift(model)(x, target=1, baselines=ref)
+    for i in range(4):
+        theirs = CAPTUM.DeepLift(model).attribute(x[i : i + 1], baselines=ref[i : i + 1],
+                                                  target=1)
+        np.testing.assert_allclose(exp.values[i, 0], theirs[0].detach().numpy(), rtol=0,
+                                   atol=1e-6)
+    # captum's centring costs summation: the gap is mean(u) * sum(z - z'), reported in delta
+    assert np.abs(exp.delta).max() > 1e-4
+    plain = DeepLift(model, softmax="centered")(x, target=1, baselines=ref)
+    assert np.abs(plain.values - exp.values).max() > 1e-4
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_deeplift_centered_softmax_sums_to_delta_and_ignores_logit_shifts(log):
+    model = seeded(SoftmaxMLP(log=log), 23)
+    x, ref = _pair((4, 5), 3)
+    exp = DeepLift(model, softmax="centered")(x, target=[0, 1, 2], baselines=ref)
+    gap = (model(x) - model(ref)).detach().numpy()
+    np.testing.assert_allclose(exp.values.sum(axis=2), gap, atol=1e-6)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
+    shifted = seeded(SoftmaxMLP(log=log), 23)
+    with torch.no_grad():
+        shifted.net[2].bias += 3.0  # softmax(z + c) = softmax(z)
+    again = DeepLift(shifted, softmax="centered")(x, target=[0, 1, 2], baselines=ref)
+    np.testing.assert_allclose(again.values, exp.values, atol=1e-12)
+
+
+# ---------------------------------------------------------------- layer DeepLIFT / DeepSHAP
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("layer", ["features.0", "features.2", "head.0"])
+def test_layer_deeplift_summation_and_agreement_with_captum(layer):
+    model = seeded(PoolCNN(size=6), 24)
+    x, ref = _pair((3, 2, 6, 6), 4)
+    exp = LayerDeepLift(model, layer)(x, target=1, baselines=ref)
+    module = dict(model.named_modules())[layer]
+    with torch.no_grad():
+        act = module(model.features[:int(layer[-1])](x)) if layer.startswith("features") \
+            else None
+    if act is not None:
+        assert exp.values.shape == (3, 1, *act.shape[1:])
+    gap = (model(x) - model(ref)).detach().numpy()[:, 1]
+    np.testing.assert_allclose(exp.values.reshape(3, -1).sum(axis=1), gap, atol=1e-6)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
+    theirs = CAPTUM.LayerDeepLift(model, module).attribute(x, baselines=ref, target=1)
+    np.testing.assert_allclose(exp.values[:, 0], theirs.detach().numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_layer_deepshap_additivity_and_agreement_with_captum():
+    model = seeded(PoolCNN(size=6), 25)
+    x, _ = _pair((3, 2, 6, 6), 5)
+    background = torch.randn(5, 2, 6, 6, dtype=torch.float64,
+                             generator=torch.Generator().manual_seed(6))
+    explainer = LayerDeepShap(model, "features.2", background)
+    exp = explainer(x, target=[0, 2])
+    expected = model(background).detach().numpy().mean(axis=0)
+    np.testing.assert_allclose(explainer.expected_value, expected, atol=1e-13)
+    np.testing.assert_allclose(exp.values.reshape(3, 2, -1).sum(axis=2),
+                               model(x).detach().numpy()[:, [0, 2]] - expected[[0, 2]],
+                               atol=1e-6)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
+    for j, target in enumerate([0, 2]):
+        theirs = CAPTUM.LayerDeepLiftShap(model, model.features[2]).attribute(
+            x, baselines=background, target=target)
+        np.testing.assert_allclose(exp.values[:, j], theirs.detach().numpy(), rtol=0, atol=1e-6)
+    one = LayerDeepShap(model, "features.2", background[:1])(x, target=[0, 2])
+    dl = LayerDeepLift(model, "features.2")(x, target=[0, 2], baselines=background[:1])
+    np.testing.assert_allclose(one.values, dl.values, rtol=0, atol=1e-14)
+    # chunking does not change values
+    small = LayerDeepShap(model, "features.2", background, internal_batch_size=2)(
+        x, target=[0, 2])
+    np.testing.assert_allclose(small.values, exp.values, rtol=0, atol=1e-13)
+
+
+def test_layer_deeplift_on_embedding_of_token_ids():
+    model = seeded(TextCNN(), 3)
+    ids = torch.tensor([[3, 5, 7, 1, 0, 0], [2, 9, 4, 4, 8, 1]])
+    exp = LayerDeepLift(model, "emb")(ids, target=1)
+    assert exp.values.shape == (2, 1, 6, 5)
+    np.testing.assert_allclose(exp.values.reshape(2, -1).sum(axis=1) - exp.delta[:, 0],
+                               exp.output[:, 1] - exp.base_values[:, 0], atol=1e-10)
+
+
+# ---------------------------------------------------------------- noise tunnel over layers
+def _tanh_cnn():
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.Tanh(),
+                                torch.nn.Conv2d(3, 3, 3, padding=1), torch.nn.Flatten(),
+                                torch.nn.Linear(3 * 25, 3))
+    return seeded(model, 26).double()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_noise_tunnel_over_layer_ig_zero_noise_is_the_method_and_captum():
+    model = _tanh_cnn()
+    x, base = _pair((2, 2, 5, 5), 7)
+    lig = LayerIntegratedGradients(model, "2", n_steps=8)
+    ours = NoiseTunnel(lig, nt_samples=3, stdevs=0.0, random_state=0)(x, target=1,
+                                                                      baselines=base)
+    np.testing.assert_allclose(ours.values, lig(x, target=1, baselines=base).values, rtol=0,
+                               atol=1e-14)
+    assert ours.features.kind == "layer" and ours.values.shape == (2, 1, 3, 5, 5)
+    theirs = CAPTUM.NoiseTunnel(CAPTUM.LayerIntegratedGradients(model, model[2])).attribute(
+        x, baselines=base, nt_samples=3, stdevs=0.0, target=1, n_steps=8)
+    np.testing.assert_allclose(ours.values[:, 0], theirs.detach().numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_noise_tunnel_over_layer_ig_is_the_mean_over_its_noisy_inputs():
+    """Same noise: the mean of captum's LayerIG over whylens' noisy inputs; and, with
+    independent noise, close to captum's NoiseTunnel within the sampling error."""
+    from whylens._validation import check_random_state
+
+    model = _tanh_cnn()
+    x, _ = _pair((2, 2, 5, 5), 8)
+    s, sd = 6, 0.3
+    nt = NoiseTunnel(LayerIntegratedGradients(model, "2", n_steps=6), nt_samples=s,
+                     stdevs=sd, random_state=5)
+    ours = nt(x, target=0).values[:, 0]
+    seed = int(check_random_state(5).integers(0, 2**62))
+    noise = nt._noise(seed, list(range(2 * s)), (2, 5, 5), x.dtype)
+    noisy = x.repeat_interleave(s, dim=0) + sd * noise
+    per = CAPTUM.LayerIntegratedGradients(model, model[2]).attribute(
+        noisy, target=0, n_steps=6).detach().reshape(2, s, 3, 5, 5)
+    np.testing.assert_allclose(ours, per.mean(dim=1).numpy(), rtol=0, atol=1e-6)
+    # statistical: 400 independent samples each; |difference| within 5 standard errors
+    many = NoiseTunnel(LayerIntegratedGradients(model, "2", n_steps=6), nt_samples=400,
+                       stdevs=sd, random_state=1)
+    ours = many(x, target=0).values[:, 0]
+    var = NoiseTunnel(LayerIntegratedGradients(model, "2", n_steps=6), nt_type="vargrad",
+                      nt_samples=400, stdevs=sd, random_state=1)(x, target=0).values[:, 0]
+    torch.manual_seed(0)
+    theirs = CAPTUM.NoiseTunnel(CAPTUM.LayerIntegratedGradients(model, model[2])).attribute(
+        x, nt_samples=400, stdevs=sd, target=0, n_steps=6).detach().numpy()
+    se = np.sqrt(2 * var / 400) + 1e-12
+    assert (np.abs(ours - theirs) <= 5 * se).mean() > 0.99
+    assert np.abs(ours - theirs).max() < 0.2 * np.abs(ours).max()

@@ -19,6 +19,7 @@ GuidedBackprop             df/dx with ReLU backward relu(g) * 1[x > 0]
 Deconvolution              df/dx with ReLU backward relu(g)
 DeepLift                   (x - x') * DeepLIFT multipliers (rescale rule)
 DeepShap                   DeepLift averaged over a background set
+LayerDeepLift / -DeepShap  DeepLift / DeepShap of the layer's activation
 GradientShap               E[(x + e - b) * df/dx(b + a (x + e - b))], b, a, e random
 LayerIntegratedGradients   IG of the layer's activation, path between the
                            activations at x' and at x
@@ -75,6 +76,8 @@ __all__ = [
     "GuidedBackprop",
     "InputXGradient",
     "IntegratedGradients",
+    "LayerDeepLift",
+    "LayerDeepShap",
     "LayerGradientShap",
     "LayerIntegratedGradients",
     "NoiseTunnel",
@@ -202,7 +205,11 @@ class _Run:
         else:
             with capture(self.model, self.method.layer, record=False,
                          replace=lambda _n, _out: leaf.clone()), torch.enable_grad():
-                out = _call_model(self.model, inputs)
+                if mode is not None:
+                    with mode:
+                        out = _call_model(self.model, inputs)
+                else:
+                    out = _call_model(self.model, inputs)
         self.n_evals += int(points.shape[0])
         grads = []
         for j, label in enumerate(self.labels):
@@ -857,11 +864,16 @@ class NoiseTunnel(GradientAttribution):
     Noisy inputs are made and attributed a chunk at a time and only running
     sums are kept, so memory does not grow with ``nt_samples``; each noisy row
     has its own seeded draw, so the result does not depend on the chunking.
+    Over a layer method (``NoiseTunnel(LayerIntegratedGradients(model,
+    layer))``, as captum's) the noise is added to the model's input and the
+    values are the layer's attributions; the input must be floating point.
 
     Parameters
     ----------
     method : GradientAttribution
-        An input attribution (``Saliency(model)``, ``IntegratedGradients(model)``...).
+        An input or layer attribution (``Saliency(model)``,
+        ``IntegratedGradients(model)``, ``LayerIntegratedGradients(model,
+        layer)``...).
     nt_type : {"smoothgrad", "smoothgrad_sq", "vargrad"}, default="smoothgrad"
         Mean, mean of squares, or variance of the attributions.
     nt_samples : int, default=5
@@ -876,13 +888,13 @@ class NoiseTunnel(GradientAttribution):
 
     def __init__(self, method: GradientAttribution, *, nt_type: str = "smoothgrad",
                  nt_samples: int = 5, stdevs: float = 1.0, random_state: Any = None) -> None:
-        if not isinstance(method, GradientAttribution) or isinstance(method, NoiseTunnel) \
-                or method.layer is not None:
+        if not isinstance(method, GradientAttribution) or isinstance(method, NoiseTunnel):
             raise InputTypeError(
-                describe("method", "an input gradient attribution such as Saliency(model)",
-                         method)
+                describe("method", "a gradient attribution (not a NoiseTunnel) such as "
+                         "Saliency(model) or LayerIntegratedGradients(model, layer)", method)
             )
-        super().__init__(method.model, internal_batch_size=method.internal_batch_size,
+        super().__init__(method.model, method.layer,
+                         internal_batch_size=method.internal_batch_size,
                          memory_budget=method.memory_budget)
         if nt_type not in self.NT_TYPES:
             raise InputError(describe("nt_type", f"one of {list(self.NT_TYPES)}", nt_type))
@@ -920,6 +932,14 @@ class NoiseTunnel(GradientAttribution):
         import torch
 
         x = run.x
+        if self.layer is not None and not x.is_floating_point():
+            raise InputTypeError(
+                describe("x", "floating-point inputs (the noise is added to the model's input)",
+                         got_text=f"dtype {x.dtype}",
+                         fix="For token ids, use the layer method without NoiseTunnel, or "
+                             "LayerGradientShap(model, layer, stdevs=...) which adds noise "
+                             "to the layer's activations.")
+            )
         n, s = int(x.shape[0]), self.nt_samples
         seed = int(check_random_state(self.random_state).integers(0, 2**62))
         b = None if baselines is None else _baseline_rows(baselines, x)
@@ -938,6 +958,8 @@ class NoiseTunnel(GradientAttribution):
             inner_run = _Run(self.inner, noisy, None)
             inner_run.labels = run.labels
             inner_run._chunk = run._chunk
+            if self.layer is not None:
+                inner_run.layer_x, _ = inner_run.layer_activations(noisy)
             inner_b = None if b is None else (b[inst.to(b.device)] if b.shape[0] == n else b)
             a = self.inner._attribute(inner_run, inner_b)["values"]
             run.n_evals += inner_run.n_evals
@@ -1000,48 +1022,92 @@ class DeepLift(GradientAttribution):
     ``(g(z) - g(z')) / (z - z')`` at its input ``z`` and reference input
     ``z'``. For networks of linear layers and elementwise nonlinearities the
     attributions sum exactly to ``f(x) - f(x')`` (summation-to-delta); other
-    nonlinear operations (max pooling, softmax inside, recurrent cells) pass
-    plain gradients and ``delta`` shows the gap.
+    nonlinear operations (recurrent cells, attention, products of
+    activations) pass plain gradients and ``delta`` shows the gap.
 
     Input and reference run through the model as one batch ``[x; x']``, so the
     model must treat batch rows independently (eval-mode BatchNorm does).
     In-place ReLUs, functional ``torch.relu`` and modules reused in one
     forward are handled (see :mod:`whylens.torch._rules`).
 
+    Besides elementwise nonlinearities, max pooling (``nn.MaxPool1d/2d/3d``,
+    ``F.max_pool*d``) passes captum's max-pool multipliers (summation-to-delta
+    holds), and softmax / log-softmax (module, ``F.softmax``,
+    ``torch.softmax``, ``x.softmax``) the rescale multipliers centred as
+    ``softmax`` says.
+
+    Agreement with captum's DeepLift: equal (to rounding) on networks where
+    no two of captum's hooked modules (ReLU, Sigmoid, MaxPool, Softmax...)
+    follow each other directly. Where one feeds the next (``ReLU`` then
+    ``MaxPool2d``), captum's hooks on the shared tensor pass the second
+    module's plain gradient to the first rule, and its attributions miss
+    summation-to-delta by a few percent; whylens applies both rules.
+
     Parameters
     ----------
     model : torch.nn.Module
+    softmax : {"captum", "centered"}, default="captum"
+        Softmax / log-softmax rule. ``"captum"``: captum's (elementwise rescale
+        minus its mean over the input-reference pair; captum takes the mean
+        over the whole batch, so compare one instance at a time); the sum of
+        the attributions misses ``f(x) - f(x')`` by ``mean * sum(z - z')``.
+        ``"centered"``: rescale by the centred input difference and subtract
+        the mean along the softmax's dimension: summation-to-delta holds
+        exactly, and adding a constant to the logits changes nothing.
     internal_batch_size, memory_budget
         As :class:`GradientAttribution` (a row is an input-reference pair).
     """
 
     name = "deeplift"
 
-    def __init__(self, model: Any, *, internal_batch_size: int | None = None,
+    def __init__(self, model: Any, *, softmax: str = "captum",
+                 internal_batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
-        super().__init__(model, internal_batch_size=internal_batch_size,
-                         memory_budget=memory_budget)
+        GradientAttribution.__init__(self, model, getattr(self, "_layer_arg", None),
+                                     internal_batch_size=internal_batch_size,
+                                     memory_budget=memory_budget)
+        from whylens.torch._rules import SOFTMAX_RULES
 
-    def _pairs(self, run: _Run, b: Any, rows_i: Any, rows_j: Any, weights: Any) -> Any:
-        """``attr[i] += w (x_i - b_j) * m(x_i, b_j)`` over pairs (i, j)."""
+        if softmax not in SOFTMAX_RULES:
+            raise InputError(describe("softmax", f"one of {list(SOFTMAX_RULES)}", softmax,
+                                      "'centered' keeps summation-to-delta exact."))
+        self.softmax = softmax
+
+    def _params(self) -> dict[str, Any]:
+        return {"softmax": self.softmax}
+
+    def _pairs(self, run: _Run, b: Any, rows_i: Any, rows_j: Any, weights: Any,
+               a_x: Any = None, a_b: Any = None) -> Any:
+        """``attr[i] += w (x_i - b_j) * m(x_i, b_j)`` over pairs (i, j).
+
+        Layer methods pass the layer's activations at ``x`` and at ``b``
+        (``a_x``, ``a_b``): the differences and multipliers are those of the
+        activations, and the model runs on ``[x_i; b_j]``.
+        """
         import torch
         from whylens.torch._rules import DeepLiftMode
 
         x = run.x
         n = int(x.shape[0])
-        attr = torch.zeros((n, len(run.labels), *x.shape[1:]), dtype=x.dtype, device=x.device)
-        run.mode_factory = DeepLiftMode
+        ends, starts = (x, b) if a_x is None else (a_x, a_b)
+        attr = torch.zeros((n, len(run.labels), *ends.shape[1:]), dtype=ends.dtype,
+                           device=ends.device)
+        run.mode_factory = lambda: DeepLiftMode(softmax=self.softmax)
         size = max(run.chunk_size(x[:1]) // 2, 1)
         total = int(rows_i.shape[0])
-        view = (-1,) + (1,) * (x.ndim - 1)
-        weights = weights.to(device=x.device, dtype=x.dtype)
+        view = (-1,) + (1,) * (ends.ndim - 1)
+        weights = weights.to(device=ends.device, dtype=ends.dtype)
         try:
             for start in range(0, total, size):
                 sl = slice(start, start + size)
-                xi, bj = x[rows_i[sl]], b[rows_j[sl]]
-                m = int(xi.shape[0])
-                g = run.grads(torch.cat([xi, bj]))[:m]
-                attr.index_add_(0, rows_i[sl], g * (weights[sl].view(view) * (xi - bj))[:, None])
+                ei, sj = ends[rows_i[sl]], starts[rows_j[sl]]
+                m = int(ei.shape[0])
+                if a_x is None:
+                    g = run.grads(torch.cat([ei, sj]))[:m]
+                else:
+                    g = run.grads(torch.cat([ei, sj]),
+                                  torch.cat([x[rows_i[sl]], b[rows_j[sl]]]))[:m]
+                attr.index_add_(0, rows_i[sl], g * (weights[sl].view(view) * (ei - sj))[:, None])
                 run.progress(min(start + size, total), total)
         finally:
             run.mode_factory = None
@@ -1054,10 +1120,15 @@ class DeepLift(GradientAttribution):
         n = int(x.shape[0])
         b = _baseline_rows(baselines, x)
         rows_j = _pair_index(b, n)
-        values = self._pairs(run, b, torch.arange(n, device=x.device), rows_j,
-                             torch.ones(n, dtype=torch.float64))
-        base = run.forward(b)[:, run.labels][rows_j]
-        return {"values": values, "base_values": base}
+        rows_i = torch.arange(n, device=x.device)
+        weights = torch.ones(n, dtype=torch.float64)
+        if self.layer is None:
+            values = self._pairs(run, b, rows_i, rows_j, weights)
+            f_b = run.forward(b)
+        else:
+            a_b, f_b = run.layer_activations(b)
+            values = self._pairs(run, b, rows_i, rows_j, weights, run.layer_x, a_b)
+        return {"values": values, "base_values": f_b[:, run.labels][rows_j]}
 
 
 class DeepShap(DeepLift):
@@ -1075,6 +1146,8 @@ class DeepShap(DeepLift):
     background : Tensor of shape (k, *x.shape[1:]), optional
         Reference rows (shap's ``data``; 100 or fewer is usual). A call's
         ``baselines`` overrides it; ``None`` in both: one row of zeros.
+    softmax : {"captum", "centered"}, default="captum"
+        As :class:`DeepLift`.
     internal_batch_size, memory_budget
         As :class:`GradientAttribution`.
 
@@ -1087,10 +1160,10 @@ class DeepShap(DeepLift):
 
     name = "deepshap"
 
-    def __init__(self, model: Any, background: Any = None, *,
+    def __init__(self, model: Any, background: Any = None, *, softmax: str = "captum",
                  internal_batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
-        super().__init__(model, internal_batch_size=internal_batch_size,
+        super().__init__(model, softmax=softmax, internal_batch_size=internal_batch_size,
                          memory_budget=memory_budget)
         self.background = background
         self._expected: Any = None
@@ -1107,8 +1180,12 @@ class DeepShap(DeepLift):
         rows_i = torch.arange(n, device=x.device).repeat_interleave(k)
         rows_j = torch.arange(k, device=x.device).repeat(n)
         weights = torch.full((n * k,), 1.0 / k, dtype=torch.float64)
-        values = self._pairs(run, b, rows_i, rows_j, weights)
-        f_b = run.forward(b)
+        if self.layer is None:
+            values = self._pairs(run, b, rows_i, rows_j, weights)
+            f_b = run.forward(b)
+        else:
+            a_b, f_b = run.layer_activations(b)
+            values = self._pairs(run, b, rows_i, rows_j, weights, run.layer_x, a_b)
         self._expected = f_b.mean(dim=0).detach().to("cpu", torch.float64).numpy()
         base = f_b[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)
         return {"values": values, "base_values": base, "params": {"n_background": k}}
@@ -1136,12 +1213,85 @@ class DeepShap(DeepLift):
         return self(x, target=target).shap_values
 
 
+def _require_layer(layer: Any, instead: str) -> None:
+    if layer is None:
+        raise InputError(describe("layer", "the layer to attribute (a name or submodule)",
+                                  None, f"For input attributions use {instead}."))
+
+
+class LayerDeepLift(DeepLift):
+    """DeepLIFT of a layer's activations (captum's LayerDeepLift).
+
+    ``values = (a(x) - a(x')) * m`` where ``a`` is the layer's output and
+    ``m`` the DeepLIFT multipliers from the model's output back to it (the
+    rules of :class:`DeepLift` apply downstream of the layer). Summation to
+    delta: the values sum to ``f(x) - f(x')`` (networks of linear layers,
+    elementwise nonlinearities, max pooling, ``softmax="centered"``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    layer : str or torch.nn.Module
+        A layer called once per forward, returning one tensor.
+    softmax, internal_batch_size, memory_budget
+        As :class:`DeepLift`.
+
+    Notes
+    -----
+    Baselines are *inputs* (default zeros); their activations at the layer
+    are the reference. ``values`` has shape ``(n, n_labels,
+    *layer_output.shape[1:])``.
+    """
+
+    name = "layerdeeplift"
+    is_layer_method = True
+
+    def __init__(self, model: Any, layer: Any, *, softmax: str = "captum",
+                 internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        _require_layer(layer, "DeepLift")
+        self._layer_arg = layer
+        super().__init__(model, softmax=softmax, internal_batch_size=internal_batch_size,
+                         memory_budget=memory_budget)
+
+
+class LayerDeepShap(DeepShap):
+    """DeepSHAP of a layer's activations (captum's LayerDeepLiftShap).
+
+    ``values[i] = mean_j LayerDeepLift(x_i; reference b_j)`` over background
+    *inputs* ``b_j``; ``base_values`` is the mean output over the background
+    and ``delta`` the additivity gap. The workbench's per-layer SHAP.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    layer : str or torch.nn.Module
+        A layer called once per forward, returning one tensor.
+    background : Tensor of shape (k, *x.shape[1:]), optional
+        Background inputs (``None``: one row of zeros); a call's
+        ``baselines`` overrides it.
+    softmax, internal_batch_size, memory_budget
+        As :class:`DeepLift`.
+    """
+
+    name = "layerdeepshap"
+    is_layer_method = True
+
+    def __init__(self, model: Any, layer: Any, background: Any = None, *,
+                 softmax: str = "captum", internal_batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+        _require_layer(layer, "DeepShap")
+        self._layer_arg = layer
+        super().__init__(model, background, softmax=softmax,
+                         internal_batch_size=internal_batch_size, memory_budget=memory_budget)
+
+
 # ---------------------------------------------------------------------- factory
 GRADIENT_METHODS: dict[str, type[GradientAttribution]] = {
     cls.name: cls
     for cls in (Saliency, InputXGradient, IntegratedGradients, SmoothGrad, GuidedBackprop,
                 Deconvolution, DeepLift, DeepShap, GradientShap, LayerIntegratedGradients,
-                LayerGradientShap)
+                LayerGradientShap, LayerDeepLift, LayerDeepShap)
 }
 
 
@@ -1154,8 +1304,8 @@ def attribution(method: str, model: Any, layer: Any = None, **kwargs: Any
     method : str
         One of ``GRADIENT_METHODS`` (``"saliency"``, ``"integratedgradients"``,
         ``"ig"``, ``"smoothgrad"``, ``"deeplift"``, ``"deepshap"``, ...).
-        With a ``layer``, ``"integratedgradients"`` and ``"gradientshap"``
-        give the layer variants.
+        With a ``layer``, ``"integratedgradients"``, ``"gradientshap"``,
+        ``"deeplift"`` and ``"deepshap"`` give the layer variants.
     model : torch.nn.Module
     layer : str or torch.nn.Module, optional
     **kwargs
@@ -1168,7 +1318,8 @@ def attribution(method: str, model: Any, layer: Any = None, **kwargs: Any
     key = str(method).lower().replace("_", "").replace("-", "").replace(" ", "")
     key = {"ig": "integratedgradients", "inputxgrad": "inputxgradient",
            "gradshap": "gradientshap", "guided": "guidedbackprop"}.get(key, key)
-    if layer is not None and key in ("integratedgradients", "gradientshap"):
+    if layer is not None and key in ("integratedgradients", "gradientshap", "deeplift",
+                                     "deepshap"):
         key = "layer" + key
     if key not in GRADIENT_METHODS:
         raise InputError(describe("method", f"one of {sorted(GRADIENT_METHODS)}", method))
@@ -1177,5 +1328,6 @@ def attribution(method: str, model: Any, layer: Any = None, **kwargs: Any
         return cls(model, layer, **kwargs)  # type: ignore[call-arg]
     if layer is not None:
         raise InputError(describe("layer", f"None for the input method {key!r}", layer,
-                                  "Layer variants: integratedgradients, gradientshap."))
+                                  "Layer variants: integratedgradients, gradientshap, deeplift, "
+                                  "deepshap."))
     return cls(model, **kwargs)

@@ -1,16 +1,21 @@
-"""Modified backward rules for elementwise nonlinearities: DeepLIFT rescale, guided backprop.
+"""Modified backward rules for nonlinearities: DeepLIFT rescale, guided backprop.
 
 DeepLIFT and guided backpropagation differ from the plain gradient only in
-how the gradient passes through elementwise nonlinearities (ReLU, sigmoid,
-tanh, ...). Rather than module backward hooks (which break on in-place
-ReLUs, see pytorch#61519, and miss ``torch.relu`` called in ``forward``), the
-rules are applied with a :class:`torch.overrides.TorchFunctionMode` that is
+how the gradient passes through nonlinearities: elementwise ones (ReLU,
+sigmoid, tanh, ...) and, for DeepLIFT, max pooling (1d/2d/3d) and softmax /
+log-softmax, with captum's rules (:class:`_MaxPool`, :class:`_Softmax`).
+Rather than module backward hooks (which break on in-place ReLUs, see
+pytorch#61519, and miss ``torch.relu`` called in ``forward``), the rules are
+applied with a :class:`torch.overrides.TorchFunctionMode` that is
 active only during the method's own forward pass: each call of a supported
 nonlinearity, as a module (``nn.ReLU(inplace=True)``), a function
 (``F.relu``, ``torch.sigmoid``) or a tensor method (``x.relu()``), is
 computed out of place through an autograd function whose backward applies
 the rule. A module called several times (a shared block) gets the rule at
 every call. Nothing is registered on the model, so nothing can be left over.
+
+Max pooling called with ``return_indices=True`` and softmax with a ``dtype``
+pass plain gradients.
 
 Known limit: an in-place tensor method whose return value is ignored
 (``x.relu_()`` on a line of its own) is computed out of place under the rule,
@@ -26,7 +31,7 @@ from torch.overrides import TorchFunctionMode
 
 import torch
 
-__all__ = ["NONLINEAR", "DeepLiftMode", "GuidedMode"]
+__all__ = ["MAXPOOLS", "NONLINEAR", "SOFTMAXES", "SOFTMAX_RULES", "DeepLiftMode", "GuidedMode"]
 
 _EPS = 1e-10
 
@@ -112,6 +117,112 @@ class _Rescale(torch.autograd.Function):
         return torch.where(safe, grad * ratio, local), None
 
 
+def _pool_functions() -> dict[Any, Any]:
+    """Every spelling of max pooling (module, function, ``torch.*``) -> its functional form."""
+    return {F.max_pool1d: F.max_pool1d, torch.max_pool1d: F.max_pool1d,
+            F.max_pool2d: F.max_pool2d, torch.max_pool2d: F.max_pool2d,
+            F.max_pool3d: F.max_pool3d, torch.max_pool3d: F.max_pool3d}
+
+
+def _softmax_functions() -> dict[Any, Any]:
+    """Every spelling of softmax / log-softmax -> its functional form."""
+    return {F.softmax: F.softmax, torch.softmax: F.softmax, torch.Tensor.softmax: F.softmax,
+            F.log_softmax: F.log_softmax, torch.log_softmax: F.log_softmax,
+            torch.Tensor.log_softmax: F.log_softmax}
+
+
+MAXPOOLS = _pool_functions()
+SOFTMAXES = _softmax_functions()
+#: ``DeepLift(softmax=...)``: how multipliers pass a softmax / log-softmax.
+SOFTMAX_RULES = ("captum", "centered")
+
+
+class _MaxPool(torch.autograd.Function):
+    """Forward: max pooling. Backward: DeepLIFT's max-pool multiplier (as captum's).
+
+    With ``y = maxpool(x)``, ``y' = maxpool(x')`` and ``t = max(y, y')``, the
+    output difference is split as ``(t - y') + (y - t)``: the first part goes
+    back to the argmax of ``x`` in each window, the second to the argmax of
+    ``x'``; their sum divided by ``x - x'`` is the multiplier (the plain
+    gradient where ``|x - x'| < 1e-10``). The pieces sum to ``y - y'``, so
+    summation-to-delta holds. Overlapping windows add their shares (captum's
+    ``max_unpool`` keeps one of them).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, inp: Any, fn: Any) -> Any:  # type: ignore[override]
+        out = fn(inp)
+        ctx.fn = fn
+        ctx.save_for_backward(inp, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:  # type: ignore[override]
+        inp, out = ctx.saved_tensors
+        m = inp.shape[0] // 2
+        pair = inp.shape[0] == 2 * m and m > 0
+        with torch.enable_grad():
+            leaf = inp.detach().requires_grad_(True)
+            pooled = ctx.fn(leaf)
+            (local,) = torch.autograd.grad(pooled, leaf, grad, retain_graph=pair)
+            if not pair:
+                return local, None
+            top = torch.maximum(out[:m], out[m:])
+            d_out = torch.cat([top - out[m:], out[:m] - top])
+            # the backward of max pooling routes each window's value to its argmax
+            (spread,) = torch.autograd.grad(pooled, leaf, grad * d_out)
+        d_in = inp[:m] - inp[m:]
+        safe = d_in.abs() >= _EPS
+        ratio = torch.where(safe, (spread[:m] + spread[m:]) / torch.where(safe, d_in, 1.0), 0.0)
+        return torch.where(torch.cat([safe, safe]), torch.cat([ratio, ratio]), local), None
+
+
+class _Softmax(torch.autograd.Function):
+    """Forward: softmax or log-softmax. Backward: rescale multipliers, centred.
+
+    ``u = grad * (s(z) - s(z')) / (z - z')`` elementwise (the plain backward
+    where ``|z - z'| < 1e-10``), then a mean is subtracted, since adding a
+    constant to a softmax's input changes nothing:
+
+    * ``"captum"``: the mean of ``u`` over the input-reference pair (every
+      element of both rows), captum's softmax rule for a batch of one
+      instance (captum takes the mean over the whole batch, so a row's
+      values depend on the other rows). Summation-to-delta is off by
+      ``mean(u) * sum(z - z')``.
+    * ``"centered"``: ``u`` divides by the centred difference ``(z - z') -
+      mean(z - z')`` along ``dim`` and the mean of ``u`` along ``dim`` is
+      subtracted; the multipliers then sum exactly to the output difference.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, inp: Any, fn: Any, dim: int, rule: str) -> Any:  # type: ignore[override]
+        out = fn(inp)
+        ctx.fn, ctx.dim, ctx.rule = fn, dim, rule
+        ctx.save_for_backward(inp, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:  # type: ignore[override]
+        inp, out = ctx.saved_tensors
+        local = _local_grad(ctx.fn, inp, grad)
+        m = inp.shape[0] // 2
+        if inp.shape[0] != 2 * m or m == 0:
+            return local, None, None, None
+        d_in = inp[:m] - inp[m:]
+        if ctx.rule == "centered":
+            d_in = d_in - d_in.mean(dim=ctx.dim, keepdim=True)
+        d_in = torch.cat([d_in, d_in])
+        d_out = out[:m] - out[m:]
+        d_out = torch.cat([d_out, d_out])
+        safe = d_in.abs() >= _EPS
+        u = torch.where(safe, grad * d_out / torch.where(safe, d_in, 1.0), local)
+        if ctx.rule == "centered":
+            return u - u.mean(dim=ctx.dim, keepdim=True), None, None, None
+        per_pair = u.reshape(2, m, -1).mean(dim=(0, 2))
+        per_pair = per_pair.repeat(2).reshape((-1,) + (1,) * (u.ndim - 1))
+        return u - per_pair, None, None, None
+
+
 class _Guided(torch.autograd.Function):
     """ReLU whose backward passes ``relu(grad) * (x > 0)`` (guided backprop)."""
 
@@ -141,19 +252,41 @@ class DeepLiftMode(TorchFunctionMode):
         reduces to gradient × (x - reference)).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, softmax: str = "captum") -> None:
         super().__init__()
+        self.softmax = softmax
         self.n_calls = 0
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None
                            ) -> Any:
         kwargs = kwargs or {}
-        fn = NONLINEAR.get(func)
-        if fn is None or not args or not isinstance(args[0], torch.Tensor):
+        if not args or not isinstance(args[0], torch.Tensor):
             return func(*args, **kwargs)
-        self.n_calls += 1
         rest, kw = args[1:], kwargs
-        return _Rescale.apply(args[0], lambda t: fn(t, *rest, **kw))
+        fn = NONLINEAR.get(func)
+        if fn is not None:
+            self.n_calls += 1
+            return _Rescale.apply(args[0], lambda t: fn(t, *rest, **kw))
+        pool = MAXPOOLS.get(func)
+        if pool is not None and not _returns_indices(rest, kw):
+            self.n_calls += 1
+            return _MaxPool.apply(args[0], lambda t: pool(t, *rest, **kw))
+        soft = SOFTMAXES.get(func)
+        if soft is not None:
+            dim = kw.get("dim", rest[0] if rest else None)
+            dtype = kw.get("dtype") or next((a for a in rest if isinstance(a, torch.dtype)),
+                                            None)
+            if isinstance(dim, int) and dtype is None:
+                self.n_calls += 1
+                return _Softmax.apply(args[0], lambda t: soft(t, dim), dim, self.softmax)
+        return func(*args, **kwargs)
+
+
+def _returns_indices(rest: Any, kwargs: dict[str, Any]) -> bool:
+    """``return_indices`` of a max-pool call (7th positional argument or keyword)."""
+    if "return_indices" in kwargs:
+        return bool(kwargs["return_indices"])
+    return len(rest) >= 6 and bool(rest[5])
 
 
 class GuidedMode(TorchFunctionMode):
