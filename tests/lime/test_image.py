@@ -74,6 +74,60 @@ def test_results_do_not_depend_on_batch_size():
     np.testing.assert_array_equal(explain(batch_size=7).values, explain().values)
 
 
+def per_row_fastest_at(best):
+    """Seconds per image of a fake model: 1 ms at ``best`` images per call, +1 ms per doubling."""
+    return lambda rows: 1e-3 * (1.0 + abs(np.log2(rows / best)))
+
+
+def test_probed_chunks_give_the_same_bits_and_stay_under_the_budget(monkeypatch):
+    from whylens.models import _base, as_model
+
+    clock = [0.0]
+    monkeypatch.setattr(_base, "_clock", lambda: clock[0])
+    calls = []
+    cost = per_row_fastest_at(8)
+
+    def timed(images):  # a row-independent model on a fake clock fastest at 8 images per call
+        calls.append(len(images))
+        clock[0] += len(images) * cost(len(images))
+        return region_classifier(images)
+
+    row_bytes = IMAGE.nbytes * 8  # one float64 image times the callable's working factor
+    model = as_model(timed, memory_budget=row_bytes * 50)  # budget: 50 images per call
+    probed = explain(classifier_fn=model, num_samples=500)
+    assert calls[:4] == [4, 4, 8, 16]  # warm-up, then 4, 8 (fastest), 16 (slower: stop)
+    assert set(calls[4:-1]) == {8} and sum(calls) == 500 and max(calls) <= 50
+    assert model.last_chunks.chunk_size == 8
+    for other in (explain(num_samples=500), explain(num_samples=500, batch_size=7)):
+        np.testing.assert_array_equal(probed.values, other.values)
+        np.testing.assert_array_equal(probed.base_values, other.base_values)
+        np.testing.assert_array_equal(probed.surrogate.score, other.surrogate.score)
+    calls.clear()
+    explain(classifier_fn=model, num_samples=500)  # same Model: the chosen size is reused
+    assert set(calls[:-1]) == {8}
+
+
+def test_torch_module_chunks_never_exceed_the_budget():
+    torch = pytest.importorskip("torch")
+    from whylens.models import as_model
+
+    seen = []
+
+    class Region(torch.nn.Module):
+        def forward(self, x):
+            seen.append(int(x.shape[0]))
+            s = x[:, :, 4:8, 4:8].mean(dim=(1, 2, 3))
+            return torch.stack([torch.zeros_like(s), 8.0 * (s - 0.3)], dim=1)
+
+    tensor = torch.from_numpy(np.moveaxis(IMAGE, -1, 0).copy())
+    model = as_model(Region(), output="probability", memory_budget=IMAGE.nbytes * 32 * 40)
+    exp = LimeImageExplainer(random_state=0).explain_instance(
+        tensor, model, segmentation_fn=GRID, num_samples=400, hide_color=0, top_labels=None)
+    assert max(seen) <= 40 and sum(seen) == 400 and len(seen) > 10
+    ref = explain(num_samples=400)
+    np.testing.assert_allclose(exp.values, ref.values, atol=1e-10)
+
+
 lime_image = pytest.importorskip("lime.lime_image")
 
 

@@ -106,6 +106,40 @@ def test_scorecam_and_ablation_do_not_depend_on_batch_size():
         assert one.n_evals == many.n_evals == 2 + 2 * 6
 
 
+def test_scorecam_and_ablation_probe_chunk_sizes_under_the_budget(monkeypatch):
+    from whylens.models import _base
+
+    clock = [0.0]
+    monkeypatch.setattr(_base, "_clock", lambda: clock[0])
+
+    class Timed(torch.nn.Module):
+        """GapNet on a fake clock whose forwards are fastest at 8 rows (1 ms per row there)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = seeded(GapNet(width=40))
+            self.calls: list[int] = []
+
+        def forward(self, x):
+            rows = int(x.shape[0])
+            self.calls.append(rows)
+            clock[0] += rows * 1e-3 * (1 + abs(np.log2(rows / 8)))
+            return self.inner(x)
+
+    model = Timed()
+    x = torch.randn(4, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    budget = 16 * x[0].numel() * 8 * 50  # 50 rows per extra forward
+    for method in (ScoreCAM, AblationCAM):
+        model.calls.clear()
+        probed = method(model, "inner.features.2", memory_budget=budget)(x, target=[1, 3])
+        extra = model.calls[1:]  # after the explained forward: 4 inputs x 40 channels
+        assert extra[:4] == [4, 4, 8, 16] and set(extra[4:-1]) == {8}
+        assert sum(extra) == 160 and max(extra) <= 50
+        assert probed.n_evals == 4 + 160 and probed.params["batch_size"] == 50
+        fixed = method(model, "inner.features.2", batch_size=50)(x, target=[1, 3])
+        np.testing.assert_allclose(probed.layer_values, fixed.layer_values, rtol=1e-12)
+
+
 def red_green_image(size: int = 12) -> torch.Tensor:
     """Red 4×4 patch top-left, equally bright green 4×4 patch bottom-right, black elsewhere."""
     x = torch.zeros(1, 3, size, size, dtype=torch.float64)
@@ -195,6 +229,8 @@ def test_meta_device_model_is_refused():
         ({"layer": "features.2"}, {"x": torch.zeros(8)}, InputError, "batch dimension|x\\[None\\]"),
         ({"layer": "features.2"}, {"x": "img"}, InputTypeError, "torch.Tensor"),
         ({"layer": "features.2", "batch_size": 0}, {}, InputError, "batch_size"),
+        ({"layer": "features.2", "memory_budget": 0}, {}, InputError, "memory_budget"),
+        ({"layer": "features.2", "memory_budget": 1.5}, {}, InputTypeError, "memory_budget"),
     ],
 )
 def test_bad_inputs(kwargs, call, error, match):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -119,8 +118,14 @@ class LimeImageExplainer:
         num_samples : int, default=1000
             Perturbed images, the original included.
         batch_size : int, optional
-            Images per model call. ``None``: as many as a 256 MiB budget
-            allows (lime: 10).
+            Images per model call (lime: 10). ``None``: at most as many as a
+            256 MiB budget allows; when that splits the job, the first chunks
+            time a few sizes (4, 8, 16, ... up to the budget's) on real samples
+            and the rest run in the fastest per image (on a CPU, small batches
+            often beat large ones). Results do not depend on it for a model
+            that scores each image independently; pass e.g. ``batch_size=10``
+            to fix the chunk size (and the float rounding of models whose
+            output depends on the batch).
         segmentation_fn : callable, optional
             ``f(image (H, W, C) numpy) -> (H, W) int``; default lime's
             ``quickshift(kernel_size=4, max_dist=200, ratio=0.2)`` seeded from
@@ -171,7 +176,7 @@ class LimeImageExplainer:
         segments = segmentation_fn(array)
         rep = ImageRepresentation(image, segments, hide_color=hide_color)
         Z = sample_image_masks(rep.n_features, num_samples, rng)
-        Y = self._evaluate(model, rep, Z, batch_size, progress, callback)
+        Y = self._evaluate(model, rep, Z, progress, callback)
         label_idx, top = resolve_labels(labels, top_labels, Y[0], "classification")
         check_probabilities(Y)
         weights = self.kernel(distances_to_first(Z, distance_metric), self.kernel_width)
@@ -216,28 +221,15 @@ class LimeImageExplainer:
         )
 
     @staticmethod
-    def _evaluate(model: Any, rep: ImageRepresentation, Z: np.ndarray, batch_size: int | None,
+    def _evaluate(model: Any, rep: ImageRepresentation, Z: np.ndarray,
                   progress: bool | None, callback: Callable[[int, int], Any] | None
                   ) -> np.ndarray:
-        """Model outputs of every mask, building the images one chunk at a time."""
-        total = Z.shape[0]
-        size = batch_size or model.chunk_size_for(rep.apply(Z[:1]))
-        bar = None
-        if total > size and (progress or (progress is None and sys.stderr.isatty())):
-            from tqdm.auto import tqdm
+        """Model outputs of every mask, building the images one chunk at a time.
 
-            bar = tqdm(total=total, desc=f"whylens: {model.name}", unit="images", leave=False)
-        parts = []
-        try:
-            for start in range(0, total, size):
-                chunk = rep.apply(Z[start : start + size])
-                parts.append(model(chunk, progress=False))
-                done = min(start + size, total)
-                if bar is not None:
-                    bar.update(done - start)
-                if callback is not None:
-                    callback(done, total)
-        finally:
-            if bar is not None:
-                bar.close()
-        return np.concatenate(parts, axis=0)
+        Each chunk's images come from one fancy index of the segment map
+        (:meth:`ImageRepresentation.apply`); chunk sizes are the model's (a
+        fixed ``batch_size``, or a timing probe under the memory budget).
+        """
+        return model.call_chunked(Z.shape[0], lambda start, stop: rep.apply(Z[start:stop]),
+                                  sample=rep.apply(Z[:1]), progress=progress,
+                                  callback=callback, unit="images")

@@ -3,20 +3,193 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
 from whylens.errors import InputError, ModelError, ModelOutputError, describe
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "Model", "n_rows", "to_output_matrix"]
+__all__ = [
+    "DEFAULT_MEMORY_BUDGET",
+    "PROBE_MIN_ROWS",
+    "ChunkReport",
+    "Model",
+    "n_rows",
+    "probe_sizes",
+    "run_chunked",
+    "to_output_matrix",
+]
 
 #: Bytes that one chunk of model inputs (with the model's working memory,
 #: estimated) may take by default.
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
 
+#: Fewest rows for which a job without a fixed chunk size times a few chunk
+#: sizes (see :func:`run_chunked`).
+PROBE_MIN_ROWS = 128
+#: Smallest chunk size the probe tries; the next ones double it.
+PROBE_START = 4
+#: The probe stops at the first size this much slower per row than the best so far.
+PROBE_STOP_RATIO = 1.2
+#: Jobs estimated (from their first chunk) to take less than this many seconds
+#: are not probed: the timings would be noise.
+PROBE_MIN_SECONDS = 0.05
+
 ProgressCallback = Callable[[int, int], Any]
+T = TypeVar("T")
+
+
+def _clock() -> float:
+    """The probe's clock (a module function so tests can replace it)."""
+    return time.perf_counter()
+
+
+def probe_sizes(cap: int, total: int, start: int = PROBE_START) -> list[int]:
+    """Chunk sizes a timing probe tries: ``start, 2 start, 4 start, ... < cap``, then ``cap``.
+
+    Parameters
+    ----------
+    cap : int
+        Largest chunk allowed (the memory budget's).
+    total : int
+        Rows of the whole job.
+    start : int, default=PROBE_START
+
+    Returns
+    -------
+    list of int
+        Empty when the job is too small to probe (fewer than
+        :data:`PROBE_MIN_ROWS` rows, or one chunk holds it all). The sizes, plus
+        a warm-up chunk of the first size, cover at most half of the job; the
+        largest sizes are dropped to fit.
+    """
+    if total < PROBE_MIN_ROWS or cap <= start or total <= cap:
+        return []
+    sizes = []
+    size = start
+    while size < cap:
+        sizes.append(size)
+        size *= 2
+    sizes.append(cap)
+    while sizes and sizes[0] + sum(sizes) > total // 2:
+        sizes.pop()
+    return sizes if len(sizes) > 1 else []
+
+
+@dataclass
+class ChunkReport:
+    """How :func:`run_chunked` split a job.
+
+    Attributes
+    ----------
+    chunk_size : int
+        Rows per chunk after the probe (the last chunk may be shorter).
+    cap : int
+        Largest chunk allowed.
+    probed : dict of int to float
+        Seconds per row of each chunk size the probe timed (empty if none).
+    max_rows : int
+        Most rows given to one call of the work.
+    """
+
+    chunk_size: int
+    cap: int
+    probed: dict[int, float] = field(default_factory=dict)
+    max_rows: int = 0
+
+
+def run_chunked(
+    total: int,
+    work: Callable[[int, int], T],
+    *,
+    cap: int,
+    chunk_size: int | None = None,
+    known: int | None = None,
+    on_chunk: Callable[[int], Any] | None = None,
+    sync: Callable[[], Any] | None = None,
+) -> tuple[list[T], ChunkReport]:
+    """Run ``work(start, stop)`` over rows ``0..total`` in chunks sized by a timing probe.
+
+    With ``chunk_size`` given, every chunk has that size. Otherwise, when the
+    job needs several chunks of ``cap`` rows and has at least
+    :data:`PROBE_MIN_ROWS` rows, the first chunks are a probe: one untimed
+    warm-up chunk, then chunks of :func:`probe_sizes` in increasing order,
+    each timed, stopping at the first one :data:`PROBE_STOP_RATIO` times
+    slower per row than the best; the rest of the job runs in the fastest
+    size per row. The probe's chunks are the first rows of the job, not extra
+    work, and no chunk exceeds ``cap``. A model that evaluates rows
+    independently gives the same results whatever the chunk sizes.
+
+    Parameters
+    ----------
+    total : int
+        Rows of the job.
+    work : callable
+        ``work(start, stop) -> result`` for rows ``start..stop``; called in
+        order, with ``stop - start <= cap`` (or ``chunk_size``).
+    cap : int
+        Largest chunk (the memory budget's).
+    chunk_size : int, optional
+        A fixed chunk size (the user's ``batch_size``): no probe.
+    known : int, optional
+        A size an earlier probe chose for the same kind of rows: no probe.
+    on_chunk : callable, optional
+        ``on_chunk(rows_done)`` after every chunk (progress, cancellation).
+    sync : callable, optional
+        Called before each probe timing is read (``torch.cuda.synchronize`` for
+        asynchronous devices).
+
+    Returns
+    -------
+    results : list
+        ``work``'s results in row order.
+    report : ChunkReport
+    """
+    parts: list[T] = []
+    report = ChunkReport(chunk_size=cap, cap=cap)
+    done = 0
+
+    def step(size: int, timed: bool) -> float:
+        nonlocal done
+        stop = min(done + size, total)
+        begin = _clock()
+        parts.append(work(done, stop))
+        if timed and sync is not None:
+            sync()
+        seconds = _clock() - begin
+        rows = stop - done
+        report.max_rows = max(report.max_rows, rows)
+        done = stop
+        if on_chunk is not None:
+            on_chunk(done)
+        return seconds / rows
+
+    if chunk_size is not None:
+        size = report.chunk_size = int(chunk_size)
+    elif known is not None:
+        size = report.chunk_size = min(int(known), cap)
+    else:
+        sizes = probe_sizes(cap, total)
+        size = cap
+        if sizes and step(sizes[0], timed=True) * total >= PROBE_MIN_SECONDS:
+            best: int | None = None
+            for candidate in sizes:
+                if done >= total:
+                    break
+                per_row = step(candidate, timed=True)
+                report.probed[candidate] = per_row
+                if best is None or per_row < report.probed[best]:
+                    best = candidate
+                elif per_row > PROBE_STOP_RATIO * report.probed[best]:
+                    break
+            size = cap if best is None else best
+        report.chunk_size = size
+    while done < total:
+        step(size, timed=False)
+    return parts, report
 
 
 def n_rows(batch: Any) -> int:
@@ -142,6 +315,10 @@ class Model:
         ``"logits"`` or ``"raw"``.
     name : str, optional
         How to name the model in messages.
+    probe_chunks : bool, default=True
+        Without ``chunk_size``, let a job of several chunks time a few chunk
+        sizes up to the memory budget's on its first rows and go on in the
+        fastest (see :func:`run_chunked`); ``False`` always uses the budget's.
 
     Attributes
     ----------
@@ -151,6 +328,10 @@ class Model:
         Rows evaluated so far.
     max_chunk_seen : int
         Largest number of rows ``fn`` was called with.
+    tuned_chunk_sizes : dict
+        Chunk size a probe chose, per kind of rows (shape and dtype).
+    last_chunks : ChunkReport or None
+        How the last chunked call was split.
     """
 
     def __init__(
@@ -164,6 +345,7 @@ class Model:
         kind: str = "callable",
         output: str = "raw",
         name: str | None = None,
+        probe_chunks: bool = True,
     ) -> None:
         if not callable(fn):
             raise InputError(describe("fn", "a callable", fn))
@@ -189,6 +371,9 @@ class Model:
         self.n_calls = 0
         self.n_evaluated = 0
         self.max_chunk_seen = 0
+        self.probe_chunks = bool(probe_chunks)
+        self.tuned_chunk_sizes: dict[tuple[Any, ...], int] = {}
+        self.last_chunks: ChunkReport | None = None
 
     def __repr__(self) -> str:
         return (
@@ -218,6 +403,13 @@ class Model:
             ) from exc
         return to_output_matrix(raw, rows, source=f"model {self.name!r}")
 
+    def _row_key(self, sample: Any) -> tuple[Any, ...]:
+        shape = getattr(sample, "shape", None)
+        if shape is not None:
+            return (type(sample).__name__, tuple(int(s) for s in shape[1:]),
+                    str(getattr(sample, "dtype", "")))
+        return (type(sample).__name__,)
+
     def __call__(
         self,
         batch: Any,
@@ -226,6 +418,12 @@ class Model:
         callback: ProgressCallback | None = None,
     ) -> np.ndarray:
         """Evaluate the model on ``batch`` in chunks.
+
+        Chunks hold ``chunk_size`` rows if one was given, else at most what
+        ``memory_budget`` allows; a job of several such chunks (and at least
+        :data:`PROBE_MIN_ROWS` rows) first times a few smaller sizes on its
+        own first rows and goes on in the fastest (see :func:`run_chunked`).
+        Pass ``chunk_size=...`` to :func:`~whylens.models.as_model` to fix it.
 
         Parameters
         ----------
@@ -251,37 +449,89 @@ class Model:
         total = n_rows(batch)
         if total == 0:
             raise InputError(describe("batch", "at least one input row", batch))
-        size = self.chunk_size_for(batch)
-        if size >= total:
+        if self.chunk_size_for(batch) >= total:
             out = self._call_chunk(batch)
             if callback is not None:
                 callback(total, total)
             return out
-        starts = range(0, total, size)
+        return self.call_chunked(total, lambda start, stop: batch[start:stop], sample=batch,
+                                 progress=progress, callback=callback)
+
+    def call_chunked(
+        self,
+        total: int,
+        make_chunk: Callable[[int, int], Any],
+        *,
+        sample: Any,
+        progress: bool | None = None,
+        callback: ProgressCallback | None = None,
+        unit: str = "rows",
+    ) -> np.ndarray:
+        """Evaluate the model on ``total`` inputs built one chunk at a time.
+
+        Parameters
+        ----------
+        total : int
+            Number of inputs.
+        make_chunk : callable
+            ``make_chunk(start, stop) -> batch`` of inputs ``start..stop``.
+        sample : batch
+            A batch of the same kind of inputs (one row is enough), to size
+            the chunks from ``memory_budget``.
+        progress, callback
+            As in :meth:`__call__`.
+        unit : str, default="rows"
+            What the progress bar counts.
+
+        Returns
+        -------
+        ndarray of shape (total, n_outputs), float64
+
+        Notes
+        -----
+        Without ``chunk_size``, the chunk size is chosen by a timing probe
+        (:func:`run_chunked`) the first time this model sees rows of this
+        shape and dtype, and reused afterwards (``tuned_chunk_sizes``);
+        ``last_chunks`` reports the sizes of the last call.
+        """
+        cap = self.chunk_size_for(sample)
+        key = self._row_key(sample)
         bar = None
-        if progress or (progress is None and sys.stderr.isatty()):
+        if total > cap and (progress or (progress is None and sys.stderr.isatty())):
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=total, desc=f"whylens: {self.name}", unit="rows", leave=False)
-        parts: list[np.ndarray] = []
+            bar = tqdm(total=total, desc=f"whylens: {self.name}", unit=unit, leave=False)
+        width: list[int] = []
+        reported = [0]
+
+        def work(start: int, stop: int) -> np.ndarray:
+            part = self._call_chunk(make_chunk(start, stop))
+            if width and part.shape[1] != width[0]:
+                raise ModelOutputError(
+                    describe(f"output of model {self.name!r}", f"{width[0]} outputs on every chunk",
+                             got_text=f"{part.shape[1]} outputs on the chunk at row {start}")
+                )
+            width.append(part.shape[1])
+            return part
+
+        def on_chunk(done: int) -> None:
+            if bar is not None:
+                bar.update(done - reported[0])
+            reported[0] = done
+            if callback is not None:
+                callback(done, total)
+
         try:
-            for start in starts:
-                part = self._call_chunk(batch[start : start + size])
-                if parts and part.shape[1] != parts[0].shape[1]:
-                    raise ModelOutputError(
-                        describe(f"output of model {self.name!r}",
-                                 f"{parts[0].shape[1]} outputs on every chunk",
-                                 got_text=f"{part.shape[1]} outputs on the chunk at row {start}")
-                    )
-                parts.append(part)
-                done = min(start + size, total)
-                if bar is not None:
-                    bar.update(done - start)
-                if callback is not None:
-                    callback(done, total)
+            parts, report = run_chunked(
+                total, work, cap=cap, chunk_size=self.chunk_size,
+                known=self.tuned_chunk_sizes.get(key) if self.probe_chunks else cap,
+                on_chunk=on_chunk)
         finally:
             if bar is not None:
                 bar.close()
+        if report.probed:
+            self.tuned_chunk_sizes[key] = report.chunk_size
+        self.last_chunks = report
         return np.concatenate(parts, axis=0)
 
     predict = __call__

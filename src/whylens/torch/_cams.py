@@ -38,6 +38,7 @@ from whylens.errors import (
 )
 from whylens.explanation import Explanation, Features
 from whylens.models import DEFAULT_MEMORY_BUDGET
+from whylens.models._base import ChunkReport, run_chunked
 from whylens.torch._hooks import capture, check_same_device, get_layer
 from whylens.torch._layers import default_layer
 
@@ -141,9 +142,12 @@ class CAMContext:
     input_shape : tuple of int
         Spatial shape of the input the maps are upsampled to.
     batch_size : int
-        Rows per extra forward (ScoreCAM, AblationCAM).
+        Most rows per extra forward (ScoreCAM, AblationCAM): the CAM's
+        ``batch_size``, or the memory budget's.
     n_evals : int
         Rows forwarded so far (updated by :meth:`scores`).
+    chunks : ChunkReport or None
+        How :meth:`scores` split its forwards (the sizes a probe timed).
     """
 
     def __init__(self, cam: BaseCAM, cap: capture, x: Any, out: Any, labels: list[int],
@@ -161,6 +165,8 @@ class CAMContext:
         self.callback = callback
         self.n_evals = int(x.shape[0])
         self.n_backward = 0
+        self.chunks: ChunkReport | None = None
+        self._rows_done = 0
 
     def gradients(self) -> Any:
         """Gradients of each label's output with respect to the activations.
@@ -186,6 +192,13 @@ class CAMContext:
                replace: Callable[[Any, Any], Any] | None = None) -> Any:
         """Model outputs of the explained labels for extra inputs, in chunks.
 
+        With the CAM's ``batch_size`` every chunk has that many rows.
+        Otherwise chunks hold at most what the memory budget allows, and a
+        job of several such chunks (at least 128 rows) first times a few
+        smaller sizes on its own first rows (4, 8, 16, ...) and goes on in
+        the fastest per row (:func:`whylens.models._base.run_chunked`).
+        Scores stay on the device; only the probe's few chunks synchronise.
+
         Parameters
         ----------
         rows : Tensor of int, shape (m,)
@@ -204,18 +217,28 @@ class CAMContext:
 
         model = self._cam.model
         labels = torch.as_tensor(self.labels, device=self.output.device)
-        parts = []
         total = int(rows.shape[0])
         name = self._cap.names[0]
-        for start in range(0, total, self.batch_size):
-            chunk = rows[start : start + self.batch_size]
+
+        def work(start: int, stop: int) -> Any:
+            chunk = rows[start:stop]
             hook = None if replace is None else (lambda _n, out, c=chunk: replace(c, out))
             with capture(model, name, record=False, replace=hook), torch.no_grad():
                 out = _call_model(model, make_inputs(chunk))
-            parts.append(out.index_select(1, labels))
-            self.n_evals += int(chunk.shape[0])
+            return out.index_select(1, labels)
+
+        def on_chunk(done: int) -> None:
+            self.n_evals += done - self._rows_done
+            self._rows_done = done
             if self.callback is not None:
-                self.callback(min(start + self.batch_size, total), total)
+                self.callback(done, total)
+
+        device = self.x.device
+        sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
+        self._rows_done = 0
+        parts, report = run_chunked(total, work, cap=self.batch_size,
+                                    chunk_size=self._cam.batch_size, on_chunk=on_chunk, sync=sync)
+        self.chunks = report
         return torch.cat(parts, dim=0)
 
 
@@ -260,8 +283,15 @@ class BaseCAM:
         The layer to explain. ``None``: the last spatial layer of the forward
         pass (see :func:`whylens.torch.default_layer`), chosen on the first call.
     batch_size : int, optional
-        Rows per extra forward pass (ScoreCAM, AblationCAM). ``None``: as many
-        as fit a 256 MiB budget.
+        Rows per extra forward pass (ScoreCAM, AblationCAM). ``None``: at most
+        as many as fit a 256 MiB budget; when the forwards need several such
+        chunks, the first ones time a few sizes (4, 8, 16, ... up to the
+        budget's) and the rest run in the fastest per row. Pass e.g.
+        ``batch_size=16`` to fix it (maps do not depend on it beyond float
+        rounding of the model's batched kernels).
+    memory_budget : int, default=256 MiB
+        Bytes one chunk of extra forwards may use (estimated as 16 times its
+        inputs); caps the chunk when ``batch_size`` is None.
 
     Notes
     -----
@@ -276,7 +306,8 @@ class BaseCAM:
     #: Whether :meth:`compute` needs :meth:`CAMContext.gradients`.
     uses_gradients = True
 
-    def __init__(self, model: Any, layer: Any = None, *, batch_size: int | None = None) -> None:
+    def __init__(self, model: Any, layer: Any = None, *, batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
         import torch
 
         if not isinstance(model, torch.nn.Module):
@@ -285,6 +316,7 @@ class BaseCAM:
         self.layer = None if layer is None else get_layer(model, layer)[0]
         self.batch_size = None if batch_size is None else check_positive_int(
             "batch_size", batch_size)
+        self.memory_budget = check_positive_int("memory_budget", memory_budget)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={type(self.model).__name__}, layer={self.layer!r})"
@@ -302,7 +334,7 @@ class BaseCAM:
         if self.batch_size is not None:
             return self.batch_size
         row = int(x[0].numel()) * x.element_size()
-        return int(np.clip(DEFAULT_MEMORY_BUDGET // max(16 * row, 1), 1, 512))
+        return int(np.clip(self.memory_budget // max(16 * row, 1), 1, 512))
 
     def __call__(self, x: Any, target: Any = None, *,
                  callback: Callable[[int, int], Any] | None = None) -> Explanation:

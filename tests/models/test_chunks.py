@@ -1,0 +1,129 @@
+"""Chunk sizes chosen by a timing probe: known sizes on a fake clock, bounded, row order kept."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from whylens.models import _base, as_model
+from whylens.models._base import PROBE_MIN_ROWS, probe_sizes, run_chunked
+
+
+class FakeClock:
+    """A clock that only moves when the fake model works: ``cost(rows)`` seconds per call."""
+
+    def __init__(self, per_row) -> None:
+        self.now = 0.0
+        self.per_row = per_row
+        self.calls: list[int] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def work(self, rows: int) -> None:
+        self.calls.append(rows)
+        self.now += rows * self.per_row(rows)
+
+
+def fastest_at(best: int):
+    """Seconds per row, 1 ms at ``best`` rows per call, +1 ms per doubling away from it."""
+    return lambda rows: 1e-3 * (1.0 + abs(math.log2(rows / best)))
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    def install(per_row):
+        fake = FakeClock(per_row)
+        monkeypatch.setattr(_base, "_clock", fake)
+        return fake
+
+    return install
+
+
+def test_probe_sizes_double_up_to_the_cap_within_half_the_job():
+    assert probe_sizes(85, 1000) == [4, 8, 16, 32, 64, 85]
+    assert probe_sizes(27, 192) == [4, 8, 16, 27]
+    # warm-up 4 + probed sizes must fit in half the job: 4 + 4+8+16+32 = 64 <= 75
+    assert probe_sizes(85, 150) == [4, 8, 16, 32]
+    assert probe_sizes(85, PROBE_MIN_ROWS - 1) == []  # too small to amortise
+    assert probe_sizes(1000, 1000) == []  # one chunk holds it all
+    assert probe_sizes(4, 1000) == []  # nothing smaller than the cap to try
+
+
+def test_probe_picks_the_fastest_size_and_its_rows_are_real_work(clock):
+    fake = clock(fastest_at(16))
+
+    def work(start, stop):
+        fake.work(stop - start)
+        return np.arange(start, stop)
+
+    parts, report = run_chunked(1000, work, cap=85)
+    # warm-up 4, then 4, 8, 16 (best), 32 (2x slower per row than 16: stop), then 16s
+    assert fake.calls[:5] == [4, 4, 8, 16, 32]
+    assert set(fake.calls[5:-1]) == {16} and fake.calls[-1] <= 16
+    assert report.chunk_size == 16 and sorted(report.probed) == [4, 8, 16, 32]
+    np.testing.assert_array_equal(np.concatenate(parts), np.arange(1000))  # no row twice
+    assert sum(fake.calls) == 1000 and max(fake.calls) <= 85 == report.cap
+
+
+def test_probe_goes_up_to_the_cap_when_larger_is_faster(clock):
+    fake = clock(lambda rows: 1e-3 / rows)  # a fixed cost per call: the largest chunk wins
+
+    _, report = run_chunked(2000, lambda a, b: fake.work(b - a), cap=100)
+    assert report.chunk_size == 100 and sorted(report.probed) == [4, 8, 16, 32, 64, 100]
+    assert max(fake.calls) == 100 and sum(fake.calls) == 2000
+
+
+def test_fixed_size_known_size_and_fast_jobs_are_not_probed(clock):
+    fake = clock(fastest_at(16))
+    _, report = run_chunked(1000, lambda a, b: fake.work(b - a), cap=85, chunk_size=10)
+    assert set(fake.calls) == {10} and report.probed == {}
+    fake.calls.clear()
+    _, report = run_chunked(1000, lambda a, b: fake.work(b - a), cap=85, known=32)
+    assert fake.calls[0] == 32 and report.chunk_size == 32 and report.probed == {}
+    fast = clock(lambda rows: 1e-9)  # the whole job would take 1 us: timings are noise
+    _, report = run_chunked(1000, lambda a, b: fast.work(b - a), cap=85)
+    assert fast.calls[0] == 4 and set(fast.calls[1:-1]) == {85} and report.probed == {}
+
+
+def test_model_probes_once_per_row_shape_and_never_exceeds_the_budget(clock):
+    fake = clock(fastest_at(8))
+    seen = []
+
+    def f(X):
+        seen.append(len(X))
+        fake.work(len(X))
+        return X @ np.array([[1.0], [-2.0]])
+
+    model = as_model(f, memory_budget=2 * 8 * 8 * 50)  # 2 float64 columns x factor 8: 50 rows
+    X = np.random.default_rng(0).normal(size=(600, 2))
+    out = model(X, progress=False)
+    np.testing.assert_array_equal(out, X @ np.array([[1.0], [-2.0]]))  # same bits as one call
+    assert max(seen) <= 50 and model.max_chunk_seen <= 50
+    assert model.last_chunks.chunk_size == 8 and model.tuned_chunk_sizes
+    seen.clear()
+    model(X, progress=False)  # the size is remembered: no second probe
+    assert set(seen[:-1]) == {8} and model.last_chunks.probed == {}
+    fixed = as_model(f, memory_budget=2 * 8 * 8 * 50, chunk_size=7)
+    seen.clear()
+    fixed(X, progress=False)
+    assert set(seen[:-1]) == {7}
+
+
+def test_model_probe_can_be_turned_off(clock):
+    clock(fastest_at(8))
+    model = _base.Model(lambda X: X[:, 0], memory_budget=8 * 8 * 50, probe_chunks=False)
+    model(np.zeros((600, 1)), progress=False)
+    assert model.last_chunks.chunk_size == 50 and model.last_chunks.probed == {}
+
+
+def test_callback_sees_every_row_once_with_a_probe(clock):
+    fake = clock(fastest_at(16))
+    calls = []
+    model = as_model(lambda X: fake.work(len(X)) or X[:, 0], memory_budget=8 * 8 * 50)
+    model(np.zeros((400, 1)), progress=False, callback=lambda d, t: calls.append((d, t)))
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == 400 and {t for _, t in calls} == {400}
+    assert np.diff([0, *done]).tolist() == fake.calls
