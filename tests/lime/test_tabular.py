@@ -56,6 +56,46 @@ def test_same_seed_same_explanation_bit_for_bit(breast_cancer):
         again.explain_instance(X[0], clf, num_samples=800)
 
 
+def test_threads_and_a_model_that_explains_again_get_the_sequential_answers(breast_cancer):
+    """Scratch arrays are per thread and never lent twice: explanations run in
+    parallel threads, or from inside the model of another explanation, equal
+    the ones run one after the other."""
+    import threading
+
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, names, _ = breast_cancer
+    clf = LogisticRegression(max_iter=5000).fit(X, y)
+    explainer = LimeTabularExplainer(X, feature_names=names, random_state=3)
+    rows = [0, 5, 9, 13]
+    expected = [explainer.explain_instance(X[r], clf.predict_proba, num_samples=700)
+                for r in rows]
+    got: dict[int, object] = {}
+
+    def run(i: int) -> None:
+        for _ in range(3):
+            got[i] = explainer.explain_instance(X[rows[i]], clf.predict_proba,
+                                                num_samples=700)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(rows))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [got[i] for i in range(len(rows))] == expected
+
+    inner: list[object] = []
+
+    def nested(batch: np.ndarray) -> np.ndarray:
+        if not inner:
+            inner.append(explainer.explain_instance(X[rows[1]], clf.predict_proba,
+                                                    num_samples=700))
+        return clf.predict_proba(batch)
+
+    assert explainer.explain_instance(X[rows[0]], nested, num_samples=700) == expected[0]
+    assert inner[0] == expected[1]
+
+
 def test_agrees_with_lime_on_breast_cancer(breast_cancer):
     lime_tabular = pytest.importorskip("lime.lime_tabular")
     from sklearn.linear_model import LogisticRegression

@@ -107,20 +107,27 @@ def test_bin_draws_follow_the_truncated_normal_of_the_bin(breast_cancer):
             np.testing.assert_allclose(values[500], ref.ppf(0.5), rtol=1e-6)
 
 
-@pytest.mark.parametrize("categorical", [[], [3]])
+@pytest.mark.parametrize("categorical", [[], [3], [3, 5]])
 def test_compiled_sampler_gives_the_numpy_samples_bit_for_bit(breast_cancer, categorical):
     """With numba installed, the compiled categorical loop draws exactly what the numpy
-    path draws for the same seed (so results do not depend on numba being present)."""
+    path draws for the same seed (so results do not depend on numba being present),
+    for a few categories (counted) and for many (binary search)."""
     pytest.importorskip("numba")
     X, _, names, _ = breast_cancer
     X = X.copy()
     X[:, 3] = np.round(X[:, 3] / 500)  # a small categorical column
+    X[:, 5] = np.round(X[:, 5] * 200)  # a categorical column with dozens of codes
+    assert np.unique(X[:, 5]).size > 16
     continuous = [c for c in range(X.shape[1]) if c not in categorical and c % 4]
     disc = Discretizer("quartile").fit(X, continuous, names)
     sampler = TabularSampler(X, categorical, names, disc)
     assert sampler._kernel is not None
     for around in (False, True):
         compiled = sampler.sample(X[7], 3000, np.random.default_rng(11), around)
+        out = np.empty((3000, X.shape[1]))
+        into = sampler.sample(X[7], 3000, np.random.default_rng(11), around, out=out)
+        assert into[0] is out
+        np.testing.assert_array_equal(into[0], compiled[0])
         kernel, sampler._kernel = sampler._kernel, None
         plain = sampler.sample(X[7], 3000, np.random.default_rng(11), around)
         sampler._kernel = kernel

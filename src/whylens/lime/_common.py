@@ -46,11 +46,20 @@ def distances_to_first(Z: np.ndarray, metric: str) -> np.ndarray:
     if not isinstance(metric, str):
         raise InputTypeError(describe("distance_metric", "a metric name such as 'cosine'",
                                       metric))
+    # Row norms by einsum and products with row 0 by matrix-vector products:
+    # no temporary of Z's size (see _solver._centered_gram for why that matters).
     if metric == "euclidean":
-        diff = Z - Z[0]
-        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        # ||z||^2 - 2 z.z0 + ||z0||^2, as scikit-learn's (and so lime's) euclidean
+        # distances; rounding can push a tiny squared distance below zero.
+        z0 = Z[0]
+        sq = np.einsum("ij,ij->i", Z, Z)
+        sq -= 2.0 * (Z @ z0)
+        sq += float(z0 @ z0)
+        np.maximum(sq, 0.0, out=sq)
+        sq[0] = 0.0
+        return np.sqrt(sq, out=sq)
     if metric == "cosine":
-        norms = np.linalg.norm(Z, axis=1)
+        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
         dots = Z @ Z[0]
         denom = norms * norms[0]
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from whylens._workspace import scratch
 from whylens.errors import InputError, InputTypeError, describe
 
 __all__ = [
@@ -102,6 +103,15 @@ def _weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
     return 1.0 - numerator / denominator
 
 
+def _centered_gram(Z: np.ndarray, weights: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``(Z - mean)' diag(weights) (Z - mean)``, shape (d, d), through one
+    matrix product on a reused scratch array (see :mod:`whylens._workspace`)."""
+    with scratch(Z.shape, slot="lime.gram") as scaled:
+        np.subtract(Z, mean, out=scaled)
+        np.multiply(scaled, np.sqrt(weights)[:, None], out=scaled)
+        return scaled.T @ scaled
+
+
 def _solve_spd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     try:
         return scipy.linalg.solve(a, b, assume_a="pos", check_finite=False)
@@ -147,24 +157,29 @@ class LimeSolver:
         self.weights = weights
         self.instance = Z[0] if instance is None else np.asarray(instance, dtype=np.float64)
         self.n_features = Z.shape[1]
-        sw = weights.sum()
-        self._x_mean = weights @ Z / sw
-        self._centered = Z - self._x_mean
-        scaled = self._centered * np.sqrt(weights)[:, None]
-        self._gram = scaled.T @ scaled  # Xc' W Xc
+        self._sw = float(weights.sum())
+        self._x_mean = weights @ Z / self._sw
+        self._gram = _centered_gram(Z, weights, self._x_mean)  # Xc' W Xc
+
+    def _moments(self, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Weighted mean of ``y`` and ``Xc' W (y - mean)``, shape (n_features,),
+        from matrix-vector products (no centred copy of ``Z``)."""
+        w = self.weights
+        y_mean = float(w @ y) / self._sw
+        wy = w * (y - y_mean)
+        return y_mean, self.Z.T @ wy - self._x_mean * float(wy.sum())
 
     # -- the one ridge every mode uses -----------------------------------------
-    def _ridge(self, y: np.ndarray, features: np.ndarray, alpha: float
+    def _ridge(self, moments: tuple[float, np.ndarray], features: np.ndarray, alpha: float
                ) -> tuple[np.ndarray, float]:
         """Weighted ridge (centred intercept) on a feature subset, closed form."""
-        y_mean = float(self.weights @ y / self.weights.sum())
+        y_mean, b = moments
         if features.size == 0:
             return np.zeros(0), y_mean
-        xty = self._centered[:, features].T @ (self.weights * (y - y_mean))
         gram = self._gram[np.ix_(features, features)]
         if alpha:
             gram = gram + alpha * np.eye(features.size)
-        coef = _solve_spd(gram, xty)
+        coef = _solve_spd(gram, b[features])
         intercept = y_mean - float(self._x_mean[features] @ coef)
         return coef, intercept
 
@@ -175,8 +190,7 @@ class LimeSolver:
         Uses the Schur-complement update of the explained sum of squares, so
         every candidate of a step is scored in one vectorised expression.
         """
-        yc = y - self.weights @ y / self.weights.sum()
-        b = self._centered.T @ (self.weights * yc)  # Xc' W yc, shape (d,)
+        _, b = self._moments(y)  # Xc' W yc, shape (d,)
         gram = self._gram
         used: list[int] = []
         diag = np.diag(gram)
@@ -197,7 +211,7 @@ class LimeSolver:
         return np.asarray(used, dtype=np.int64)
 
     def _highest_weights(self, y: np.ndarray, num_features: int) -> np.ndarray:
-        coef, _ = self._ridge(y, np.arange(self.n_features), alpha=0.01)
+        coef, _ = self._ridge(self._moments(y), np.arange(self.n_features), alpha=0.01)
         weighted = coef * self.Z[0]
         order = np.argsort(-np.abs(weighted), kind="stable")
         return order[:num_features].astype(np.int64)
@@ -271,13 +285,15 @@ class LimeSolver:
         if y.shape[0] != self.Z.shape[0]:
             raise InputError(describe("y", f"{self.Z.shape[0]} outputs", y))
         used = self.select(y, num_features, feature_selection)
-        x_used = self.Z[:, used]
         if model_regressor is None:
-            coef, intercept = self._ridge(y, used, alpha=1.0)
-            pred = x_used @ coef + intercept
+            coef, intercept = self._ridge(self._moments(y), used, alpha=1.0)
+            dense = np.zeros(self.n_features)
+            dense[used] = coef
+            pred = self.Z @ dense + intercept  # no copy of the selected columns
             score = _weighted_r2(y, pred, self.weights)
             local = float(self.instance[used] @ coef + intercept)
         else:
+            x_used = self.Z[:, used]
             if not all(hasattr(model_regressor, m) for m in ("fit", "predict", "score")):
                 raise InputTypeError(
                     describe("model_regressor", "a scikit-learn regressor with fit/predict/score",

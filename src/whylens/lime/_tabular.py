@@ -14,6 +14,7 @@ from whylens._validation import (
     check_random_state,
     random_state_param,
 )
+from whylens._workspace import scratch
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features, Surrogate
 from whylens.lime._common import (
@@ -201,15 +202,19 @@ class LimeTabularExplainer:
         model = as_model(predict_fn, output=output)
         seed_param = random_state_param(self.random_state)
         rng = check_random_state(self.random_state)
-        Z, inverse = self.sampler.sample(row, num_samples, rng, self.sample_around_instance)
-        Y = model(inverse, progress=progress, callback=callback)
-        label_idx, top = resolve_labels(labels, top_labels, Y[0], self.mode)
-        if self.mode == "classification":
-            check_probabilities(Y)
-        distances = distances_to_first(Z, distance_metric)
-        weights = self.kernel(distances, self.kernel_width)
-        fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
-                          model_regressor)
+        with scratch((num_samples, self.n_features), slot="lime.samples") as buffer:
+            Z, inverse = self.sampler.sample(row, num_samples, rng,
+                                             self.sample_around_instance, out=buffer)
+            Y = model(inverse, progress=progress, callback=callback)
+            del inverse  # the model's rows: not needed below, let them go
+            label_idx, top = resolve_labels(labels, top_labels, Y[0], self.mode)
+            if self.mode == "classification":
+                check_probabilities(Y)
+            distances = distances_to_first(Z, distance_metric)
+            weights = self.kernel(distances, self.kernel_width)
+            fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
+                              model_regressor)
+            del Z
         names = self.class_names or model.output_names
         if self.mode == "classification":
             names = check_names("class_names", names, Y.shape[1], "") if names else \

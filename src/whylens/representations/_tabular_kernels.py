@@ -43,12 +43,25 @@ def draw_categorical(u, cum, values, n_values, cum_low, share, disc_pos, quantil
         last = n_values[j] - 1
         col = columns[j]
         pos = disc_pos[j]
+        fj = first[j]
         for s in range(1, n):
             uu = u[j, s]
             idx = 0
-            while idx < last and uu >= cum[j, idx]:
-                idx += 1
-            Z[s, col] = 1.0 if idx == first[j] else 0.0
+            if last <= 16:
+                # Count the cumulative frequencies at or below u without branches
+                # (the bin is random, so an early-exit loop mispredicts).
+                for c in range(last):
+                    idx += uu >= cum[j, c]
+            else:  # binary search: first c with cum[c] > u, capped at last
+                lo, hi = 0, last
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if uu >= cum[j, mid]:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                idx = lo
+            Z[s, col] = 1.0 if idx == fj else 0.0
             value = values[j, idx]
             if pos >= 0:
                 v = min((uu - cum_low[j, idx]) / share[j, idx], below_one)

@@ -378,7 +378,8 @@ class TabularSampler:
         return tables
 
     def sample(self, row: np.ndarray, num_samples: int, rng: np.random.Generator,
-               sample_around_instance: bool = False) -> tuple[np.ndarray, np.ndarray]:
+               sample_around_instance: bool = False, out: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         """Perturb ``row``.
 
         Parameters
@@ -387,6 +388,9 @@ class TabularSampler:
         num_samples : int
         rng : numpy.random.Generator
         sample_around_instance : bool, default=False
+        out : ndarray of shape (num_samples, n_features), optional
+            C-contiguous float64 array to write ``Z`` into (used by the compiled
+            path; the numpy path builds ``Z`` column-major and ignores it).
 
         Returns
         -------
@@ -398,7 +402,7 @@ class TabularSampler:
             The samples in input units, for the model. Row 0 is ``row``.
         """
         if self._kernel is not None:
-            return self._sample_compiled(row, num_samples, rng, sample_around_instance)
+            return self._sample_compiled(row, num_samples, rng, sample_around_instance, out)
         d = self.n_features
         # Column-major work arrays: every step below is a contiguous vector op.
         Zt = np.empty((d, num_samples))
@@ -434,11 +438,12 @@ class TabularSampler:
         return Z, inverse
 
     def _sample_compiled(self, row: np.ndarray, num_samples: int, rng: np.random.Generator,
-                         sample_around_instance: bool) -> tuple[np.ndarray, np.ndarray]:
+                         sample_around_instance: bool, out: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`sample` with the categorical loop compiled: the same random
         draws in the same order and the same arithmetic, so the same samples."""
         d = self.n_features
-        Z = np.empty((num_samples, d))
+        Z = np.empty((num_samples, d)) if out is None else out
         inverse = np.empty((num_samples, d))
         cont = np.flatnonzero(~self.categorical)
         if cont.size:
