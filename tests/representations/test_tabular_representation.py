@@ -133,3 +133,25 @@ def test_compiled_sampler_gives_the_numpy_samples_bit_for_bit(breast_cancer, cat
         sampler._kernel = kernel
         np.testing.assert_array_equal(compiled[0], plain[0])
         np.testing.assert_array_equal(compiled[1], plain[1])
+
+
+def test_first_positions_and_bins_of_one_row_match_the_general_path(breast_cancer):
+    """The one-row fast paths (edge table, bin lookup) agree with searchsorted and
+    with a search of the value lists, also for a bin that training never filled."""
+    X, _, names, _ = breast_cancer
+    X = X.copy()
+    X[:, 3] = np.round(X[:, 3] / 500)
+    disc = Discretizer("quartile").fit(X, [c for c in range(X.shape[1]) if c != 3], names)
+    # The top bin of column 0 is never seen by the sampler.
+    sampler = TabularSampler(X[X[:, 0] <= disc.edges[0][-1]], [3], names, disc)
+    rows = np.vstack([X[:40], X[X[:, 0] > disc.edges[0][-1]][:3]])
+    for row in rows:
+        np.testing.assert_array_equal(disc.discretize(row), disc.discretize(row[None])[0])
+        expected = []
+        bins = disc.discretize(row[None])[0]
+        for j, col in enumerate(sampler.cat_columns):
+            value = bins[sampler._disc_pos[col]] if sampler._disc_pos[col] >= 0 else row[col]
+            hit = np.flatnonzero(sampler.feature_values[j] == value)
+            expected.append(hit[0] if hit.size else -1)
+        np.testing.assert_array_equal(sampler._first_positions(row), expected)
+    assert (sampler._first_positions(rows[-1])[0] == -1)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_ndtr, ndtri_exp
 
+from whylens._workspace import scratch
 from whylens.errors import InputError, describe
 
 __all__ = [
@@ -253,11 +254,19 @@ class Discretizer:
         """
         X = np.asarray(X, dtype=np.float64)
         one = X.ndim == 1
-        X2 = X[None, :] if one else X
+        if one:  # one row: count the edges below each value, all columns at once
+            table = getattr(self, "_edge_table", None)
+            if table is None:
+                table = np.full((self.columns.size, max(e.size for e in self.edges)), np.inf)
+                for j, e in enumerate(self.edges):
+                    table[j, :e.size] = e
+                self._edge_table = table
+            return (X[self.columns, None] > table).sum(axis=1)
+        X2 = X
         out = np.empty((X2.shape[0], self.columns.size), dtype=np.int64)
         for j, col in enumerate(self.columns):
             out[:, j] = np.searchsorted(self.edges[j], X2[:, col])
-        return out[0] if one else out
+        return out
 
     def undiscretize_column(self, position: int, bins: np.ndarray,
                             rng: np.random.Generator) -> np.ndarray:
@@ -446,20 +455,27 @@ class TabularSampler:
         Z = np.empty((num_samples, d)) if out is None else out
         inverse = np.empty((num_samples, d))
         cont = np.flatnonzero(~self.categorical)
+        # The random draws go to scratch arrays (see whylens._workspace), and
+        # the arithmetic runs in place in the order of the numpy path.
         if cont.size:
             center = (row if sample_around_instance else self.mean)[cont]
-            values = (rng.standard_normal((cont.size, num_samples))
-                      * self.scale[cont, None] + center[:, None])
-            inverse[:, cont] = values.T
-            Z[:, cont] = ((values - self.mean[cont, None]) / self.scale[cont, None]).T
+            with scratch((cont.size, num_samples), slot="tabular.normals") as values:
+                rng.standard_normal(out=values)
+                values *= self.scale[cont, None]
+                values += center[:, None]
+                inverse[:, cont] = values.T
+                values -= self.mean[cont, None]
+                values /= self.scale[cont, None]
+                Z[:, cont] = values.T
         cats = self.cat_columns
         if cats.size:
             first = self._first_positions(row)
-            u = rng.random((cats.size, num_samples))
             cum, values, n_values, low, share, disc_pos, quantiles = self._kernel_tables()
             knots = 0 if self.discretizer is None else self.discretizer.QUANTILE_KNOTS
-            self._kernel(u, cum, values, n_values, low, share, disc_pos, quantiles, knots,
-                         first, cats, Z, inverse)
+            with scratch((cats.size, num_samples), slot="tabular.uniforms") as u:
+                rng.random(out=u)
+                self._kernel(u, cum, values, n_values, low, share, disc_pos, quantiles, knots,
+                             first, cats, Z, inverse)
         Z[0] = 1.0
         Z[0, cont] = (row[cont] - self.mean[cont]) / self.scale[cont]
         inverse[0] = row
@@ -480,10 +496,23 @@ class TabularSampler:
         value list; -1 for a category never seen in training."""
         cats = self.cat_columns
         pos = np.full(cats.size, -1, dtype=np.int64)
-        bins = None if self.discretizer is None else self.discretizer.discretize(row)
-        for j, col in enumerate(cats):
-            value = bins[self._disc_pos[col]] if self._disc_pos[col] >= 0 else row[col]
-            hit = np.flatnonzero(self.feature_values[j] == value)
+        lookup = getattr(self, "_bin_lookup", None)
+        if lookup is None:
+            # For binned columns: bin id -> index in the column's value list.
+            width = 1 + max((e.size for e in self.discretizer.edges), default=0) \
+                if self.discretizer is not None else 1
+            lookup = np.full((cats.size, width), -1, dtype=np.int64)
+            for j, col in enumerate(cats):
+                if self._disc_pos[col] >= 0:
+                    lookup[j, self.feature_values[j].astype(np.int64)] = \
+                        np.arange(self.feature_values[j].size)
+            self._bin_lookup = lookup
+        binned = self._disc_pos[cats] >= 0
+        if binned.any():
+            bins = self.discretizer.discretize(row)[self._disc_pos[cats[binned]]]
+            pos[binned] = lookup[np.flatnonzero(binned), bins]
+        for j in np.flatnonzero(~binned):
+            hit = np.flatnonzero(self.feature_values[j] == row[cats[j]])
             if hit.size:
                 pos[j] = hit[0]
         return pos
