@@ -163,9 +163,28 @@ def test_determinism_by_seed(cls, kw, data):
     assert a == b
     assert a.values.tobytes() == b.values.tobytes()
     assert not np.array_equal(a.values, c.values)
-    # Row i's values do not depend on the rows explained with it.
-    one = cls(_interaction_model, bg, random_state=7, **kw)(X)
-    assert np.array_equal(one[2].values, a[2].values)
+    # Every row gets the same design: row i's values depend neither on the rows
+    # explained with it nor on its position in the batch.
+    one = cls(_interaction_model, bg, random_state=7, **kw)(X[2:3])
+    np.testing.assert_allclose(one.values[0], a.values[2], rtol=0, atol=1e-12)
+    moved = cls(_interaction_model, bg, random_state=7, **kw)(X[::-1])
+    np.testing.assert_allclose(moved.values[::-1], a.values, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("call_rows", [1, 7, 1 << 14])
+def test_evaluate_design_packs_rows_and_coalitions_in_calls(call_rows, data, monkeypatch):
+    """Whatever the call size, v(row, coalition) equals the per-row game's value."""
+    import whylens.shap._maskers as module
+    from whylens.models import as_model
+
+    bg, X = data
+    monkeypatch.setattr(module, "CALL_ROWS", call_rows)
+    masker, model = TabularMasker(bg), as_model(_interaction_model)
+    Z = np.random.default_rng(3).random((9, 6)) < 0.5
+    v = masker.evaluate_design(X, Z, model)
+    assert v.shape == (5, 9, 2)
+    for i in range(5):
+        np.testing.assert_allclose(v[i], masker.game(X[i], model)(Z), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("name,make", ALL)
@@ -334,7 +353,8 @@ def test_efficiency_violation_is_reported(data, monkeypatch):
 
     bg, X = data
     explainer = ExactExplainer(_interaction_model, bg)
-    monkeypatch.setattr(explainer, "_finish", lambda Z, s, v, v0, v1: np.ones((6, 2)))
+    monkeypatch.setattr(explainer, "_finish",
+                        lambda Z, s, v, v0, v1: np.ones((6, v.shape[1])))
     with pytest.warns(EfficiencyWarning, match="miss efficiency by"):
         exp = explainer(X)
     assert exp.params["efficiency_max_abs_error"] > 0.1

@@ -35,7 +35,7 @@ from whylens.shap._solvers import (
     sample_kernel_coalitions,
 )
 
-#: Coalitions per row up to which the rows of a table share model calls.
+#: Coalitions per row up to which the rows of a table share one design and model calls.
 _SHARED_CALLS_MAX = 1 << 16
 
 __all__ = [
@@ -141,9 +141,11 @@ class ShapExplainer:
         return {}
 
     def _plan(self, d: int, rng: np.random.Generator) -> tuple[np.ndarray, Any] | None:
-        """Coalitions (m, d) to evaluate for one row and what ``_finish`` needs, or None.
+        """One design: coalitions (m, d) for every row and what ``_finish`` needs, or None.
 
-        Explainers that return a plan let the rows of a table share model calls.
+        Explainers that return a plan let the rows of a table share the design,
+        the model calls and one solve (``_finish`` gets every (row, output)
+        pair as a column of ``v``).
         """
         return None
 
@@ -204,9 +206,10 @@ class ShapExplainer:
 
     # --------------------------------------------------------------- internals
     def _row_rngs(self, n: int) -> list[np.random.Generator]:
+        """One generator per row, all seeded alike: every row gets the same design."""
         rng = check_random_state(self.random_state)
         entropy = int(rng.integers(0, 2**63 - 1))
-        return [np.random.default_rng(s) for s in np.random.SeedSequence(entropy).spawn(n)]
+        return [np.random.default_rng(entropy) for _ in range(n)]
 
     def _explain(self, X: Any) -> tuple[Explanation, bool]:
         evals_before = self.model.n_evaluated
@@ -221,18 +224,18 @@ class ShapExplainer:
                                           got_text=f"{base.shape[0]} and {fx.shape[1]}"))
             rngs = self._row_rngs(rows.shape[0])
             d = self.masker.n_features
-            shared = hasattr(self.masker, "evaluate_rows")  # custom maskers: one game per row
-            plans = [self._plan(d, rng) if shared else None for rng in rngs]
-            if shared and all(p is not None for p in plans):
-                # All rows' coalitions in shared model calls (one chunk serves many rows).
-                sizes = [p[0].shape[0] for p in plans]
-                Z = np.concatenate([p[0] for p in plans])
-                row_ids = np.repeat(np.arange(rows.shape[0]), sizes)
-                v = self.masker.evaluate_rows(rows, row_ids, Z, self.model)
-                ends = np.cumsum([0, *sizes])
-                phis = [self._finish(plans[i][0], plans[i][1], v[ends[i] : ends[i + 1]], base,
-                                     fx[i]) for i in range(rows.shape[0])]
-                n_evals = int(Z.shape[0]) + 2 * rows.shape[0]
+            plan = self._plan(d, rngs[0]) if hasattr(self.masker, "evaluate_design") else None
+            if plan is not None:
+                # One design for all rows (the same seed gives every row the same
+                # coalitions): the model calls are shared, and the solver runs once
+                # with every (row, output) as a column of one right-hand side.
+                Z, state = plan
+                n, k = rows.shape[0], base.shape[0]
+                v = self.masker.evaluate_design(rows, Z, self.model)  # (n, m, k)
+                cols = v.transpose(1, 0, 2).reshape(Z.shape[0], n * k)
+                phi = self._finish(Z, state, cols, np.tile(base, n), fx.reshape(n * k))
+                phis = list(phi.reshape(d, n, k).transpose(1, 0, 2))
+                n_evals = (int(Z.shape[0]) + 2) * n
             else:
                 phis, n_evals = [], 0
                 for i in range(rows.shape[0]):

@@ -20,6 +20,7 @@ Non-tabular maskers share one small contract: ``split(X) -> (items, single)``,
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -39,6 +40,14 @@ __all__ = [
     "TextMasker",
     "summarize_background",
 ]
+
+#: Model rows per call that :meth:`TabularMasker.evaluate_design` aims at: calls
+#: this small keep the inputs they build in the CPU cache (see benchmarks/README.md).
+CALL_ROWS = 1 << 14
+
+#: A model slower than this per row gets calls of its full chunk instead (per-call
+#: overhead, e.g. a forest's, then matters more than the cache).
+SLOW_MODEL_SECONDS_PER_ROW = 1e-6
 
 #: Background rows above which :class:`TabularMasker` summarises automatically.
 MAX_BACKGROUND = 100
@@ -262,10 +271,67 @@ class TabularMasker:
             m = Z.shape[0]
             inputs = np.where(Z[:, None, :], x, B[None, :, :]).reshape(m * nb, d)
             out = model(inputs, progress=False)
-            return np.einsum("mbk,b->mk", out.reshape(m, nb, -1), w)
+            return np.tensordot(out.reshape(m, nb, -1), w, axes=([1], [0]))
 
         return Game(d, evaluate, block)
 
+
+    def evaluate_design(self, X: np.ndarray, Z: np.ndarray, model: Model) -> np.ndarray:
+        """``v`` of every coalition of one design ``Z`` for every row of ``X``.
+
+        The (row, coalition) pairs are taken in order and packed into model
+        calls, so one call serves several rows when the design is small. A
+        call's inputs are built with one ``np.where`` on same-shaped contiguous
+        arrays (no broadcasting in the inner loop). Calls start at
+        :data:`CALL_ROWS` rows, small enough for the inputs to stay in the CPU
+        cache (what a cheap model such as a logistic regression needs); when
+        the first call shows a model slower than :data:`SLOW_MODEL_SECONDS_PER_ROW`,
+        the rest go in calls of the full chunk (fewer calls: what a forest
+        needs). The values do not depend on the call sizes.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_rows, n_features)
+        Z : ndarray of bool, shape (m, n_features)
+        model : Model
+
+        Returns
+        -------
+        ndarray of shape (n_rows, m, n_outputs)
+        """
+        B, w = self.data, self.weights
+        nb, d = B.shape
+        n, m = X.shape[0], Z.shape[0]
+        chunk = model.chunk_size_for(B)
+        per_call = max(1, min(chunk, CALL_ROWS) // nb)  # (row, coalition) pairs per call
+        Zr = np.repeat(Z, nb, axis=0)  # the design, one row per background row
+        Bt = np.zeros((0, d))
+        parts: list[np.ndarray] = []
+        p, total = 0, n * m
+        while p < total:
+            p1 = min(total, p + per_call)
+            i0, c0 = divmod(p, m)
+            i1, c1 = divmod(p1 - 1, m)
+            if i0 == i1:
+                zr = Zr[c0 * nb : (c1 + 1) * nb]
+                xr = np.repeat(X[i0 : i0 + 1], (p1 - p) * nb, axis=0)
+            else:
+                zr = np.concatenate([Zr[c0 * nb :], *([Zr] * (i1 - i0 - 1)),
+                                     Zr[: (c1 + 1) * nb]])
+                counts = np.full(i1 - i0 + 1, m)
+                counts[0], counts[-1] = m - c0, c1 + 1
+                xr = np.repeat(X[i0 : i1 + 1], counts * nb, axis=0)
+            rows = (p1 - p) * nb
+            if Bt.shape[0] < rows:
+                Bt = np.tile(B, (p1 - p, 1))
+            begin = time.perf_counter()
+            out = model(np.where(zr, xr, Bt[:rows]), progress=False)
+            if p == 0 and (time.perf_counter() - begin) > SLOW_MODEL_SECONDS_PER_ROW * rows:
+                per_call = max(1, chunk // nb)
+            parts.append(np.tensordot(out.reshape(p1 - p, nb, -1), w, axes=([1], [0])))
+            p = p1
+        v = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        return v.reshape(n, m, -1)
 
     def evaluate_rows(self, X: np.ndarray, row_ids: np.ndarray, Z: np.ndarray,
                       model: Model) -> np.ndarray:
@@ -295,7 +361,7 @@ class TabularMasker:
             m = z.shape[0]
             inputs = np.where(z[:, None, :], x[:, None, :], B[None, :, :]).reshape(m * nb, d)
             out = model(inputs, progress=False)
-            parts.append(np.einsum("mbk,b->mk", out.reshape(m, nb, -1), w))
+            parts.append(np.tensordot(out.reshape(m, nb, -1), w, axes=([1], [0])))
         return np.concatenate(parts, axis=0)
 
 
