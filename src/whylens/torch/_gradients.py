@@ -142,6 +142,10 @@ class _Run:
         self._chunk: int | None = method.internal_batch_size
         self.mode_factory: Callable[[], Any] | None = None
         self.layer_x: Any = None
+        # reference rows evaluated with x in the first forward (see _references)
+        self.refs: Any = None
+        self.ref_output: Any = None
+        self.layer_refs: Any = None
 
     # -------------------------------------------------------------- forwards
     def forward(self, inputs: Any) -> Any:
@@ -221,7 +225,7 @@ class _Run:
                                        allow_unused=True)
             grads.append(torch.zeros_like(leaf) if g is None else g)
             self.n_backward += 1
-        return torch.stack(grads, dim=1)
+        return grads[0].unsqueeze(1) if len(grads) == 1 else torch.stack(grads, dim=1)
 
     # -------------------------------------------------------------- chunking
     def chunk_size(self, row: Any) -> int:
@@ -334,6 +338,22 @@ def _pair_index(b: Any, n: int) -> Any:
         n, dtype=torch.int64, device=b.device)
 
 
+def _accumulate(attr: Any, rows: Any, values: Any, weights: Any) -> None:
+    """``attr[rows[r]] += weights[r] * values[r]`` as one matrix product.
+
+    ``index_add_`` along the first axis runs row by row on CPU (11 ms for 400
+    rows of 2000 numbers); a (instances x rows) weight matrix times the
+    flattened rows does the weighting and the sum in one GEMM.
+    """
+    import torch
+
+    lo, hi = int(rows.min()), int(rows.max()) + 1
+    m = int(rows.shape[0])
+    mix = torch.zeros((hi - lo, m), dtype=values.dtype, device=values.device)
+    mix[rows - lo, torch.arange(m, device=rows.device)] = weights.to(values.dtype)
+    attr[lo:hi] += (mix @ values.reshape(m, -1)).view(hi - lo, *values.shape[1:])
+
+
 def _check_float(name: str, value: Any, minimum: float = 0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise InputTypeError(describe(name, f"a number >= {minimum}", value))
@@ -398,6 +418,14 @@ class GradientAttribution:
     def _params(self) -> dict[str, Any]:
         return {}
 
+    def _references(self, baselines: Any, x: Any) -> Any:
+        """Reference rows to evaluate together with ``x`` in the first forward, or None.
+
+        Their outputs (and layer activations) are then ``run.ref_output``
+        (``run.layer_refs``), saving a model call.
+        """
+        return None
+
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         """Return ``{"values": Tensor (n, n_labels, *shape), ...}``.
 
@@ -451,16 +479,28 @@ class GradientAttribution:
             x = x.to(_module_float_dtype(self.model))
         if self.layer is None:
             _float_input(x, self)
+        import torch
+
         run = _Run(self, x.detach(), callback)
+        n = int(x.shape[0])
         state = snapshot_state(self.model)
         try:
             self.model.eval()
             for p in self.model.parameters():
                 p.requires_grad_(False)
+            # one forward gives the outputs at x and at the references (and the
+            # layer's activations at both, for layer methods)
+            refs = self._references(baselines, run.x)
+            rows = run.x if refs is None else torch.cat([run.x, refs])
             if self.layer is None:
-                run.output = run.forward(run.x)
-            else:  # one forward gives the output and the layer's activations
-                run.layer_x, run.output = run.layer_activations(run.x)
+                out = run.forward(rows)
+            else:
+                acts, out = run.layer_activations(rows)
+                run.layer_x = acts[:n]
+                run.layer_refs = None if refs is None else acts[n:]
+            run.output = out[:n]
+            if refs is not None:
+                run.refs, run.ref_output = refs, out[n:]
             run.labels = _resolve_target(target, run.output, int(run.output.shape[1]))
             result = self._attribute(run, baselines)
         finally:
@@ -505,7 +545,7 @@ class GradientAttribution:
 
     # ---------------------------------------------------- shared path engine
     def _path(self, run: _Run, starts: Any, ends: Any, rows_i: Any, rows_s: Any, rows_e: Any,
-              alphas: Any, weights: Any, inputs: Any = None) -> Any:
+              alphas: Any, weights: Any, inputs: Any = None, fixed: bool = False) -> Any:
         """``attr[i] += w_r (e_r - s_r) * grad f(s_r + a_r (e_r - s_r))`` over rows r.
 
         Parameters
@@ -517,6 +557,11 @@ class GradientAttribution:
         alphas, weights : Tensor of shape (R,)
         inputs : Tensor of shape (n, ...), optional
             Layer methods: the model input of each instance.
+        fixed : bool, default=False
+            Each instance has one path (``rows_e`` is ``rows_i`` and
+            ``rows_s`` depends on the instance only, as in IG): the
+            difference ``e - s`` is taken once per instance and multiplied
+            once, after the weighted gradients are summed.
 
         Returns
         -------
@@ -532,15 +577,24 @@ class GradientAttribution:
         alphas = alphas.to(device=ends.device, dtype=ends.dtype)
         weights = weights.to(device=ends.device, dtype=ends.dtype)
         view = (-1,) + (1,) * len(shape)
+        if fixed:
+            first = rows_s[torch.searchsorted(rows_i, torch.arange(n, device=rows_i.device))]
+            diffs = ends - starts[first]
         for start in range(0, total, size):
             sl = slice(start, start + size)
-            s, e = starts[rows_s[sl]], ends[rows_e[sl]]
-            diff = e - s
-            points = s + alphas[sl].view(view) * diff
+            if fixed:
+                s = starts.expand(int(rows_i[sl].shape[0]), *shape) if starts.shape[0] == 1 \
+                    else starts[rows_s[sl]]
+                points = torch.addcmul(s, alphas[sl].view(view), diffs[rows_i[sl]])
+            else:
+                s, e = starts[rows_s[sl]], ends[rows_e[sl]]
+                diff = e - s
+                points = torch.addcmul(s, alphas[sl].view(view), diff)
             g = run.grads(points, None if inputs is None else inputs[rows_i[sl]])
-            contrib = g * (weights[sl].view(view) * diff)[:, None]
-            attr.index_add_(0, rows_i[sl], contrib)
+            _accumulate(attr, rows_i[sl], g if fixed else g.mul_(diff[:, None]), weights[sl])
             run.progress(min(start + size, total), total)
+        if fixed:
+            attr.mul_(diffs[:, None])
         return attr
 
 
@@ -688,14 +742,22 @@ class IntegratedGradients(GradientAttribution):
         weights = torch.as_tensor(self.weights, device=dev).repeat(n)
         return rows_i, rows_s, alphas, weights
 
+    def _references(self, baselines: Any, x: Any) -> Any:
+        return _baseline_rows(baselines, x)
+
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         x = run.x
         n = int(x.shape[0])
-        b = _baseline_rows(baselines, x)
+        if run.refs is None:  # inside a NoiseTunnel
+            b = _baseline_rows(baselines, x)
+            f_b = None
+        else:
+            b, f_b = run.refs, run.ref_output
         rows_i, rows_s, alphas, weights = self._rows(run, n, b)
-        values = self._path(run, b, x, rows_i, rows_s, rows_i, alphas, weights)
-        base = run.forward(b)[:, run.labels][_pair_index(b, n)]
-        return {"values": values, "base_values": base}
+        values = self._path(run, b, x, rows_i, rows_s, rows_i, alphas, weights, fixed=True)
+        if f_b is None:
+            f_b = run.forward(b)
+        return {"values": values, "base_values": f_b[:, run.labels][_pair_index(b, n)]}
 
 
 class LayerIntegratedGradients(IntegratedGradients):
@@ -739,11 +801,14 @@ class LayerIntegratedGradients(IntegratedGradients):
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         x = run.x
         n = int(x.shape[0])
-        b = _baseline_rows(baselines, x)
-        a_x = run.layer_x
-        a_b, f_b = run.layer_activations(b)
+        if run.refs is None:  # inside a NoiseTunnel
+            b = _baseline_rows(baselines, x)
+            a_b, f_b = run.layer_activations(b)
+        else:
+            b, a_b, f_b = run.refs, run.layer_refs, run.ref_output
         rows_i, rows_s, alphas, weights = self._rows(run, n, b)
-        values = self._path(run, a_b, a_x, rows_i, rows_s, rows_i, alphas, weights, inputs=x)
+        values = self._path(run, a_b, run.layer_x, rows_i, rows_s, rows_i, alphas, weights,
+                            inputs=x, fixed=True)
         base = f_b[:, run.labels][_pair_index(b, n)]
         return {"values": values, "base_values": base}
 
