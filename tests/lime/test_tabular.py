@@ -230,3 +230,19 @@ def test_bad_input(init, call, error, match):
     args = {"data_row": X_GOOD[0], "predict_fn": _proba, "num_samples": 100, **call}
     with pytest.raises(error, match=match):
         explainer.explain_instance(**args)
+
+
+def test_warns_when_classifier_outputs_do_not_sum_to_one(breast_cancer):
+    """As lime: probabilities that do not sum to one are explained as they are,
+    with a warning; ones that do (to 1e-6) give none."""
+    import warnings
+
+    X, _, _, _ = breast_cancer
+    explainer = LimeTabularExplainer(X, random_state=0)
+    scores = lambda a: np.column_stack([a[:, 0] / 30.0, a[:, 1] / 40.0])  # noqa: E731
+    with pytest.warns(UserWarning, match="do not sum to 1"):
+        explainer.explain_instance(X[0], scores, num_samples=200)
+    probs = lambda a: np.column_stack([a[:, 0] / 30.0, 1.0 - a[:, 0] / 30.0])  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explainer.explain_instance(X[0], probs, num_samples=200)

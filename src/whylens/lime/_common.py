@@ -135,7 +135,7 @@ def resolve_labels(
 
 def check_probabilities(outputs: np.ndarray) -> None:
     """Warn, as lime does, when a classifier's outputs do not sum to one."""
-    if outputs.shape[1] > 1 and not np.allclose(outputs.sum(axis=1), 1.0, atol=1e-6):
+    if outputs.shape[1] > 1 and not float(np.abs(outputs.sum(axis=1) - 1.0).max()) <= 1e-6:
         warnings.warn(
             "classifier_fn: outputs do not sum to 1 for every row; LIME explains them as "
             "they are. Pass predict_proba (or apply softmax) to explain probabilities.",
