@@ -215,7 +215,12 @@ class ShapExplainer:
         evals_before = self.model.n_evaluated
         if self.masker.kind == "tabular":
             rows, single = _check_rows(X, self.masker.n_features)
-            fx = self.model(rows)
+            if self._base is None and isinstance(self.masker, TabularMasker):
+                # The rows and the background in one model call.
+                out = self.model(np.concatenate([rows, self.masker.data]))
+                fx, self._base = out[: rows.shape[0]], self.masker.weights @ out[rows.shape[0] :]
+            else:
+                fx = self.model(rows)
             if self._base is None:
                 self._base = self.masker.base_value(self.model)
             base = self._base
