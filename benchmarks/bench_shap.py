@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "accuracy"):
         for d in (12, 30):
             acc += accuracy(d, BUDGETS[:2] if args.quick else BUDGETS,
-                            n_rows=2 if args.quick else 4, seeds=1 if args.quick else 2)
+                            n_rows=2 if args.quick else 4, seeds=1 if args.quick else 6)
     if args.only in (None, "overhead"):
         ovh = overhead(repeats=1 if args.quick else 3, n_rows=2 if args.quick else 5,
                        budget=1000)
