@@ -48,3 +48,37 @@ def test_requests_above_the_cap_are_not_kept(monkeypatch) -> None:
     with scratch((100,), slot="test.big") as big:
         assert big.shape == (100,)
     assert "test.big" not in getattr(_workspace._local, "buffers", {})
+
+
+def test_a_lent_array_is_reused_only_when_nothing_kept_it() -> None:
+    from whylens._workspace import lend
+
+    def address(a: np.ndarray) -> int:
+        return a.__array_interface__["data"][0]
+
+    with lend((20, 3), slot="test.lend") as lease:
+        first = address(lease.array)
+        lease.array[:] = 1.0
+    with lend((20, 3), slot="test.lend") as lease:  # nothing kept it: same memory
+        assert address(lease.array) == first
+        kept = lease.array[2:5, 1]  # a view outlives the block
+        kept[:] = 5.0
+    with lend((20, 3), slot="test.lend") as lease:  # the view's memory is left alone
+        assert address(lease.array) != first
+        lease.array[:] = -1.0
+    np.testing.assert_array_equal(kept, 5.0)
+
+
+def test_a_lease_that_ends_in_an_exception_is_not_reused() -> None:
+    from whylens._workspace import lend
+
+    with lend((10,), slot="test.raise") as lease:
+        before = lease.array.__array_interface__["data"][0]
+    try:
+        with lend((10,), slot="test.raise") as lease:
+            assert lease.array.__array_interface__["data"][0] == before
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    with lend((10,), slot="test.raise") as lease:
+        assert lease.array.__array_interface__["data"][0] != before

@@ -246,3 +246,27 @@ def test_warns_when_classifier_outputs_do_not_sum_to_one(breast_cancer):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         explainer.explain_instance(X[0], probs, num_samples=200)
+
+
+def test_a_model_that_keeps_its_input_keeps_valid_rows(breast_cancer):
+    """The rows given to the model are reused between calls only when the model
+    kept no reference: stored inputs (or an output that is a view of them) stay
+    what the model saw, and the explanations equal those of a model that copies."""
+    X, _, _, _ = breast_cancer
+    explainer = LimeTabularExplainer(X, mode="regression", random_state=0)
+    kept: list[np.ndarray] = []
+    copies: list[np.ndarray] = []
+
+    def keeps(batch: np.ndarray) -> np.ndarray:
+        kept.append(batch)
+        copies.append(batch.copy())
+        return batch[:, 0]  # a view of the input
+
+    def plain(batch: np.ndarray) -> np.ndarray:
+        return batch.copy()[:, 0]  # the same strided output, from a copy
+
+    first = [explainer.explain_instance(X[r], keeps, num_samples=300) for r in (0, 1, 2)]
+    for a, b in zip(kept, copies, strict=True):
+        np.testing.assert_array_equal(a, b)
+    again = [explainer.explain_instance(X[r], plain, num_samples=300) for r in (0, 1, 2)]
+    assert first == again

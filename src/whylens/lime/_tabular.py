@@ -14,7 +14,7 @@ from whylens._validation import (
     check_random_state,
     random_state_param,
 )
-from whylens._workspace import scratch
+from whylens._workspace import lend, scratch
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features, Surrogate
 from whylens.lime._common import (
@@ -202,11 +202,13 @@ class LimeTabularExplainer:
         model = as_model(predict_fn, output=output)
         seed_param = random_state_param(self.random_state)
         rng = check_random_state(self.random_state)
-        with scratch((num_samples, self.n_features), slot="lime.samples") as buffer:
-            Z, inverse = self.sampler.sample(row, num_samples, rng,
-                                             self.sample_around_instance, out=buffer)
+        shape = (num_samples, self.n_features)
+        with scratch(shape, slot="lime.samples") as buffer, \
+                lend(shape, slot="lime.rows") as rows:
+            Z, inverse = self.sampler.sample(row, num_samples, rng, self.sample_around_instance,
+                                             out=buffer, rows_out=rows.array)
             Y = model(inverse, progress=progress, callback=callback)
-            del inverse  # the model's rows: not needed below, let them go
+            del inverse  # the lent rows: reused next time unless the model kept them
             label_idx, top = resolve_labels(labels, top_labels, Y[0], self.mode)
             if self.mode == "classification":
                 check_probabilities(Y)

@@ -387,8 +387,8 @@ class TabularSampler:
         return tables
 
     def sample(self, row: np.ndarray, num_samples: int, rng: np.random.Generator,
-               sample_around_instance: bool = False, out: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+               sample_around_instance: bool = False, out: np.ndarray | None = None,
+               rows_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Perturb ``row``.
 
         Parameters
@@ -400,6 +400,8 @@ class TabularSampler:
         out : ndarray of shape (num_samples, n_features), optional
             C-contiguous float64 array to write ``Z`` into (used by the compiled
             path; the numpy path builds ``Z`` column-major and ignores it).
+        rows_out : ndarray of shape (num_samples, n_features), optional
+            The same for ``inverse``.
 
         Returns
         -------
@@ -411,7 +413,8 @@ class TabularSampler:
             The samples in input units, for the model. Row 0 is ``row``.
         """
         if self._kernel is not None:
-            return self._sample_compiled(row, num_samples, rng, sample_around_instance, out)
+            return self._sample_compiled(row, num_samples, rng, sample_around_instance, out,
+                                         rows_out)
         d = self.n_features
         # Column-major work arrays: every step below is a contiguous vector op.
         Zt = np.empty((d, num_samples))
@@ -447,13 +450,13 @@ class TabularSampler:
         return Z, inverse
 
     def _sample_compiled(self, row: np.ndarray, num_samples: int, rng: np.random.Generator,
-                         sample_around_instance: bool, out: np.ndarray | None = None
-                         ) -> tuple[np.ndarray, np.ndarray]:
+                         sample_around_instance: bool, out: np.ndarray | None = None,
+                         rows_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`sample` with the categorical loop compiled: the same random
         draws in the same order and the same arithmetic, so the same samples."""
         d = self.n_features
         Z = np.empty((num_samples, d)) if out is None else out
-        inverse = np.empty((num_samples, d))
+        inverse = np.empty((num_samples, d)) if rows_out is None else rows_out
         cont = np.flatnonzero(~self.categorical)
         # The random draws go to scratch arrays (see whylens._workspace), and
         # the arithmetic runs in place in the order of the numpy path.
