@@ -19,7 +19,11 @@ What is timed, interleaved (whylens, peer, reference, whylens, ...), median of
   the timed call, so pytorch-grad-cam's hooks never stay on the model) and the
   reference *one forward + backward* (``model(x)[0, c].backward()``).
 * Score-CAM: one call of each library and the reference *C batched forwards*:
-  C masked inputs through the model in the best of a few batch sizes.
+  C masked inputs through the model in the best of a few batch sizes (8, 16,
+  32, 64, each timed once). whylens runs with no ``batch_size``: its first
+  chunks time 4, 8, 16, ... rows per call (up to the memory budget's cap) and
+  the rest go in the fastest; a fresh ``ScoreCAM`` per call, so every call
+  pays its probe.
 
 pytorch-grad-cam imports torchvision, ttach and cv2; ``_pgc_stubs`` registers
 tiny stand-ins for them (``cv2.resize`` as a bilinear resize, the rest unused).
@@ -124,11 +128,16 @@ def run(size: int, repeats: int, score_repeats: int, score_layer: str) -> dict:
             for start in range(0, channels, batch):
                 model(masked[start : start + batch])
 
-    probe = {b: timed(lambda b=b: forwards(b))[0] for b in (16, 32, 64)}
+    probe = {b: timed(lambda b=b: forwards(b))[0] for b in (8, 16, 32, 64)}
     best = min(probe, key=probe.get)
 
+    chosen = []
+
     def ours_score():
-        return ScoreCAM(model, score_layer)(x, target=target).values[0, 0]
+        cam = ScoreCAM(model, score_layer)  # a fresh object: every call pays its own probe
+        values = cam(x, target=target).values[0, 0]
+        chosen.append(vars(cam.last_chunks))
+        return values
 
     def peer_score():
         with PgcScoreCAM(model=model, target_layers=[score_module]) as cam:
@@ -151,6 +160,8 @@ def run(size: int, repeats: int, score_repeats: int, score_layer: str) -> dict:
         "reference_ms": 1e3 * statistics.median(t_ref),
         "reference": f"{channels} forwards in batches of {best}",
         "whylens_batch": ScoreCAM(model, score_layer)._batch_size(x),
+        "whylens_chunks": chosen,
+        "reference_probe_s": probe,
         "max_abs_diff_minmax": float(np.abs(minmax(ours_map) - minmax(peer_map)).max()),
     }
     return {
@@ -179,6 +190,11 @@ def main(argv=None) -> int:
           f"{report['machine']['threads']}")
     print(f"{'method':<10} {'whylens ms':>11} {'pgc ms':>9} {'pgc/whylens':>12} "
           f"{'ref ms':>9} {'whylens/ref':>12} {'pgc/ref':>8}  agreement  reference")
+    picked = [c["chunk_size"] for c in report["results"]["scorecam"]["whylens_chunks"]]
+    print(f"Score-CAM: whylens cap {report['results']['scorecam']['whylens_batch']}, "
+          f"probe chose {picked}; reference probe "
+          + ", ".join(f"{b}: {t:.2f} s" for b, t in
+                      report["results"]["scorecam"]["reference_probe_s"].items()))
     for key, r in report["results"].items():
         print(f"{key:<10} {r['whylens_ms']:>11.1f} {r['peer_ms']:>9.1f} "
               f"{r['peer_ms'] / r['whylens_ms']:>12.2f} {r['reference_ms']:>9.1f} "

@@ -131,11 +131,17 @@ def test_scorecam_and_ablation_probe_chunk_sizes_under_the_budget(monkeypatch):
     budget = 16 * x[0].numel() * 8 * 50  # 50 rows per extra forward
     for method in (ScoreCAM, AblationCAM):
         model.calls.clear()
-        probed = method(model, "inner.features.2", memory_budget=budget)(x, target=[1, 3])
+        explainer = method(model, "inner.features.2", memory_budget=budget)
+        probed = explainer(x, target=[1, 3])
         extra = model.calls[1:]  # after the explained forward: 4 inputs x 40 channels
         assert extra[:4] == [4, 4, 8, 16] and set(extra[4:-1]) == {8}
         assert sum(extra) == 160 and max(extra) <= 50
         assert probed.n_evals == 4 + 160 and probed.params["batch_size"] == 50
+        assert explainer.last_chunks.chunk_size == 8
+        model.calls.clear()
+        again = explainer(x, target=[1, 3])  # the chosen size is reused: no second probe
+        assert set(model.calls[1:-1]) == {8} and explainer.last_chunks.probed == {}
+        np.testing.assert_array_equal(again.layer_values, probed.layer_values)
         fixed = method(model, "inner.features.2", batch_size=50)(x, target=[1, 3])
         np.testing.assert_allclose(probed.layer_values, fixed.layer_values, rtol=1e-12)
 

@@ -236,9 +236,14 @@ class CAMContext:
         device = self.x.device
         sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
         self._rows_done = 0
+        key = (tuple(self.x.shape[1:]), str(self.x.dtype), str(device), name, replace is None)
         parts, report = run_chunked(total, work, cap=self.batch_size,
-                                    chunk_size=self._cam.batch_size, on_chunk=on_chunk, sync=sync)
-        self.chunks = report
+                                    chunk_size=self._cam.batch_size,
+                                    known=self._cam.tuned_chunk_sizes.get(key),
+                                    on_chunk=on_chunk, sync=sync)
+        if report.probed:
+            self._cam.tuned_chunk_sizes[key] = report.chunk_size
+        self.chunks = self._cam.last_chunks = report
         return torch.cat(parts, dim=0)
 
 
@@ -293,6 +298,14 @@ class BaseCAM:
         Bytes one chunk of extra forwards may use (estimated as 16 times its
         inputs); caps the chunk when ``batch_size`` is None.
 
+    Attributes
+    ----------
+    tuned_chunk_sizes : dict
+        The chunk size a probe chose, per input shape, dtype, device and
+        layer; later calls of this object reuse it instead of probing again.
+    last_chunks : ChunkReport or None
+        How the last call split its extra forwards.
+
     Notes
     -----
     The model runs in eval mode; its training flags and every parameter's
@@ -317,6 +330,8 @@ class BaseCAM:
         self.batch_size = None if batch_size is None else check_positive_int(
             "batch_size", batch_size)
         self.memory_budget = check_positive_int("memory_budget", memory_budget)
+        self.tuned_chunk_sizes: dict[tuple[Any, ...], int] = {}
+        self.last_chunks: ChunkReport | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={type(self.model).__name__}, layer={self.layer!r})"
