@@ -72,13 +72,15 @@ def test_a_lent_array_is_reused_only_when_nothing_kept_it() -> None:
 def test_a_lease_that_ends_in_an_exception_is_not_reused() -> None:
     from whylens._workspace import lend
 
-    with lend((10,), slot="test.raise") as lease:
-        before = lease.array.__array_interface__["data"][0]
+    with lend((10,), slot="test.raise"):
+        pass
+    before = _workspace._local.buffers["test.raise"]
     try:
-        with lend((10,), slot="test.raise") as lease:
-            assert lease.array.__array_interface__["data"][0] == before
+        with lend((10,), slot="test.raise"):
+            assert _workspace._local.buffers["test.raise"] is before
             raise RuntimeError("boom")
     except RuntimeError:
         pass
-    with lend((10,), slot="test.raise") as lease:
-        assert lease.array.__array_interface__["data"][0] != before
+    assert "test.raise" not in _workspace._local.buffers
+    with lend((10,), slot="test.raise"):
+        assert _workspace._local.buffers["test.raise"] is not before
