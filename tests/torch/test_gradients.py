@@ -675,3 +675,77 @@ def test_noise_tunnel_over_layer_ig_is_the_mean_over_its_noisy_inputs():
     se = np.sqrt(2 * var / 400) + 1e-12
     assert (np.abs(ours - theirs) <= 5 * se).mean() > 0.99
     assert np.abs(ours - theirs).max() < 0.2 * np.abs(ours).max()
+
+
+class _DoublesInputInPlace(torch.nn.Module):
+    """``f(x) = (2 x) @ W.T``, doubling its input in place: IG = 2 (x - x') * W[label]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = LinearNet(bias=False)
+
+    def forward(self, x):
+        return self.fc(x.mul_(2))
+
+
+@pytest.mark.parametrize("size", [1, 3, 5, 9, 12, 1000])
+def test_ig_chunks_cut_anywhere_in_the_step_grid(size):
+    # 3 instances x 4 steps = 12 rows; chunks of 3, 5, 9 rows start and end inside an
+    # instance's steps (head / whole instances / tail): IG = (x - x') * W exactly
+    model = LinearNet()
+    base = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    exp = IntegratedGradients(model, n_steps=4, internal_batch_size=size)(
+        X4, target=[1, 0], baselines=base)
+    expected = (X4 - base)[:, None, :] * W[[1, 0]][None]
+    np.testing.assert_allclose(exp.values, expected.numpy(), rtol=0, atol=1e-13)
+    assert exp.params["n_backward"] == 2 * -(-12 // size)
+
+
+def test_ig_when_the_model_changes_its_input_in_place():
+    # the path points are not a leaf tensor, so x.mul_() in forward is allowed
+    model = _DoublesInputInPlace()
+    x = X4.clone()
+    exp = IntegratedGradients(model, n_steps=3, internal_batch_size=4)(x, target=[0, 1])
+    np.testing.assert_allclose(exp.values, (2 * X4[:, None, :] * W[None]).numpy(),
+                               rtol=0, atol=1e-13)
+    assert torch.equal(x, X4)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("size", [7, 1000])
+def test_layer_ig_with_an_in_place_op_after_the_layer(size):
+    # GapNet's features.0 (conv) is followed by ReLU(inplace=True), which changes the
+    # tensor the layer passes on (captum raises here: it passes on its leaf). The values
+    # must be those of the same network with an out-of-place ReLU (captum's to 1e-8: its
+    # Gauss-Legendre nodes are rounded to float32).
+    import copy
+
+    model = seeded(GapNet(), 4).double()
+    plain = copy.deepcopy(model)
+    plain.features[1].inplace = False
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    ours = LayerIntegratedGradients(model, "features.0", n_steps=6,
+                                    internal_batch_size=size)(x, target=2)
+    same = LayerIntegratedGradients(plain, "features.0", n_steps=6)(x, target=2)
+    np.testing.assert_allclose(ours.values, same.values, rtol=0, atol=1e-14)
+    theirs = CAPTUM.LayerIntegratedGradients(plain, plain.features[0]).attribute(
+        x, target=2, n_steps=6, method="gausslegendre")
+    np.testing.assert_allclose(ours.values[:, 0], theirs.detach().numpy(), rtol=0, atol=1e-8)
+    gap = ours.output[:, 2] - ours.base_values[:, 0]
+    np.testing.assert_allclose(ours.values.reshape(2, -1).sum(1) - ours.delta[:, 0], gap,
+                               atol=1e-12)
+
+
+def test_segments_and_memory_order_helpers():
+    from whylens.torch._gradients import _as_matrix, _from_matrix, _segments
+
+    # rows 3..13 of a 4-step grid: tail of instance 0, instances 1-2, head of instance 3
+    assert _segments(3, 14, 4) == [(0, 1, 3, 4, 0), (1, 2, 0, 4, 1), (3, 1, 0, 2, 9)]
+    assert _segments(0, 8, 4) == [(0, 2, 0, 4, 0)]
+    assert _segments(5, 7, 4) == [(1, 1, 1, 3, 0)]
+    # a gradient that arrives through a transpose is read in memory order, without a copy
+    base = torch.arange(24.0).view(2, 3, 4)
+    g = base.transpose(1, 2)
+    rows, order = _as_matrix(g)
+    assert order == [0, 2, 1] and rows.data_ptr() == base.data_ptr()
+    assert torch.equal(_from_matrix(rows, g, order), g)

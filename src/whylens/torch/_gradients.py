@@ -188,33 +188,28 @@ class _Run:
                 parts.append(cap.last())
         return torch.cat(parts), torch.cat(outs)
 
-    def grads(self, points: Any, inputs: Any = None) -> Any:
-        """Gradients of each label's output at ``points``: (m, n_labels, *points.shape[1:]).
-
-        Input methods: ``points`` are the model's inputs. Layer methods:
-        ``inputs`` go into the model and the layer passes ``points`` on instead
-        of its output.
-        """
+    def _forward_at(self, points: Any, inputs: Any) -> Any:
+        """The model's output with gradients, ``points`` the input (or the layer's output)."""
         import torch
 
-        leaf = points.detach().requires_grad_(True)
         mode = self.mode_factory() if self.mode_factory is not None else None
         if self.method.layer is None:
             with torch.enable_grad():
                 if mode is not None:
                     with mode:
-                        out = _call_model(self.model, leaf)
-                else:
-                    out = _call_model(self.model, leaf)
-        else:
-            with capture(self.model, self.method.layer, record=False,
-                         replace=lambda _n, _out: leaf.clone()), torch.enable_grad():
-                if mode is not None:
-                    with mode:
-                        out = _call_model(self.model, inputs)
-                else:
-                    out = _call_model(self.model, inputs)
-        self.n_evals += int(points.shape[0])
+                        return _call_model(self.model, points)
+                return _call_model(self.model, points)
+        with capture(self.model, self.method.layer, record=False,
+                     replace=lambda _n, _out: points), torch.enable_grad():
+            if mode is not None:
+                with mode:
+                    return _call_model(self.model, inputs)
+            return _call_model(self.model, inputs)
+
+    def _label_grads(self, out: Any, leaf: Any) -> Any:
+        """``d out[:, label].sum() / d leaf`` per label: (len(leaf), n_labels, ...)."""
+        import torch
+
         grads = []
         for j, label in enumerate(self.labels):
             if not out.requires_grad:
@@ -226,6 +221,40 @@ class _Run:
             grads.append(torch.zeros_like(leaf) if g is None else g)
             self.n_backward += 1
         return grads[0].unsqueeze(1) if len(grads) == 1 else torch.stack(grads, dim=1)
+
+    def grads(self, points: Any, inputs: Any = None) -> Any:
+        """Gradients of each label's output at ``points``: (m, n_labels, *points.shape[1:]).
+
+        Input methods: ``points`` are the model's inputs. Layer methods:
+        ``inputs`` go into the model and the layer passes ``points`` on instead
+        of its output (a copy: an in-place op downstream must not touch the leaf).
+        """
+        leaf = points.detach().requires_grad_(True)
+        out = self._forward_at(leaf if self.method.layer is None else leaf.clone(), inputs)
+        self.n_evals += int(points.shape[0])
+        return self._label_grads(out, leaf)
+
+    def summed_grads(self, fill: Any, reduce: Any, m: int, k: int, like: Any,
+                     inputs: Any = None) -> Any:
+        """Per-instance weighted sums of gradients at ``m`` points: (k, n_labels, *shape).
+
+        ``fill()`` returns the points (m, *shape), a new tensor; ``reduce(g)``
+        maps their gradients (m, *shape) to the k instances' weighted sums
+        (k, *shape). The points enter the model as the output of
+        :class:`_SummedPoints` of a zero leaf ``u`` of shape (k, *shape), whose
+        gradient is that weighted sum: autograd does the summing, the points
+        need no copy (an in-place op downstream changes a non-leaf, which is
+        allowed) and no (m, n_labels, ...) gradient tensor is kept.
+        """
+        import torch
+
+        leaf = torch.zeros((k, *like.shape[1:]), dtype=like.dtype,
+                           device=like.device).requires_grad_(True)
+        with torch.enable_grad():
+            points = _summed_points().apply(leaf, fill, reduce)
+        out = self._forward_at(points, inputs)
+        self.n_evals += m
+        return self._label_grads(out, leaf)
 
     # -------------------------------------------------------------- chunking
     def chunk_size(self, row: Any) -> int:
@@ -352,6 +381,84 @@ def _accumulate(attr: Any, rows: Any, values: Any, weights: Any) -> None:
     mix = torch.zeros((hi - lo, m), dtype=values.dtype, device=values.device)
     mix[rows - lo, torch.arange(m, device=rows.device)] = weights.to(values.dtype)
     attr[lo:hi] += (mix @ values.reshape(m, -1)).view(hi - lo, *values.shape[1:])
+
+
+_SUMMED_POINTS: Any = None
+
+
+def _summed_points() -> Any:
+    """The autograd Function ``points(u) = fill() + M^T u``, evaluated at ``u = 0``.
+
+    ``apply(u, fill, reduce)`` returns ``fill()`` (a new tensor of m points);
+    backward maps the points' gradient ``g`` to ``reduce(g) = M g``, the
+    per-instance weighted sums (k, *shape). Made on first use (torch is
+    imported lazily).
+    """
+    global _SUMMED_POINTS
+    if _SUMMED_POINTS is None:
+        import torch
+
+        class _SummedPoints(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, u: Any, fill: Any, reduce: Any) -> Any:
+                ctx.reduce = reduce
+                return fill()
+
+            @staticmethod
+            def backward(ctx: Any, g: Any) -> Any:
+                return ctx.reduce(g), None, None
+
+        _SUMMED_POINTS = _SummedPoints
+    return _SUMMED_POINTS
+
+
+def _as_matrix(g: Any) -> tuple[Any, list[int] | None]:
+    """``g`` (m, ...) as an (m, F) matrix, without a copy where its memory order allows.
+
+    A gradient that arrives through a transpose (``embedding(ids).transpose(1,
+    2)``) is a permuted view of a contiguous tensor; its rows are read in
+    memory order. Returns the matrix and that order (None: the given order).
+    """
+    m = int(g.shape[0])
+    if g.is_contiguous():
+        return g.reshape(m, -1), None
+    order = [0, *sorted(range(1, g.ndim), key=lambda d: -g.stride(d))]
+    gp = g.permute(order)
+    if gp.is_contiguous():
+        return gp.reshape(m, -1), order
+    return g.reshape(m, -1), None
+
+
+def _from_matrix(res: Any, like: Any, order: list[int] | None) -> Any:
+    """Undo :func:`_as_matrix` for a (k, F) result: (k, *like.shape[1:])."""
+    k = int(res.shape[0])
+    if order is None:
+        return res.view(k, *like.shape[1:])
+    inverse = [order.index(d) for d in range(len(order))]
+    return res.view(k, *(like.shape[d] for d in order[1:])).permute(inverse)
+
+
+def _segments(r0: int, r1: int, steps: int) -> list[tuple[int, int, int, int, int]]:
+    """Rows ``r0..r1-1`` of an (instance, step) grid as at most 3 rectangles.
+
+    Each is ``(first instance, instances, first step, end step, first row in
+    the chunk)``: the head of a partly covered instance, whole instances, the
+    tail of one. Path points of a rectangle are one broadcast ``addcmul`` and
+    its weighted gradient sums one matrix product, without gathers.
+    """
+    segs = []
+    r = r0
+    while r < r1:
+        i, j0 = divmod(r, steps)
+        if j0 == 0 and r1 - r >= steps:
+            cnt = (r1 - r) // steps
+            segs.append((i, cnt, 0, steps, r - r0))
+            r += cnt * steps
+        else:
+            j1 = min(steps, j0 + r1 - r)
+            segs.append((i, 1, j0, j1, r - r0))
+            r += j1 - j0
+    return segs
 
 
 def _check_float(name: str, value: Any, minimum: float = 0.0) -> float:
@@ -545,7 +652,7 @@ class GradientAttribution:
 
     # ---------------------------------------------------- shared path engine
     def _path(self, run: _Run, starts: Any, ends: Any, rows_i: Any, rows_s: Any, rows_e: Any,
-              alphas: Any, weights: Any, inputs: Any = None, fixed: bool = False) -> Any:
+              alphas: Any, weights: Any, inputs: Any = None) -> Any:
         """``attr[i] += w_r (e_r - s_r) * grad f(s_r + a_r (e_r - s_r))`` over rows r.
 
         Parameters
@@ -557,15 +664,12 @@ class GradientAttribution:
         alphas, weights : Tensor of shape (R,)
         inputs : Tensor of shape (n, ...), optional
             Layer methods: the model input of each instance.
-        fixed : bool, default=False
-            Each instance has one path (``rows_e`` is ``rows_i`` and
-            ``rows_s`` depends on the instance only, as in IG): the
-            difference ``e - s`` is taken once per instance and multiplied
-            once, after the weighted gradients are summed.
 
         Returns
         -------
         Tensor of shape (n, n_labels, *shape)
+
+        Integrated Gradients (one path per instance) use :meth:`_ig_path`.
         """
         import torch
 
@@ -577,24 +681,14 @@ class GradientAttribution:
         alphas = alphas.to(device=ends.device, dtype=ends.dtype)
         weights = weights.to(device=ends.device, dtype=ends.dtype)
         view = (-1,) + (1,) * len(shape)
-        if fixed:
-            first = rows_s[torch.searchsorted(rows_i, torch.arange(n, device=rows_i.device))]
-            diffs = ends - starts[first]
         for start in range(0, total, size):
             sl = slice(start, start + size)
-            if fixed:
-                s = starts.expand(int(rows_i[sl].shape[0]), *shape) if starts.shape[0] == 1 \
-                    else starts[rows_s[sl]]
-                points = torch.addcmul(s, alphas[sl].view(view), diffs[rows_i[sl]])
-            else:
-                s, e = starts[rows_s[sl]], ends[rows_e[sl]]
-                diff = e - s
-                points = torch.addcmul(s, alphas[sl].view(view), diff)
+            s, e = starts[rows_s[sl]], ends[rows_e[sl]]
+            diff = e - s
+            points = torch.addcmul(s, alphas[sl].view(view), diff)
             g = run.grads(points, None if inputs is None else inputs[rows_i[sl]])
-            _accumulate(attr, rows_i[sl], g if fixed else g.mul_(diff[:, None]), weights[sl])
+            _accumulate(attr, rows_i[sl], g.mul_(diff[:, None]), weights[sl])
             run.progress(min(start + size, total), total)
-        if fixed:
-            attr.mul_(diffs[:, None])
         return attr
 
 
@@ -731,16 +825,78 @@ class IntegratedGradients(GradientAttribution):
     def _params(self) -> dict[str, Any]:
         return {"n_steps": self.n_steps, "method": self.method}
 
-    def _rows(self, run: _Run, n: int, b: Any) -> tuple[Any, ...]:
+    def _ig_path(self, run: _Run, starts: Any, ends: Any, inputs: Any = None) -> Any:
+        """``(e_i - s_i) * sum_k w_k grad f(s_i + a_k (e_i - s_i))`` per instance i.
+
+        Parameters
+        ----------
+        starts : Tensor of shape (1 or n, *shape)
+            Path starts (baselines, or their layer activations).
+        ends : Tensor of shape (n, *shape)
+        inputs : Tensor of shape (n, ...), optional
+            Layer methods: the model input of each instance.
+
+        Returns
+        -------
+        Tensor of shape (n, n_labels, *shape)
+
+        Notes
+        -----
+        The ``n * n_steps`` rows (instance-major) go through the model in
+        chunks; a chunk's rows are at most three rectangles of the (instance,
+        step) grid (:func:`_segments`), so its points are broadcast
+        ``addcmul`` into one buffer reused by every chunk, with no gathered
+        starts or differences; autograd sums the weighted gradients per
+        instance (:meth:`_Run.summed_grads`); ``e - s`` multiplies the sums
+        once at the end.
+        """
         import torch
 
-        dev = run.x.device
-        steps = self.n_steps
-        rows_i = torch.arange(n, device=dev).repeat_interleave(steps)
-        rows_s = _pair_index(b, n).repeat_interleave(steps)
-        alphas = torch.as_tensor(self.alphas, device=dev).repeat(n)
-        weights = torch.as_tensor(self.weights, device=dev).repeat(n)
-        return rows_i, rows_s, alphas, weights
+        n, steps = int(ends.shape[0]), self.n_steps
+        shape = tuple(ends.shape[1:])
+        dt, dev = ends.dtype, ends.device
+        alphas = torch.as_tensor(self.alphas, dtype=dt, device=dev)
+        weights = torch.as_tensor(self.weights, dtype=dt, device=dev)
+        diffs = ends - starts
+        one_start = int(starts.shape[0]) == 1
+        attr = torch.zeros((n, len(run.labels), *shape), dtype=dt, device=dev)
+        total = n * steps
+        size = run.chunk_size(ends[:1] if inputs is None else inputs[:1])
+        buf = torch.empty((min(size, total), *shape), dtype=dt, device=dev)
+        ones = (1,) * len(shape)
+
+        for r0 in range(0, total, size):
+            r1 = min(r0 + size, total)
+            m, lo, hi = r1 - r0, r0 // steps, (r1 - 1) // steps + 1
+            segs = _segments(r0, r1, steps)
+
+            def fill(segs: Any = segs, m: int = m) -> Any:
+                for i, cnt, j0, j1, off in segs:
+                    out = buf[off : off + cnt * (j1 - j0)].view(cnt, j1 - j0, *shape)
+                    s = starts[:1] if one_start else starts[i : i + cnt]
+                    torch.addcmul(s[:, None], alphas[j0:j1].view(1, -1, *ones),
+                                  diffs[i : i + cnt, None], out=out)
+                return buf[:m].detach()  # not a view for autograd: in-place ops may follow
+
+            def reduce(g: Any, segs: Any = segs, lo: int = lo, hi: int = hi) -> Any:
+                rows, order = _as_matrix(g)
+                res = torch.empty((hi - lo, int(rows.shape[1])), dtype=rows.dtype,
+                                  device=rows.device)
+                for i, cnt, j0, j1, off in segs:
+                    blk = rows[off : off + cnt * (j1 - j0)].view(cnt, j1 - j0, -1)
+                    res[i - lo : i - lo + cnt] = torch.matmul(weights[j0:j1], blk)
+                return _from_matrix(res, g, order)
+
+            model_in = None
+            if inputs is not None:
+                counts = [j1 - j0 for _, cnt, j0, j1, _ in segs for _ in range(cnt)]
+                model_in = torch.repeat_interleave(
+                    inputs[lo:hi], torch.tensor(counts, device=inputs.device), dim=0,
+                    output_size=m)
+            attr[lo:hi] += run.summed_grads(fill, reduce, m, hi - lo, ends, model_in)
+            run.progress(r1, total)
+        attr.mul_(diffs[:, None])
+        return attr
 
     def _references(self, baselines: Any, x: Any) -> Any:
         return _baseline_rows(baselines, x)
@@ -753,8 +909,7 @@ class IntegratedGradients(GradientAttribution):
             f_b = None
         else:
             b, f_b = run.refs, run.ref_output
-        rows_i, rows_s, alphas, weights = self._rows(run, n, b)
-        values = self._path(run, b, x, rows_i, rows_s, rows_i, alphas, weights, fixed=True)
+        values = self._ig_path(run, b, x)
         if f_b is None:
             f_b = run.forward(b)
         return {"values": values, "base_values": f_b[:, run.labels][_pair_index(b, n)]}
@@ -806,9 +961,7 @@ class LayerIntegratedGradients(IntegratedGradients):
             a_b, f_b = run.layer_activations(b)
         else:
             b, a_b, f_b = run.refs, run.layer_refs, run.ref_output
-        rows_i, rows_s, alphas, weights = self._rows(run, n, b)
-        values = self._path(run, a_b, run.layer_x, rows_i, rows_s, rows_i, alphas, weights,
-                            inputs=x, fixed=True)
+        values = self._ig_path(run, a_b, run.layer_x, inputs=x)
         base = f_b[:, run.labels][_pair_index(b, n)]
         return {"values": values, "base_values": base}
 
