@@ -178,13 +178,99 @@ def test_evaluate_design_packs_rows_and_coalitions_in_calls(call_rows, data, mon
     from whylens.models import as_model
 
     bg, X = data
-    monkeypatch.setattr(module, "CALL_ROWS", call_rows)
+    monkeypatch.setattr(module, "CALL_BYTES", 8 * 6 * call_rows)
     masker, model = TabularMasker(bg), as_model(_interaction_model)
     Z = np.random.default_rng(3).random((9, 6)) < 0.5
-    v = masker.evaluate_design(X, Z, model)
-    assert v.shape == (5, 9, 2)
+    v, head_out = masker.evaluate_design(X, Z, model)
+    assert v.shape == (5, 9, 2) and head_out is None
     for i in range(5):
         np.testing.assert_allclose(v[i], masker.game(X[i], model)(Z), rtol=0, atol=1e-12)
+
+
+def test_evaluate_design_inputs_are_exact_bits(monkeypatch):
+    """Every input is bit for bit x_j or b_j: signed zeros, subnormals, huge values."""
+    import whylens.shap._maskers as module
+    from whylens.models import as_model
+
+    x = np.array([[-0.0, 5e-324, -1.7e308, 0.1, 3.0]])
+    bg = np.array([[0.0, -5e-324, 1.7e308, -0.1, np.nextafter(3.0, 4.0)],
+                   [1.0, 2.0, -0.0, 4.0, 5.0]])
+    Z = np.random.default_rng(1).random((37, 5)) < 0.5
+    seen = []
+
+    def f(A):
+        seen.append(A.copy())
+        return A[:, :1]
+
+    for call_rows in (1, 5, 64, 1000):  # full rows and the tail of _fill_bits
+        monkeypatch.setattr(module, "CALL_BYTES", 8 * 5 * call_rows)
+        seen.clear()
+        TabularMasker(bg).evaluate_design(x, Z, as_model(f))
+        got = np.concatenate(seen).view(np.uint64)
+        keep = np.repeat(Z, 2, axis=0)
+        want = np.where(keep, x.view(np.uint64), np.tile(bg, (37, 1)).view(np.uint64))
+        assert np.array_equal(got, want)
+
+
+def test_outputs_base_and_design_share_the_first_call(data):
+    """The explained rows and the background go in front of the design's first call."""
+    bg, X = data
+    calls = []
+
+    def f(A):
+        calls.append(A.copy())
+        return _interaction_model(A)
+
+    exp = KernelExplainer(f, bg, nsamples=40, random_state=0)(X)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0][:5], X)
+    np.testing.assert_array_equal(calls[0][5:17], bg)
+    assert calls[0].shape[0] == exp.params["model_rows"] == 5 + 12 + 5 * 38 * 12
+    np.testing.assert_allclose(exp.output, _interaction_model(X), rtol=0, atol=0)
+    np.testing.assert_allclose(exp.base_values[0], _interaction_model(bg).mean(0),
+                               rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("chunk", [15, 16, 29, 40, 64, 500])
+def test_first_call_with_head_never_exceeds_chunk(chunk, data):
+    """Head (rows + background) and design rows in calls of at most chunk_size rows."""
+    bg, X = data
+    sizes = []
+
+    def f(A):
+        sizes.append(A.shape[0])
+        return _interaction_model(A)
+
+    ref = KernelExplainer(_interaction_model, bg, nsamples=40, random_state=0)(X)
+    exp = KernelExplainer(f, bg, nsamples=40, random_state=0, chunk_size=chunk)(X)
+    assert max(sizes) <= chunk
+    assert sum(sizes) == exp.params["model_rows"] == ref.params["model_rows"]
+    np.testing.assert_allclose(exp.values, ref.values, rtol=0, atol=1e-12)
+
+
+def test_large_designs_build_masks_per_call(data, monkeypatch):
+    """Past the scratch limit the masks are built per call: same values."""
+    import whylens.shap._maskers as module
+
+    bg, X = data
+    ref = ExactExplainer(_interaction_model, bg)(X)
+    monkeypatch.setattr(module, "MAX_SCRATCH_BYTES", 64)
+    monkeypatch.setattr(module, "CALL_BYTES", 8 * 6 * 100)
+    got = ExactExplainer(_interaction_model, bg)(X)
+    np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-12)
+
+
+def test_output_width_changing_between_calls_is_an_error(data):
+    bg, X = data
+    n_calls = [0]
+
+    def f(A):
+        n_calls[0] += 1
+        out = _interaction_model(A)
+        return out if n_calls[0] == 1 else out[:, :1]
+
+    with pytest.raises(ModelOutputError, match="same number of outputs"):
+        ExactExplainer(f, bg, chunk_size=200)(X)
 
 
 @pytest.mark.parametrize("name,make", ALL)

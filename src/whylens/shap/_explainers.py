@@ -215,28 +215,32 @@ class ShapExplainer:
         evals_before = self.model.n_evaluated
         if self.masker.kind == "tabular":
             rows, single = _check_rows(X, self.masker.n_features)
-            if self._base is None and isinstance(self.masker, TabularMasker):
-                # The rows and the background in one model call.
-                out = self.model(np.concatenate([rows, self.masker.data]))
-                fx, self._base = out[: rows.shape[0]], self.masker.weights @ out[rows.shape[0] :]
+            n, d = rows.shape
+            rngs = self._row_rngs(n)
+            plan = self._plan(d, rngs[0]) if hasattr(self.masker, "evaluate_design") else None
+            with_base = self._base is None and isinstance(self.masker, TabularMasker)
+            # The rows (for the outputs) and, the first time, the background (for
+            # the base value) go to the model in its first call.
+            head = np.concatenate([rows, self.masker.data]) if with_base else rows
+            if plan is not None:
+                Z, state = plan
+                v, out = self.masker.evaluate_design(rows, Z, self.model, head=head)
             else:
-                fx = self.model(rows)
+                out = self.model(head)
+            fx = out[:n]
+            if with_base:
+                self._base = self.masker.weights @ out[n:]
             if self._base is None:
                 self._base = self.masker.base_value(self.model)
             base = self._base
             if fx.shape[1] != base.shape[0]:
                 raise InputError(describe("model", "the same number of outputs on every input",
                                           got_text=f"{base.shape[0]} and {fx.shape[1]}"))
-            rngs = self._row_rngs(rows.shape[0])
-            d = self.masker.n_features
-            plan = self._plan(d, rngs[0]) if hasattr(self.masker, "evaluate_design") else None
             if plan is not None:
                 # One design for all rows (the same seed gives every row the same
                 # coalitions): the model calls are shared, and the solver runs once
                 # with every (row, output) as a column of one right-hand side.
-                Z, state = plan
-                n, k = rows.shape[0], base.shape[0]
-                v = self.masker.evaluate_design(rows, Z, self.model)  # (n, m, k)
+                k = base.shape[0]
                 cols = v.transpose(1, 0, 2).reshape(Z.shape[0], n * k)
                 phi = self._finish(Z, state, cols, np.tile(base, n), fx.reshape(n * k))
                 phis = list(phi.reshape(d, n, k).transpose(1, 0, 2))
