@@ -57,3 +57,39 @@ def test_apply_matches_a_per_row_reference():
 def test_empty_document_is_refused():
     with pytest.raises(InputError, match="at least one word"):
         TextRepresentation("?!", word_tokenize("?!"))
+
+
+def _reference_docs(rep: TextRepresentation, Z: np.ndarray) -> list[str]:
+    """One join per row: what apply must return."""
+    keep = Z.astype(bool)[:, rep.token_feature]
+    docs = []
+    for row in keep:
+        pieces = [rep._gaps[0]]
+        for i, word in enumerate(rep._words):
+            pieces.append(word if row[i] else rep.mask_string)
+            pieces.append(rep._gaps[i + 1])
+        docs.append("".join(pieces))
+    return docs
+
+
+@pytest.mark.parametrize("text, bow, mask", [
+    (TEXT, True, None),
+    (TEXT, False, None),
+    ("  정말 재미있어요!! 배우 연기는 별로 😀 그래도 정말 좋아 ", True, None),
+    ("  정말 재미있어요!! 배우 연기는 별로 😀 그래도 정말 좋아 ", False, "[가림]"),
+    ("odd \ud800 surrogate and é accents", True, None),
+    ("a NUL\x00inside the text", False, "<x>"),  # the separator occurs: per-row joins
+])
+def test_bulk_documents_equal_per_row_joins_compiled_or_not(monkeypatch, text, bow, mask):
+    """The byte-pool build (numba kernel or numpy index) gives exactly the
+    per-row joins, for any script, odd code points and the separator itself."""
+    from whylens.representations import text as text_module
+
+    rep = TextRepresentation(text, word_tokenize(text), bow=bow, mask_string=mask)
+    Z = np.random.default_rng(1).integers(0, 2, size=(300, rep.n_features)).astype(float)
+    Z[0] = 1
+    expected = _reference_docs(rep, Z)
+    assert expected[0] == text
+    assert rep.apply(Z) == expected
+    monkeypatch.setattr(text_module, "_compiled_gather", lambda: None)
+    assert rep.apply(Z) == expected

@@ -40,9 +40,12 @@ def sample_text_masks(n_features: int, num_samples: int, rng: np.random.Generato
     ndarray of float64, shape (num_samples, n_features), entries 0/1
     """
     n_remove = rng.integers(1, n_features + 1, size=num_samples - 1)
-    ranks = rng.random((num_samples - 1, n_features)).argsort(axis=1).argsort(axis=1)
+    # A uniform random order of the features per row; the first n_remove of
+    # it are removed (a scatter instead of a second argsort for the ranks).
+    order = rng.random((num_samples - 1, n_features)).argsort(axis=1)
     Z = np.ones((num_samples, n_features))
-    Z[1:] = ranks >= n_remove[:, None]
+    kept = (np.arange(n_features) >= n_remove[:, None]).astype(np.float64)
+    np.put_along_axis(Z[1:], order, kept, axis=1)
     return Z
 
 
