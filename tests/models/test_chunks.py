@@ -45,8 +45,8 @@ def clock(monkeypatch):
 def test_probe_sizes_double_up_to_the_cap_within_half_the_job():
     assert probe_sizes(85, 1000) == [4, 8, 16, 32, 64, 85]
     assert probe_sizes(27, 192) == [4, 8, 16, 27]
-    # warm-up 4 + probed sizes must fit in half the job: 4 + 4+8+16+32 = 64 <= 75
-    assert probe_sizes(85, 150) == [4, 8, 16, 32]
+    # warm-up 4 + sizes + a second chunk of the last fit in half the job: 4 + 28 + 16 <= 75
+    assert probe_sizes(85, 150) == [4, 8, 16]
     assert probe_sizes(85, PROBE_MIN_ROWS - 1) == []  # too small to amortise
     assert probe_sizes(1000, 1000) == []  # one chunk holds it all
     assert probe_sizes(4, 1000) == []  # nothing smaller than the cap to try
@@ -60,9 +60,9 @@ def test_probe_picks_the_fastest_size_and_its_rows_are_real_work(clock):
         return np.arange(start, stop)
 
     parts, report = run_chunked(1000, work, cap=85)
-    # warm-up 4, then 4, 8, 16 (best), 32 (2x slower per row than 16: stop), then 16s
-    assert fake.calls[:5] == [4, 4, 8, 16, 32]
-    assert set(fake.calls[5:-1]) == {16} and fake.calls[-1] <= 16
+    # warm-up 4, then 4, 8, 16 (best), 32 twice (2x slower per row than 16: stop), then 16s
+    assert fake.calls[:6] == [4, 4, 8, 16, 32, 32]
+    assert set(fake.calls[6:-1]) == {16} and fake.calls[-1] <= 16
     assert report.chunk_size == 16 and sorted(report.probed) == [4, 8, 16, 32]
     np.testing.assert_array_equal(np.concatenate(parts), np.arange(1000))  # no row twice
     assert sum(fake.calls) == 1000 and max(fake.calls) <= 85 == report.cap
@@ -74,6 +74,22 @@ def test_probe_goes_up_to_the_cap_when_larger_is_faster(clock):
     _, report = run_chunked(2000, lambda a, b: fake.work(b - a), cap=100)
     assert report.chunk_size == 100 and sorted(report.probed) == [4, 8, 16, 32, 64, 100]
     assert max(fake.calls) == 100 and sum(fake.calls) == 2000
+
+
+def test_one_slow_chunk_does_not_stop_the_probe(clock):
+    fake = clock(fastest_at(16))
+    slow = [True]
+
+    def work(start, stop):  # the first chunk of 8 rows meets another process's burst
+        rows = stop - start
+        fake.work(rows)
+        if rows == 8 and slow[0]:
+            slow[0] = False
+            fake.now += 1.0
+        return rows
+
+    _, report = run_chunked(1000, work, cap=85)
+    assert fake.calls[:7] == [4, 4, 8, 8, 16, 32, 32] and report.chunk_size == 16
 
 
 def test_fixed_size_known_size_and_fast_jobs_are_not_probed(clock):

@@ -134,7 +134,7 @@ def test_scorecam_and_ablation_probe_chunk_sizes_under_the_budget(monkeypatch):
         explainer = method(model, "inner.features.2", memory_budget=budget)
         probed = explainer(x, target=[1, 3])
         extra = model.calls[1:]  # after the explained forward: 4 inputs x 40 channels
-        assert extra[:4] == [4, 4, 8, 16] and set(extra[4:-1]) == {8}
+        assert extra[:5] == [4, 4, 8, 16, 16] and set(extra[5:-1]) == {8}
         assert sum(extra) == 160 and max(extra) <= 50
         assert probed.n_evals == 4 + 160 and probed.params["batch_size"] == 50
         assert explainer.last_chunks.chunk_size == 8

@@ -63,8 +63,8 @@ def probe_sizes(cap: int, total: int, start: int = PROBE_START) -> list[int]:
     list of int
         Empty when the job is too small to probe (fewer than
         :data:`PROBE_MIN_ROWS` rows, or one chunk holds it all). The sizes, plus
-        a warm-up chunk of the first size, cover at most half of the job; the
-        largest sizes are dropped to fit.
+        a warm-up chunk of the first size and a second chunk of the last,
+        cover at most half of the job; the largest sizes are dropped to fit.
     """
     if total < PROBE_MIN_ROWS or cap <= start or total <= cap:
         return []
@@ -74,7 +74,8 @@ def probe_sizes(cap: int, total: int, start: int = PROBE_START) -> list[int]:
         sizes.append(size)
         size *= 2
     sizes.append(cap)
-    while sizes and sizes[0] + sum(sizes) > total // 2:
+    # the warm-up chunk, the sizes, and one confirmation of the last size
+    while sizes and sizes[0] + sum(sizes) + sizes[-1] > total // 2:
         sizes.pop()
     return sizes if len(sizes) > 1 else []
 
@@ -118,9 +119,10 @@ def run_chunked(
     :data:`PROBE_MIN_ROWS` rows, the first chunks are a probe: one untimed
     warm-up chunk, then chunks of :func:`probe_sizes` in increasing order,
     each timed, stopping at the first one :data:`PROBE_STOP_RATIO` times
-    slower per row than the best; the rest of the job runs in the fastest
-    size per row. The probe's chunks are the first rows of the job, not extra
-    work, and no chunk exceeds ``cap``. A model that evaluates rows
+    slower per row than the best in two chunks (the faster of the two
+    counts); the rest of the job runs in the fastest size per row. The
+    probe's chunks are the first rows of the job, not extra work, and no
+    chunk exceeds ``cap``. A model that evaluates rows
     independently gives the same results whatever the chunk sizes.
 
     Parameters
@@ -180,6 +182,10 @@ def run_chunked(
                 if done >= total:
                     break
                 per_row = step(candidate, timed=True)
+                if (best is not None and per_row > PROBE_STOP_RATIO * report.probed[best]
+                        and done < total):
+                    # Confirm before stopping: one slow chunk may be another process's burst.
+                    per_row = min(per_row, step(candidate, timed=True))
                 report.probed[candidate] = per_row
                 if best is None or per_row < report.probed[best]:
                     best = candidate
