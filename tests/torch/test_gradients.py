@@ -749,3 +749,22 @@ def test_segments_and_memory_order_helpers():
     rows, order = _as_matrix(g)
     assert order == [0, 2, 1] and rows.data_ptr() == base.data_ptr()
     assert torch.equal(_from_matrix(rows, g, order), g)
+
+
+def test_ig_repeated_baseline_row_is_evaluated_once():
+    # zeros_like(x) (n equal rows) gives the values of one zero row, with one model row
+    # for the reference instead of n
+    model = LinearNet()
+    one = IntegratedGradients(model, n_steps=3)(X4, target=[0, 1])
+    rows = IntegratedGradients(model, n_steps=3)(X4, target=[0, 1],
+                                                 baselines=torch.zeros_like(X4))
+    np.testing.assert_allclose(rows.values, one.values, rtol=0, atol=0)
+    np.testing.assert_allclose(rows.base_values, one.base_values, rtol=0, atol=0)
+    assert rows.n_evals == one.n_evals
+    model_ids = seeded(TextCNN(), 0)
+    ids = torch.tensor([[3, 5, 7, 1, 0, 0], [2, 9, 4, 4, 8, 1]])
+    lig = LayerIntegratedGradients(model_ids, "emb", n_steps=5)
+    lig(ids, target=1)  # the memory probe's rows count once
+    a, b = lig(ids, target=1), lig(ids, target=1, baselines=torch.zeros_like(ids))
+    np.testing.assert_allclose(b.values, a.values, rtol=0, atol=0)
+    assert b.n_evals == a.n_evals

@@ -598,6 +598,9 @@ class GradientAttribution:
             # one forward gives the outputs at x and at the references (and the
             # layer's activations at both, for layer methods)
             refs = self._references(baselines, run.x)
+            if refs is not None and int(refs.shape[0]) > 1 \
+                    and torch.equal(refs, refs[:1].expand_as(refs)):
+                refs = refs[:1]  # one reference repeated (zeros_like(x)): evaluated once
             rows = run.x if refs is None else torch.cat([run.x, refs])
             if self.layer is None:
                 out = run.forward(rows)
