@@ -207,17 +207,20 @@ class ShapExplainer:
     # --------------------------------------------------------------- internals
     def _row_rngs(self, n: int) -> list[np.random.Generator]:
         """One generator per row, all seeded alike: every row gets the same design."""
-        rng = check_random_state(self.random_state)
-        entropy = int(rng.integers(0, 2**63 - 1))
+        entropy = self._entropy()
         return [np.random.default_rng(entropy) for _ in range(n)]
+
+    def _entropy(self) -> int:
+        return int(check_random_state(self.random_state).integers(0, 2**63 - 1))
 
     def _explain(self, X: Any) -> tuple[Explanation, bool]:
         evals_before = self.model.n_evaluated
         if self.masker.kind == "tabular":
             rows, single = _check_rows(X, self.masker.n_features)
             n, d = rows.shape
-            rngs = self._row_rngs(n)
-            plan = self._plan(d, rngs[0]) if hasattr(self.masker, "evaluate_design") else None
+            entropy = self._entropy()
+            plan = (self._plan(d, np.random.default_rng(entropy))
+                    if hasattr(self.masker, "evaluate_design") else None)
             with_base = self._base is None and isinstance(self.masker, TabularMasker)
             # The rows (for the outputs) and, the first time, the background (for
             # the base value) go to the model in its first call.
@@ -243,15 +246,15 @@ class ShapExplainer:
                 k = base.shape[0]
                 cols = v.transpose(1, 0, 2).reshape(Z.shape[0], n * k)
                 phi = self._finish(Z, state, cols, np.tile(base, n), fx.reshape(n * k))
-                phis = list(phi.reshape(d, n, k).transpose(1, 0, 2))
+                values = np.ascontiguousarray(phi.reshape(d, n, k).transpose(1, 2, 0))
                 n_evals = (int(Z.shape[0]) + 2) * n
             else:
                 phis, n_evals = [], 0
-                for i in range(rows.shape[0]):
+                for i in range(n):
                     game = self.masker.game(rows[i], self.model)
-                    phis.append(self._solve(game, base, fx[i], rngs[i]))
+                    phis.append(self._solve(game, base, fx[i], np.random.default_rng(entropy)))
                     n_evals += game.n_evals + 2
-            values = np.stack([p.T for p in phis])
+                values = np.stack([p.T for p in phis])
             base_values = np.tile(base, (rows.shape[0], 1))
             features = Features(kind="tabular", names=list(self.feature_names), data=rows)
         else:

@@ -67,22 +67,47 @@ def exact_shapley(game, v_empty: np.ndarray, v_full: np.ndarray) -> np.ndarray:
     return phi
 
 
+@functools.lru_cache(maxsize=8)
 def exact_masks(d: int) -> np.ndarray:
-    """Every coalition except the empty and the full one, (2^d - 2, d) booleans."""
-    return _bits(np.arange(1, (1 << d) - 1, dtype=np.int64), d)
+    """Every coalition but the empty and the full one, (2^d - 2, d) bools (cached, read-only)."""
+    Z = _bits(np.arange(1, (1 << d) - 1, dtype=np.int64), d)
+    Z.flags.writeable = False
+    return Z
 
 
-def exact_finish(Z: np.ndarray, v: np.ndarray, v_empty: np.ndarray,
-                 v_full: np.ndarray) -> np.ndarray:
-    """Exact Shapley values from ``v`` at :func:`exact_masks` (see :func:`exact_shapley`)."""
-    d = Z.shape[1]
+@functools.lru_cache(maxsize=8)
+def _exact_weights(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(Z as float64, a+b, b)`` by coalition of :func:`exact_masks` (cached, read-only)."""
+    Z = exact_masks(d)
     w = np.array([1.0 / (d * math.comb(d - 1, s)) for s in range(d)])
     a = np.concatenate([[0.0], w])
     b = np.concatenate([w, [0.0]])
     size = Z.sum(axis=1)
-    phi = np.outer(np.full(d, a[d]), v_full) - np.outer(np.full(d, b[0]), v_empty)
-    phi += Z.T.astype(np.float64) @ (a[size, None] * v)
-    phi -= (~Z).T.astype(np.float64) @ (b[size, None] * v)
+    out = (Z.astype(np.float64), a[size] + b[size], b[size])
+    for array in out:
+        array.flags.writeable = False
+    return out
+
+
+def exact_finish(Z: np.ndarray, v: np.ndarray, v_empty: np.ndarray,
+                 v_full: np.ndarray) -> np.ndarray:
+    """Exact Shapley values from ``v`` at :func:`exact_masks` (see :func:`exact_shapley`).
+
+    ``phi_j = sum_S [j in S] (a+b)(|S|) v(S) - sum_S b(|S|) v(S)``: one matrix
+    product, the second term shared by every feature.
+    """
+    d = Z.shape[1]
+    if Z.shape[0] == (1 << d) - 2 and Z is exact_masks(d):
+        Zf, ab, b = _exact_weights(d)
+    else:
+        w = np.array([1.0 / (d * math.comb(d - 1, s)) for s in range(d)])
+        size = Z.sum(axis=1)
+        a_, b_ = np.concatenate([[0.0], w]), np.concatenate([w, [0.0]])
+        Zf, ab, b = Z.astype(np.float64), a_[size] + b_[size], b_[size]
+    w_full = 1.0 / d  # a(d): the full coalition; b(0) = 1/d for the empty one
+    phi = Zf.T @ (ab[:, None] * v)
+    phi -= (b @ v)[None, :]
+    phi += w_full * (v_full - v_empty)[None, :]
     return phi
 
 
