@@ -69,7 +69,8 @@ def test_probe_picks_the_fastest_size_and_its_rows_are_real_work(clock):
 
 
 def test_probe_goes_up_to_the_cap_when_larger_is_faster(clock):
-    fake = clock(lambda rows: 1e-3 / rows)  # a fixed cost per call: the largest chunk wins
+    # 1 ms per row plus a fixed 10 ms per call: the largest chunk wins
+    fake = clock(lambda rows: 1e-3 + 1e-2 / rows)
 
     _, report = run_chunked(2000, lambda a, b: fake.work(b - a), cap=100)
     assert report.chunk_size == 100 and sorted(report.probed) == [4, 8, 16, 32, 64, 100]
@@ -102,6 +103,16 @@ def test_fixed_size_known_size_and_fast_jobs_are_not_probed(clock):
     fast = clock(lambda rows: 1e-9)  # the whole job would take 1 us: timings are noise
     _, report = run_chunked(1000, lambda a, b: fast.work(b - a), cap=85)
     assert fast.calls[0] == 4 and set(fast.calls[1:-1]) == {85} and report.probed == {}
+
+
+def test_cheap_rows_are_not_probed(clock):
+    """Rows cheaper than PROBE_MIN_ROW_SECONDS (a scikit-learn pipeline: per-call
+    cost dominates) go straight to the cap after the first chunk, even when the
+    whole job is long enough to time."""
+    fake = clock(lambda rows: 2e-5 + 5e-4 / rows)  # 20 us per row, 0.5 ms per call
+    _, report = run_chunked(20000, lambda a, b: fake.work(b - a), cap=3000)
+    assert fake.calls[0] == 4 and set(fake.calls[1:-1]) == {3000} and report.probed == {}
+    assert report.chunk_size == 3000 and sum(fake.calls) == 20000
 
 
 def test_model_probes_once_per_row_shape_and_never_exceeds_the_budget(clock):

@@ -37,6 +37,11 @@ PROBE_STOP_RATIO = 1.2
 #: Jobs estimated (from their first chunk) to take less than this many seconds
 #: are not probed: the timings would be noise.
 PROBE_MIN_SECONDS = 0.05
+#: Rows cheaper than this (seconds per row, from the first chunk) are not probed:
+#: there the per-call cost dominates and the largest chunk is the fastest (a
+#: scikit-learn pipeline on text or tables), while rows this costly (a CNN's
+#: forward pass) can run faster in smaller batches that stay in the CPU's caches.
+PROBE_MIN_ROW_SECONDS = 1e-3
 
 ProgressCallback = Callable[[int, int], Any]
 T = TypeVar("T")
@@ -118,7 +123,8 @@ def run_chunked(
     job needs several chunks of ``cap`` rows and has at least
     :data:`PROBE_MIN_ROWS` rows, the first chunks are a probe: one untimed
     warm-up chunk, then chunks of :func:`probe_sizes` in increasing order,
-    each timed, stopping at the first one :data:`PROBE_STOP_RATIO` times
+    each timed (when the first shows rows costlier than
+    :data:`PROBE_MIN_ROW_SECONDS`), stopping at the first one :data:`PROBE_STOP_RATIO` times
     slower per row than the best in two chunks (the faster of the two
     counts); the rest of the job runs in the fastest size per row. The
     probe's chunks are the first rows of the job, not extra work, and no
@@ -176,7 +182,8 @@ def run_chunked(
     else:
         sizes = probe_sizes(cap, total)
         size = cap
-        if sizes and step(sizes[0], timed=True) * total >= PROBE_MIN_SECONDS:
+        first = step(sizes[0], timed=True) if sizes else 0.0
+        if first * total >= PROBE_MIN_SECONDS and first >= PROBE_MIN_ROW_SECONDS:
             best: int | None = None
             for candidate in sizes:
                 if done >= total:
