@@ -248,16 +248,18 @@ def test_first_call_with_head_never_exceeds_chunk(chunk, data):
     np.testing.assert_allclose(exp.values, ref.values, rtol=0, atol=1e-12)
 
 
-def test_large_designs_build_masks_per_call(data, monkeypatch):
-    """Past the scratch limit the masks are built per call: same values."""
+def test_large_designs_build_masks_per_block(data, monkeypatch):
+    """Masks built for blocks of coalitions (any block and call size): same values."""
     import whylens.shap._maskers as module
 
     bg, X = data
     ref = ExactExplainer(_interaction_model, bg)(X)
-    monkeypatch.setattr(module, "MAX_SCRATCH_BYTES", 64)
-    monkeypatch.setattr(module, "CALL_BYTES", 8 * 6 * 100)
-    got = ExactExplainer(_interaction_model, bg)(X)
-    np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-12)
+    for mask_bytes, call_rows in ((1, 100), (16 * 12 * 6 * 5, 100), (16 * 12 * 6 * 7, 29)):
+        monkeypatch.setattr(module, "MASK_BYTES", mask_bytes)
+        monkeypatch.setattr(module, "CALL_BYTES", 8 * 6 * call_rows)
+        got = ExactExplainer(_interaction_model, bg)(X)
+        np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-12)
+        assert got.params["model_rows"] == ref.params["model_rows"]
 
 
 def test_output_width_changing_between_calls_is_an_error(data):

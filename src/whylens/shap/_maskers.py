@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from whylens._validation import check_names, check_positive_int, check_random_state
-from whylens._workspace import MAX_SCRATCH_BYTES, scratch
+from whylens._workspace import scratch
 from whylens.errors import InputError, InputTypeError, ModelOutputError, describe
 from whylens.explanation import Features
 from whylens.models import Model
@@ -47,6 +47,10 @@ __all__ = [
 #: of input checks for scikit-learn), small enough for the inputs to stay in the L3
 #: cache (see benchmarks/README.md).
 CALL_BYTES = 8 << 20
+
+#: Bytes of the two masks (uint64, one row per coalition and background row) that
+#: :meth:`TabularMasker.evaluate_design` builds at a time.
+MASK_BYTES = 4 << 20
 
 #: A model slower than this per row gets calls of its full chunk instead (per-call
 #: overhead, e.g. a forest's, then matters more than the cache).
@@ -370,54 +374,62 @@ class TabularMasker:
             return np.zeros((n, 0, 0 if head_out is None else head_out.shape[1])), head_out
         X = np.ascontiguousarray(X)
         Bbits = np.ascontiguousarray(B).view(np.uint64)
-        whole = m * nb * d * 8 <= MAX_SCRATCH_BYTES
-        total = n * m
-        v = np.empty((0, 0))
+        # Masks are built for a block of coalitions at a time and used by every
+        # row before the next block (block-major order), so they stay bounded.
+        block = max(1, min(m, MASK_BYTES // (16 * nb * d)))
+        segments = [(i, c0, min(m, c0 + block)) for c0 in range(0, m, block) for i in range(n)]
+        v = np.empty((n * m, 0))
         wk = v
-        with scratch((m * nb if whole else 0, d), np.uint64, "shap.keep") as M, \
-                scratch((m * nb if whole else 0, d), np.uint64, "shap.background") as Bm:
-            if whole:
-                _design_bits(Z, Bbits, M, Bm)
-            p = 0
-            while p < total:
-                pairs = per_call if p or not n_head else max(1, (per_call * nb - n_head) // nb)
-                p1 = min(total, p + pairs)
-                rows = n_head + (p1 - p) * nb
+        first, s_at, s_off, masks_of = True, 0, 0, -1
+        with scratch((block * nb, d), np.uint64, "shap.keep") as M, \
+                scratch((block * nb, d), np.uint64, "shap.background") as Bm:
+            while s_at < len(segments):
+                cap = per_call if not n_head else max(1, (per_call * nb - n_head) // nb)
+                pieces, pairs = [], 0
+                while s_at < len(segments) and pairs < cap:
+                    i, c0, c1 = segments[s_at]
+                    a = c0 + s_off
+                    take = min(c1 - a, cap - pairs)
+                    pieces.append((i, a, a + take, c0))
+                    pairs += take
+                    s_off += take
+                    if a + take == c1:
+                        s_at, s_off = s_at + 1, 0
+                rows = n_head + pairs * nb
                 inputs = np.empty((rows, d))  # fresh: the model may keep it
                 if n_head:
                     inputs[:n_head] = head
                 bits = inputs.view(np.uint64)
-                q, at = p, n_head
-                while q < p1:  # one segment per explained row in this call
-                    i, c0 = divmod(q, m)
-                    c1 = min(m, c0 + p1 - q)
-                    seg = bits[at : at + (c1 - c0) * nb]
-                    if whole:
-                        _fill_bits(seg, X[i], M[c0 * nb : c1 * nb], Bm[c0 * nb : c1 * nb])
-                    else:
-                        Ms = np.empty(((c1 - c0) * nb, d), np.uint64)
-                        Bs = np.empty_like(Ms)
-                        _design_bits(Z[c0:c1], Bbits, Ms, Bs)
-                        _fill_bits(seg, X[i], Ms, Bs)
-                    at += (c1 - c0) * nb
-                    q += c1 - c0
+                at = n_head
+                for i, a, b, c0 in pieces:
+                    if c0 != masks_of:
+                        c1 = min(m, c0 + block)
+                        _design_bits(Z[c0:c1], Bbits, M[: (c1 - c0) * nb], Bm[: (c1 - c0) * nb])
+                        masks_of = c0
+                    r0, r1 = (a - c0) * nb, (b - c0) * nb
+                    _fill_bits(bits[at : at + r1 - r0], X[i], M[r0:r1], Bm[r0:r1])
+                    at += r1 - r0
                 begin = time.perf_counter()
                 out = model(inputs, progress=False)
-                if p == 0 and (time.perf_counter() - begin) > SLOW_MODEL_SECONDS_PER_ROW * rows:
+                if first and (time.perf_counter() - begin) > SLOW_MODEL_SECONDS_PER_ROW * rows:
                     per_call = max(1, chunk // nb)
                 k = out.shape[1]
-                if p == 0:
-                    v = np.empty((total, k))
+                if first:
+                    v = np.empty((n * m, k))
                     wk = np.kron(w[:, None], np.eye(k))  # (nb * k, k): the weighted mean
                 elif k != v.shape[1]:
                     raise ModelOutputError(
                         describe("model", "the same number of outputs on every input",
                                  got_text=f"{v.shape[1]} and {k}"))
+                first = False
                 if n_head:
                     head_out, out = out[:n_head], out[n_head:]
                     n_head = 0
-                np.matmul(out.reshape(p1 - p, nb * k), wk, out=v[p:p1])
-                p = p1
+                means = out.reshape(pairs, nb * k) @ wk
+                at = 0
+                for i, a, b, _ in pieces:
+                    v[i * m + a : i * m + b] = means[at : at + b - a]
+                    at += b - a
         return v.reshape(n, m, -1), head_out
 
     def evaluate_rows(self, X: np.ndarray, row_ids: np.ndarray, Z: np.ndarray,
