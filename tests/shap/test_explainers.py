@@ -446,3 +446,17 @@ def test_efficiency_violation_is_reported(data, monkeypatch):
     with pytest.warns(EfficiencyWarning, match="miss efficiency by"):
         exp = explainer(X)
     assert exp.params["efficiency_max_abs_error"] > 0.1
+
+
+def test_exact_finish_cached_and_uncached_agree():
+    """The cached design (read-only) and any other array of the same coalitions agree."""
+    from whylens.shap._solvers import exact_finish, exact_masks
+
+    Z = exact_masks(5)
+    assert not Z.flags.writeable and exact_masks(5) is Z
+    v = np.random.default_rng(2).normal(size=(Z.shape[0], 3))
+    v_empty, v_full = np.array([0.1, 0.2, 0.3]), np.array([1.0, -1.0, 2.0])
+    cached = exact_finish(Z, v, v_empty, v_full)
+    copied = exact_finish(np.array(Z), v, v_empty, v_full)
+    np.testing.assert_allclose(cached, copied, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(cached.sum(0), v_full - v_empty, rtol=0, atol=1e-14)
