@@ -171,3 +171,21 @@ def test_a_model_that_raises_surfaces_chained():
     with pytest.raises(ModelError) as info:
         LimeTextExplainer().explain_instance("good film", _raises(boom), num_samples=20)
     assert info.value.__cause__ is boom
+
+
+def test_text_masks_remove_a_uniform_number_of_uniformly_chosen_words():
+    """lime's text sampling: row 0 keeps all; every other row removes k words, k uniform
+    on 1..d (the drawn k exactly), the removed set uniform among the sets of size k."""
+    from whylens.lime._text import sample_text_masks
+
+    d, n = 7, 40000
+    Z = sample_text_masks(d, n, np.random.default_rng(5))
+    assert Z.shape == (n, d) and set(np.unique(Z)) <= {0.0, 1.0}
+    assert (Z[0] == 1).all()
+    removed = d - Z[1:].sum(axis=1)
+    expected_k = np.random.default_rng(5).integers(1, d + 1, size=n - 1)
+    np.testing.assert_array_equal(removed, expected_k)
+    # Given k, each word is removed with probability k / d.
+    for k in (1, 3, 6):
+        rows = Z[1:][removed == k]
+        np.testing.assert_allclose(1 - rows.mean(axis=0), k / d, atol=0.03)

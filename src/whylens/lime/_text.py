@@ -40,12 +40,13 @@ def sample_text_masks(n_features: int, num_samples: int, rng: np.random.Generato
     ndarray of float64, shape (num_samples, n_features), entries 0/1
     """
     n_remove = rng.integers(1, n_features + 1, size=num_samples - 1)
-    # A uniform random order of the features per row; the first n_remove of
-    # it are removed (a scatter instead of a second argsort for the ranks).
-    order = rng.random((num_samples - 1, n_features)).argsort(axis=1)
+    # The features with the n_remove smallest of a row's uniform keys are
+    # removed: keys above the row's n_remove-th smallest are kept (a sort of
+    # the keys, no argsort or scatter; continuous keys do not tie).
+    keys = rng.random((num_samples - 1, n_features))
+    threshold = np.sort(keys, axis=1)[np.arange(num_samples - 1), n_remove - 1]
     Z = np.ones((num_samples, n_features))
-    kept = (np.arange(n_features) >= n_remove[:, None]).astype(np.float64)
-    np.put_along_axis(Z[1:], order, kept, axis=1)
+    np.greater(keys, threshold[:, None], out=Z[1:])
     return Z
 
 
