@@ -42,11 +42,12 @@ __all__ = [
     "summarize_background",
 ]
 
-#: Bytes of inputs per call that :meth:`TabularMasker.evaluate_design` aims at (8 MiB:
-#: 87k rows of 12 features): large calls amortise a model's per-call cost (0.3-0.4 ms
-#: of input checks for scikit-learn), small enough for the inputs to stay in the L3
-#: cache (see benchmarks/README.md).
-CALL_BYTES = 8 << 20
+#: Bytes of inputs per call that :meth:`TabularMasker.evaluate_design` aims at (32 MiB,
+#: what the default memory budget allows: 349k rows of 12 features). Large calls
+#: amortise a model's per-call cost (0.3-0.4 ms of input checks for scikit-learn, 11 ms
+#: for a 100-tree forest); with the inputs built as below, 4, 8 and 32 MiB calls cost
+#: the same per row on a logistic regression (benchmarks/README.md).
+CALL_BYTES = 32 << 20
 
 #: Bytes of the two masks (uint64, one row per coalition and background row) that
 #: :meth:`TabularMasker.evaluate_design` builds at a time.
@@ -328,16 +329,17 @@ class TabularMasker:
                         ) -> tuple[np.ndarray, np.ndarray | None]:
         """``v`` of every coalition of one design ``Z`` for every row of ``X``.
 
-        The (row, coalition) pairs are taken in order and packed into model
-        calls, so one call serves several rows when the design is small; the
-        ``head`` rows (e.g. the explained rows and the background, for the
-        outputs and the base value) ride at the front of the first call. Calls
-        start at :data:`CALL_BYTES` of inputs, small enough for the inputs to stay in
-        the CPU cache (what a cheap model such as a logistic regression needs);
-        when the first call shows a model slower than
+        The (row, coalition) pairs are packed into model calls, block of
+        coalitions by block (:data:`MASK_BYTES` of masks) and row by row within a
+        block, so one call serves several rows; the ``head`` rows (e.g. the
+        explained rows and the background, for the outputs and the base value)
+        ride at the front of the first call. Calls hold :data:`CALL_BYTES` of
+        inputs or the model's chunk, whichever is smaller; when the chunk is
+        larger and the first call shows a model slower than
         :data:`SLOW_MODEL_SECONDS_PER_ROW`, the rest go in calls of the full
-        chunk (fewer calls: what a forest needs). No call exceeds the model's
-        chunk, and the values do not depend on the call sizes.
+        chunk (fewer calls: a forest pays a fixed cost per call). No call
+        exceeds the model's chunk, and the values do not depend on the call
+        sizes.
 
         A call's inputs are bit patterns: ``(x & M) | (b & ~M)`` on the
         float64 rows viewed as uint64, with ``M`` all ones where the coalition
