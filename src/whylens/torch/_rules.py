@@ -86,13 +86,8 @@ def _local_grad(fn: Any, inp: Any, grad: Any) -> Any:
     return g
 
 
-class _Rescale(torch.autograd.Function):
-    """Forward: ``fn(x)``. Backward: DeepLIFT's rescale multiplier.
-
-    The batch holds inputs then their references, ``[x_1..x_m, r_1..r_m]``;
-    the multiplier ``(fn(x) - fn(r)) / (x - r)`` replaces ``fn'`` for both
-    halves, and where ``|x - r| < 1e-10`` the plain derivative is used.
-    """
+class _SavesInputAndOutput(torch.autograd.Function):
+    """Forward ``fn(x)``, keeping ``fn``, ``x`` and the output for a backward rule."""
 
     @staticmethod
     def forward(ctx: Any, inp: Any, fn: Any) -> Any:  # type: ignore[override]
@@ -100,6 +95,15 @@ class _Rescale(torch.autograd.Function):
         ctx.fn = fn
         ctx.save_for_backward(inp, out)
         return out
+
+
+class _Rescale(_SavesInputAndOutput):
+    """Forward: ``fn(x)``. Backward: DeepLIFT's rescale multiplier.
+
+    The batch holds inputs then their references, ``[x_1..x_m, r_1..r_m]``;
+    the multiplier ``(fn(x) - fn(r)) / (x - r)`` replaces ``fn'`` for both
+    halves, and where ``|x - r| < 1e-10`` the plain derivative is used.
+    """
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> Any:  # type: ignore[override]
@@ -137,7 +141,7 @@ SOFTMAXES = _softmax_functions()
 SOFTMAX_RULES = ("captum", "centered")
 
 
-class _MaxPool(torch.autograd.Function):
+class _MaxPool(_SavesInputAndOutput):
     """Forward: max pooling. Backward: DeepLIFT's max-pool multiplier (as captum's).
 
     With ``y = maxpool(x)``, ``y' = maxpool(x')`` and ``t = max(y, y')``, the
@@ -148,13 +152,6 @@ class _MaxPool(torch.autograd.Function):
     summation-to-delta holds. Overlapping windows add their shares (captum's
     ``max_unpool`` keeps one of them).
     """
-
-    @staticmethod
-    def forward(ctx: Any, inp: Any, fn: Any) -> Any:  # type: ignore[override]
-        out = fn(inp)
-        ctx.fn = fn
-        ctx.save_for_backward(inp, out)
-        return out
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> Any:  # type: ignore[override]
