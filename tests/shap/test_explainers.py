@@ -192,7 +192,9 @@ def test_evaluate_design_inputs_are_exact_bits(monkeypatch):
     import whylens.shap._maskers as module
     from whylens.models import as_model
 
-    x = np.array([[-0.0, 5e-324, -1.7e308, 0.1, 3.0]])
+    x = np.array([[-0.0, 5e-324, -1.7e308, 0.1, 3.0],
+                  [0.0, -5e-324, 1.7e308, -0.1, -3.0],
+                  [1.0, 2.0, 3.0, 4.0, 5.0]])
     bg = np.array([[0.0, -5e-324, 1.7e308, -0.1, np.nextafter(3.0, 4.0)],
                    [1.0, 2.0, -0.0, 4.0, 5.0]])
     Z = np.random.default_rng(1).random((37, 5)) < 0.5
@@ -202,14 +204,17 @@ def test_evaluate_design_inputs_are_exact_bits(monkeypatch):
         seen.append(A.copy())
         return A[:, :1]
 
-    for call_rows in (1, 5, 64, 1000):  # full rows and the tail of _fill_bits
+    keep = np.repeat(Z, 2, axis=0)
+    want = np.concatenate([np.where(keep, xi.view(np.uint64), np.tile(bg, (37, 1)).view(np.uint64))
+                           for xi in x])
+    # One row per call, the tail of _fill_bits, and several rows in one _fill_rows broadcast.
+    for call_rows in (1, 5, 64, 1000):
         monkeypatch.setattr(module, "CALL_BYTES", 8 * 5 * call_rows)
         seen.clear()
-        TabularMasker(bg).evaluate_design(x, Z, as_model(f))
-        got = np.concatenate(seen).view(np.uint64)
-        keep = np.repeat(Z, 2, axis=0)
-        want = np.where(keep, x.view(np.uint64), np.tile(bg, (37, 1)).view(np.uint64))
-        assert np.array_equal(got, want)
+        v, _ = TabularMasker(bg).evaluate_design(x, Z, as_model(f))
+        assert np.array_equal(np.concatenate(seen).view(np.uint64), want)
+        np.testing.assert_allclose(v[:, :, 0], np.where(Z[None, :, 0], x[:, None, 0], 0.5),
+                                   rtol=1e-15, atol=1e-300)
 
 
 def test_outputs_base_and_design_share_the_first_call(data):

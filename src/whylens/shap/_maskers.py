@@ -64,6 +64,8 @@ MAX_BACKGROUND = 100
 #: Model rows whose inputs one broadcast of the explained row covers in :func:`_fill_bits`
 #: (a long inner loop for numpy; the row tiled this often stays in L1).
 _FILL_ROWS = 64
+#: Output bytes :func:`_fill_rows` writes per step (both passes while it is in cache).
+_FILL_BYTES = 1 << 20
 _ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 
 
@@ -100,6 +102,40 @@ def _fill_bits(out: np.ndarray, x: np.ndarray, M: np.ndarray, Bm: np.ndarray) ->
         o = out[full:]
         np.bitwise_and(M[full:], xl[:d], out=o)
         np.bitwise_or(o, Bm[full:], out=o)
+
+
+def _fill_rows(out: np.ndarray, X: np.ndarray, M: np.ndarray, Bm: np.ndarray, nb: int) -> None:
+    """:func:`_fill_bits` for r rows ``X`` (r, d) on the same coalitions, in two numpy calls.
+
+    ``out``: (r * q, d) uint64; ``M``, ``Bm``: (q, d) uint64 with q a multiple of ``nb``.
+    Each row is tiled ``nb`` times so the inner loop runs over ``nb * d`` elements.
+    """
+    r, d = X.shape
+    width = nb * d
+    o = out.reshape(r, -1, width)
+    xt = np.tile(np.ascontiguousarray(X).view(np.uint64), (1, nb))[:, None, :]
+    M3, Bm3 = M.reshape(1, -1, width), Bm.reshape(1, -1, width)
+    # A few rows at a time, so that the second pass finds the first one's output in cache.
+    step = max(1, _FILL_BYTES // max(1, M.nbytes))
+    for s in range(0, r, step):
+        np.bitwise_and(M3, xt[s : s + step], out=o[s : s + step])
+        np.bitwise_or(o[s : s + step], Bm3, out=o[s : s + step])
+
+
+def _runs(pieces: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int, int]]:
+    """Group pieces ``(row, a, b, block)`` of consecutive rows on the same coalitions.
+
+    Returns ``(first row, number of rows, a, b, block)`` in the pieces' order.
+    """
+    runs: list[tuple[int, int, int, int, int]] = []
+    for i, a, b, c0 in pieces:
+        if runs:
+            i0, r, a0, b0, c00 = runs[-1]
+            if (a0, b0, c00) == (a, b, c0) and i0 + r == i:
+                runs[-1] = (i0, r + 1, a, b, c0)
+                continue
+        runs.append((i, 1, a, b, c0))
+    return runs
 
 
 class BackgroundSizeWarning(UserWarning):
@@ -402,15 +438,20 @@ class TabularMasker:
                 if n_head:
                     inputs[:n_head] = head
                 bits = inputs.view(np.uint64)
+                runs = _runs(pieces)
                 at = n_head
-                for i, a, b, c0 in pieces:
+                for i, r, a, b, c0 in runs:
                     if c0 != masks_of:
                         c1 = min(m, c0 + block)
                         _design_bits(Z[c0:c1], Bbits, M[: (c1 - c0) * nb], Bm[: (c1 - c0) * nb])
                         masks_of = c0
                     r0, r1 = (a - c0) * nb, (b - c0) * nb
-                    _fill_bits(bits[at : at + r1 - r0], X[i], M[r0:r1], Bm[r0:r1])
-                    at += r1 - r0
+                    seg = bits[at : at + r * (r1 - r0)]
+                    if r == 1:
+                        _fill_bits(seg, X[i], M[r0:r1], Bm[r0:r1])
+                    else:  # many rows on the same coalitions (small designs): one broadcast
+                        _fill_rows(seg, X[i : i + r], M[r0:r1], Bm[r0:r1], nb)
+                    at += r * (r1 - r0)
                 begin = time.perf_counter()
                 out = model(inputs, progress=False)
                 if first and (time.perf_counter() - begin) > SLOW_MODEL_SECONDS_PER_ROW * rows:
@@ -428,10 +469,11 @@ class TabularMasker:
                     head_out, out = out[:n_head], out[n_head:]
                     n_head = 0
                 means = out.reshape(pairs, nb * k) @ wk
+                v3 = v.reshape(n, m, k)
                 at = 0
-                for i, a, b, _ in pieces:
-                    v[i * m + a : i * m + b] = means[at : at + b - a]
-                    at += b - a
+                for i, r, a, b, _ in runs:
+                    v3[i : i + r, a:b] = means[at : at + r * (b - a)].reshape(r, b - a, k)
+                    at += r * (b - a)
         return v.reshape(n, m, -1), head_out
 
     def evaluate_rows(self, X: np.ndarray, row_ids: np.ndarray, Z: np.ndarray,
