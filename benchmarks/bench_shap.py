@@ -19,7 +19,7 @@ What is measured (see benchmarks/README.md):
 * **overhead**: explanation wall time divided by the time the same model takes
   on the same rows in one direct call. The rows are captured by wrapping the
   prediction function in an untimed run. Random forest (100 trees, n_jobs=1)
-  and logistic regression, d = 12, 10-row background. Medians of 3 interleaved
+  and logistic regression, d = 12, 10-row background. Medians of 5 interleaved
   repeats for the forest and 15 for the logistic regression (a few ms each:
   single wall times scatter by 2x on a loaded machine); the overhead is also
   given in CPU time of the calling thread (one BLAS thread, so it is what the
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             acc += accuracy(d, BUDGETS[:2] if args.quick else BUDGETS,
                             n_rows=2 if args.quick else 4, seeds=1 if args.quick else 6)
     if args.only in (None, "overhead"):
-        ovh = overhead(repeats=1 if args.quick else 3, n_rows=2 if args.quick else 5,
+        ovh = overhead(repeats=1 if args.quick else 5, n_rows=2 if args.quick else 5,
                        budget=1000, cheap_repeats=1 if args.quick else 15)
     print()
     print(_markdown(acc, ovh))
