@@ -15,22 +15,26 @@ __all__ = ["draw_categorical"]
 
 
 @njit(cache=True, nogil=True)
-def draw_categorical(u, cum, values, n_values, cum_low, share, disc_pos, quantiles, knots,
-                     first, columns, Z, inverse):  # pragma: no cover - compiled
+def draw_categorical(u, cum, values, n_values, cum_low, knot_scale, knot_base, disc_pos,
+                     quantiles, top_knot, first, columns, Z, inverse):  # pragma: no cover
     """Fill the categorical (and binned) columns of samples 1..n-1.
 
     Parameters
     ----------
     u : float64 (k, n)
         One uniform per categorical column and sample.
-    cum, values, cum_low, share : float64 (k, width)
-        Per column: cumulative frequencies (padded), category codes or bin ids,
-        lower end and width of each category's share of [0, 1).
+    cum, values, cum_low, knot_scale : float64 (k, width)
+        Per column: cumulative frequencies (padded with 2.0), category codes or
+        bin ids, lower end of each category's share of [0, 1) and the factor
+        that turns a position in that share into quantile-table knots.
+    knot_base : int64 (k, width)
+        Index of each bin's first knot in its column's row of ``quantiles``.
     n_values : int64 (k,)
     disc_pos : int64 (k,)
         Row of ``quantiles`` of a binned column, -1 for a plain categorical one.
     quantiles : float64 (n_binned, n_bins * (knots + 1))
-    knots : int
+    top_knot : float
+        Largest knot position (just below the number of knot intervals).
     first : int64 (k,)
         The instance's category index per column (-1 if unseen).
     columns : int64 (k,)
@@ -38,7 +42,6 @@ def draw_categorical(u, cum, values, n_values, cum_low, share, disc_pos, quantil
     Z, inverse : float64 (n, d), written in place.
     """
     k, n = u.shape
-    below_one = np.nextafter(1.0, 0.0)
     for j in range(k):
         last = n_values[j] - 1
         col = columns[j]
@@ -62,13 +65,12 @@ def draw_categorical(u, cum, values, n_values, cum_low, share, disc_pos, quantil
                         hi = mid
                 idx = lo
             Z[s, col] = 1.0 if idx == fj else 0.0
-            value = values[j, idx]
             if pos >= 0:
-                v = min((uu - cum_low[j, idx]) / share[j, idx], below_one)
-                t = v * knots
-                i = min(np.int64(t), knots - 1)
+                t = min((uu - cum_low[j, idx]) * knot_scale[j, idx], top_knot)
+                i = np.int64(t)
                 frac = t - i
-                base = np.int64(value) * (knots + 1) + i
-                q0 = quantiles[pos, base]
-                value = q0 + frac * (quantiles[pos, base + 1] - q0)
-            inverse[s, col] = value
+                b = knot_base[j, idx] + i
+                q0 = quantiles[pos, b]
+                inverse[s, col] = q0 + frac * (quantiles[pos, b + 1] - q0)
+            else:
+                inverse[s, col] = values[j, idx]

@@ -17,6 +17,9 @@ from scipy.special import log_ndtr, ndtri_exp
 from whylens._workspace import scratch
 from whylens.errors import InputError, describe
 
+#: The largest float below one.
+_BELOW_ONE = float(np.nextafter(1.0, 0.0))
+
 __all__ = [
     "DISCRETIZERS",
     "Discretizer",
@@ -233,8 +236,21 @@ class Discretizer:
         ndarray of shape (n,), inside each draw's bin.
         """
         knots = self.QUANTILE_KNOTS
-        t = v * knots
-        i = np.minimum(t.astype(np.int64), knots - 1)
+        return self.undiscretize_knots(position, bins,
+                                       np.minimum(v * knots, knots * _BELOW_ONE))
+
+    def undiscretize_knots(self, position: int, bins: np.ndarray, t: np.ndarray
+                           ) -> np.ndarray:
+        """:meth:`undiscretize_uniform` at ``t = v * QUANTILE_KNOTS`` (in
+        ``[0, QUANTILE_KNOTS)``): the knot interval is ``int(t)``, the
+        interpolation weight ``t - int(t)``.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        knots = self.QUANTILE_KNOTS
+        i = t.astype(np.int64)
         frac = t - i
         i += bins * (knots + 1)
         row = self._quantiles[position]
@@ -360,6 +376,11 @@ class TabularSampler:
         self._cum_list = cum_list
         self._cum_low = [np.concatenate([[0.0], cum[:-1]]) for cum in cum_list]
         self._share = [np.diff(cum, prepend=0.0) for cum in cum_list]
+        # Where u falls inside its category's share of [0, 1), in quantile-table
+        # knots: t = (u - low) * knot_scale (see Discretizer.undiscretize_knots).
+        knots = 0 if discretizer is None else discretizer.QUANTILE_KNOTS
+        self._knot_scale = [knots / share for share in self._share]
+        self._top_knot = knots * _BELOW_ONE
         self.feature_values = values_list
         self._kernel = _compiled_kernel()
 
@@ -371,18 +392,22 @@ class TabularSampler:
             k = self.cat_columns.size
             width = max((c.size for c in self._cum_list), default=1)
             cum = np.full((k, width), 2.0)
-            values, low, share = np.zeros((k, width)), np.zeros((k, width)), np.ones((k, width))
+            values, low, scale = np.zeros((k, width)), np.zeros((k, width)), np.zeros((k, width))
             for j in range(k):
                 m = self._cum_list[j].size
                 cum[j, :m] = self._cum_list[j]
                 values[j, :m] = self.feature_values[j]
                 low[j, :m] = self._cum_low[j]
-                share[j, :m] = self._share[j]
+                scale[j, :m] = self._knot_scale[j]
             n_values = np.array([c.size for c in self._cum_list], dtype=np.int64)
             disc_pos = self._disc_pos[self.cat_columns].copy()
             quantiles = (np.zeros((1, 2)) if self.discretizer is None
                          else self.discretizer._quantiles)
-            tables = (cum, values, n_values, low, share, disc_pos, quantiles)
+            knots = 0 if self.discretizer is None else self.discretizer.QUANTILE_KNOTS
+            # First knot of each bin's row in the quantile table (binned columns).
+            knot_base = np.where(disc_pos[:, None] >= 0, values, 0).astype(np.int64) \
+                * (knots + 1)
+            tables = (cum, values, n_values, low, scale, knot_base, disc_pos, quantiles)
             self._tables = tables
         return tables
 
@@ -437,10 +462,10 @@ class TabularSampler:
                 if pos >= 0:
                     # Given its bin, where u fell inside the bin's share of [0, 1) is
                     # itself uniform: it picks the value inside the bin.
-                    low, share = self._cum_low[j].take(idx), self._share[j].take(idx)
-                    v = np.minimum((u[j] - low) / share, np.nextafter(1.0, 0.0))
-                    values = self.discretizer.undiscretize_uniform(
-                        int(pos), values.astype(np.int64), v)
+                    low, scale = self._cum_low[j].take(idx), self._knot_scale[j].take(idx)
+                    t = np.minimum((u[j] - low) * scale, self._top_knot)
+                    values = self.discretizer.undiscretize_knots(
+                        int(pos), values.astype(np.int64), t)
                 inv_t[col] = values
         Z = Zt.T
         inverse = np.ascontiguousarray(inv_t.T)
@@ -473,12 +498,10 @@ class TabularSampler:
         cats = self.cat_columns
         if cats.size:
             first = self._first_positions(row)
-            cum, values, n_values, low, share, disc_pos, quantiles = self._kernel_tables()
-            knots = 0 if self.discretizer is None else self.discretizer.QUANTILE_KNOTS
             with scratch((cats.size, num_samples), slot="tabular.uniforms") as u:
                 rng.random(out=u)
-                self._kernel(u, cum, values, n_values, low, share, disc_pos, quantiles, knots,
-                             first, cats, Z, inverse)
+                self._kernel(u, *self._kernel_tables(), self._top_knot, first, cats, Z,
+                             inverse)
         Z[0] = 1.0
         Z[0, cont] = (row[cont] - self.mean[cont]) / self.scale[cont]
         inverse[0] = row
