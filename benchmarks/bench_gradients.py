@@ -26,6 +26,9 @@ SmoothGrad with 50 samples (stdev 0.15). Each is run as
   ``nt_samples_batch_size`` (SmoothGrad) equal to whylens' chunk,
 * ``reference``: the forward + backward passes the method needs, in plain torch:
   the same rows in chunks of whylens' size, ``autograd.grad`` of the label's sum.
+* ``reference+ends`` (IG only): the reference plus one forward, without
+  gradients, of the inputs and their baselines. IG needs it for the outputs, the
+  target and the convergence ``delta`` (captum runs it too when asked for delta).
 
 Calls are interleaved (whylens, captum, captum ibs, reference, whylens, ...) so
 a noisy neighbour slows all alike; times are medians of ``--repeats``. Peak
@@ -157,6 +160,14 @@ def reference_grads(model, rows, target, chunk, layer=None, inputs=None):
             p.requires_grad_(True)
 
 
+def forward_ends(model, ends):
+    """One forward without gradients of the path's ends (inputs and baselines)."""
+    import torch
+
+    with torch.no_grad():
+        model(ends)
+
+
 def case_runs(name, model, x, target, steps, samples, quick):
     """Callables per (method, runner) for one case."""
     from captum.attr import IntegratedGradients as CIG
@@ -187,6 +198,10 @@ def case_runs(name, model, x, target, steps, samples, quick):
                 x, baselines=base, target=target, n_steps=steps, internal_batch_size=chunk),
             "reference": lambda: reference_grads(model, rows, target, chunk,
                                                  layer=model.embedding, inputs=inputs),
+            "reference+ends": lambda: (
+                forward_ends(model, torch.cat([x, base])),
+                reference_grads(model, rows, target, chunk, layer=model.embedding,
+                                inputs=inputs)),
             "_chunk": chunk, "_rows": n * steps,
         }
         return runs
@@ -201,6 +216,8 @@ def case_runs(name, model, x, target, steps, samples, quick):
         "captum ibs": lambda: CIG(model).attribute(x, target=target, n_steps=steps,
                                                    internal_batch_size=chunk),
         "reference": lambda: reference_grads(model, rows, target, chunk),
+        "reference+ends": lambda: (forward_ends(model, torch.cat([x, torch.zeros_like(x)])),
+                                   reference_grads(model, rows, target, chunk)),
         "_chunk": chunk, "_rows": n * steps,
     }
     if name == "bigig":
@@ -294,6 +311,8 @@ def main() -> None:
                 "whylens/reference": med["whylens"] / med["reference"],
                 "captum/reference": med["captum"] / med["reference"],
             }
+            if "reference+ends" in med:
+                row["whylens/reference+ends"] = med["whylens"] / med["reference+ends"]
             results.append(row)
             if args.json:  # rows of earlier runs (other --only cases) are kept
                 save(args.json, row, torch.__version__, captum.__version__, args.threads)
@@ -301,7 +320,9 @@ def main() -> None:
                   + " ".join(f"{k} {med[k] * 1e3:8.1f} ms/{mem[k] / 2**20:6.1f} MiB"
                              for k in names)
                   + f" | captum/whylens {row['captum/whylens']:.2f} "
-                    f"whylens/ref {row['whylens/reference']:.2f}")
+                    f"whylens/ref {row['whylens/reference']:.2f}"
+                  + (f" whylens/ref+ends {row['whylens/reference+ends']:.2f}"
+                     if "whylens/reference+ends" in row else ""))
 
 
 if __name__ == "__main__":
