@@ -21,7 +21,7 @@ def draw_categorical(u, cum, values, n_values, cum_low, knot_scale, knot_base, d
 
     Parameters
     ----------
-    u : float64 (k, n)
+    u : float32 (k, n)
         One uniform per categorical column and sample.
     cum, values, cum_low, knot_scale : float64 (k, width)
         Per column: cumulative frequencies (padded with 2.0), category codes or

@@ -453,7 +453,9 @@ class TabularSampler:
         cats = self.cat_columns
         if cats.size:
             first = self._first_positions(row)
-            u = rng.random((cats.size, num_samples))
+            # float32 uniforms (24 bits resolve the bins and the position inside
+            # them far below sampling noise), widened to float64 for the arithmetic.
+            u = rng.random((cats.size, num_samples), dtype=np.float32).astype(np.float64)
             for j, col in enumerate(cats):
                 idx = self._draw_index(j, u[j])
                 Zt[col] = idx == first[j]
@@ -498,8 +500,8 @@ class TabularSampler:
         cats = self.cat_columns
         if cats.size:
             first = self._first_positions(row)
-            with scratch((cats.size, num_samples), slot="tabular.uniforms") as u:
-                rng.random(out=u)
+            with scratch((cats.size, num_samples), np.float32, slot="tabular.uniforms") as u:
+                rng.random(dtype=np.float32, out=u)
                 self._kernel(u, *self._kernel_tables(), self._top_knot, first, cats, Z,
                              inverse)
         Z[0] = 1.0
