@@ -1343,13 +1343,18 @@ class DeepLift(GradientAttribution):
         rows_j = _pair_index(b, n)
         rows_i = torch.arange(n, device=x.device)
         weights = torch.ones(n, dtype=torch.float64)
+        values, f_b = self._pair_values(run, b, rows_i, rows_j, weights)
+        return {"values": values, "base_values": f_b[:, run.labels][rows_j]}
+
+    def _pair_values(self, run: _Run, b: Any, rows_i: Any, rows_j: Any, weights: Any
+                     ) -> tuple[Any, Any]:
+        """Weighted attributions of the (row ``rows_i``, baseline ``rows_j``) pairs,
+        at the input or at ``self.layer``, and the model's outputs at the baselines."""
         if self.layer is None:
             values = self._pairs(run, b, rows_i, rows_j, weights)
-            f_b = run.forward(b)
-        else:
-            a_b, f_b = run.layer_activations(b)
-            values = self._pairs(run, b, rows_i, rows_j, weights, run.layer_x, a_b)
-        return {"values": values, "base_values": f_b[:, run.labels][rows_j]}
+            return values, run.forward(b)
+        a_b, f_b = run.layer_activations(b)
+        return self._pairs(run, b, rows_i, rows_j, weights, run.layer_x, a_b), f_b
 
 
 class DeepShap(DeepLift):
@@ -1401,12 +1406,7 @@ class DeepShap(DeepLift):
         rows_i = torch.arange(n, device=x.device).repeat_interleave(k)
         rows_j = torch.arange(k, device=x.device).repeat(n)
         weights = torch.full((n * k,), 1.0 / k, dtype=torch.float64)
-        if self.layer is None:
-            values = self._pairs(run, b, rows_i, rows_j, weights)
-            f_b = run.forward(b)
-        else:
-            a_b, f_b = run.layer_activations(b)
-            values = self._pairs(run, b, rows_i, rows_j, weights, run.layer_x, a_b)
+        values, f_b = self._pair_values(run, b, rows_i, rows_j, weights)
         self._expected = f_b.mean(dim=0).detach().to("cpu", torch.float64).numpy()
         base = f_b[:, run.labels].mean(dim=0, keepdim=True).expand(n, -1)
         return {"values": values, "base_values": base, "params": {"n_background": k}}
