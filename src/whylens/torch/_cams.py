@@ -39,7 +39,7 @@ from whylens.errors import (
 from whylens.explanation import Explanation, Features
 from whylens.models import DEFAULT_MEMORY_BUDGET
 from whylens.models._base import ChunkReport, run_chunked
-from whylens.torch._hooks import capture, check_same_device, get_layer
+from whylens.torch._hooks import capture, check_module_and_layer, check_same_device
 from whylens.torch._layers import default_layer
 
 __all__ = [
@@ -321,12 +321,8 @@ class BaseCAM:
 
     def __init__(self, model: Any, layer: Any = None, *, batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
-        import torch
-
-        if not isinstance(model, torch.nn.Module):
-            raise InputTypeError(describe("model", "a torch.nn.Module", model))
+        self.layer = check_module_and_layer(model, layer)
         self.model = model
-        self.layer = None if layer is None else get_layer(model, layer)[0]
         self.batch_size = None if batch_size is None else check_positive_int(
             "batch_size", batch_size)
         self.memory_budget = check_positive_int("memory_budget", memory_budget)

@@ -60,8 +60,8 @@ from whylens.models import DEFAULT_MEMORY_BUDGET
 from whylens.torch._cams import _as_input, _call_model, _resolve_target, _to_channels_last
 from whylens.torch._hooks import (
     capture,
+    check_module_and_layer,
     check_same_device,
-    get_layer,
     restore_state,
     snapshot_state,
 )
@@ -506,12 +506,8 @@ class GradientAttribution:
 
     def __init__(self, model: Any, layer: Any = None, *, internal_batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
-        import torch
-
-        if not isinstance(model, torch.nn.Module):
-            raise InputTypeError(describe("model", "a torch.nn.Module", model))
+        self.layer = check_module_and_layer(model, layer)
         self.model = model
-        self.layer = None if layer is None else get_layer(model, layer)[0]
         self.internal_batch_size = None if internal_batch_size is None else check_positive_int(
             "internal_batch_size", internal_batch_size)
         self.memory_budget = check_positive_int("memory_budget", memory_budget)

@@ -28,6 +28,7 @@ from whylens.errors import InputError, InputTypeError, NotSupportedError, descri
 __all__ = [
     "StopForward",
     "capture",
+    "check_module_and_layer",
     "check_same_device",
     "get_layer",
     "restore_state",
@@ -37,6 +38,33 @@ __all__ = [
 
 class StopForward(Exception):
     """Raised by a ``capture(stop=True)`` hook to end a forward at the layer."""
+
+
+def check_module_and_layer(model: Any, layer: Any) -> Any:
+    """Check that ``model`` is a ``torch.nn.Module`` and resolve ``layer`` in it.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    layer : str, torch.nn.Module or None
+
+    Returns
+    -------
+    str or None
+        The layer's name in ``model`` (None when ``layer`` is None).
+
+    Raises
+    ------
+    InputTypeError
+        ``model`` is not a module (or ``layer`` neither a name nor a module).
+    InputError
+        No such layer (see :func:`get_layer`).
+    """
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise InputTypeError(describe("model", "a torch.nn.Module", model))
+    return None if layer is None else get_layer(model, layer)[0]
 
 
 def get_layer(model: Any, layer: Any) -> tuple[str, Any]:
