@@ -730,13 +730,8 @@ class Saliency(GradientAttribution):
         return {"values": g.abs() if self.abs else g}
 
 
-class InputXGradient(Saliency):
-    """Input × Gradient (Shrikumar et al., 2016): ``x * df/dx``.
-
-    For a linear model with zero bias the attributions sum to the output.
-    """
-
-    name = "inputxgradient"
+class _SignedGradient(Saliency):
+    """A :class:`Saliency` variant that keeps the gradient's sign and has no options."""
 
     def __init__(self, model: Any, *, internal_batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
@@ -746,11 +741,20 @@ class InputXGradient(Saliency):
     def _params(self) -> dict[str, Any]:
         return {}
 
+
+class InputXGradient(_SignedGradient):
+    """Input × Gradient (Shrikumar et al., 2016): ``x * df/dx``.
+
+    For a linear model with zero bias the attributions sum to the output.
+    """
+
+    name = "inputxgradient"
+
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         return {"values": self._gradient(run, run.x) * run.x[:, None]}
 
 
-class GuidedBackprop(Saliency):
+class GuidedBackprop(_SignedGradient):
     """Guided backpropagation (Springenberg et al., 2015).
 
     The gradient, except that through every ReLU (module, function or tensor
@@ -760,14 +764,6 @@ class GuidedBackprop(Saliency):
 
     name = "guidedbackprop"
     _deconv = False
-
-    def __init__(self, model: Any, *, internal_batch_size: int | None = None,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
-        super().__init__(model, abs=False, internal_batch_size=internal_batch_size,
-                         memory_budget=memory_budget)
-
-    def _params(self) -> dict[str, Any]:
-        return {}
 
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         from whylens.torch._rules import GuidedMode
