@@ -175,12 +175,31 @@ class KiwiTokenizer:
         return "KiwiTokenizer()"
 
 
+def _mecab_form(surface: str, pos: str, expression: str | None) -> str:
+    """The form of a mecab token: ``"하+았"`` for ``"했"`` (``VV+EP``, expression
+    ``"하/VV/*+았/EP/*"``), else the surface."""
+    if not expression or "+" not in pos:
+        return surface
+    parts = [part.split("/") for part in expression.split("+")]
+    if any(len(part) < 2 or not part[0] for part in parts) or "+".join(
+            part[1] for part in parts) != pos:
+        return surface  # an expression that does not spell out this tag
+    return "+".join(part[0] for part in parts)
+
+
 class MecabTokenizer:
     """Korean morphemes from python-mecab-ko (mecab-ko-dic), with offsets.
 
-    Mecab's surfaces are substrings of the text, located in order. A surface
-    that mecab tags as several morphemes (``"인가"``: ``VCP+EF``) stays one token
-    with the joined tag, as mecab reports it.
+    Mecab's surfaces are substrings of the text, located in order (mecab's own
+    ``span`` is not used: python-mecab-ko 1.3.7 shifts it by the text's leading
+    whitespace). A surface that mecab analyses as several morphemes stays one
+    token with mecab's joined tag, and its ``form`` is the morphemes' forms from
+    mecab's expression field: ``"했"`` is ``Morpheme("했", 0, 1, "하+았", "VV+EP")``
+    and ``"인가"`` has form ``"이+ᆫ가"``, tag ``"VCP+EF"``. A compound noun
+    (``"자연주의"``, tag ``NNG``) keeps its surface as its form. Spaces are not
+    tokens, also those mecab tags as symbols (no-break space, U+3000, form
+    feed). Mecab reads a NUL character as the end of the text, so NULs are read
+    as spaces.
 
     Parameters
     ----------
@@ -208,7 +227,7 @@ class MecabTokenizer:
             raise InputTypeError(describe("text", "a str", text))
         pieces = []
         cursor = 0
-        for item in self.mecab.parse(text):
+        for item in self.mecab.parse(text.replace("\x00", " ")):
             surface = getattr(item, "surface", None)
             feature = getattr(item, "feature", None)
             if surface is None:  # older releases: (surface, Feature) pairs
@@ -217,8 +236,11 @@ class MecabTokenizer:
             if start < 0 or not surface:
                 continue
             cursor = start + len(surface)
+            if surface.isspace():  # NBSP, U+3000, \f...: mecab tags them SY, kiwi drops them
+                continue
             pos = getattr(feature, "pos", None) or ""
-            pieces.append((surface, pos, start, cursor))
+            pieces.append((_mecab_form(surface, pos, getattr(feature, "expression", None)),
+                           pos, start, cursor))
         return _merge(text, pieces)
 
     def morphs(self, text: str) -> list[str]:
