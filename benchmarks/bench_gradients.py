@@ -31,7 +31,11 @@ SmoothGrad with 50 samples (stdev 0.15). Each is run as
   target and the convergence ``delta`` (captum runs it too when asked for delta).
 
 Calls are interleaved (whylens, captum, captum ibs, reference, whylens, ...) so
-a noisy neighbour slows all alike; times are medians of ``--repeats``. Peak
+a noisy neighbour slows all alike; times are medians of ``--repeats``. The
+overhead ratios (whylens / reference) are also given as the median of the
+per-repeat ratios, in wall time and in CPU time of the calling thread (with one
+torch thread every pass runs there), with their quartiles: the steadier figures
+on a shared machine. Peak
 memory is the largest resident-set growth during the call, sampled every 2 ms
 by a thread reading ``/proc/self/statm`` (Linux). Nothing here asserts a time.
 """
@@ -95,15 +99,34 @@ def _trim() -> None:
 
 
 def measure(fn):
+    """Wall seconds, CPU seconds of this thread, peak RSS growth and the result of ``fn()``.
+
+    With one torch thread every pass runs on the calling thread, so its CPU time
+    (``time.thread_time``) counts the work without the time another process held
+    the core; the peak-memory sampler's own thread is not counted.
+    """
     import gc
 
     gc.collect()
     _trim()
     with PeakRSS() as mem:
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         out = fn()
         seconds = time.perf_counter() - t0
-    return seconds, mem.peak, out
+        cpu = time.thread_time() - c0
+    return seconds, cpu, mem.peak, out
+
+
+def paired(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """Median and quartiles of the per-repeat ratios ``a[r] / b[r]``.
+
+    Repeat r of each runner ran back to back, so a slow spell of the machine
+    slows both sides of one ratio: steadier than the ratio of two medians.
+    """
+    ratios = sorted(x / y for x, y in zip(a, b, strict=True))
+    q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    return statistics.median(ratios), q[0], q[2]
 
 
 # ---------------------------------------------------------------- models
@@ -294,36 +317,48 @@ def main() -> None:
         for method, fns in runs.items():
             names = [k for k in fns if not k.startswith("_")]
             times = {k: [] for k in names}
+            cpus = {k: [] for k in names}
             peaks = {k: [] for k in names}
-            fns[names[0]]()  # warm-up
-            for _ in range(repeats):
-                for k in names:
-                    s, peak, _ = measure(fns[k])
+            for k in names:  # warm-up of every runner
+                fns[k]()
+            for r in range(repeats):
+                # Alternate the order so neither side of a pair always runs first.
+                for k in (names if r % 2 == 0 else names[::-1]):
+                    s, cpu, peak, _ = measure(fns[k])
                     times[k].append(s)
+                    cpus[k].append(cpu)
                     peaks[k].append(peak)
             med = {k: statistics.median(v) for k, v in times.items()}
+            med_cpu = {k: statistics.median(v) for k, v in cpus.items()}
             mem = {k: max(v) for k, v in peaks.items()}
             row = {
                 "case": name, "method": method, "rows": fns["_rows"], "chunk": fns["_chunk"],
-                "seconds": med, "peak_mib": {k: v / 2**20 for k, v in mem.items()},
+                "repeats": repeats, "seconds": med, "cpu_seconds": med_cpu,
+                "peak_mib": {k: v / 2**20 for k, v in mem.items()},
                 "captum/whylens": med["captum"] / med["whylens"],
                 "captum ibs/whylens": med["captum ibs"] / med["whylens"],
                 "whylens/reference": med["whylens"] / med["reference"],
                 "captum/reference": med["captum"] / med["reference"],
             }
-            if "reference+ends" in med:
-                row["whylens/reference+ends"] = med["whylens"] / med["reference+ends"]
+            refs = [k for k in ("reference", "reference+ends") if k in names]
+            for ref in refs:
+                row[f"whylens/{ref}"] = med["whylens"] / med[ref]
+                row[f"whylens/{ref} paired wall"] = paired(times["whylens"], times[ref])
+                row[f"whylens/{ref} paired cpu"] = paired(cpus["whylens"], cpus[ref])
             results.append(row)
             if args.json:  # rows of earlier runs (other --only cases) are kept
                 save(args.json, row, torch.__version__, captum.__version__, args.threads)
             print(f"{name:9s} {method:28s} rows {row['rows']:5d} chunk {row['chunk']:5d} | "
                   + " ".join(f"{k} {med[k] * 1e3:8.1f} ms/{mem[k] / 2**20:6.1f} MiB"
                              for k in names)
-                  + f" | captum/whylens {row['captum/whylens']:.2f} "
-                    f"whylens/ref {row['whylens/reference']:.2f}"
-                  + (f" whylens/ref+ends {row['whylens/reference+ends']:.2f}"
-                     if "whylens/reference+ends" in row else ""))
-
+                  + f" | captum/whylens {row['captum/whylens']:.2f}")
+            for ref in refs:
+                pw, pc = row[f"whylens/{ref} paired wall"], row[f"whylens/{ref} paired cpu"]
+                print(f"{'':9s} whylens/{ref:15s} medians {row[f'whylens/{ref}']:.3f} | "
+                      f"paired wall {pw[0]:.3f} ({pw[1]:.3f}-{pw[2]:.3f}) | "
+                      f"paired cpu {pc[0]:.3f} ({pc[1]:.3f}-{pc[2]:.3f}) | "
+                      f"cpu ms whylens {med_cpu['whylens'] * 1e3:.1f} {ref} "
+                      f"{med_cpu[ref] * 1e3:.1f}")
 
 if __name__ == "__main__":
     main()
