@@ -204,8 +204,10 @@ def main() -> None:
     text = test_docs[args.index] if args.index is not None else args.text
     gradcam = rep.explain(GradCAM(model, args.layer), text, target=0)
     ig = rep.explain(LayerIntegratedGradients(model, "embedding", n_steps=64), text, target=0)
+    # the network ends in sigmoid: its output is already p(positive), not a logit
+    predict = rep.predict_fn(model, output="probability")
     lime = LimeTextExplainer(split_expression=tokenize, bow=False, random_state=args.seed
-                             ).explain_instance(text, rep.predict_fn(model), labels=(1,),
+                             ).explain_instance(text, predict, labels=(1,),
                                                 num_samples=args.lime_samples,
                                                 num_features=len(tokenize(text)))
     p = float(gradcam.output[0, 0])

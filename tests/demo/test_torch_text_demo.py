@@ -20,7 +20,8 @@ from whylens.text import word_tokenize
 def section(tmp_path_factory):
     out = tmp_path_factory.mktemp("torch_text")
     (out / "explanations").mkdir()
-    ctx = DemoContext(out_dir=out, num_samples=150, seed=0, quick=True, progress=False)
+    # three reviews: the section alternates the predicted classes, so both appear
+    ctx = DemoContext(out_dir=out, num_samples=150, seed=0, quick=False, progress=False)
     config = TorchTextConfig(vocab_size=3000, epochs=2, ig_steps=16, max_train=4000)
     return torch_text_section(ctx, config)
 
@@ -61,3 +62,32 @@ def test_three_methods_explain_the_same_words_with_offsets(section, tmp_path):
             assert abs(exp.delta[0, 0]) < 0.05 * max(abs(gap), 1e-3) + 1e-3
         else:
             assert (exp.values >= 0).all()  # Grad-CAM is ReLU'd
+
+
+def test_predicted_class_is_the_networks_own_for_a_positive_and_a_negative_review(section):
+    """The network ends in sigmoid: LIME's probabilities must be [1 - p, p] of its own p,
+    not [1 - sigmoid(p), sigmoid(p)] (always 'positive', probability 0.5 to 0.73)."""
+    from whylens import Explanation
+
+    assert len(section.instances) == 3
+    predicted = []
+    for inst in section.instances:
+        ig = Explanation.from_json((inst.json.parent / f"{inst.name}_ig.json").read_text())
+        p = float(ig.output[0, 0])  # p(positive) from the network's own forward pass
+        np.testing.assert_allclose(inst.explanation.output[0], [1 - p, p], atol=1e-6)
+        own = section.class_names[int(p > 0.5)]
+        assert inst.predicted_class == own
+        assert inst.probability == pytest.approx(max(p, 1 - p), abs=1e-6)
+        predicted.append(own)
+    assert set(predicted) == set(section.class_names)  # a positive and a negative review
+    assert predicted[0] != predicted[1]
+
+
+def test_alternate_classes_takes_the_two_classes_in_turn():
+    from whylens.demo._torch_text import _alternate_classes
+
+    positive = np.array([False, False, True, False, True, True])
+    assert _alternate_classes([0, 1, 2, 3, 4, 5], positive, 4) == [0, 2, 1, 4]
+    assert _alternate_classes([2, 0, 1], positive, 3) == [2, 0, 1]
+    assert _alternate_classes([2, 4], positive, 3) == [2, 4]  # one class only
+    assert _alternate_classes([0, 1, 2], positive, 1) == [0]

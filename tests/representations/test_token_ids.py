@@ -103,6 +103,66 @@ def test_lime_through_predict_fn_finds_the_token():
     assert exp.as_list(1)[0][0] == "great"
 
 
+class _SigmoidCounter(torch.nn.Module):
+    """p = sigmoid(2 * count('great') - 5), shape (n, 1): a model that ends in sigmoid.
+
+    Without 'great' p = sigmoid(-5) = 0.0067; a second sigmoid would give 0.5017.
+    """
+
+    def __init__(self, token: int = 7, softmax: bool = False) -> None:
+        super().__init__()
+        self.token = token
+        self.softmax = softmax
+
+    def forward(self, ids):
+        z = 2.0 * (ids == self.token).sum(dim=1, keepdim=True).float() - 5.0
+        if self.softmax:  # two classes, softmax([0, z]) = [1 - sigmoid(z), sigmoid(z)]
+            return torch.softmax(torch.cat([torch.zeros_like(z), z], dim=1), dim=1)
+        return torch.sigmoid(z)
+
+
+def test_predict_fn_of_a_sigmoid_model_declared_probability_is_one_minus_p_and_p():
+    model = _SigmoidCounter()
+    rep = TokenIdRepresentation(VOCAB, max_len=6)
+    texts = ["a b", "a great film", "great great great"]
+    p = model(rep.to_tensor(texts)).double().numpy()[:, 0]
+    probs = rep.predict_fn(model, output="probability")(texts)
+    np.testing.assert_array_equal(probs, np.c_[1 - p, p])
+    assert probs[0, 1] == pytest.approx(1 / (1 + np.exp(5)), rel=1e-6)  # 0.0067, not 0.50
+    # declared as logits, the p is squashed a second time: the bug this option fixes
+    squashed = rep.predict_fn(model)(texts)
+    np.testing.assert_allclose(squashed[:, 1], 1 / (1 + np.exp(-p)), rtol=1e-12)
+    assert (squashed[:, 1] >= 0.5).all()
+    # the raw output, without the two columns
+    np.testing.assert_array_equal(rep.predict_fn(model, False, output="probability")(texts),
+                                  p[:, None])
+
+
+def test_predict_fn_of_a_softmax_model_declared_probability_keeps_its_values():
+    model = _SigmoidCounter(softmax=True)
+    rep = TokenIdRepresentation(VOCAB, max_len=6)
+    texts = ["a b", "a great film"]
+    expected = model(rep.to_tensor(texts)).double().numpy()
+    np.testing.assert_array_equal(rep.predict_fn(model, output="probability")(texts), expected)
+    # the same network read as two logits would be softmax(softmax(z))
+    twice = rep.predict_fn(model)(texts)
+    assert np.abs(twice - expected).max() > 0.2
+
+
+def test_predict_fn_output_is_validated():
+    from whylens.errors import ModelOutputError
+
+    rep = TokenIdRepresentation(VOCAB, max_len=6)
+    with pytest.raises(InputError, match=r"output: expected 'logits'.*got 'probabilities'"):
+        rep.predict_fn(_SigmoidCounter(), output="probabilities")
+    logits = _one_token_model()  # two logits, 'great' scores 1
+    fn = rep.predict_fn(logits, output="probability")
+    np.testing.assert_array_equal(fn(["a b"]), [[0.0, 0.0]])  # zeros are valid probabilities
+    with pytest.raises(ModelOutputError, match=r"values in \[0, 1\].*from 0 to 3.*"
+                                               r"output='logits'"):
+        fn(["great great great"])
+
+
 def test_values_with_no_sequence_axis_raise():
     from whylens.explanation import Explanation, Features
 

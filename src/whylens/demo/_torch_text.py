@@ -150,8 +150,28 @@ def _panels(title: str, names: list[str], panels: dict[str, np.ndarray], path: P
             sys.modules["matplotlib.pyplot"].close(fig)
 
 
+def _alternate_classes(indices: list[int], positive: np.ndarray, n: int) -> list[int]:
+    """The first ``n`` of ``indices``, taken from the two predicted classes in turn.
+
+    The first review keeps its place; with two or more, the page shows a review
+    the network calls positive and one it calls negative.
+    """
+    queues = [[j for j in indices if positive[j] == c] for c in (True, False)]
+    if indices and not positive[indices[0]]:
+        queues.reverse()
+    chosen: list[int] = []
+    while len(chosen) < n and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < n:
+                chosen.append(queue.pop(0))
+    return chosen
+
+
 def torch_text_section(ctx: Any, config: TorchTextConfig | None = None) -> Any:
     """Train seed 002's text CNN on Rotten Tomatoes; Grad-CAM, IG and LIME per word.
+
+    The explained test reviews alternate between the two classes the network
+    predicts (the first long review first).
 
     Parameters
     ----------
@@ -203,13 +223,14 @@ def torch_text_section(ctx: Any, config: TorchTextConfig | None = None) -> Any:
         p = model(torch.as_tensor(rep.encode(split.X_test).ids))[:, 0].numpy()
     accuracy = float(np.mean((p > 0.5) == np.asarray(split.y_test)))
 
-    predict = rep.predict_fn(model)
+    predict = rep.predict_fn(model, output="probability")  # the net ends in sigmoid
     lime = LimeTextExplainer(class_names=split.class_names, bow=False, random_state=ctx.seed)
     gradcam = GradCAM(model, config.layer)
     ig = LayerIntegratedGradients(model, "embedding", n_steps=config.ig_steps)
     n_samples = min(config.lime_samples, ctx.num_samples)
-    chosen = [j for j, doc in enumerate(split.X_test)
-              if len(doc.split()) >= _TEXT_MIN_WORDS][: ctx.n_instances]
+    chosen = _alternate_classes([j for j, doc in enumerate(split.X_test)
+                                 if len(doc.split()) >= _TEXT_MIN_WORDS], p > 0.5,
+                                ctx.n_instances)
     label = 1
     instances = []
     explain_start = time.perf_counter()

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["eval_mode", "module_device", "torch_predict_fn"]
+from whylens.errors import InputError, ModelOutputError, describe
+
+__all__ = ["MODEL_OUTPUTS", "check_model_output", "eval_mode", "module_device", "torch_predict_fn"]
 
 
 def module_device(module: Any) -> Any:
@@ -48,7 +50,42 @@ def eval_mode(module: Any) -> Iterator[None]:
             m.training = flag
 
 
-def torch_predict_fn(module: Any, probability: bool = False) -> Callable[[Any], np.ndarray]:
+MODEL_OUTPUTS = ("logits", "probability")
+
+
+def check_model_output(output: str) -> str:
+    """Validate a declaration of what a module returns (``"logits"`` or ``"probability"``)."""
+    if not isinstance(output, str) or output not in MODEL_OUTPUTS:
+        raise InputError(
+            describe("output", "'logits' (the model returns scores) or 'probability' (it "
+                     "ends in sigmoid or softmax)", output,
+                     "Declare what the model's forward returns; see the docstring.")
+        )
+    return output
+
+
+def _check_probabilities(out: Any, name: str) -> None:
+    """Raise ModelOutputError unless every value of ``out`` lies in [0, 1]."""
+    import torch
+
+    inside = (out >= 0) & (out <= 1)  # NaN fails both
+    if not bool(inside.all()):
+        finite = out[torch.isfinite(out)]
+        got = (f"values from {float(finite.min()):.4g} to {float(finite.max()):.4g}"
+               if finite.numel() else "no finite values")
+        if finite.numel() < out.numel():
+            got += " and NaN or infinity"
+        raise ModelOutputError(
+            describe(f"output={'probability'!r} of {name}", "values in [0, 1]",
+                     got_text=got,
+                     fix="The model returns scores, not probabilities: pass "
+                         "output='logits' (whylens then applies softmax, or sigmoid "
+                         "for one output).")
+        )
+
+
+def torch_predict_fn(module: Any, probability: bool = False, output: str = "logits"
+                     ) -> Callable[[Any], np.ndarray]:
     """Return ``fn(batch) -> ndarray`` that runs ``module`` without side effects.
 
     Inputs (numpy arrays or tensors) are moved to the module's device; float
@@ -60,16 +97,32 @@ def torch_predict_fn(module: Any, probability: bool = False) -> Callable[[Any], 
     ----------
     module : torch.nn.Module
     probability : bool, default=False
-        Apply softmax over the last dimension (sigmoid, as two columns
-        ``[1 - p, p]``, when the module has one output).
+        Return probabilities, one column per class: with ``output="logits"``
+        softmax over the last dimension (sigmoid, as two columns
+        ``[1 - p, p]``, when the module has one output); with
+        ``output="probability"`` the module's own values (one output ``p``
+        as ``[1 - p, p]``).
+    output : {"logits", "probability"}, default="logits"
+        What the module's forward returns. ``"logits"``: unnormalised scores
+        (a final ``nn.Linear``; the usual torch convention).
+        ``"probability"``: the module already ends in sigmoid or softmax, so
+        no second one is applied; every value must lie in [0, 1]
+        (:class:`~whylens.errors.ModelOutputError` otherwise).
 
     Returns
     -------
     callable
-        ``fn(batch) -> ndarray of shape (n, n_outputs)`` (float64 happens in
-        the Model wrapper).
+        ``fn(batch) -> ndarray of shape (n, n_outputs)``, float64.
+
+    Raises
+    ------
+    InputError
+        If ``output`` is not ``"logits"`` or ``"probability"``.
     """
     import torch
+
+    output = check_model_output(output)
+    name = type(module).__name__
 
     def fn(batch: Any) -> np.ndarray:
         device = module_device(module)
@@ -85,12 +138,16 @@ def torch_predict_fn(module: Any, probability: bool = False) -> Callable[[Any], 
             out = module(x)
             if isinstance(out, (tuple, list)):
                 out = out[0]
+            out = out.detach().to("cpu", torch.float64)
+            if output == "probability":
+                _check_probabilities(out, name)
             if probability:
-                if out.ndim == 1 or out.shape[-1] == 1:
-                    p = torch.sigmoid(out.reshape(-1, 1))
+                single = out.ndim == 1 or out.shape[-1] == 1
+                if output == "logits":
+                    out = torch.sigmoid(out.reshape(-1, 1)) if single else torch.softmax(out, -1)
+                if single:
+                    p = out.reshape(-1, 1)
                     out = torch.cat([1 - p, p], dim=1)
-                else:
-                    out = torch.softmax(out, dim=-1)
-            return out.detach().to("cpu", torch.float64).numpy()
+            return out.numpy()
 
     return fn

@@ -15,7 +15,8 @@ the token's character offsets:
 - perturbation methods on strings (LIME, Kernel/Permutation SHAP) through
   :meth:`TokenIdRepresentation.predict_fn`, which turns the strings those
   methods build into padded id batches, with the same tokenizer passed as
-  their ``split_expression`` / ``tokenizer``.
+  their ``split_expression`` / ``tokenizer`` (declare ``output="probability"``
+  for a model that already ends in sigmoid or softmax).
 
 Positions that hold padding get no token; tokens cut off by truncation or
 missing from the vocabulary (when there is no unknown id) get the value 0
@@ -171,8 +172,8 @@ class TokenIdRepresentation:
         return torch.as_tensor(self.encode(texts).ids, device=device)
 
     # ------------------------------------------------------------------ perturbation methods
-    def predict_fn(self, model: Any, probability: bool = True, batch_size: int = 256
-                   ) -> Callable[[Sequence[str]], np.ndarray]:
+    def predict_fn(self, model: Any, probability: bool = True, batch_size: int = 256, *,
+                   output: str = "logits") -> Callable[[Sequence[str]], np.ndarray]:
         """A ``fn(list of str) -> ndarray (n, n_outputs)`` for LIME and SHAP on strings.
 
         Parameters
@@ -180,18 +181,41 @@ class TokenIdRepresentation:
         model : torch.nn.Module
             Takes ``(n, L)`` int64 ids.
         probability : bool, default=True
-            Softmax of the outputs (a single output: ``[1 - sigmoid, sigmoid]``),
-            as LIME expects probabilities.
+            Return class probabilities, as LIME expects: see ``output``.
         batch_size : int, default=256
             Texts per model call.
+        output : {"logits", "probability"}, default="logits"
+            What ``model`` returns. ``"logits"``: scores from a final linear
+            layer; with ``probability=True`` they go through softmax (one
+            output ``z``: ``[1 - sigmoid(z), sigmoid(z)]``). ``"probability"``:
+            the model already ends in sigmoid or softmax; its values are used
+            as they are (one output ``p``: ``[1 - p, p]``) and must lie in
+            [0, 1]. Declaring a sigmoid-ending model as ``"logits"`` would
+            squash its ``p`` a second time, into ``sigmoid(p)`` in [0.5, 0.73].
 
         Returns
         -------
         callable
+
+        Raises
+        ------
+        InputError
+            If ``output`` is not ``"logits"`` or ``"probability"``.
+        ModelOutputError
+            When called, if a model declared ``output="probability"`` returns
+            values outside [0, 1].
+
+        Examples
+        --------
+        A network that ends in ``torch.sigmoid`` (``(n, 1)`` p(positive)):
+
+        >>> predict = rep.predict_fn(model, output="probability")  # doctest: +SKIP
+        >>> predict(["a great film"])  # doctest: +SKIP
+        array([[0.0312, 0.9688]])
         """
         from whylens.models._torch import torch_predict_fn
 
-        fn = torch_predict_fn(model, probability=probability)
+        fn = torch_predict_fn(model, probability=probability, output=output)
         size = check_positive_int("batch_size", batch_size)
 
         def predict(texts: Sequence[str]) -> np.ndarray:
