@@ -615,25 +615,45 @@ class Explanation:
     ) -> None:
         """Display the explanation in a Jupyter notebook (lime's signature).
 
+        Shows the HTML fragment of :meth:`_repr_html_` (no JavaScript) through
+        ``IPython.display``. The arguments are those of :meth:`as_html`, e.g.
+        ``text=document`` as seed 000 passes it (any non-empty string, like
+        ``True``, shows the text).
+
+        Parameters
+        ----------
+        labels : sequence of int, optional
+            Labels to chart; default: ``top_labels`` or every explained label.
+        predict_proba : bool, default=True
+        show_predicted_value : bool, default=True
+        **kwargs
+            ``text``, ``opacity``, ``show_table``, ``show_all``.
+
         Raises
         ------
         MissingDependencyError
-            If IPython is not installed.
+            If IPython is not installed (an ``ImportError``, as lime raises);
+            the message names the alternatives that need no notebook.
+        InputError, BatchExplanationError
+            As :meth:`as_html`, checked first.
         """
         from whylens.errors import MissingDependencyError
         from whylens.render.html import explanation_html
 
-        try:
-            from IPython.display import HTML, display
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError(
-                describe("show_in_notebook", "IPython (a notebook)", got_text="no IPython",
-                         fix="Run in Jupyter, or use exp.save_html(path).")
-            ) from exc
-        display(HTML(explanation_html(
+        fragment = explanation_html(
             self, labels=labels, predict_proba=predict_proba,
             show_predicted_value=show_predicted_value, standalone=False, **kwargs,
-        )))
+        )
+        try:
+            from IPython.display import HTML, display
+        except ImportError as exc:
+            raise MissingDependencyError(
+                describe("show_in_notebook", "IPython (a Jupyter notebook)",
+                         got_text="no IPython installed",
+                         fix="Run it in Jupyter (pip install ipython), or write a page with "
+                             "exp.save_html(path), or take the markup from exp.as_html().")
+            ) from exc
+        display(HTML(fragment))
 
     def save_to_file(
         self,
