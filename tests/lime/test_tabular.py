@@ -181,8 +181,11 @@ def _proba(Z):
     return np.column_stack([1 - p, p])
 
 
+MODEL_FAILURE = ValueError("model exploded")
+
+
 def _raises(Z):
-    raise ValueError("model exploded")
+    raise MODEL_FAILURE
 
 
 X_GOOD = np.random.default_rng(0).normal(size=(50, 3))
@@ -228,8 +231,10 @@ def test_bad_input(init, call, error, match):
         return
     explainer = LimeTabularExplainer(**kwargs)
     args = {"data_row": X_GOOD[0], "predict_fn": _proba, "num_samples": 100, **call}
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=match) as info:
         explainer.explain_instance(**args)
+    if error is ModelError:  # the model's own exception, chained, not replaced
+        assert info.value.__cause__ is MODEL_FAILURE
 
 
 def test_warns_when_classifier_outputs_do_not_sum_to_one(breast_cancer):
