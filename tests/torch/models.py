@@ -243,6 +243,38 @@ class OneTokenCNN(nn.Module):
         return self.head(h.sum(dim=2))
 
 
+class ValidConvText(nn.Module):
+    """Token ids -> Embedding -> unpadded Conv1d -> ReLU -> sum over time -> 2 logits.
+
+    As :class:`OneTokenCNN`, but the conv has ``kernel`` taps, ``dilation`` and
+    no padding, so its map is ``dilation * (kernel - 1)`` shorter than the
+    sequence. Channel 0 reads coordinate 0 of the embedding at the centre tap
+    (index ``kernel // 2``): it is 1 at layer position ``j`` exactly when input
+    ``j + dilation * (kernel // 2)`` holds ``token``; logit 1 counts those.
+    Grad-CAM of logit 1 at ``conv``: ``count / L_layer`` at those positions, 0
+    elsewhere (channel 1 is all zero).
+    """
+
+    def __init__(self, vocab: int = 10, token: int = 7, dim: int = 3, kernel: int = 3,
+                 dilation: int = 1) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.conv = nn.Conv1d(dim, 2, kernel, dilation=dilation, bias=False)
+        self.head = nn.Linear(2, 2, bias=False)
+        with torch.no_grad():
+            self.emb.weight.zero_()
+            self.emb.weight[token, 0] = 1.0
+            self.conv.weight.zero_()
+            self.conv.weight[0, 0, kernel // 2] = 1.0
+            self.head.weight.zero_()
+            self.head.weight[1, 0] = 1.0
+        self.double()
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv(self.emb(ids).transpose(1, 2)))
+        return self.head(h.sum(dim=2))
+
+
 class PoolCNN(nn.Module):
     """Conv -> ReLU -> Conv -> MaxPool2d(2) -> flatten -> Linear -> ReLU -> Linear.
 

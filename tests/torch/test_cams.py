@@ -20,7 +20,15 @@ from whylens.torch import (  # noqa: E402
     cam,
 )
 
-from .models import FlatNet, GapNet, HandConv, RegionNet, TextCNN, seeded  # noqa: E402
+from .models import (  # noqa: E402
+    FlatNet,
+    GapNet,
+    HandConv,
+    RegionNet,
+    TextCNN,
+    ValidConvText,
+    seeded,
+)
 
 HAND_X = torch.arange(16.0).reshape(1, 1, 4, 4)
 A0 = np.array([[10.0, 18.0], [42.0, 50.0]])
@@ -206,6 +214,98 @@ def test_one_dimensional_text_cnn(method):
         g = g * (pre > 0)
         expected = torch.relu((g.mean(2, keepdim=True) * pre).sum(1))
         np.testing.assert_allclose(exp.layer_values[:, 0], expected.numpy(), atol=1e-10)
+
+
+WORDS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"]
+VOCAB = {"<pad>": 0, "great": 7, **{w: 2 + (i % 5) for i, w in enumerate(WORDS)}}
+
+
+@pytest.mark.parametrize("position", range(1, 11))
+def test_gradcam_1d_upsampled_from_an_unpadded_kernel3_conv_peaks_at_the_token(position):
+    """Conv1d(k=3, no padding): a map of L - 2 positions, position j centred on token
+    j + 1. Upsampled to the L tokens, each token gets its centred position's value
+    (the two edge tokens, no position's centre, repeat the edge value), so the peak
+    is at the token the model reacts to, also in the outer quarters of the sequence
+    where stretching the map would put it on a neighbour."""
+    from whylens.representations import TokenIdRepresentation
+
+    length = 12
+    model = ValidConvText(kernel=3)
+    words = list(WORDS)
+    words[position] = "great"
+    text = " ".join(words)
+    rep = TokenIdRepresentation(VOCAB, max_len=length)
+    raw = GradCAM(model, "conv")(rep.to_tensor(text), target=1)
+    assert raw.layer_values.shape == (1, 1, length - 2)  # the layer is shorter
+    assert raw.values.shape == (1, 1, length)  # upsampled to the sequence
+    layer = np.zeros(length - 2)
+    layer[position - 1] = 1 / (length - 2)  # count / L_layer at the centred position
+    np.testing.assert_allclose(raw.layer_values[0, 0], layer, atol=1e-12)
+    np.testing.assert_allclose(raw.values[0, 0], layer[np.clip(np.arange(length) - 1, 0,
+                                                                  length - 3)], atol=1e-12)
+    exp = rep.explain(GradCAM(model, "conv"), text, target=1)
+    assert exp.feature_names == words
+    values = exp.values[0, 0]
+    assert values[position] == values.max() > 0
+    ties = {position} | ({0} if position == 1 else set()) | (
+        {length - 1} if position == length - 2 else set())
+    assert set(np.flatnonzero(values == values.max())) == ties
+    (start, end), = exp.features.spans[0][position]
+    assert text[start:end] == "great"
+
+
+def test_gradcam_1d_unpadded_conv_with_prepadding_follows_the_token_offsets():
+    """A short review, pre-padded: the token the model reacts to keeps the maximum."""
+    from whylens.representations import TokenIdRepresentation
+
+    model = ValidConvText(kernel=3)
+    rep = TokenIdRepresentation(VOCAB, max_len=10)  # 5 padding ids, then the 5 tokens
+    text = "a b great c d"
+    exp = rep.explain(GradCAM(model, "conv"), text, target=1)
+    assert exp.values.shape == (1, 1, 5)
+    j = int(np.argmax(exp.values[0, 0]))
+    (start, end), = exp.features.spans[0][j]
+    assert text[start:end] == "great" and j == 2
+    # the per-position map: token 'great' sits at sequence position 7, layer position 6
+    np.testing.assert_allclose(exp.layer_values[0, 0], np.eye(10)[7] / 8, atol=1e-12)
+
+
+@pytest.mark.parametrize(("kernel", "dilation", "padding"),
+                         [(2, 1, 0), (3, 2, 0), (5, 1, 1), (4, 1, 1)])
+def test_unpadded_conv_maps_are_placed_at_their_receptive_field_centres(kernel, dilation,
+                                                                        padding):
+    """Position j of a stride-1 conv is centred on input j - padding + dilation*(k-1)/2;
+    values between positions are linear, beyond the edges the edge value."""
+    from whylens.torch import upsample
+
+    conv = torch.nn.Conv1d(3, 2, kernel, dilation=dilation, padding=padding)
+    length = 11
+    out_len = length + 2 * padding - dilation * (kernel - 1)
+    maps = torch.rand(2, 1, out_len, dtype=torch.float64,
+                      generator=torch.Generator().manual_seed(kernel))
+    up = upsample(maps, (length,), conv=conv)
+    offset = dilation * (kernel - 1) / 2 - padding
+    t = np.arange(length)
+    for i in range(2):
+        expected = np.interp(t - offset, np.arange(out_len), maps[i, 0].numpy())
+        np.testing.assert_allclose(up[i, 0].numpy(), expected, atol=1e-12)
+    # a layer that does not run at the input's resolution is resized as before
+    pooled = torch.rand(1, 1, 5, dtype=torch.float64)
+    np.testing.assert_allclose(
+        upsample(pooled, (11,), conv=conv).numpy(),
+        torch.nn.functional.interpolate(pooled, size=11, mode="linear").numpy())
+
+
+def test_gradcam_2d_at_an_unpadded_first_conv_is_centred():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(4 * 6 * 6, 2))
+    model = seeded(model, 4)
+    x = torch.randn(1, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    exp = GradCAM(model, "0")(x, target=1)
+    assert exp.layer_values.shape == (1, 1, 6, 6) and exp.values.shape == (1, 1, 8, 8)
+    idx = np.clip(np.arange(8) - 1, 0, 5)
+    np.testing.assert_allclose(exp.values[0, 0], exp.layer_values[0, 0][np.ix_(idx, idx)],
+                               atol=1e-12)
 
 
 def test_scorecam_refuses_token_ids():
