@@ -195,3 +195,64 @@ def test_text_masks_remove_a_uniform_number_of_uniformly_chosen_words():
     for k in (1, 3, 6):
         rows = Z[1:][removed == k]
         np.testing.assert_allclose(1 - rows.mean(axis=0), k / d, atol=0.03)
+
+
+def _char_model(char: str):
+    """P(class 1) = 0.9 when ``char`` is in the document, else 0.1."""
+
+    def predict(docs):
+        p = np.array([0.9 if char in d else 0.1 for d in docs])
+        return np.c_[1 - p, p]
+
+    return predict
+
+
+def test_char_level_features_are_characters_with_their_offsets():
+    """lime's char_level=True: every distinct character (spaces included) is a feature
+    with all its offsets; removing one deletes every occurrence."""
+    text = "abba c"
+    seen: list[str] = []
+
+    def model(docs):
+        seen.extend(docs)
+        return _char_model("b")(docs)
+
+    exp = LimeTextExplainer(char_level=True, random_state=0).explain_instance(
+        text, model, num_features=4, num_samples=300)
+    assert exp.features.names == ["a", "b", " ", "c"]
+    assert exp.features.spans[0] == [[[0, 1], [3, 4]], [[1, 2], [2, 3]], [[4, 5]], [[5, 6]]]
+    (top, weight), *rest = exp.as_list(label=1)
+    assert top == "b" and weight == pytest.approx(0.8, abs=0.05)  # 0.9 - 0.1
+    assert all(abs(w) < 0.05 for _, w in rest)
+    assert seen[0] == text and len(seen) == 300
+    for doc in seen:  # characters deleted, the others in order
+        kept = set(doc)
+        assert doc == "".join(c for c in text if c in kept)
+
+
+def test_char_level_positional_masks_each_place_with_nul_as_lime():
+    """char_level with bow=False: one feature per character occurrence, a removed one
+    replaced by chr(0) (lime's IndexedCharacters default), so documents keep their length."""
+    lime_text = pytest.importorskip("lime.lime_text")
+    text = "좋은 영화"
+    seen: list[str] = []
+
+    def model(docs):
+        seen.extend(docs)
+        return _char_model("좋")(docs)
+
+    exp = LimeTextExplainer(char_level=True, bow=False, random_state=0).explain_instance(
+        text, model, num_features=2, num_samples=300)
+    assert exp.features.names == list(text)
+    assert exp.features.spans[0] == [[[i, i + 1]] for i in range(len(text))]
+    assert exp.as_list(label=1)[0][0] == "좋"
+    assert exp.params["mask_string"] == "\x00"
+    indexed = lime_text.IndexedCharacters(text, bow=False)
+    for doc in seen:
+        assert len(doc) == len(text)
+        removed = [i for i, c in enumerate(doc) if c == "\x00"]
+        assert all(doc[i] == text[i] for i in range(len(text)) if i not in removed)
+        assert doc == indexed.inverse_removing(removed)
+    assert LimeTextExplainer(char_level=True, bow=False, mask_string="_").explain_instance(
+        text, model, num_samples=20).params["mask_string"] == "_"
+

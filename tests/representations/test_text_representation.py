@@ -72,13 +72,18 @@ def _reference_docs(rep: TextRepresentation, Z: np.ndarray) -> list[str]:
     return docs
 
 
+_ALL_SEPARATORS = "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F]))
+
+
 @pytest.mark.parametrize("text, bow, mask", [
     (TEXT, True, None),
     (TEXT, False, None),
     ("  정말 재미있어요!! 배우 연기는 별로 😀 그래도 정말 좋아 ", True, None),
     ("  정말 재미있어요!! 배우 연기는 별로 😀 그래도 정말 좋아 ", False, "[가림]"),
     ("odd \ud800 surrogate and é accents", True, None),
-    ("a NUL\x00inside the text", False, "<x>"),  # the separator occurs: per-row joins
+    ("a NUL\x00inside the text", False, "<x>"),  # NUL occurs: the next separator
+    ("masked by NUL", False, "\x00"),  # char-level positional LIME's mask
+    ("every separator " + _ALL_SEPARATORS + " occurs", False, "<x>"),  # per-row joins
 ])
 def test_bulk_documents_equal_per_row_joins_compiled_or_not(monkeypatch, text, bow, mask):
     """The byte-pool build (numba kernel or numpy index) gives exactly the
@@ -86,6 +91,10 @@ def test_bulk_documents_equal_per_row_joins_compiled_or_not(monkeypatch, text, b
     from whylens.representations import text as text_module
 
     rep = TextRepresentation(text, word_tokenize(text), bow=bow, mask_string=mask)
+    pieces = text + (rep.mask_string or "")
+    assert rep._pool.usable == any(c not in pieces for c in _ALL_SEPARATORS)
+    if rep._pool.usable:
+        assert rep._pool.separator not in pieces
     Z = np.random.default_rng(1).integers(0, 2, size=(300, rep.n_features)).astype(float)
     Z[0] = 1
     expected = _reference_docs(rep, Z)

@@ -74,9 +74,12 @@ class LimeTextExplainer:
         each occurrence is its own feature, replaced by ``mask_string``.
     mask_string : str, optional
         Replacement of removed words; default: deleted (bow) or ``"UNKWORDZ"``
-        (positional), as in lime.
+        (positional), as in lime; with ``char_level=True`` a removed character
+        is deleted (bow) or replaced by ``chr(0)`` (positional), as lime's
+        ``IndexedCharacters``.
     char_level : bool, default=False
-        Characters instead of words.
+        Characters instead of words: every character, whitespace included, is
+        a token at its own offset.
     random_state : int or numpy.random.Generator, optional
         Seed. The same int gives the same explanation on every call.
     """
@@ -171,8 +174,11 @@ class LimeTextExplainer:
         model = as_model(classifier_fn, output="probability")
         seed_param = random_state_param(self.random_state)  # before any draw
         rng = check_random_state(self.random_state)
+        mask_string = self.mask_string
+        if mask_string is None and self.char_level and not self.bow:
+            mask_string = "\x00"  # lime's IndexedCharacters: the text keeps its length
         rep = TextRepresentation(text_instance, self.tokenize(text_instance), bow=self.bow,
-                                 mask_string=self.mask_string)
+                                 mask_string=mask_string)
         Z = sample_text_masks(rep.n_features, num_samples, rng)
         docs = rep.apply(Z)
         Y = model(docs, progress=progress, callback=callback)

@@ -6,8 +6,8 @@ removes every occurrence; in positional mode a feature is one occurrence and
 removing it replaces that place with ``mask_string``. :meth:`apply` builds the
 strings of a whole chunk of masks at once: the UTF-8 bytes of every document
 are gathered from a pool of the document's pieces by one index array, decoded
-once and split at a separator (a join per row when the text holds that
-separator).
+once and split at a separator, an ASCII control character the document and
+the mask string do not contain (a join per row when they contain all of them).
 """
 
 from __future__ import annotations
@@ -129,18 +129,23 @@ class _PiecePool:
     the documents of many masks are gathered at once.
 
     Piece ``2 i`` of a document is gap ``i``; piece ``2 i + 1`` is word ``i``
-    or, where removed, the mask string; a separator ends every document.
+    or, where removed, the mask string; a separator ends every document. The
+    separator is the first of :data:`SEPARATORS` (ASCII control characters,
+    one UTF-8 byte each) that no piece contains; the pool is not ``usable``
+    when every one occurs.
     """
 
-    SEPARATOR = "\x00"
+    SEPARATORS = "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F]))
 
     def __init__(self, gaps: Sequence[str], words: Sequence[str], mask_string: str) -> None:
-        self.usable = not any(self.SEPARATOR in p for p in (*gaps, *words, mask_string))
+        present = set().union(*map(set, (*gaps, *words, mask_string)))
+        self.separator = next((c for c in self.SEPARATORS if c not in present), None)
+        self.usable = self.separator is not None
         if not self.usable:
             return
         encode = lambda text: text.encode("utf-8", "surrogatepass")  # noqa: E731
         pieces = [encode(p) for p in gaps] + [encode(w) for w in words] + \
-            [encode(mask_string), encode(self.SEPARATOR)]
+            [encode(mask_string), encode(self.separator)]
         lengths = np.array([len(p) for p in pieces], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self.bytes = np.frombuffer(b"".join(pieces), dtype=np.uint8)
@@ -165,7 +170,7 @@ class _PiecePool:
             else:
                 out[:] = self.bytes[self._byte_index(keep, total)]
             text = str(memoryview(out), "utf-8", "surrogatepass")
-        docs = text.split(self.SEPARATOR)
+        docs = text.split(self.separator)
         docs.pop()  # after the last separator
         return docs
 
