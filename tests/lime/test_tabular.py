@@ -275,3 +275,68 @@ def test_a_model_that_keeps_its_input_keeps_valid_rows(breast_cancer):
         np.testing.assert_array_equal(a, b)
     again = [explainer.explain_instance(X[r], plain, num_samples=300) for r in (0, 1, 2)]
     assert first == again
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_sample_around_instance_centres_the_samples_on_the_row(monkeypatch, compiled):
+    """Without discretisation, lime draws N(mean, std) per column, or N(row, std) with
+    sample_around_instance=True: the model's inputs are centred on the instance, not on
+    the training mean, with the training spread."""
+    if not compiled:
+        from whylens.representations import tabular
+
+        monkeypatch.setattr(tabular, "_compiled_kernel", lambda: None)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3)) * [1.0, 2.0, 0.5] + [0.0, 10.0, -3.0]
+    row = np.array([6.0, -4.0, 2.0])  # far from the training mean
+    w = np.array([1.0, -1.0, 2.0])
+    seen: list[np.ndarray] = []
+
+    def model(batch):
+        seen.append(batch.copy())
+        return batch @ w
+
+    n = 5000
+    for around, centre in ((True, row), (False, X.mean(axis=0))):
+        seen.clear()
+        explainer = LimeTabularExplainer(X, mode="regression", discretize_continuous=False,
+                                         sample_around_instance=around,
+                                         feature_selection="none", random_state=0)
+        exp = explainer.explain_instance(row, model, num_samples=n)
+        rows = np.concatenate(seen)
+        assert rows.shape == (n, 3)
+        np.testing.assert_array_equal(rows[0], row)  # row 0 is the instance itself
+        # 5 standard errors of the mean of n draws
+        error = np.abs(rows[1:].mean(axis=0) - centre)
+        assert (error < 5 * X.std(axis=0) / np.sqrt(n)).all(), (error, centre)
+        np.testing.assert_allclose(rows[1:].std(axis=0), X.std(axis=0), rtol=0.05)
+        if around:  # the kernel weighs samples near the row: a linear model is recovered
+            np.testing.assert_allclose(exp.values[0, 0], w * X.std(axis=0), rtol=1e-3)
+        assert exp.params["sample_around_instance"] is around
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_the_model_gets_whole_chunks_never_one_row(breast_cancer, bounded):
+    """The perturbed rows reach the model in one call (default budget) or in chunks
+    bounded by the memory budget, never one row at a time."""
+    from sklearn.linear_model import LogisticRegression
+
+    from whylens.models import as_model
+
+    X, y, _, _ = breast_cancer
+    clf = LogisticRegression(max_iter=5000).fit(X, y)
+    sizes: list[int] = []
+
+    def predict(batch):
+        sizes.append(len(batch))
+        return clf.predict_proba(batch)
+
+    # 30 float64 columns x working factor 8 = 1920 bytes a row: 600 rows a chunk
+    model = as_model(predict, memory_budget=1920 * 600) if bounded else predict
+    LimeTabularExplainer(X, random_state=0).explain_instance(X[0], model, num_samples=5000)
+    assert sum(sizes) == 5000
+    if bounded:
+        assert len(sizes) > 1 and max(sizes) <= model.last_chunks.cap == 600
+        assert min(sizes) > 1
+    else:
+        assert sizes == [5000]

@@ -256,3 +256,28 @@ def test_char_level_positional_masks_each_place_with_nul_as_lime():
     assert LimeTextExplainer(char_level=True, bow=False, mask_string="_").explain_instance(
         text, model, num_samples=20).params["mask_string"] == "_"
 
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_the_classifier_gets_whole_chunks_never_one_document(bounded):
+    """The perturbed documents reach the classifier in one call (default budget) or in
+    chunks bounded by the memory budget, never one document at a time."""
+    from whylens.models import as_model
+
+    sizes: list[int] = []
+    words = _word_model({"great": 2.0, "dull": -1.0})
+
+    def predict(docs):
+        assert isinstance(docs, list) and all(isinstance(d, str) for d in docs)
+        sizes.append(len(docs))
+        return words(docs)
+
+    # a document of ~30 characters is costed (1024 + 64 * 30) bytes x 8: ~400 a chunk
+    model = as_model(predict, memory_budget=400 * 8 * (1024 + 64 * 30)) if bounded else predict
+    text = "a great cast in a dull plot with a great score"
+    LimeTextExplainer(random_state=0).explain_instance(text, model, num_samples=3000)
+    assert sum(sizes) == 3000
+    if bounded:
+        assert len(sizes) > 1 and max(sizes) <= model.last_chunks.cap < 3000
+        assert min(sizes) > 1
+    else:
+        assert sizes == [3000]

@@ -124,6 +124,75 @@ def test_model_is_returned_as_is():
     assert isinstance(as_model(model, chunk_size=3), Model)
 
 
+def test_classifier_pipeline_uses_the_last_steps_predict_proba(breast_cancer):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, _, _ = breast_cancer
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        X, np.where(y == 1, "benign", "malignant"))
+    model = as_model(pipe)
+    assert (model.kind, model.output) == ("sklearn", "probability")
+    assert model.output_names == ["benign", "malignant"]
+    np.testing.assert_array_equal(model(X[:20]), pipe.predict_proba(X[:20]))
+    assert model.name == "Pipeline"
+
+
+def test_regressor_pipeline_uses_predict_and_svm_pipeline_the_decision():
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3)) * [1.0, 10.0, 100.0]
+    y = X @ [1.0, 0.1, 0.01] + 5.0
+    reg = make_pipeline(StandardScaler(), Ridge(alpha=1e-6)).fit(X, y)
+    assert not hasattr(reg, "predict_proba") and not hasattr(reg, "decision_function")
+    model = as_model(reg)
+    assert model.output == "prediction" and model.output_names is None
+    np.testing.assert_array_equal(model(X)[:, 0], reg.predict(X))
+    np.testing.assert_allclose(model(X)[:, 0], y, atol=1e-4)  # a linear target, fitted
+    with pytest.raises(InputError, match="predict_proba"):
+        as_model(reg, output="probability")
+    svm = make_pipeline(StandardScaler(), LinearSVC()).fit(X, y > 5.0)
+    decision = as_model(svm)
+    assert decision.output == "decision" and decision.output_names == ["True"]
+    np.testing.assert_array_equal(decision(X)[:, 0], svm.decision_function(X))
+
+
+def test_text_pipeline_as_the_classifier_fn_equals_its_predict_proba():
+    """Seed 000 passes pipeline.predict_proba; the pipeline itself gives the same explanation."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.pipeline import make_pipeline
+
+    from whylens.lime import LimeTextExplainer
+
+    docs = ["a great film", "great acting and a great plot", "dull and slow", "a dull plot",
+            "great fun", "slow and dull acting"]
+    pipe = make_pipeline(TfidfVectorizer(), MultinomialNB(alpha=0.01)).fit(
+        docs, [1, 1, 0, 0, 1, 0])
+    model = as_model(pipe)
+    np.testing.assert_array_equal(model(["great", "dull plot"]),
+                                  pipe.predict_proba(["great", "dull plot"]))
+    explainer = LimeTextExplainer(random_state=0)
+    a = explainer.explain_instance("a great but slow film", pipe, num_samples=300)
+    b = explainer.explain_instance("a great but slow film", pipe.predict_proba, num_samples=300)
+    assert a.values.tobytes() == b.values.tobytes()
+    assert a.output_names == ["0", "1"]
+
+
+def test_unfitted_pipeline_is_refused():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with pytest.raises(InputError, match="unfitted Pipeline"):
+        as_model(make_pipeline(StandardScaler(), LogisticRegression()))
+
+
 # ---------------------------------------------------------------- torch
 torch = pytest.importorskip("torch")
 
@@ -180,3 +249,55 @@ def test_torch_single_output_probability_is_two_columns():
     out = as_model(net, output="probability")(np.zeros((3, 2), dtype=np.float32))
     assert out.shape == (3, 2)
     np.testing.assert_allclose(out.sum(axis=1), 1.0)
+
+
+class _Recorder(torch.nn.Module):
+    """Records, inside forward, the grad/inference modes, its training flag and the input's
+    device and dtype; returns two CPU logits per row (so that it also runs on "meta")."""
+
+    def __init__(self, device: str = "cpu"):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2, device=device)
+        self.calls: list[dict] = []
+
+    def forward(self, x):
+        self.calls.append({
+            "inference": torch.is_inference_mode_enabled(),
+            "grad": torch.is_grad_enabled(),
+            "training": self.training,
+            "device": x.device.type,
+            "dtype": x.dtype,
+            "rows": x.shape[0],
+        })
+        total = torch.zeros(x.shape[0]) if x.is_meta else x.sum(dim=1).to("cpu")
+        return torch.stack([total, -total], dim=1)
+
+
+def test_torch_module_runs_in_inference_mode_and_eval():
+    net = _Recorder()
+    net.train()
+    x = np.arange(30.0).reshape(10, 3)
+    out = as_model(net, chunk_size=4)(x)
+    np.testing.assert_array_equal(out[:, 0], x.sum(axis=1))
+    assert [c["rows"] for c in net.calls] == [4, 4, 2]
+    assert all(c["inference"] and not c["grad"] and not c["training"] for c in net.calls)
+    assert {c["dtype"] for c in net.calls} == {torch.float32}  # the parameters' dtype
+    assert net.training and not torch.is_inference_mode_enabled()  # all restored
+
+
+DEVICES = ["meta", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device"))]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_torch_module_is_fed_on_its_own_device(device):
+    """Inputs are moved to the device of the module's parameters ("meta" stands in for an
+    accelerator on a CPU-only machine: no data, but a device of its own)."""
+    net = _Recorder(device)
+    out = as_model(net)(np.ones((5, 3), dtype=np.float64))
+    assert [(c["device"], c["inference"]) for c in net.calls] == [(device, True)]
+    if device != "meta":
+        np.testing.assert_array_equal(out[:, 0], np.full(5, 3.0))
+    net.calls.clear()
+    as_model(net)(torch.ones(2, 3))  # a CPU tensor is moved too
+    assert net.calls[0]["device"] == device

@@ -154,3 +154,68 @@ def test_callback_sees_every_row_once_with_a_probe(clock):
     done = [d for d, _ in calls]
     assert done == sorted(done) and done[-1] == 400 and {t for _, t in calls} == {400}
     assert np.diff([0, *done]).tolist() == fake.calls
+
+
+class _Stderr:
+    """A stand-in for sys.stderr that records what is written and says whether it is a tty."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.parts: list[str] = []
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+@pytest.mark.parametrize(
+    ("progress", "tty", "shown"),
+    [
+        (None, False, False),  # default, not a terminal (a log, CI, a pipe): no bar
+        (None, True, True),  # default in a terminal: a bar
+        (False, True, False),  # progress=False: never
+        (True, False, True),  # progress=True: always
+    ],
+)
+def test_progress_bar_follows_the_terminal_and_the_flag(monkeypatch, progress, tty, shown):
+    import sys
+
+    stderr = _Stderr(tty)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    model = as_model(lambda X: X[:, 0], chunk_size=10)
+    out = model(np.arange(50.0).reshape(50, 1), progress=progress)
+    np.testing.assert_array_equal(out[:, 0], np.arange(50.0))
+    if shown:
+        assert "\rwhylens: " in stderr.text and "/50 [" in stderr.text  # tqdm's bar of 50 rows
+    else:
+        assert stderr.text == ""
+
+
+def test_one_chunk_shows_no_bar_and_explainers_pass_progress_on(monkeypatch):
+    import sys
+
+    from whylens.lime import LimeTabularExplainer
+
+    stderr = _Stderr(tty=True)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    as_model(lambda X: X[:, 0], chunk_size=100)(np.zeros((50, 1)))  # fits one chunk
+    assert stderr.text == ""
+
+    X = np.random.default_rng(0).normal(size=(100, 3))
+    explainer = LimeTabularExplainer(X, mode="regression", random_state=0)
+    model = as_model(lambda Z: Z[:, 0], chunk_size=100)
+    explainer.explain_instance(X[0], model, num_samples=500, progress=False)
+    assert stderr.text == ""
+    stderr.tty = False
+    explainer.explain_instance(X[0], model, num_samples=500, progress=True)
+    assert "\rwhylens: " in stderr.text and "/500 [" in stderr.text
