@@ -119,9 +119,9 @@ def torch_predict_fn(module: Any, probability: bool = False, output: str = "logi
     InputError
         If ``output`` is not ``"logits"`` or ``"probability"``.
     """
+    output = check_model_output(output)  # before importing torch: a typo needs no torch
     import torch
 
-    output = check_model_output(output)
     name = type(module).__name__
 
     def fn(batch: Any) -> np.ndarray:
