@@ -83,7 +83,9 @@ def test_same_seed_is_bit_identical_and_round_trips():
 
 
 def test_agrees_with_lime_on_rt_polarity(rt_polarity):
-    """Seed 000's workflow: top-3 words agree as sets on >= 18 of 20 reviews, signs agree."""
+    """Seed 000's workflow (TF-IDF + MultinomialNB(alpha=0.01)): top-3 words agree as sets
+    on >= 18 of 20 reviews, signs agree. Measured: 19 of 20, no sign disagreement among the
+    59 shared words."""
     lime_text = pytest.importorskip("lime.lime_text")
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.model_selection import train_test_split
@@ -93,7 +95,7 @@ def test_agrees_with_lime_on_rt_polarity(rt_polarity):
     docs, labels = rt_polarity
     X_train, X_test, y_train, _ = train_test_split(docs, labels, test_size=0.2, random_state=0,
                                                    stratify=labels)
-    pipeline = make_pipeline(TfidfVectorizer(lowercase=False), MultinomialNB(alpha=0.1))
+    pipeline = make_pipeline(TfidfVectorizer(lowercase=False), MultinomialNB(alpha=0.01))
     pipeline.fit(X_train, y_train)
     # Reviews with at least 8 distinct words, so that a top 3 means something.
     chosen = [d for d in X_test if len(set(d.split())) >= 8][:20]
