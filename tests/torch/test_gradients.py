@@ -218,7 +218,7 @@ def test_memory_budget_bounds_chunk_for_many_steps():
     assert exp.params["n_backward"] >= 60 // exp.params["internal_batch_size"]
 
 
-def test_layer_ig_on_embedding_completeness_and_guided_relu_rule():
+def test_layer_ig_on_embedding_completeness():
     model = seeded(TextCNN(), 0)
     ids = torch.tensor([[3, 5, 7, 1, 0, 0], [2, 9, 4, 4, 8, 1]])
     exp = LayerIntegratedGradients(model, "emb", n_steps=64)(ids, target=1)
@@ -227,8 +227,89 @@ def test_layer_ig_on_embedding_completeness_and_guided_relu_rule():
     per_token = exp.values.sum(axis=3)
     np.testing.assert_allclose(per_token.sum(axis=2)[:, 0] - exp.delta[:, 0],
                                exp.output[:, 1] - exp.base_values[:, 0], atol=1e-10)
-    lgs = LayerGradientShap(model, "emb", n_samples=3, random_state=0)(ids, target=1)
-    assert lgs.values.shape == (2, 1, 6, 5)
+
+
+# ---------------------------------------------------------------- layer GradientSHAP values
+IDS = torch.tensor([[3, 5, 7, 1, 0, 0], [2, 9, 4, 4, 8, 1]])
+BACKGROUND_IDS = torch.tensor([[0, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6], [9, 9, 8, 8, 7, 7],
+                               [4, 0, 4, 0, 4, 0]])
+
+
+def _embed_linear():
+    """ids (n, 6) -> Embedding(10, 3) -> flatten -> Linear(18, 2): linear after the layer,
+    so every GradientSHAP sample at the embedding is (A(x) - A(b)) * W[label] exactly."""
+    model = torch.nn.Sequential(torch.nn.Embedding(10, 3), torch.nn.Flatten(),
+                                torch.nn.Linear(18, 2))
+    return seeded(model, 27)
+
+
+def test_layer_gradient_shap_with_one_background_row_is_exact():
+    model = _embed_linear()
+    w = model[2].weight.detach().reshape(2, 6, 3)
+    emb = model[0].weight.detach()
+    exp = LayerGradientShap(model, "0", n_samples=3, random_state=0)(
+        IDS, target=[0, 1], baselines=BACKGROUND_IDS[1:2])
+    assert exp.values.shape == (2, 2, 6, 3)
+    expected = (emb[IDS] - emb[BACKGROUND_IDS[1]])[:, None] * w[None]
+    np.testing.assert_allclose(exp.values, expected.numpy(), rtol=0, atol=1e-13)
+    gap = (model(IDS) - model(BACKGROUND_IDS[1:2])).detach().numpy()
+    np.testing.assert_allclose(exp.values.reshape(2, 2, -1).sum(axis=2), gap, atol=1e-12)
+    np.testing.assert_allclose(exp.delta, 0.0, atol=1e-12)
+
+
+def test_layer_gradient_shap_of_a_linear_head_converges_to_the_background_mean():
+    """values = (A(x) - mean over drawn rows A(b)) * w: with s draws of k equally likely
+    rows, each coordinate's error is a mean of s i.i.d. terms of standard deviation
+    sd_b(A(b)) |w| (the spread of the background's activations), so |error| stays within
+    4.5 standard errors sd / sqrt(s) (a 1e-5 two-sided chance per coordinate under the
+    normal approximation; the seed is fixed, so the test is deterministic)."""
+    model = _embed_linear()
+    w = model[2].weight.detach().reshape(2, 6, 3)
+    a_b = model[0].weight.detach()[BACKGROUND_IDS]  # (4, 6, 3)
+    s = 4000
+    exp = LayerGradientShap(model, "0", n_samples=s, random_state=1)(
+        IDS, target=[0, 1], baselines=BACKGROUND_IDS)
+    a_x = model[0].weight.detach()[IDS]
+    expected = ((a_x - a_b.mean(0))[:, None] * w[None]).numpy()
+    se = (a_b.std(0, unbiased=False)[None, None] * w[None].abs()).numpy() / np.sqrt(s)
+    assert (np.abs(exp.values - expected) <= 4.5 * se + 1e-12).all()
+    assert np.abs(exp.values - expected).max() > 0  # a sample, not the exact mean
+    # completeness in expectation: sum -> f(x) - mean f(background), the gap in delta
+    gap = model(IDS).detach().numpy() - model(BACKGROUND_IDS).detach().numpy().mean(0)
+    np.testing.assert_allclose(exp.values.reshape(2, 2, -1).sum(axis=2) - exp.delta, gap,
+                               atol=1e-12)
+    sd_sum = np.sqrt(((a_b - a_b.mean(0))[:, None] * w[None]).reshape(4, 2, -1).sum(2)
+                     .pow(2).mean(0).numpy())  # (2,) per label
+    assert (np.abs(exp.delta) <= 4.5 * sd_sum / np.sqrt(s)).all()
+
+
+def test_layer_gradient_shap_is_the_mean_over_its_draws_of_the_path_gradient():
+    """A nonlinear head after the embedding (TextCNN): the values equal, to rounding,
+    mean_s (A(x) - A(b_s)) * dF/dA(A(b_s) + a_s (A(x) - A(b_s))) computed here by
+    autograd from the same draws (background rows b_s and points a_s ~ U(0, 1))."""
+    model = seeded(TextCNN(), 0)
+    s = 7
+    lgs = LayerGradientShap(model, "emb", n_samples=s, random_state=3)
+    exp = lgs(IDS, target=[0, 1], baselines=BACKGROUND_IDS)
+    rows_i, rows_s, alphas, _ = lgs._draws(2, 4, IDS.device)  # the same seed, the same draws
+    emb = model.emb.weight.detach()
+
+    def head(a):
+        return model.fc(torch.relu(model.conv(a.transpose(1, 2))).amax(dim=2))
+
+    a_x, a_b = emb[IDS], emb[BACKGROUND_IDS]
+    expected = torch.zeros(2, 2, 6, 5, dtype=torch.float64)
+    for i, r, a in zip(rows_i.tolist(), rows_s.tolist(), alphas.tolist(), strict=True):
+        point = (a_b[r] + a * (a_x[i] - a_b[r])).requires_grad_(True)
+        for j in range(2):
+            (g,) = torch.autograd.grad(head(point[None])[0, j], point)
+            expected[i, j] += (a_x[i] - a_b[r]) * g / s
+    np.testing.assert_allclose(exp.values, expected.numpy(), rtol=0, atol=1e-12)
+    assert np.abs(exp.values).max() > 1e-3
+    # the alphas matter: another seed draws other points
+    other = LayerGradientShap(model, "emb", n_samples=s, random_state=4)(
+        IDS, target=[0, 1], baselines=BACKGROUND_IDS)
+    assert np.abs(other.values - exp.values).max() > 1e-3
 
 
 def test_guided_backprop_and_deconvolution_rules_on_one_relu():

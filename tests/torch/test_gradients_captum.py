@@ -20,6 +20,7 @@ from whylens.torch import (  # noqa: E402
     IntegratedGradients,
     LayerDeepLift,
     LayerDeepShap,
+    LayerGradientShap,
     LayerIntegratedGradients,
     NoiseTunnel,
     Saliency,
@@ -80,6 +81,45 @@ def test_layer_ig_agrees_with_captum_on_embedding():
         ids, baselines=torch.zeros_like(ids), target=0, n_steps=20)
     np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=0, atol=1e-6)
 
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_layer_gradient_shap_agrees_with_captum_under_the_same_draws(monkeypatch):
+    """captum draws the background rows with np.random.choice and the points with
+    np.random.uniform (the noise, stdevs=0, is zero); replaying them from the same numpy
+    seed and handing them to whylens gives captum's values. The layer is the first conv,
+    affine in the input: there captum's path (interpolating inputs) and whylens' (the
+    layer's activations) are the same; the ReLU after it makes the gradient depend on
+    where on the path a point lies, so the points matter."""
+    model, x, _ = _captum_case()
+    background = torch.randn(4, 2, 5, 5, dtype=torch.float64,
+                             generator=torch.Generator().manual_seed(8)) * 0.5
+    n, k, s = x.shape[0], background.shape[0], 6
+    state = np.random.get_state()  # noqa: NPY002 (captum draws from the global one)
+    try:
+        np.random.seed(11)  # noqa: NPY002
+        theirs = CAPTUM.LayerGradientShap(model, model.features[0]).attribute(
+            x, baselines=background, target=2, n_samples=s, stdevs=0.0)
+        np.random.seed(11)  # noqa: NPY002
+        rows = torch.as_tensor(np.random.choice(k, n * s))  # noqa: NPY002
+        alphas = torch.as_tensor(np.random.uniform(0.0, 1.0, n * s))  # noqa: NPY002
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+    lgs = LayerGradientShap(model, "features.0", n_samples=s, random_state=0)
+    own = lgs._draws
+
+    def captums_draws(n_, k_, dev):
+        rows_i, _, _, gen = own(n_, k_, dev)
+        return rows_i, rows.to(dev), alphas.to(dev), gen
+
+    monkeypatch.setattr(lgs, "_draws", captums_draws)
+    ours = lgs(x, target=2, baselines=background)
+    np.testing.assert_allclose(ours.values[:, 0], theirs.detach().numpy(), rtol=0, atol=1e-10)
+    assert np.abs(ours.values).max() > 1e-3
+    # with its own draws whylens differs (other rows and points), by a sampling error
+    monkeypatch.undo()
+    assert np.abs(lgs(x, target=2, baselines=background).values[:, 0]
+                  - theirs.detach().numpy()).max() > 1e-6
 
 
 # ---------------------------------------------------------------- DeepLIFT: max pooling, softmax

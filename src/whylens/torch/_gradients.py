@@ -1034,6 +1034,12 @@ class LayerGradientShap(GradientShap):
     ``x``; ``stdevs`` noise, when asked, is added to those activations.
     Baselines are background *inputs* (any number of rows; default one row
     of zeros). ``values``: ``(n, n_labels, *layer_output.shape[1:])``.
+
+    captum interpolates the *inputs* (and adds the noise there) and takes the
+    layer's gradient at the interpolated input's activations. The two agree,
+    for the same draws, when the layer is affine in the input (a first
+    convolution or linear layer); on an embedding of token ids only the
+    activations can be interpolated.
     """
 
     name = "layergradientshap"
