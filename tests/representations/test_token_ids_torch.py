@@ -147,3 +147,26 @@ def test_exact_shap_through_predict_fn_puts_the_value_on_the_token():
     values = exp.values[0, row]
     # p1 = softmax([0, count])[1]: only 'great' changes it, by sigmoid(1) - 1/2
     np.testing.assert_allclose(values, [0, 0, 1 / (1 + np.exp(-1)) - 0.5, 0], atol=1e-12)
+
+
+def test_explain_keeps_a_deepshap_background_and_pads_otherwise():
+    """rep.explain's default baselines='pad' must not replace the background a
+    LayerDeepShap was built with (it did: one padding row instead of k rows)."""
+    from tests.torch.models import TextCNN, seeded
+
+    from whylens.torch import LayerDeepShap
+
+    model = seeded(TextCNN(), 5)
+    rep = TokenIdRepresentation(VOCAB, max_len=6, unk_id=1)
+    texts = ["a great film", "b c d film"]
+    background = rep.to_tensor(["a film", "d", "great great"])
+    exp = rep.explain(LayerDeepShap(model, "emb", background), texts, target=[0, 1])
+    direct = LayerDeepShap(model, "emb", background)(rep.to_tensor(texts), target=[0, 1])
+    assert exp.params["n_background"] == 3
+    np.testing.assert_allclose(exp.layer_values, direct.values.sum(axis=3), atol=1e-12)
+    np.testing.assert_allclose(exp.base_values, direct.base_values, atol=1e-12)
+    # no background: the padding row, as for the other reference methods
+    padded = rep.explain(LayerDeepShap(model, "emb"), texts, target=[0, 1])
+    pad_row = torch.zeros(1, 6, dtype=torch.long)
+    np.testing.assert_allclose(padded.base_values[0], model(pad_row)[0].detach().numpy(),
+                               atol=1e-12)

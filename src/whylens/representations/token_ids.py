@@ -302,7 +302,8 @@ class TokenIdRepresentation:
         target : int or sequence of int, optional
         baselines : "pad", None or Tensor, default="pad"
             For methods with a reference: ``"pad"`` is a sequence of padding
-            ids of the same length (the usual text baseline).
+            ids of the same length (the usual text baseline), except for a
+            DeepSHAP method built with a ``background``, which keeps it.
         **kwargs
             Passed to the method's call (``callback``).
 
@@ -321,7 +322,9 @@ class TokenIdRepresentation:
         ids = torch.as_tensor(encoded.ids, device=device)
         if isinstance(method, GradientAttribution):
             if isinstance(baselines, str) and baselines == "pad":
-                baselines = torch.full_like(ids[:1], self.pad_id)
+                # LayerDeepShap(model, layer, background): "pad" would replace its background
+                own = getattr(method, "background", None) is not None
+                baselines = None if own else torch.full_like(ids[:1], self.pad_id)
             exp = method(ids, target=target, baselines=baselines, **kwargs)
         elif isinstance(method, BaseCAM):
             exp = method(ids, target=target, **kwargs)
