@@ -13,6 +13,7 @@ from whylens.torch import (  # noqa: E402
     Deconvolution,
     DeepLift,
     DeepShap,
+    GradCAM,
     GradientShap,
     GuidedBackprop,
     InputXGradient,
@@ -358,12 +359,105 @@ RUNS = {
     "layergradientshap": lambda m: LayerGradientShap(m, _conv(m), n_samples=2, random_state=0),
     "noisetunnel_layerig": lambda m: NoiseTunnel(LayerIntegratedGradients(m, _conv(m), n_steps=2),
                                                  nt_samples=2, random_state=0),
+    "deepexplainer": lambda m: _shap().DeepExplainer(m, X_IMG * 0.1),
+    "deepexplainer_shapvalues": lambda m: _ShapValues(_shap().DeepExplainer(m, X_IMG * 0.1)),
+}
+
+
+def _shap():
+    import whylens.shap
+
+    return whylens.shap
+
+
+class _ShapValues:
+    """shap's call, ``explainer.shap_values(X)``, as a table run: labels moved to axis 1."""
+
+    def __init__(self, explainer):
+        self.explainer = explainer
+
+    def __call__(self, x, target):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(values=np.moveaxis(self.explainer.shap_values(x, target), -1, 1))
+
+
+# the token-id path: TokenIdRepresentation.explain with a text model; the layer methods
+# (input methods refuse token ids, see BAD) and a CAM, on an odd text model
+TOKEN_VOCAB = {"<pad>": 0, "a": 2, "great": 7, "film": 8, "bad": 9, "plot": 11}
+TEXTS = ["a great film", "bad plot a film"]
+
+
+def _token_rep():
+    from whylens.representations import TokenIdRepresentation
+
+    return TokenIdRepresentation(TOKEN_VOCAB, max_len=6, unk_id=1)
+
+
+def odd_text_model():
+    """TextCNN in training mode with an eval-mode conv and a frozen embedding."""
+    model = seeded(TextCNN(), 5)
+    model.train()
+    model.conv.eval()
+    model.emb.weight.requires_grad_(False)
+    return model
+
+
+TOKEN_RUNS = {
+    "layerintegratedgradients": lambda m: LayerIntegratedGradients(m, "emb", n_steps=3,
+                                                                   internal_batch_size=2),
+    "layergradientshap": lambda m: LayerGradientShap(m, "emb", n_samples=2, random_state=0),
+    "layerdeeplift": lambda m: LayerDeepLift(m, "emb"),
+    "layerdeepshap": lambda m: LayerDeepShap(m, "emb", _token_rep().to_tensor(["a", "bad"])),
+    "gradcam": lambda m: GradCAM(m, "conv"),
 }
 
 
 def test_side_effect_table_covers_every_method():
     covered = {name.split("_")[0] for name in RUNS}
     assert set(GRADIENT_METHODS) <= covered
+    assert {"deepexplainer", "deepexplainer_shapvalues"} <= set(RUNS)
+    # token ids reach every layer method (and CAMs) through TokenIdRepresentation
+    layer_methods = {name for name, cls in GRADIENT_METHODS.items() if cls.is_layer_method}
+    assert layer_methods <= set(TOKEN_RUNS)
+
+
+@pytest.mark.parametrize("name", sorted(TOKEN_RUNS))
+def test_no_side_effects_on_the_token_id_path(name):
+    rep = _token_rep()
+    model = odd_text_model()
+    before = snapshot(model)
+    exp = rep.explain(TOKEN_RUNS[name](model), TEXTS, target=[0, 1])
+    assert exp.values.shape == (2, 2, 4)  # per token of the longest text
+    assert np.abs(exp.values).max() > 0
+    assert_untouched(model, before)
+    with pytest.raises(InputError, match="target"):
+        rep.explain(TOKEN_RUNS[name](model), TEXTS, target=5)
+    assert_untouched(model, before)
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+    assert not torch._C._is_torch_function_mode_enabled()
+
+
+def test_no_side_effects_of_token_id_predict_fn():
+    """The LIME/SHAP path: rep.predict_fn(model) runs in eval mode, restores the flags;
+    a model declared 'probability' that returns logits raises and leaves it as it was."""
+    import copy
+
+    from whylens.errors import ModelOutputError
+
+    rep = _token_rep()
+    model = odd_text_model()
+    before = snapshot(model)
+    probs = rep.predict_fn(model, batch_size=1)(TEXTS)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    with torch.no_grad():
+        logits = copy.deepcopy(model).eval()(rep.to_tensor(TEXTS))
+    np.testing.assert_allclose(probs, torch.softmax(logits, dim=1).numpy(), atol=1e-12)
+    assert_untouched(model, before)
+    with pytest.raises(ModelOutputError, match="output='logits'"):
+        rep.predict_fn(model, output="probability")(["bad bad bad plot"] * 2 + TEXTS)
+    assert_untouched(model, before)
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
