@@ -208,7 +208,7 @@ def main() -> None:
     gradcam = rep.explain(GradCAM(model, args.layer), text, target=0)
     ig = rep.explain(LayerIntegratedGradients(model, "embedding", n_steps=64), text, target=0)
     # the network ends in sigmoid: its output is already p(positive), not a logit
-    predict = rep.predict_fn(model, output="probability")
+    predict = rep.predict_fn(model, returns="probability")
     lime = LimeTextExplainer(split_expression=tokenize, bow=False, random_state=args.seed
                              ).explain_instance(text, predict, labels=(1,),
                                                 num_samples=args.lime_samples,

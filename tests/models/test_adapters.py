@@ -251,6 +251,49 @@ def test_torch_single_output_probability_is_two_columns():
     np.testing.assert_allclose(out.sum(axis=1), 1.0)
 
 
+def test_torch_module_that_ends_in_softmax_or_sigmoid_is_not_squashed_twice():
+    torch.manual_seed(0)
+    x = np.random.default_rng(1).normal(size=(6, 2)).astype(np.float32)
+    soft = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Softmax(dim=1))
+    sig = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Sigmoid())
+    with torch.no_grad():
+        p_soft = soft(torch.as_tensor(x)).double().numpy()
+        p_sig = sig(torch.as_tensor(x)).double().numpy()
+    np.testing.assert_array_equal(as_model(soft, output="probability", returns="probability")(x),
+                                  p_soft)
+    np.testing.assert_array_equal(as_model(sig, output="probability", returns="probability")(x),
+                                  np.hstack([1 - p_sig, p_sig]))
+    # the default (logits) squashes again: what returns="probability" is for
+    twice = as_model(sig, output="probability")(x)
+    assert np.all((twice[:, 1] > 0.5) & (twice[:, 1] < 0.74))
+    # LIME's text explainer takes a Model built this way as it is
+    from whylens.lime import LimeTextExplainer
+
+    class Words(torch.nn.Module):  # p(positive) = sigmoid(3 * [text has 'good'] - 1)
+        def forward(self, ids):
+            return torch.sigmoid(3.0 * (ids == 1).any(dim=1, keepdim=True).float() - 1.0)
+
+    def encode(texts):
+        return np.array([[1 if w == "good" else 2 for w in (t.split() + ["pad"] * 4)[:4]]
+                         for t in texts])
+
+    net = as_model(Words(), output="probability", returns="probability")
+    exp = LimeTextExplainer(random_state=0).explain_instance(
+        "a good film", lambda texts: net(encode(texts)), num_samples=300)
+    assert exp.output[0, 1] == pytest.approx(1 / (1 + np.exp(-2.0)))
+    assert exp.as_list(1)[0][0] == "good"
+
+
+def test_returns_is_checked_and_only_for_torch_modules():
+    with pytest.raises(InputError, match="returns: expected 'logits'"):
+        as_model(torch.nn.Linear(2, 2), returns="softmax")
+    with pytest.raises(InputError, match="returns: expected None unless the model is a torch"):
+        as_model(lambda x: x, returns="probability")
+    bad = torch.nn.Linear(2, 2)
+    with pytest.raises(ModelOutputError, match=r"returns='probability'.*values in \[0, 1\]"):
+        as_model(bad, returns="probability")(np.full((3, 2), 5.0, dtype=np.float32))
+
+
 class _Recorder(torch.nn.Module):
     """Records, inside forward, the grad/inference modes, its training flag and the input's
     device and dtype; returns two CPU logits per row (so that it also runs on "meta")."""

@@ -49,8 +49,8 @@ def test_values_with_no_sequence_axis_raise():
         rep.to_tokens(exp, rep.encode("a b"))
 
 
-def test_predict_fn_output_must_be_logits_or_probability():
+def test_predict_fn_returns_must_be_logits_or_probability():
     rep = TokenIdRepresentation(VOCAB, max_len=6)
     for bad in ("probabilities", "softmax", None):
-        with pytest.raises(InputError, match=r"output: expected 'logits'.*got"):
-            rep.predict_fn(object(), output=bad)
+        with pytest.raises(InputError, match=r"returns: expected 'logits'.*got"):
+            rep.predict_fn(object(), returns=bad)

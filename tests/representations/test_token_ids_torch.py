@@ -100,7 +100,7 @@ def test_predict_fn_of_a_sigmoid_model_declared_probability_is_one_minus_p_and_p
     rep = TokenIdRepresentation(VOCAB, max_len=6)
     texts = ["a b", "a great film", "great great great"]
     p = model(rep.to_tensor(texts)).double().numpy()[:, 0]
-    probs = rep.predict_fn(model, output="probability")(texts)
+    probs = rep.predict_fn(model, returns="probability")(texts)
     np.testing.assert_array_equal(probs, np.c_[1 - p, p])
     assert probs[0, 1] == pytest.approx(1 / (1 + np.exp(5)), rel=1e-6)  # 0.0067, not 0.50
     # declared as logits, the p is squashed a second time: the bug this option fixes
@@ -108,7 +108,7 @@ def test_predict_fn_of_a_sigmoid_model_declared_probability_is_one_minus_p_and_p
     np.testing.assert_allclose(squashed[:, 1], 1 / (1 + np.exp(-p)), rtol=1e-12)
     assert (squashed[:, 1] >= 0.5).all()
     # the raw output, without the two columns
-    np.testing.assert_array_equal(rep.predict_fn(model, False, output="probability")(texts),
+    np.testing.assert_array_equal(rep.predict_fn(model, False, returns="probability")(texts),
                                   p[:, None])
 
 
@@ -117,7 +117,7 @@ def test_predict_fn_of_a_softmax_model_declared_probability_keeps_its_values():
     rep = TokenIdRepresentation(VOCAB, max_len=6)
     texts = ["a b", "a great film"]
     expected = model(rep.to_tensor(texts)).double().numpy()
-    np.testing.assert_array_equal(rep.predict_fn(model, output="probability")(texts), expected)
+    np.testing.assert_array_equal(rep.predict_fn(model, returns="probability")(texts), expected)
     # the same network read as two logits would be softmax(softmax(z))
     twice = rep.predict_fn(model)(texts)
     assert np.abs(twice - expected).max() > 0.2
@@ -128,10 +128,10 @@ def test_predict_fn_probabilities_outside_0_1_raise():
 
     rep = TokenIdRepresentation(VOCAB, max_len=6)
     logits = _one_token_model()  # two logits, 'great' scores 1
-    fn = rep.predict_fn(logits, output="probability")
+    fn = rep.predict_fn(logits, returns="probability")
     np.testing.assert_array_equal(fn(["a b"]), [[0.0, 0.0]])  # zeros are valid probabilities
     with pytest.raises(ModelOutputError, match=r"values in \[0, 1\].*from 0 to 3.*"
-                                               r"output='logits'"):
+                                               r"returns='logits'"):
         fn(["great great great"])
 
 

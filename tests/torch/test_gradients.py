@@ -454,8 +454,8 @@ def test_no_side_effects_of_token_id_predict_fn():
         logits = copy.deepcopy(model).eval()(rep.to_tensor(TEXTS))
     np.testing.assert_allclose(probs, torch.softmax(logits, dim=1).numpy(), atol=1e-12)
     assert_untouched(model, before)
-    with pytest.raises(ModelOutputError, match="output='logits'"):
-        rep.predict_fn(model, output="probability")(["bad bad bad plot"] * 2 + TEXTS)
+    with pytest.raises(ModelOutputError, match="returns='logits'"):
+        rep.predict_fn(model, returns="probability")(["bad bad bad plot"] * 2 + TEXTS)
     assert_untouched(model, before)
     assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 

@@ -223,7 +223,7 @@ def torch_text_section(ctx: Any, config: TorchTextConfig | None = None) -> Any:
         p = model(torch.as_tensor(rep.encode(split.X_test).ids))[:, 0].numpy()
     accuracy = float(np.mean((p > 0.5) == np.asarray(split.y_test)))
 
-    predict = rep.predict_fn(model, output="probability")  # the net ends in sigmoid
+    predict = rep.predict_fn(model, returns="probability")  # the net ends in sigmoid
     lime = LimeTextExplainer(class_names=split.class_names, bow=False, random_state=ctx.seed)
     gradcam = GradCAM(model, config.layer)
     ig = LayerIntegratedGradients(model, "embedding", n_steps=config.ig_steps)

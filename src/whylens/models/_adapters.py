@@ -32,6 +32,7 @@ def as_model(
     chunk_size: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     output_names: Sequence[str] | None = None,
+    returns: str | None = None,
 ) -> Model:
     """Wrap any model as a :class:`~whylens.models.Model`.
 
@@ -57,6 +58,13 @@ def as_model(
         Bytes one chunk may use (inputs times an estimated working factor).
     output_names : sequence of str, optional
         Names of the outputs; scikit-learn classifiers default to ``classes_``.
+    returns : {"logits", "probability"}, optional
+        For a torch module: what its forward returns. ``"logits"`` (the
+        default): scores, which ``output="probability"`` turns into
+        probabilities by softmax (sigmoid for one output). ``"probability"``:
+        the module already ends in softmax or sigmoid, so its values are used
+        as they are (one output ``p`` as ``[1 - p, p]``) and must lie in
+        [0, 1]. Not accepted for other kinds of model.
 
     Returns
     -------
@@ -69,7 +77,11 @@ def as_model(
         If ``obj`` is none of the supported kinds.
     InputError
         If ``output`` is unknown or the estimator lacks the requested method,
-        or a scikit-learn estimator is not fitted.
+        a scikit-learn estimator is not fitted, or ``returns`` is given for a
+        model that is not a torch module.
+    ModelOutputError
+        When called, if a module declared ``returns="probability"`` gives
+        values outside [0, 1].
     """
     if output not in _OUTPUTS:
         raise InputError(describe("output", f"one of {_OUTPUTS}", output))
@@ -80,10 +92,17 @@ def as_model(
                          kind=obj.kind, output=obj.output, name=obj.name)
         return obj
     common = {"chunk_size": chunk_size, "memory_budget": memory_budget}
+    if returns is not None and not _is_torch_module(obj):
+        raise InputError(
+            describe("returns", "None unless the model is a torch.nn.Module", returns,
+                     "returns= says what a torch module's forward gives (logits or "
+                     "probabilities); other models are used as they are.")
+        )
     if _is_torch_module(obj):
         from whylens.models._torch import torch_predict_fn
 
-        fn = torch_predict_fn(obj, probability=(output == "probability"))
+        fn = torch_predict_fn(obj, probability=(output == "probability"),
+                              returns="logits" if returns is None else returns)
         if output not in ("auto", "logits", "probability"):
             raise InputError(
                 describe("output", "'logits' or 'probability' for a torch module", output)

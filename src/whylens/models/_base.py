@@ -408,6 +408,8 @@ class Model:
         self.max_chunk_seen = max(self.max_chunk_seen, rows)
         try:
             raw = self.fn(chunk)
+        except (ModelError, ModelOutputError):
+            raise  # already about the model (whylens' own wrappers check their outputs)
         except Exception as exc:
             raise ModelError(
                 f"The model {self.name!r} raised {type(exc).__name__} on a chunk of {rows} "

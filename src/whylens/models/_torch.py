@@ -10,7 +10,7 @@ import numpy as np
 
 from whylens.errors import InputError, ModelOutputError, describe
 
-__all__ = ["MODEL_OUTPUTS", "check_model_output", "eval_mode", "module_device", "torch_predict_fn"]
+__all__ = ["MODULE_RETURNS", "check_returns", "eval_mode", "module_device", "torch_predict_fn"]
 
 
 def module_device(module: Any) -> Any:
@@ -50,18 +50,18 @@ def eval_mode(module: Any) -> Iterator[None]:
             m.training = flag
 
 
-MODEL_OUTPUTS = ("logits", "probability")
+MODULE_RETURNS = ("logits", "probability")
 
 
-def check_model_output(output: str) -> str:
+def check_returns(returns: str) -> str:
     """Validate a declaration of what a module returns (``"logits"`` or ``"probability"``)."""
-    if not isinstance(output, str) or output not in MODEL_OUTPUTS:
+    if not isinstance(returns, str) or returns not in MODULE_RETURNS:
         raise InputError(
-            describe("output", "'logits' (the model returns scores) or 'probability' (it "
-                     "ends in sigmoid or softmax)", output,
+            describe("returns", "'logits' (the model returns scores) or 'probability' (it "
+                     "ends in sigmoid or softmax)", returns,
                      "Declare what the model's forward returns; see the docstring.")
         )
-    return output
+    return returns
 
 
 def _check_probabilities(out: Any, name: str) -> None:
@@ -76,15 +76,15 @@ def _check_probabilities(out: Any, name: str) -> None:
         if finite.numel() < out.numel():
             got += " and NaN or infinity"
         raise ModelOutputError(
-            describe(f"output={'probability'!r} of {name}", "values in [0, 1]",
+            describe(f"returns={'probability'!r} of {name}", "values in [0, 1]",
                      got_text=got,
                      fix="The model returns scores, not probabilities: pass "
-                         "output='logits' (whylens then applies softmax, or sigmoid "
+                         "returns='logits' (whylens then applies softmax, or sigmoid "
                          "for one output).")
         )
 
 
-def torch_predict_fn(module: Any, probability: bool = False, output: str = "logits"
+def torch_predict_fn(module: Any, probability: bool = False, returns: str = "logits"
                      ) -> Callable[[Any], np.ndarray]:
     """Return ``fn(batch) -> ndarray`` that runs ``module`` without side effects.
 
@@ -97,12 +97,12 @@ def torch_predict_fn(module: Any, probability: bool = False, output: str = "logi
     ----------
     module : torch.nn.Module
     probability : bool, default=False
-        Return probabilities, one column per class: with ``output="logits"``
+        Return probabilities, one column per class: with ``returns="logits"``
         softmax over the last dimension (sigmoid, as two columns
         ``[1 - p, p]``, when the module has one output); with
-        ``output="probability"`` the module's own values (one output ``p``
+        ``returns="probability"`` the module's own values (one output ``p``
         as ``[1 - p, p]``).
-    output : {"logits", "probability"}, default="logits"
+    returns : {"logits", "probability"}, default="logits"
         What the module's forward returns. ``"logits"``: unnormalised scores
         (a final ``nn.Linear``; the usual torch convention).
         ``"probability"``: the module already ends in sigmoid or softmax, so
@@ -117,9 +117,9 @@ def torch_predict_fn(module: Any, probability: bool = False, output: str = "logi
     Raises
     ------
     InputError
-        If ``output`` is not ``"logits"`` or ``"probability"``.
+        If ``returns`` is not ``"logits"`` or ``"probability"``.
     """
-    output = check_model_output(output)  # before importing torch: a typo needs no torch
+    returns = check_returns(returns)  # before importing torch: a typo needs no torch
     import torch
 
     name = type(module).__name__
@@ -139,11 +139,11 @@ def torch_predict_fn(module: Any, probability: bool = False, output: str = "logi
             if isinstance(out, (tuple, list)):
                 out = out[0]
             out = out.detach().to("cpu", torch.float64)
-            if output == "probability":
+            if returns == "probability":
                 _check_probabilities(out, name)
             if probability:
                 single = out.ndim == 1 or out.shape[-1] == 1
-                if output == "logits":
+                if returns == "logits":
                     out = torch.sigmoid(out.reshape(-1, 1)) if single else torch.softmax(out, -1)
                 if single:
                     p = out.reshape(-1, 1)

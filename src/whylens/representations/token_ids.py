@@ -15,7 +15,7 @@ the token's character offsets:
 - perturbation methods on strings (LIME, Kernel/Permutation SHAP) through
   :meth:`TokenIdRepresentation.predict_fn`, which turns the strings those
   methods build into padded id batches, with the same tokenizer passed as
-  their ``split_expression`` / ``tokenizer`` (declare ``output="probability"``
+  their ``split_expression`` / ``tokenizer`` (declare ``returns="probability"``
   for a model that already ends in sigmoid or softmax).
 
 Positions that hold padding get no token; tokens cut off by truncation or
@@ -173,7 +173,7 @@ class TokenIdRepresentation:
 
     # ------------------------------------------------------------------ perturbation methods
     def predict_fn(self, model: Any, probability: bool = True, batch_size: int = 256, *,
-                   output: str = "logits") -> Callable[[Sequence[str]], np.ndarray]:
+                   returns: str = "logits") -> Callable[[Sequence[str]], np.ndarray]:
         """A ``fn(list of str) -> ndarray (n, n_outputs)`` for LIME and SHAP on strings.
 
         Parameters
@@ -181,10 +181,10 @@ class TokenIdRepresentation:
         model : torch.nn.Module
             Takes ``(n, L)`` int64 ids.
         probability : bool, default=True
-            Return class probabilities, as LIME expects: see ``output``.
+            Return class probabilities, as LIME expects: see ``returns``.
         batch_size : int, default=256
             Texts per model call.
-        output : {"logits", "probability"}, default="logits"
+        returns : {"logits", "probability"}, default="logits"
             What ``model`` returns. ``"logits"``: scores from a final linear
             layer; with ``probability=True`` they go through softmax (one
             output ``z``: ``[1 - sigmoid(z), sigmoid(z)]``). ``"probability"``:
@@ -200,22 +200,22 @@ class TokenIdRepresentation:
         Raises
         ------
         InputError
-            If ``output`` is not ``"logits"`` or ``"probability"``.
+            If ``returns`` is not ``"logits"`` or ``"probability"``.
         ModelOutputError
-            When called, if a model declared ``output="probability"`` returns
+            When called, if a model declared ``returns="probability"`` gives
             values outside [0, 1].
 
         Examples
         --------
         A network that ends in ``torch.sigmoid`` (``(n, 1)`` p(positive)):
 
-        >>> predict = rep.predict_fn(model, output="probability")  # doctest: +SKIP
+        >>> predict = rep.predict_fn(model, returns="probability")  # doctest: +SKIP
         >>> predict(["a great film"])  # doctest: +SKIP
         array([[0.0312, 0.9688]])
         """
         from whylens.models._torch import torch_predict_fn
 
-        fn = torch_predict_fn(model, probability=probability, output=output)
+        fn = torch_predict_fn(model, probability=probability, returns=returns)
         size = check_positive_int("batch_size", batch_size)
 
         def predict(texts: Sequence[str]) -> np.ndarray:
