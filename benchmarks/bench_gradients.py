@@ -31,7 +31,8 @@ SmoothGrad with 50 samples (stdev 0.15). Each is run as
   target and the convergence ``delta`` (captum runs it too when asked for delta).
 
 Calls are interleaved (whylens, captum, captum ibs, reference, whylens, ...) so
-a noisy neighbour slows all alike; times are medians of ``--repeats``. The
+a noisy neighbour slows all alike; times are medians of ``--repeats``, taken
+in calls of their own (memory is measured in two further calls per runner). The
 overhead ratios (whylens / reference) are also given as the median of the
 per-repeat ratios, in wall time and in CPU time of the calling thread (with one
 torch thread every pass runs there), with their quartiles: the steadier figures
@@ -99,23 +100,33 @@ def _trim() -> None:
 
 
 def measure(fn):
-    """Wall seconds, CPU seconds of this thread, peak RSS growth and the result of ``fn()``.
+    """Wall seconds and CPU seconds of this thread of one ``fn()`` call.
 
     With one torch thread every pass runs on the calling thread, so its CPU time
     (``time.thread_time``) counts the work without the time another process held
-    the core; the peak-memory sampler's own thread is not counted.
+    the core. Memory is measured in separate calls (:func:`peak_memory`): giving
+    freed memory back to the system before a timed call would make every call
+    fault its pages in again, tens of milliseconds that vary from call to call.
     """
+    import gc
+
+    gc.collect()
+    c0 = time.thread_time()
+    t0 = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - t0
+    return seconds, time.thread_time() - c0
+
+
+def peak_memory(fn) -> int:
+    """Largest growth of the resident set (bytes) during one ``fn()`` call."""
     import gc
 
     gc.collect()
     _trim()
     with PeakRSS() as mem:
-        c0 = time.thread_time()
-        t0 = time.perf_counter()
-        out = fn()
-        seconds = time.perf_counter() - t0
-        cpu = time.thread_time() - c0
-    return seconds, cpu, mem.peak, out
+        fn()
+    return mem.peak
 
 
 def paired(a: list[float], b: list[float]) -> tuple[float, float, float]:
@@ -324,10 +335,12 @@ def main() -> None:
             for r in range(repeats):
                 # Alternate the order so neither side of a pair always runs first.
                 for k in (names if r % 2 == 0 else names[::-1]):
-                    s, cpu, peak, _ = measure(fns[k])
+                    s, cpu = measure(fns[k])
                     times[k].append(s)
                     cpus[k].append(cpu)
-                    peaks[k].append(peak)
+            for _ in range(min(repeats, 2)):
+                for k in names:
+                    peaks[k].append(peak_memory(fns[k]))
             med = {k: statistics.median(v) for k, v in times.items()}
             med_cpu = {k: statistics.median(v) for k, v in cpus.items()}
             mem = {k: max(v) for k, v in peaks.items()}
