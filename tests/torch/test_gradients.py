@@ -79,6 +79,37 @@ def test_input_x_gradient_of_unbiased_linear_model_sums_to_output():
     np.testing.assert_allclose(exp.values.sum(axis=2), model(X4).detach().numpy(), atol=1e-13)
 
 
+@pytest.mark.parametrize("method", [Saliency, InputXGradient])
+def test_gradient_at_x_needs_one_forward_and_equals_the_chunked_path(method):
+    """Saliency and Input x Gradient keep the graph of the forward that gives the outputs
+    (one forward + one backward per label when x fits a chunk), with the values of
+    the chunked path (a no-grad forward for the target, then chunks with gradients)."""
+    model = seeded(SmallCNN())
+    calls = []
+    handle = model.register_forward_hook(lambda m, i, o: calls.append(int(i[0].shape[0])))
+    x = torch.rand(3, 2, 6, 6, generator=torch.Generator().manual_seed(3))
+    try:
+        fused = method(model)
+        fused(x, target=1)  # the first call also probes the chunk size
+        calls.clear()
+        one = fused(x, target=1)
+        assert calls == [3]
+        assert one.params["n_backward"] == 1 and one.n_evals == 3
+        calls.clear()
+        chunked = method(model, internal_batch_size=2)(x, target=1)
+        assert calls == [2, 1, 2, 1]  # outputs, then gradients, in chunks of 2
+    finally:
+        handle.remove()
+    # equal up to the rounding of a batch of 3 against batches of 2 and 1 (float64)
+    np.testing.assert_allclose(one.values, chunked.values, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(one.output, chunked.output, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(one.labels, chunked.labels)
+    top = method(model)(x, target=None)  # the top class of each row: one backward per label
+    assert top.params["n_backward"] == len(top.labels)
+    np.testing.assert_allclose(top.values, method(model, internal_batch_size=1)(x).values,
+                               rtol=0, atol=1e-12)
+
+
 def test_gradient_shap_of_linear_model_is_difference_times_weight():
     model = LinearNet()
     background = torch.randn(5, 4, dtype=torch.float64, generator=GEN)

@@ -146,6 +146,8 @@ class _Run:
         self.refs: Any = None
         self.ref_output: Any = None
         self.layer_refs: Any = None
+        # gradients at x from the first forward (methods with _gradient_at_x)
+        self.x_grads: Any = None
 
     # -------------------------------------------------------------- forwards
     def forward(self, inputs: Any) -> Any:
@@ -503,6 +505,9 @@ class GradientAttribution:
     name = "gradient"
     #: Layer methods take ``(model, layer)``.
     is_layer_method = False
+    #: The method's only gradient is the plain one at ``x`` (Saliency,
+    #: Input x Gradient): the first forward keeps its graph for it.
+    _gradient_at_x = False
 
     def __init__(self, model: Any, layer: Any = None, *, internal_batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
@@ -598,6 +603,18 @@ class GradientAttribution:
                     and torch.equal(refs, refs[:1].expand_as(refs)):
                 refs = refs[:1]  # one reference repeated (zeros_like(x)): evaluated once
             rows = run.x if refs is None else torch.cat([run.x, refs])
+            if self._gradient_at_x and refs is None and n <= run.chunk_size(run.x[:1]):
+                # The gradient is taken at x itself: one forward with gradients
+                # gives the outputs (for the target) and the backward's graph.
+                leaf = run.x.detach().requires_grad_(True)
+                out = run._forward_at(leaf, None)
+                run.n_evals += n
+                run.output = out.detach()
+                run.labels = _resolve_target(target, run.output, int(run.output.shape[1]))
+                run.x_grads = run._label_grads(out, leaf)
+                del out, leaf
+                result = self._attribute(run, baselines)
+                return self._explanation(run, result)
             if self.layer is None:
                 out = run.forward(rows)
             else:
@@ -715,9 +732,13 @@ class Saliency(GradientAttribution):
     def _params(self) -> dict[str, Any]:
         return {"abs": self.abs}
 
+    _gradient_at_x = True
+
     def _gradient(self, run: _Run, x: Any) -> Any:
         import torch
 
+        if x is run.x and run.x_grads is not None:
+            return run.x_grads  # from the first forward (see GradientAttribution.__call__)
         size = run.chunk_size(x[:1])
         parts = []
         for start in range(0, int(x.shape[0]), size):
@@ -764,6 +785,7 @@ class GuidedBackprop(_SignedGradient):
 
     name = "guidedbackprop"
     _deconv = False
+    _gradient_at_x = False  # its gradient runs under the guided rules
 
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         from whylens.torch._rules import GuidedMode
