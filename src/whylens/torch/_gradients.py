@@ -1166,7 +1166,7 @@ class NoiseTunnel(GradientAttribution):
         gen = torch.Generator()
         for k, r in enumerate(rows):
             gen.manual_seed((seed * 1_000_003 + int(r)) % (2**63 - 1))
-            out[k] = torch.randn(shape, generator=gen, dtype=dtype)
+            torch.randn(shape, generator=gen, dtype=dtype, out=out[k])
         return out
 
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
