@@ -29,6 +29,14 @@ SmoothGrad with 50 samples (stdev 0.15). Each is run as
 * ``reference+ends`` (IG only): the reference plus one forward, without
   gradients, of the inputs and their baselines. IG needs it for the outputs, the
   target and the convergence ``delta`` (captum runs it too when asked for delta).
+* ``reference+noise`` (SmoothGrad only): the reference plus drawing the noise
+  (one ``torch.randn``) and adding it to the repeated inputs, inside the call.
+
+The script runs itself with glibc told to keep freed memory
+(``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_TOP_PAD_``;
+``--fresh-malloc`` leaves them unset): otherwise every tensor of tens of MB is a fresh
+``mmap`` whose pages fault in on every call, for every runner alike, and the
+faults' cost varies from call to call by more than the differences measured.
 
 Calls are interleaved (whylens, captum, captum ibs, reference, whylens, ...) so
 a noisy neighbour slows all alike; times are medians of ``--repeats``, taken
@@ -269,6 +277,10 @@ def case_runs(name, model, x, target, steps, samples, quick):
             x, nt_type="smoothgrad", nt_samples=samples, stdevs=0.15, target=target,
             abs=False, nt_samples_batch_size=max(sg_chunk // n, 1)),
         "reference": lambda: reference_grads(model, noisy, target, sg_chunk),
+        "reference+noise": lambda: reference_grads(
+            model, x.repeat_interleave(samples, dim=0).add_(torch.randn(
+                (n * samples, *x.shape[1:]), generator=torch.Generator().manual_seed(0)),
+                alpha=0.15), target, sg_chunk),
         "_chunk": sg_chunk, "_rows": n * samples,
     }
     return runs
@@ -285,8 +297,19 @@ def save(path: str, row: dict, torch_version: str, captum_version: str, threads:
     p.write_text(json.dumps(data, indent=2))
 
 
+#: glibc settings that keep freed memory for reuse (see the module docstring).
+STEADY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(2**32), "MALLOC_TRIM_THRESHOLD_": str(2**34),
+                 "MALLOC_TOP_PAD_": str(2**29)}
+
+
 def main() -> None:
+    if "--fresh-malloc" not in sys.argv and any(k not in os.environ for k in STEADY_MALLOC):
+        # glibc reads these at start-up: run again with them set
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **STEADY_MALLOC})
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fresh-malloc", action="store_true",
+                        help="do not set the glibc MALLOC_* variables (every large tensor "
+                             "then faults its pages in on every call)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--samples", type=int, default=50)
@@ -321,7 +344,8 @@ def main() -> None:
 
     results = []
     print(f"torch {torch.__version__}, captum {captum.__version__}, {args.threads} threads, "
-          f"{platform.processor() or platform.machine()}")
+          f"{platform.processor() or platform.machine()}, "
+          f"{'fresh' if args.fresh_malloc else 'steady'} malloc")
     for name, (make_model, make_x, target, n_steps) in cases.items():
         model, x = make_model(), make_x()
         runs = case_runs(name, model, x, target, n_steps, samples, args.quick)
@@ -353,7 +377,7 @@ def main() -> None:
                 "whylens/reference": med["whylens"] / med["reference"],
                 "captum/reference": med["captum"] / med["reference"],
             }
-            refs = [k for k in ("reference", "reference+ends") if k in names]
+            refs = [k for k in ("reference", "reference+ends", "reference+noise") if k in names]
             for ref in refs:
                 row[f"whylens/{ref}"] = med["whylens"] / med[ref]
                 row[f"whylens/{ref} paired wall"] = paired(times["whylens"], times[ref])
