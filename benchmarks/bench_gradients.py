@@ -14,8 +14,9 @@ Cases (CPU, float32, one explained label):
   BiGRU(10) -> sigmoid) on 8 reviews of 40 token ids; Integrated Gradients of the
   embedding layer (whylens ``LayerIntegratedGradients``, captum's ``LayerIntegratedGradients``).
 * ``effnet`` (``--effnet``): EfficientNet-Lite0 with its ImageNet weights, 1 image 224 x 224.
-* ``bigig`` (``--bigig``): smallcnn at 160 x 160, IG with 200 steps: whylens with its
-  default 256 MiB budget against captum's default (all 200 steps in one batch).
+* ``bigig`` (``--bigig``): smallcnn at 224 x 224 (the issue's case), IG with 200 steps:
+  whylens with its default 256 MiB budget against captum's default (all 200 steps in
+  one batch).
 
 Methods: IG with 50 Gauss-Legendre steps (zero baseline / padding baseline) and
 SmoothGrad with 50 samples (stdev 0.15). Each is run as
@@ -337,7 +338,7 @@ def main() -> None:
     if args.effnet:
         cases["effnet"] = (effnet, lambda: torch.rand(1, 3, 224, 224, generator=gen), 281, steps)
     if args.bigig:
-        cases["bigig"] = (small_cnn, lambda: torch.rand(1, 3, 160, 160, generator=gen), 3,
+        cases["bigig"] = (small_cnn, lambda: torch.rand(1, 3, 224, 224, generator=gen), 3,
                           200 if not args.quick else 20)
     if args.only:
         cases = {args.only: cases[args.only]}
