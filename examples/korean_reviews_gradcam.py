@@ -117,6 +117,7 @@ def train(model, ids: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> None
 def bar_panels(text: str, names: list[str], panels: dict, path: Path) -> None:
     """One bar chart per method, morphemes in text order on the y axis."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     from whylens.plot._fonts import text_families
 
@@ -129,6 +130,7 @@ def bar_panels(text: str, names: list[str], panels: dict, path: Path) -> None:
         ax.axvline(0, color="#444444", linewidth=0.8)
         ax.set_title(title, family=families)
         ax.set_yticks(pos, names, family=families)
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # a few readable ticks per panel
     fig.suptitle(text, family=families)
     fig.savefig(path, dpi=110)
 
