@@ -273,8 +273,11 @@ def test_the_classifier_gets_whole_chunks_never_one_document(bounded):
         sizes.append(len(docs))
         return words(docs)
 
-    # a document of ~30 characters is costed (1024 + 64 * 30) bytes x 8: ~400 a chunk
-    model = as_model(predict, memory_budget=400 * 8 * (1024 + 64 * 30)) if bounded else predict
+    from whylens.models._base import STRING_CHAR_BYTES, STRING_ROW_BYTES
+
+    # a document of ~30 characters is costed (row + char bytes * 30) x 8: ~400 a chunk
+    budget = 400 * 8 * (STRING_ROW_BYTES + STRING_CHAR_BYTES * 30)
+    model = as_model(predict, memory_budget=int(budget)) if bounded else predict
     text = "a great cast in a dull plot with a great score"
     LimeTextExplainer(random_state=0).explain_instance(text, model, num_samples=3000)
     assert sum(sizes) == 3000

@@ -219,3 +219,20 @@ def test_one_chunk_shows_no_bar_and_explainers_pass_progress_on(monkeypatch):
     stderr.tty = False
     explainer.explain_instance(X[0], model, num_samples=500, progress=True)
     assert "\rwhylens: " in stderr.text and "/500 [" in stderr.text
+
+
+def test_lime_sized_text_jobs_reach_a_text_model_in_one_call():
+    """5000 perturbed reviews of ~250 characters (rt-polarity's longest is 49 words) fit
+    the default budget in one call: a TF-IDF pipeline costs little per row, and
+    splitting the job only adds per-call overhead (it used to take three calls)."""
+    docs = ["word " * 50] * 5000  # 250 characters
+    calls: list[int] = []
+
+    def predict(batch):
+        calls.append(len(batch))
+        return np.zeros((len(batch), 2))
+
+    model = as_model(predict)
+    assert model.chunk_size_for(docs) >= 5000
+    model(docs)
+    assert calls == [5000]
