@@ -371,3 +371,42 @@ def test_explanation_round_trips_json():
     back = Explanation.from_json(exp.to_json())
     assert back == exp
     np.testing.assert_array_equal(back.layer_values, exp.layer_values)
+
+
+class _ValidConvSignal(torch.nn.Module):
+    """A float (n, 3, L) signal -> unpadded Conv1d(k=3) -> ReLU -> sum over time -> 2 logits.
+
+    Channel 0 reads coordinate 0 of the input at the centre tap, so it is 1 at layer
+    position ``j`` exactly when input position ``j + 1`` is a marked one; logit 1
+    counts the marks; channel 1 is zero."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv1d(3, 2, 3, bias=False)
+        self.head = torch.nn.Linear(2, 2, bias=False)
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            self.conv.weight[0, 0, 1] = 1.0
+            self.head.weight.zero_()
+            self.head.weight[1, 0] = 1.0
+        self.double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.conv(x)).sum(dim=2))
+
+
+@pytest.mark.parametrize("position", [1, 2, 5, 9, 10])
+def test_scorecam_masks_at_an_unpadded_conv_are_centred(position):
+    """The mask of channel 0 is 1 exactly on the marked input (centred, not stretched),
+    so masking keeps the mark: score 1 for channel 0, 0 for the all-zero channel 1,
+    weights softmax([1, 0]) and the layer map w0 * activation, exactly."""
+    L = 12
+    x = torch.zeros(1, 3, L, dtype=torch.float64)
+    x[0, 0, position] = 1.0
+    model = _ValidConvSignal()
+    exp = ScoreCAM(model, "conv")(x, target=1)
+    acts = torch.relu(model.conv(x)).detach()
+    w0 = float(np.exp(1.0) / (np.exp(1.0) + 1.0))
+    np.testing.assert_allclose(exp.layer_values[0, 0], w0 * acts[0, 0].numpy(), atol=1e-12)
+    if 1 < position < L - 2:  # edge inputs repeat the edge value (tie with a neighbour)
+        assert int(np.argmax(exp.values[0, 0])) == position

@@ -584,7 +584,8 @@ class ScoreCAM(BaseCAM):
     """Score-CAM (Wang et al., 2020): channel weights from masked forwards.
 
     Each channel, upsampled to the input (bilinear, ``align_corners=True`` as
-    pytorch-grad-cam) and min-max normalised, masks the input; the masked
+    pytorch-grad-cam; at an unpadded stride-1 conv, each position centred on its
+    receptive field instead) and min-max normalised, masks the input; the masked
     inputs of all channels go through the model in batches (``batch_size``),
     scores stay on the device until the end. Channel weights
     are the softmax over channels of the label's output (as pytorch-grad-cam).
@@ -608,10 +609,17 @@ class ScoreCAM(BaseCAM):
         n, c = int(acts.shape[0]), int(acts.shape[1])
         # Masks upsampled with align_corners=True, as pytorch-grad-cam does: the
         # softmax over channels is winner-take-all, so the resampling grid decides
-        # which channel wins and matching it makes the two libraries agree.
-        mode = "bilinear" if acts.ndim == 4 else "linear"
-        up = torch.nn.functional.interpolate(acts, size=ctx.input_shape, mode=mode,
-                                             align_corners=True).flatten(2)
+        # which channel wins and matching it makes the two libraries agree. At an
+        # unpadded stride-1 conv (a map shorter than the input) stretching would
+        # shift every mask towards the edges: there each map position is placed
+        # at the centre of its receptive field, as the CAM itself (see upsample).
+        conv = dict(ctx._cam.model.named_modules()).get(ctx._cam.layer)
+        if _conv_offsets(conv, acts.shape[2:], ctx.input_shape) is not None:
+            up = upsample(acts, ctx.input_shape, conv=conv).flatten(2)
+        else:
+            mode = "bilinear" if acts.ndim == 4 else "linear"
+            up = torch.nn.functional.interpolate(acts, size=ctx.input_shape, mode=mode,
+                                                 align_corners=True).flatten(2)
         lo = up.amin(dim=2, keepdim=True)
         hi = up.amax(dim=2, keepdim=True)
         span = hi - lo
