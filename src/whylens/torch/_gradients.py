@@ -603,28 +603,26 @@ class GradientAttribution:
                     and torch.equal(refs, refs[:1].expand_as(refs)):
                 refs = refs[:1]  # one reference repeated (zeros_like(x)): evaluated once
             rows = run.x if refs is None else torch.cat([run.x, refs])
-            if self._gradient_at_x and refs is None and n <= run.chunk_size(run.x[:1]):
-                # The gradient is taken at x itself: one forward with gradients
-                # gives the outputs (for the target) and the backward's graph.
-                leaf = run.x.detach().requires_grad_(True)
+            # A method whose gradient is taken at x itself keeps the graph of
+            # this forward for its backward (when x fits one chunk).
+            leaf = (run.x.detach().requires_grad_(True) if self._gradient_at_x and refs is None
+                    and n <= run.chunk_size(run.x[:1]) else None)
+            if leaf is not None:
                 out = run._forward_at(leaf, None)
                 run.n_evals += n
-                run.output = out.detach()
-                run.labels = _resolve_target(target, run.output, int(run.output.shape[1]))
-                run.x_grads = run._label_grads(out, leaf)
-                del out, leaf
-                result = self._attribute(run, baselines)
-                return self._explanation(run, result)
-            if self.layer is None:
+            elif self.layer is None:
                 out = run.forward(rows)
             else:
                 acts, out = run.layer_activations(rows)
                 run.layer_x = acts[:n]
                 run.layer_refs = None if refs is None else acts[n:]
-            run.output = out[:n]
+            run.output = out[:n].detach()
             if refs is not None:
                 run.refs, run.ref_output = refs, out[n:]
             run.labels = _resolve_target(target, run.output, int(run.output.shape[1]))
+            if leaf is not None:
+                run.x_grads = run._label_grads(out, leaf)
+            del out, leaf
             result = self._attribute(run, baselines)
         finally:
             restore_state(state)
@@ -722,6 +720,7 @@ class Saliency(GradientAttribution):
     """
 
     name = "saliency"
+    _gradient_at_x = True
 
     def __init__(self, model: Any, *, abs: bool = True, internal_batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
@@ -731,8 +730,6 @@ class Saliency(GradientAttribution):
 
     def _params(self) -> dict[str, Any]:
         return {"abs": self.abs}
-
-    _gradient_at_x = True
 
     def _gradient(self, run: _Run, x: Any) -> Any:
         import torch
