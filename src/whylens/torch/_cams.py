@@ -226,6 +226,8 @@ class CAMContext:
     labels : list of int, length n_labels
     input_shape : tuple of int
         Spatial shape of the input the maps are upsampled to.
+    layer_module : torch.nn.Module or None
+        The explained layer (its geometry decides how maps are upsampled).
     batch_size : int
         Most rows per extra forward (ScoreCAM, AblationCAM): the CAM's
         ``batch_size``, or the memory budget's.
@@ -246,6 +248,7 @@ class CAMContext:
         self.output = out.detach()
         self.labels = labels
         self.input_shape = input_shape
+        self.layer_module = dict(cam.model.named_modules()).get(cam.layer)
         self.batch_size = batch_size
         self.callback = callback
         self.n_evals = int(x.shape[0])
@@ -499,8 +502,7 @@ class BaseCAM:
         ctx = CAMContext(self, cap, x, out, labels, input_shape, self._batch_size(x), callback)
         maps = torch.relu(self.compute(ctx).detach())
         del out, cap
-        values = upsample(maps.to(torch.float64), input_shape,
-                          conv=dict(self.model.named_modules()).get(layer))
+        values = upsample(maps.to(torch.float64), input_shape, conv=ctx.layer_module)
         kind = "image" if k == 2 else "sequence"
         return Explanation(
             values=values.cpu().numpy(),
@@ -613,9 +615,8 @@ class ScoreCAM(BaseCAM):
         # unpadded stride-1 conv (a map shorter than the input) stretching would
         # shift every mask towards the edges: there each map position is placed
         # at the centre of its receptive field, as the CAM itself (see upsample).
-        conv = dict(ctx._cam.model.named_modules()).get(ctx._cam.layer)
-        if _conv_offsets(conv, acts.shape[2:], ctx.input_shape) is not None:
-            up = upsample(acts, ctx.input_shape, conv=conv).flatten(2)
+        if _conv_offsets(ctx.layer_module, acts.shape[2:], ctx.input_shape) is not None:
+            up = upsample(acts, ctx.input_shape, conv=ctx.layer_module).flatten(2)
         else:
             mode = "bilinear" if acts.ndim == 4 else "linear"
             up = torch.nn.functional.interpolate(acts, size=ctx.input_shape, mode=mode,
