@@ -289,6 +289,8 @@ def test_returns_is_checked_and_only_for_torch_modules():
         as_model(torch.nn.Linear(2, 2), returns="softmax")
     with pytest.raises(InputError, match="returns: expected None unless the model is a torch"):
         as_model(lambda x: x, returns="probability")
+    with pytest.raises(InputError, match="returns: expected None unless the model is a torch"):
+        as_model(as_model(torch.nn.Linear(2, 2)), returns="probability")  # already wrapped
     bad = torch.nn.Linear(2, 2)
     with pytest.raises(ModelOutputError, match=r"returns='probability'.*values in \[0, 1\]"):
         as_model(bad, returns="probability")(np.full((3, 2), 5.0, dtype=np.float32))

@@ -85,6 +85,12 @@ def as_model(
     """
     if output not in _OUTPUTS:
         raise InputError(describe("output", f"one of {_OUTPUTS}", output))
+    if returns is not None and not _is_torch_module(obj):  # a Model is already wrapped
+        raise InputError(
+            describe("returns", "None unless the model is a torch.nn.Module", returns,
+                     "returns= says what a torch module's forward gives (logits or "
+                     "probabilities); other models, and Models, are used as they are.")
+        )
     if isinstance(obj, Model):
         if chunk_size is not None and chunk_size != obj.chunk_size:
             return Model(obj.fn, chunk_size=chunk_size, memory_budget=memory_budget,
@@ -92,12 +98,6 @@ def as_model(
                          kind=obj.kind, output=obj.output, name=obj.name)
         return obj
     common = {"chunk_size": chunk_size, "memory_budget": memory_budget}
-    if returns is not None and not _is_torch_module(obj):
-        raise InputError(
-            describe("returns", "None unless the model is a torch.nn.Module", returns,
-                     "returns= says what a torch module's forward gives (logits or "
-                     "probabilities); other models are used as they are.")
-        )
     if _is_torch_module(obj):
         from whylens.models._torch import torch_predict_fn
 
