@@ -375,7 +375,6 @@ def main() -> None:
                 "peak_mib": {k: v / 2**20 for k, v in mem.items()},
                 "captum/whylens": med["captum"] / med["whylens"],
                 "captum ibs/whylens": med["captum ibs"] / med["whylens"],
-                "whylens/reference": med["whylens"] / med["reference"],
                 "captum/reference": med["captum"] / med["reference"],
             }
             refs = [k for k in ("reference", "reference+ends", "reference+noise") if k in names]
