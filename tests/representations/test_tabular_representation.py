@@ -124,9 +124,12 @@ def test_compiled_sampler_gives_the_numpy_samples_bit_for_bit(breast_cancer, cat
     assert sampler._kernel is not None
     for around in (False, True):
         compiled = sampler.sample(X[7], 3000, np.random.default_rng(11), around)
-        out = np.empty((3000, X.shape[1]))
-        into = sampler.sample(X[7], 3000, np.random.default_rng(11), around, out=out)
-        assert into[0] is out
+        out = np.empty((X.shape[1], 3000))
+        rows_out = np.empty((3000, X.shape[1]))
+        into = sampler.sample(X[7], 3000, np.random.default_rng(11), around, out=out,
+                              rows_out=rows_out)
+        assert into[0].base is out and into[1] is rows_out
+        np.testing.assert_array_equal(into[1], compiled[1])
         np.testing.assert_array_equal(into[0], compiled[0])
         kernel, sampler._kernel = sampler._kernel, None
         plain = sampler.sample(X[7], 3000, np.random.default_rng(11), around)

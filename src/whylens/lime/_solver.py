@@ -105,11 +105,19 @@ def _weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
 
 def _centered_gram(Z: np.ndarray, weights: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """``(Z - mean)' diag(weights) (Z - mean)``, shape (d, d), through one
-    matrix product on a reused scratch array (see :mod:`whylens._workspace`)."""
-    with scratch(Z.shape, slot="lime.gram") as scaled:
-        np.subtract(Z, mean, out=scaled)
-        np.multiply(scaled, np.sqrt(weights)[:, None], out=scaled)
-        return scaled.T @ scaled
+    symmetric matrix product on a reused scratch array (see
+    :mod:`whylens._workspace`), laid out as ``Z`` is (the samplers build ``Z``
+    column-major), so that centring and weighting are contiguous passes."""
+    if Z.flags.c_contiguous:
+        with scratch(Z.shape, slot="lime.gram") as scaled:
+            np.subtract(Z, mean, out=scaled)
+            np.multiply(scaled, np.sqrt(weights)[:, None], out=scaled)
+            return scaled.T @ scaled
+    Zt = Z.T
+    with scratch(Zt.shape, slot="lime.gram") as scaled:
+        np.subtract(Zt, mean[:, None], out=scaled)
+        np.multiply(scaled, np.sqrt(weights), out=scaled)
+        return scaled @ scaled.T
 
 
 def _solve_spd(a: np.ndarray, b: np.ndarray) -> np.ndarray:

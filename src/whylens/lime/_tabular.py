@@ -203,7 +203,7 @@ class LimeTabularExplainer:
         seed_param = random_state_param(self.random_state)
         rng = check_random_state(self.random_state)
         shape = (num_samples, self.n_features)
-        with scratch(shape, slot="lime.samples") as buffer, \
+        with scratch(shape[::-1], slot="lime.samples") as buffer, \
                 lend(shape, slot="lime.rows") as rows:
             Z, inverse = self.sampler.sample(row, num_samples, rng, self.sample_around_instance,
                                              out=buffer, rows_out=rows.array)

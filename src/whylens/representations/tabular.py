@@ -391,7 +391,9 @@ class TabularSampler:
         if tables is None:
             k = self.cat_columns.size
             width = max((c.size for c in self._cum_list), default=1)
-            cum = np.full((k, width), 2.0)
+            # At least 17 wide: the kernel compares u with 3, 7 or 16 entries of
+            # the padding (2.0, above every u) when a column has few categories.
+            cum = np.full((k, max(width, 17)), 2.0)
             values, low, scale = np.zeros((k, width)), np.zeros((k, width)), np.zeros((k, width))
             for j in range(k):
                 m = self._cum_list[j].size
@@ -422,18 +424,19 @@ class TabularSampler:
         num_samples : int
         rng : numpy.random.Generator
         sample_around_instance : bool, default=False
-        out : ndarray of shape (num_samples, n_features), optional
-            C-contiguous float64 array to write ``Z`` into (used by the compiled
-            path; the numpy path builds ``Z`` column-major and ignores it).
+        out : ndarray of shape (n_features, num_samples), optional
+            C-contiguous float64 array to write ``Z.T`` into (``Z`` is then
+            ``out.T``).
         rows_out : ndarray of shape (num_samples, n_features), optional
-            The same for ``inverse``.
+            C-contiguous float64 array to write ``inverse`` into.
 
         Returns
         -------
         Z : ndarray of shape (num_samples, n_features)
             Interpretable samples: scaled values for continuous columns, 1/0
             (same category or bin as the instance) for the others. Row 0 is
-            the instance.
+            the instance. Column-major (a transposed view of ``out`` when
+            given): every column is built as one contiguous vector.
         inverse : ndarray of shape (num_samples, n_features)
             The samples in input units, for the model. Row 0 is ``row``.
         """
@@ -442,7 +445,7 @@ class TabularSampler:
                                          rows_out)
         d = self.n_features
         # Column-major work arrays: every step below is a contiguous vector op.
-        Zt = np.empty((d, num_samples))
+        Zt = np.empty((d, num_samples)) if out is None else out
         inv_t = np.empty((d, num_samples))
         cont = np.flatnonzero(~self.categorical)
         if cont.size:
@@ -470,7 +473,11 @@ class TabularSampler:
                         int(pos), values.astype(np.int64), t)
                 inv_t[col] = values
         Z = Zt.T
-        inverse = np.ascontiguousarray(inv_t.T)
+        if rows_out is None:
+            inverse = np.ascontiguousarray(inv_t.T)
+        else:
+            inverse = rows_out
+            inverse[...] = inv_t.T
         Z[0] = 1.0
         Z[0, cont] = (row[cont] - self.mean[cont]) / self.scale[cont]
         inverse[0] = row
@@ -482,7 +489,7 @@ class TabularSampler:
         """:meth:`sample` with the categorical loop compiled: the same random
         draws in the same order and the same arithmetic, so the same samples."""
         d = self.n_features
-        Z = np.empty((num_samples, d)) if out is None else out
+        Zt = np.empty((d, num_samples)) if out is None else out
         inverse = np.empty((num_samples, d)) if rows_out is None else rows_out
         cont = np.flatnonzero(~self.categorical)
         # The random draws go to scratch arrays (see whylens._workspace), and
@@ -496,14 +503,16 @@ class TabularSampler:
                 inverse[:, cont] = values.T
                 values -= self.mean[cont, None]
                 values /= self.scale[cont, None]
-                Z[:, cont] = values.T
+                Zt[cont] = values
         cats = self.cat_columns
         if cats.size:
             first = self._first_positions(row)
-            with scratch((cats.size, num_samples), np.float32, slot="tabular.uniforms") as u:
+            with scratch((cats.size, num_samples), np.float32, slot="tabular.uniforms") as u, \
+                    scratch((num_samples,), np.int64, slot="tabular.index") as idx:
                 rng.random(dtype=np.float32, out=u)
-                self._kernel(u, *self._kernel_tables(), self._top_knot, first, cats, Z,
-                             inverse)
+                self._kernel(u, *self._kernel_tables(), self._top_knot, first, cats, Zt,
+                             inverse, idx)
+        Z = Zt.T
         Z[0] = 1.0
         Z[0, cont] = (row[cont] - self.mean[cont]) / self.scale[cont]
         inverse[0] = row
