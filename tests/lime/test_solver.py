@@ -23,7 +23,10 @@ def _problem(seed: int, n: int = 2000, d: int = 12, binary: bool = True):
 @pytest.mark.parametrize("method", FEATURE_SELECTION)
 @pytest.mark.parametrize("num_features", [3, 10])
 @pytest.mark.parametrize("binary", [True, False])
-def test_solver_matches_lime_base(method, num_features, binary):
+@pytest.mark.parametrize("layout", ["C", "F", "overwrite"])
+def test_solver_matches_lime_base(method, num_features, binary, layout):
+    """Every mode equals lime's LimeBase, for row- and column-major samples and
+    for a solver that centres and weights the samples in place."""
     lime_base = pytest.importorskip("lime.lime_base")
     Z, Y, distances = _problem(7 + num_features, binary=binary)
     width = 3.0
@@ -32,7 +35,9 @@ def test_solver_matches_lime_base(method, num_features, binary):
         return exponential_kernel(d, width)
 
     base = lime_base.LimeBase(kernel, random_state=0)
-    solver = LimeSolver(Z, kernel(distances))
+    own = np.asfortranarray(Z) if layout != "C" else Z.copy()
+    solver = LimeSolver(own, kernel(distances), overwrite_samples=layout == "overwrite")
+    assert (solver.Z is None) == (layout == "overwrite")
     for label in range(Y.shape[1]):
         intercept, exp, score, local = base.explain_instance_with_data(
             Z, Y, distances, label, num_features, feature_selection=method
@@ -100,3 +105,29 @@ def test_unknown_feature_selection_raises(kwargs, match):
 def test_solver_bad_input(Z, weights, match):
     with pytest.raises(InputError, match=match):
         LimeSolver(Z, weights)
+
+
+def test_overwrite_samples_centres_in_place_and_refuses_a_model_regressor():
+    """overwrite_samples=True turns Z into (Z - weighted mean) * sqrt(w) in its own
+    memory and gives the fits of a solver that keeps Z; a model_regressor, which
+    needs the raw samples, is refused with a message naming the fix."""
+    from sklearn.linear_model import Ridge
+
+    Z, Y, distances = _problem(3)
+    weights = exponential_kernel(distances, 3.0)
+    kept = LimeSolver(Z, weights)
+    own = Z.copy()
+    solver = LimeSolver(own, weights, overwrite_samples=True)
+    mean = weights @ Z / weights.sum()
+    np.testing.assert_allclose(own, (Z - mean) * np.sqrt(weights)[:, None], atol=1e-15)
+    for method in FEATURE_SELECTION:
+        a, b = kept.fit(Y[:, 1], 4, method), solver.fit(Y[:, 1], 4, method)
+        assert a.used.tolist() == b.used.tolist()
+        np.testing.assert_allclose(b.coef, a.coef, atol=1e-12)
+        assert b.score == pytest.approx(a.score, abs=1e-12)
+        assert b.local_prediction == pytest.approx(a.local_prediction, abs=1e-12)
+    with pytest.raises(InputError, match="overwrite_samples"):
+        solver.fit(Y[:, 0], 4, "auto", Ridge())
+    read_only = Z.copy()
+    read_only.flags.writeable = False  # left alone: the solver keeps it
+    assert LimeSolver(read_only, weights, overwrite_samples=True).Z is read_only

@@ -164,6 +164,7 @@ class LabelFits:
 def fit_labels(
     Z: np.ndarray, Y: np.ndarray, weights: np.ndarray, labels: Sequence[int],
     num_features: int, feature_selection: str, model_regressor: Any,
+    overwrite_samples: bool = False,
 ) -> LabelFits:
     """Fit one weighted surrogate per label on the same samples.
 
@@ -176,12 +177,16 @@ def fit_labels(
     num_features : int
     feature_selection : str
     model_regressor : regressor or None
+    overwrite_samples : bool, default=False
+        ``Z`` is not needed afterwards and may be overwritten (see
+        :class:`LimeSolver`); ignored with a ``model_regressor``.
 
     Returns
     -------
     LabelFits
     """
-    solver = LimeSolver(Z, weights)
+    solver = LimeSolver(Z, weights,
+                        overwrite_samples=overwrite_samples and model_regressor is None)
     d = Z.shape[1]
     n_labels = len(labels)
     fits = LabelFits(values=np.zeros((n_labels, d)), selected=np.zeros((n_labels, d), bool),

@@ -181,7 +181,7 @@ class LimeImageExplainer:
         check_probabilities(Y)
         weights = self.kernel(distances_to_first(Z, distance_metric), self.kernel_width)
         fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
-                          model_regressor)
+                          model_regressor, overwrite_samples=True)
         names = class_names or model.output_names
         names = check_names("class_names", names, Y.shape[1], "") if names else None
         return Explanation(

@@ -93,16 +93,6 @@ class SurrogateFit:
         return values, mask
 
 
-def _weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
-    """Weighted R², finite as scikit-learn's ``r2_score`` (force_finite)."""
-    ym = np.average(y, weights=w)
-    numerator = float(w @ (y - pred) ** 2)
-    denominator = float(w @ (y - ym) ** 2)
-    if denominator == 0.0:
-        return 1.0 if numerator == 0.0 else 0.0
-    return 1.0 - numerator / denominator
-
-
 def _centered_gram(Z: np.ndarray, weights: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """``(Z - mean)' diag(weights) (Z - mean)``, shape (d, d), through one
     symmetric matrix product on a reused scratch array (see
@@ -138,6 +128,11 @@ class LimeSolver:
         Kernel weights (non-negative, not all zero).
     instance : ndarray of shape (n_features,), optional
         Where ``local_prediction`` is evaluated; defaults to ``Z[0]``.
+    overwrite_samples : bool, default=False
+        Let the solver centre and weight ``Z`` in place (a writable C- or
+        F-contiguous float64 array that the caller no longer needs): no second
+        array of ``Z``'s size, one pass less. :attr:`Z` is then None, and
+        :meth:`fit` refuses a ``model_regressor`` (it needs the raw samples).
 
     Raises
     ------
@@ -146,7 +141,8 @@ class LimeSolver:
     """
 
     def __init__(self, Z: np.ndarray, weights: np.ndarray,
-                 instance: np.ndarray | None = None) -> None:
+                 instance: np.ndarray | None = None, *, overwrite_samples: bool = False
+                 ) -> None:
         Z = np.asarray(Z, dtype=np.float64)
         weights = np.asarray(weights, dtype=np.float64).reshape(-1)
         if Z.ndim != 2 or Z.shape[0] < 1:
@@ -161,33 +157,54 @@ class LimeSolver:
             raise InputError(describe("weights", "non-negative weights with a positive sum",
                                       got_text=f"min {weights.min()}, sum {weights.sum()}",
                                       fix="Widen kernel_width so samples get weight."))
-        self.Z = Z
         self.weights = weights
-        self.instance = Z[0] if instance is None else np.asarray(instance, dtype=np.float64)
-        self.n_features = Z.shape[1]
+        self._z0 = Z[0].copy()
+        self.instance = self._z0 if instance is None else np.asarray(instance,
+                                                                      dtype=np.float64)
+        self.n_samples, self.n_features = Z.shape
         self._sw = float(weights.sum())
         self._x_mean = weights @ Z / self._sw
-        self._gram = _centered_gram(Z, weights, self._x_mean)  # Xc' W Xc
+        # Either Z (moments by matrix-vector products on it) or, when it may be
+        # overwritten, Xs = (Z - mean) sqrt(w) in its memory, from which the
+        # Gram matrix, the moments and lasso_path's design all follow.
+        self._scaled: np.ndarray | None = None
+        self.Z: np.ndarray | None = Z
+        if overwrite_samples and Z.flags.writeable and (Z.flags.c_contiguous
+                                                        or Z.flags.f_contiguous):
+            self._sqrt_w = np.sqrt(weights)
+            Z -= self._x_mean
+            Z *= self._sqrt_w[:, None]
+            self._scaled, self.Z = Z, None
+            self._gram = Z.T @ Z  # symmetric product (BLAS syrk)
+        else:
+            self._gram = _centered_gram(Z, weights, self._x_mean)  # Xc' W Xc
 
-    def _moments(self, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """Weighted mean of ``y`` and ``Xc' W (y - mean)``, shape (n_features,),
-        from matrix-vector products (no centred copy of ``Z``); the last one is
-        remembered, as selection and the final fit need the same."""
+    def _moments(self, y: np.ndarray) -> tuple[float, np.ndarray, float]:
+        """Weighted mean of ``y``, ``Xc' W (y - mean)`` of shape (n_features,)
+        and ``(y - mean)' W (y - mean)``, from matrix-vector products (no
+        centred copy of ``Z``); the last one is remembered, as selection and
+        the final fit need the same."""
         last = getattr(self, "_last_moments", None)
         if last is not None and last[0] is y:
             return last[1]
         w = self.weights
         y_mean = float(w @ y) / self._sw
-        wy = w * (y - y_mean)
-        moments = y_mean, self.Z.T @ wy - self._x_mean * float(wy.sum())
+        yc = y - y_mean
+        wy = w * yc
+        syy = float(wy @ yc)
+        if self._scaled is not None:
+            b = (yc * self._sqrt_w) @ self._scaled
+        else:
+            b = self.Z.T @ wy - self._x_mean * float(wy.sum())
+        moments = y_mean, b, syy
         self._last_moments = (y, moments)
         return moments
 
     # -- the one ridge every mode uses -----------------------------------------
-    def _ridge(self, moments: tuple[float, np.ndarray], features: np.ndarray, alpha: float
-               ) -> tuple[np.ndarray, float]:
+    def _ridge(self, moments: tuple[float, np.ndarray, float], features: np.ndarray,
+               alpha: float) -> tuple[np.ndarray, float]:
         """Weighted ridge (centred intercept) on a feature subset, closed form."""
-        y_mean, b = moments
+        y_mean, b, _ = moments
         if features.size == 0:
             return np.zeros(0), y_mean
         gram = self._gram[np.ix_(features, features)]
@@ -208,7 +225,7 @@ class LimeSolver:
         Uses the Schur-complement update of the explained sum of squares, so
         every candidate of a step is scored in one vectorised expression.
         """
-        _, b = self._moments(y)  # Xc' W yc, shape (d,)
+        _, b, _ = self._moments(y)  # Xc' W yc, shape (d,)
         gram = self._gram
         used: list[int] = []
         diag = np.diag(gram)
@@ -230,7 +247,7 @@ class LimeSolver:
 
     def _highest_weights(self, y: np.ndarray, num_features: int) -> np.ndarray:
         coef, _ = self._ridge(self._moments(y), np.arange(self.n_features), alpha=0.01)
-        weighted = coef * self.Z[0]
+        weighted = coef * self._z0
         order = np.argsort(-np.abs(weighted), kind="stable")
         return order[:num_features].astype(np.int64)
 
@@ -239,7 +256,8 @@ class LimeSolver:
 
         w = self.weights
         sqrt_w = np.sqrt(w)
-        x = (self.Z - np.average(self.Z, axis=0, weights=w)) * sqrt_w[:, None]
+        x = self._scaled if self._scaled is not None else \
+            (self.Z - np.average(self.Z, axis=0, weights=w)) * sqrt_w[:, None]
         t = (y - np.average(y, weights=w)) * sqrt_w
         _, _, coefs = lars_path(x, t, method="lasso", verbose=False)
         nonzero = np.arange(x.shape[1])
@@ -248,6 +266,19 @@ class LimeSolver:
             if len(nonzero) <= num_features:
                 break
         return nonzero.astype(np.int64)
+
+    def _r2(self, moments: tuple[float, np.ndarray, float], used: np.ndarray,
+            coef: np.ndarray) -> float:
+        """Weighted R² of the fit ``coef`` on ``used`` with its centred intercept,
+        from the moments: the weighted residual sum of squares is
+        ``syy - 2 coef'b + coef' G coef`` (no prediction pass over the samples);
+        finite as scikit-learn's ``r2_score`` (force_finite)."""
+        _, b, syy = moments
+        g = self._gram[np.ix_(used, used)]
+        rss = max(syy - 2.0 * float(coef @ b[used]) + float(coef @ g @ coef), 0.0)
+        if syy == 0.0:
+            return 1.0 if rss == 0.0 else 0.0
+        return 1.0 - rss / syy
 
     def select(self, y: np.ndarray, num_features: int, method: str) -> np.ndarray:
         """Return the indices of the features ``method`` selects for output ``y``.
@@ -300,15 +331,17 @@ class LimeSolver:
         SurrogateFit
         """
         y = np.asarray(y, dtype=np.float64).reshape(-1)
-        if y.shape[0] != self.Z.shape[0]:
-            raise InputError(describe("y", f"{self.Z.shape[0]} outputs", y))
+        if y.shape[0] != self.n_samples:
+            raise InputError(describe("y", f"{self.n_samples} outputs", y))
+        if model_regressor is not None and self.Z is None:
+            raise InputError(describe("model_regressor", "None for a solver built with "
+                                      "overwrite_samples=True", model_regressor,
+                                      "Build the LimeSolver without overwrite_samples."))
         used = self.select(y, num_features, feature_selection)
         if model_regressor is None:
-            coef, intercept = self._ridge(self._moments(y), used, alpha=1.0)
-            dense = np.zeros(self.n_features)
-            dense[used] = coef
-            pred = self.Z @ dense + intercept  # no copy of the selected columns
-            score = _weighted_r2(y, pred, self.weights)
+            moments = self._moments(y)
+            coef, intercept = self._ridge(moments, used, alpha=1.0)
+            score = self._r2(moments, used, coef)
             local = float(self.instance[used] @ coef + intercept)
         else:
             x_used = self.Z[:, used]

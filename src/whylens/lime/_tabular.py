@@ -215,7 +215,7 @@ class LimeTabularExplainer:
             distances = distances_to_first(Z, distance_metric)
             weights = self.kernel(distances, self.kernel_width)
             fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
-                              model_regressor)
+                              model_regressor, overwrite_samples=True)
             del Z
         names = self.class_names or model.output_names
         if self.mode == "classification":

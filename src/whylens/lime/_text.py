@@ -187,7 +187,7 @@ class LimeTextExplainer:
         distances = distances_to_first(Z, distance_metric) * 100
         weights = self.kernel(distances, self.kernel_width)
         fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
-                          model_regressor)
+                          model_regressor, overwrite_samples=True)
         names = self.class_names or model.output_names
         names = check_names("class_names", names, Y.shape[1], "") if names else None
         return Explanation(
