@@ -75,8 +75,13 @@ def test_forward_selection_finds_the_informative_features():
 
 
 def test_kernel_is_limes():
-    d = np.array([0.0, 1.0, 2.5])
-    np.testing.assert_allclose(exponential_kernel(d, 2.0), np.sqrt(np.exp(-(d**2) / 4.0)))
+    """exp(-d²/2w²) equals lime's sqrt(exp(-d²/w²)) to a rounding (relative |d²/w²| ulps)."""
+    d = np.concatenate([[0.0, 1.0, 2.5], np.linspace(0.0, 12.0, 1001)])
+    for width in (0.75, 2.0, 25.0):
+        np.testing.assert_allclose(exponential_kernel(d, width),
+                                   np.sqrt(np.exp(-(d**2) / width**2)), rtol=5e-14, atol=0)
+    np.testing.assert_allclose(exponential_kernel(np.arange(31), 4.0),
+                               np.sqrt(np.exp(-(np.arange(31.0) ** 2) / 16.0)), rtol=1e-14)
 
 
 @pytest.mark.parametrize(

