@@ -203,6 +203,11 @@ class LimeSolver:
         self._last_moments = (y, moments)
         return moments
 
+    def _sub_gram(self, features: np.ndarray) -> np.ndarray:
+        """A new array of the Gram matrix's rows and columns ``features``, (k, k)
+        (two takes: a tenth of ``np.ix_``'s cost at this size)."""
+        return self._gram.take(features, axis=0).take(features, axis=1)
+
     # -- the one ridge every mode uses -----------------------------------------
     def _ridge(self, moments: tuple[float, np.ndarray, float], features: np.ndarray,
                alpha: float) -> tuple[np.ndarray, float]:
@@ -210,7 +215,7 @@ class LimeSolver:
         y_mean, b, _ = moments
         if features.size == 0:
             return np.zeros(0), y_mean
-        gram = self._gram[np.ix_(features, features)]
+        gram = self._sub_gram(features)
         if alpha > 0:
             # Positive definite (eigenvalues >= alpha): LU is as accurate here
             # and numpy's call costs a third of scipy's.
@@ -236,7 +241,7 @@ class LimeSolver:
         for _ in range(min(num_features, self.n_features)):
             if used:
                 s = np.asarray(used)
-                inv_gs_b = _solve_spd(gram[np.ix_(s, s)], np.column_stack(
+                inv_gs_b = _solve_spd(self._sub_gram(s), np.column_stack(
                     [b[s], gram[s, :]]))
                 proj_b = b - gram[:, s] @ inv_gs_b[:, 0]
                 proj_diag = diag - np.einsum("ij,ji->i", gram[:, s], inv_gs_b[:, 1:])
@@ -277,7 +282,7 @@ class LimeSolver:
         ``syy - 2 coef'b + coef' G coef`` (no prediction pass over the samples);
         finite as scikit-learn's ``r2_score`` (force_finite)."""
         _, b, syy = moments
-        g = self._gram[np.ix_(used, used)]
+        g = self._sub_gram(used)
         rss = max(syy - 2.0 * float(coef @ b[used]) + float(coef @ g @ coef), 0.0)
         if syy == 0.0:
             return 1.0 if rss == 0.0 else 0.0

@@ -15,8 +15,8 @@ __all__ = ["draw_categorical"]
 
 
 @njit(cache=True, nogil=True)
-def draw_categorical(u, cum, values, n_values, cum_low, knot_scale, knot_base, disc_pos,
-                     quantiles, top_knot, first, columns, Zt, inverse, idx
+def draw_categorical(bits, cum, values, n_values, cum_low, knot_scale, knot_base, disc_pos,
+                     quantiles, top_knot, first, columns, Zt, inverse, idx, u
                      ):  # pragma: no cover
     """Fill the categorical (and binned) columns of samples 1..n-1.
 
@@ -28,8 +28,10 @@ def draw_categorical(u, cum, values, n_values, cum_low, knot_scale, knot_base, d
 
     Parameters
     ----------
-    u : float32 (k, n)
-        One uniform per categorical column and sample.
+    bits : uint64 (ceil(k * n / 2),)
+        Raw draws: the 32-bit halves, low half first, give numpy's float32
+        uniforms ``(half >> 8) * 2**-24`` (see ``uniforms_from_bits``), one per
+        categorical column and sample, column after column.
     cum, values, cum_low, knot_scale : float64 (k, width)
         Per column: cumulative frequencies (padded with 2.0), category codes or
         bin ids, lower end of each category's share of [0, 1) and the factor
@@ -52,15 +54,19 @@ def draw_categorical(u, cum, values, n_values, cum_low, knot_scale, knot_base, d
         Samples in input units; written in place.
     idx : int64 (n,)
         Work array for the category indices.
+    u : float64 (n,)
+        Work array for one column's uniforms.
     """
-    k, n = u.shape
+    k = columns.shape[0]
+    n = idx.shape[0]
     for j in range(k):
         last = n_values[j] - 1
         col = columns[j]
         pos = disc_pos[j]
         fj = first[j]
-        uj = u[j]
         cj = cum[j]
+        uj = u
+        _unpack_uniforms(bits, j * n, uj)
         if last <= 16:
             # Count the cumulative frequencies at or below u: no branches
             # (the category is random, so an early-exit loop mispredicts). A
@@ -74,7 +80,7 @@ def draw_categorical(u, cum, values, n_values, cum_low, knot_scale, knot_base, d
                 _count_below(uj, cj, 16, idx)
         else:  # binary search: first c with cum[c] > u, capped at last
             for s in range(1, n):
-                uu = np.float64(uj[s])
+                uu = uj[s]
                 lo, hi = 0, last
                 while lo < hi:
                     mid = (lo + hi) // 2
@@ -93,7 +99,7 @@ def draw_categorical(u, cum, values, n_values, cum_low, knot_scale, knot_base, d
             q = quantiles[pos]
             for s in range(1, n):
                 i_s = idx[s]
-                t = min((np.float64(uj[s]) - lj[i_s]) * sj[i_s], top_knot)
+                t = min((uj[s] - lj[i_s]) * sj[i_s], top_knot)
                 i = np.int64(t)
                 frac = t - i
                 b = bj[i_s] + i
@@ -109,8 +115,30 @@ def draw_categorical(u, cum, values, n_values, cum_low, knot_scale, knot_base, d
 def _count_below(uj, cj, width, idx):  # pragma: no cover
     """``idx[s]`` = how many of ``cj[:width]`` are at or below ``uj[s]``, s >= 1."""
     for s in range(1, uj.shape[0]):
-        uu = np.float64(uj[s])
+        uu = uj[s]
         c = 0
         for m in range(width):
             c += uu >= cj[m]
         idx[s] = c
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _unpack_uniforms(bits, start, u):  # pragma: no cover
+    """``u[s]`` = uniform number ``start + s`` of the raw draws ``bits`` (32-bit
+    halves, low half first; ``(half >> 8) * 2**-24``)."""
+    n = u.shape[0]
+    scale = 5.9604644775390625e-08  # 2**-24
+    lo_mask = np.uint64(0xFFFFFFFF)
+    s = 0
+    if start & 1:  # the column starts on a high half
+        u[0] = np.float64(bits[start >> 1] >> np.uint64(40)) * scale
+        s = 1
+    w = (start + s) >> 1
+    while s + 1 < n:
+        word = bits[w]
+        u[s] = np.float64((word & lo_mask) >> np.uint64(8)) * scale
+        u[s + 1] = np.float64(word >> np.uint64(40)) * scale
+        s += 2
+        w += 1
+    if s < n:  # the column ends on a low half
+        u[s] = np.float64((bits[w] & lo_mask) >> np.uint64(8)) * scale

@@ -26,6 +26,7 @@ __all__ = [
     "TabularSampler",
     "truncated_normal",
     "truncated_normal_ppf",
+    "uniforms_from_bits",
 ]
 
 DISCRETIZERS = ("quartile", "decile", "entropy")
@@ -319,6 +320,35 @@ class Discretizer:
                                 for j in range(self.columns.size)])
 
 
+def _words(n: int) -> int:
+    """Raw 64-bit draws that give ``n`` 32-bit halves."""
+    return (n + 1) // 2
+
+
+def uniforms_from_bits(bits: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` uniforms in [0, 1) of raw 64-bit draws, two per draw.
+
+    Each 32-bit half, low half first, gives ``(half >> 8) * 2**-24``: what
+    numpy's ``Generator.random(dtype=np.float32)`` makes of the same bits, in
+    float64. Drawing the raw bits and converting them costs half of numpy's
+    float32 path (one call per draw through the bit generator).
+
+    Parameters
+    ----------
+    bits : ndarray of uint64, shape (ceil(n / 2),)
+    n : int
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+    """
+    halves = np.empty(2 * bits.size, dtype=np.uint64)
+    np.bitwise_and(bits, np.uint64(0xFFFFFFFF), out=halves[0::2])
+    np.right_shift(bits, np.uint64(32), out=halves[1::2])
+    halves >>= np.uint64(8)
+    return halves[:n].astype(np.float64) * 2.0**-24
+
+
 def _compiled_kernel() -> Any:
     """The numba kernel of the categorical draws, or None without numba."""
     try:
@@ -456,9 +486,11 @@ class TabularSampler:
         cats = self.cat_columns
         if cats.size:
             first = self._first_positions(row)
-            # float32 uniforms (24 bits resolve the bins and the position inside
-            # them far below sampling noise), widened to float64 for the arithmetic.
-            u = rng.random((cats.size, num_samples), dtype=np.float32).astype(np.float64)
+            # 24-bit uniforms (they resolve the bins and the position inside them
+            # far below sampling noise), two per raw 64-bit draw.
+            u = uniforms_from_bits(rng.bit_generator.random_raw(
+                _words(cats.size * num_samples)), cats.size * num_samples)
+            u = u.reshape(cats.size, num_samples)
             for j, col in enumerate(cats):
                 idx = self._draw_index(j, u[j])
                 Zt[col] = idx == first[j]
@@ -507,11 +539,11 @@ class TabularSampler:
         cats = self.cat_columns
         if cats.size:
             first = self._first_positions(row)
-            with scratch((cats.size, num_samples), np.float32, slot="tabular.uniforms") as u, \
-                    scratch((num_samples,), np.int64, slot="tabular.index") as idx:
-                rng.random(dtype=np.float32, out=u)
-                self._kernel(u, *self._kernel_tables(), self._top_knot, first, cats, Zt,
-                             inverse, idx)
+            bits = rng.bit_generator.random_raw(_words(cats.size * num_samples))
+            with scratch((num_samples,), np.int64, slot="tabular.index") as idx, \
+                    scratch((num_samples,), slot="tabular.uniforms") as u:
+                self._kernel(bits, *self._kernel_tables(), self._top_knot, first, cats, Zt,
+                             inverse, idx, u)
         Z = Zt.T
         Z[0] = 1.0
         Z[0, cont] = (row[cont] - self.mean[cont]) / self.scale[cont]
