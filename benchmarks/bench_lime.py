@@ -141,8 +141,19 @@ class Recorder:
         return [len(b) for b in self.batches]
 
 
+#: How garbage collection is handled around timed calls (``--gc``):
+#: "collect" runs ``gc.collect()`` before every timed call (every contender
+#: starts after a full collection: on the 2-core VM of benchmarks/README.md the
+#: first 1-3 ms after one run up to 2x slower, which falls on whoever's work
+#: comes first in the call); "off" is timeit's convention: the collector is
+#: disabled while an instance is timed and run once before it, so calls run
+#: back to back as in a loop over rows.
+GC_MODE = "collect"
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    gc.collect()
+    if GC_MODE == "collect":
+        gc.collect()
     t0 = time.perf_counter()
     out = fn()
     return time.perf_counter() - t0, out
@@ -227,6 +238,22 @@ def run_instance(
         key(exp_lime, "lime"), key(exp_wl, "whylens"), NUM_FEATURES)
     res.lime_score = float(exp_lime.score)
     res.whylens_score = float(exp_wl.score[1])
+    if GC_MODE == "off":
+        gc.collect()
+        gc.disable()
+    try:
+        _time_repeats(res, explain_lime, explain_whylens, predict, rows_wl, rows_lime, repeats,
+                      model_repeats)
+    finally:
+        gc.enable()
+    return res
+
+
+def _time_repeats(res: InstanceResult, explain_lime: Callable[[Callable[[Any], Any]], Any],
+                  explain_whylens: Callable[[Callable[[Any], Any]], Any],
+                  predict: Callable[[Any], Any], rows_wl: Any, rows_lime: Any, repeats: int,
+                  model_repeats: int) -> None:
+    """Interleave timed calls: lime, whylens, then the model on either's rows."""
     for _ in range(repeats):
         t, _ = _timed(lambda: explain_lime(predict))
         res.lime_s.append(t)
@@ -237,7 +264,6 @@ def run_instance(
             res.model_whylens_s.append(t)
             t, _ = _timed(lambda: predict(rows_lime))
             res.model_lime_s.append(t)
-    return res
 
 
 def summarise(name: str, results: list[InstanceResult], note: str = "") -> dict[str, Any]:
@@ -521,8 +547,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="cap BLAS/OpenMP threads with threadpoolctl "
                         "(default 1; 0 = leave as is)")
+    parser.add_argument("--gc", choices=("collect", "off"), default="collect",
+                        help="'collect': gc.collect() before every timed call (default); "
+                        "'off': timeit's convention, the collector off while an instance "
+                        "is timed (see GC_MODE)")
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
     args = parser.parse_args(argv)
+    global GC_MODE
+    GC_MODE = args.gc
     if args.quick:
         args.repeats, args.instances = min(args.repeats, 2), min(args.instances, 3)
 
@@ -555,7 +587,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{info['cpu_model']}, {info['cpu_usable']} CPUs usable; python {info['python']}, "
           f"numpy {info['numpy']}, scipy {info['scipy']}, scikit-learn {info['sklearn']}; "
           f"{NUM_SAMPLES} samples, num_features={NUM_FEATURES}; median of {args.repeats} "
-          f"repeats per instance, median across instances; run took {elapsed:.0f} s.\n")
+          f"repeats per instance, median across instances; --gc {args.gc}; run took "
+          f"{elapsed:.0f} s.\n")
     print(table)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -340,3 +340,27 @@ def test_the_model_gets_whole_chunks_never_one_row(breast_cancer, bounded):
         assert min(sizes) > 1
     else:
         assert sizes == [5000]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "init", "match"),
+    [
+        ({"distance_metric": "nonsense"}, {}, "distance_metric"),
+        ({}, {"kernel": lambda d, w: -np.ones_like(d)}, "weights"),
+        ({}, {"kernel": lambda d, w: np.full_like(d, np.nan)}, "finite"),
+    ],
+)
+def test_bad_metric_or_kernel_is_reported_before_the_model_runs(kwargs, init, match):
+    """Distances, kernel weights and the surrogate's Gram matrix need no model
+    output: they are computed (and checked) before the model is called, so a bad
+    metric or kernel costs no model time."""
+    calls = []
+
+    def model(rows):
+        calls.append(len(rows))
+        return _proba(rows)
+
+    explainer = LimeTabularExplainer(X_GOOD, random_state=0, **init)
+    with pytest.raises(InputError, match=match):
+        explainer.explain_instance(X_GOOD[0], model, num_samples=100, **kwargs)
+    assert calls == []

@@ -286,3 +286,17 @@ def test_the_classifier_gets_whole_chunks_never_one_document(bounded):
         assert min(sizes) > 1
     else:
         assert sizes == [3000]
+
+
+def test_bad_metric_is_reported_before_the_model_runs():
+    """As for tables: the distances are checked before the model is called."""
+    calls = []
+
+    def model(docs):
+        calls.append(len(docs))
+        return GOOD(docs)
+
+    with pytest.raises(InputError, match="distance_metric"):
+        LimeTextExplainer(random_state=0).explain_instance(
+            "good film", model, num_samples=50, distance_metric="nope")
+    assert calls == []

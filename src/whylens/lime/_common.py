@@ -13,7 +13,14 @@ from whylens._validation import check_positive_int
 from whylens.errors import InputError, InputTypeError, ModelOutputError, describe
 from whylens.lime._solver import LimeSolver, exponential_kernel
 
-__all__ = ["LabelFits", "check_kernel", "distances_to_first", "fit_labels", "resolve_labels"]
+__all__ = [
+    "LabelFits",
+    "check_kernel",
+    "distances_to_first",
+    "fit_labels",
+    "resolve_labels",
+    "surrogate_solver",
+]
 
 Kernel = Callable[[np.ndarray, float], np.ndarray]
 
@@ -167,33 +174,48 @@ class LabelFits:
     local_prediction: np.ndarray
 
 
+def surrogate_solver(Z: np.ndarray, weights: np.ndarray, model_regressor: Any
+                     ) -> LimeSolver:
+    """The solver of an explainer's own samples ``Z``, which it no longer needs
+    (they are centred and weighted in place unless a ``model_regressor``, which
+    needs them raw, is given). Explainers build it *before* calling the model:
+    the samples were just written and are still in the CPU's caches, and a bad
+    kernel or distance metric is reported before the model's time is spent.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_features)
+    weights : ndarray of shape (n_samples,)
+    model_regressor : regressor or None
+
+    Returns
+    -------
+    LimeSolver
+    """
+    return LimeSolver(Z, weights, overwrite_samples=model_regressor is None)
+
+
 def fit_labels(
-    Z: np.ndarray, Y: np.ndarray, weights: np.ndarray, labels: Sequence[int],
+    solver: LimeSolver, Y: np.ndarray, labels: Sequence[int],
     num_features: int, feature_selection: str, model_regressor: Any,
-    overwrite_samples: bool = False,
 ) -> LabelFits:
     """Fit one weighted surrogate per label on the same samples.
 
     Parameters
     ----------
-    Z : ndarray of shape (n_samples, n_features)
+    solver : LimeSolver
+        Over the samples and kernel weights (see :func:`surrogate_solver`).
     Y : ndarray of shape (n_samples, n_outputs)
-    weights : ndarray of shape (n_samples,)
     labels : sequence of int
     num_features : int
     feature_selection : str
     model_regressor : regressor or None
-    overwrite_samples : bool, default=False
-        ``Z`` is not needed afterwards and may be overwritten (see
-        :class:`LimeSolver`); ignored with a ``model_regressor``.
 
     Returns
     -------
     LabelFits
     """
-    solver = LimeSolver(Z, weights,
-                        overwrite_samples=overwrite_samples and model_regressor is None)
-    d = Z.shape[1]
+    d = solver.n_features
     n_labels = len(labels)
     fits = LabelFits(values=np.zeros((n_labels, d)), selected=np.zeros((n_labels, d), bool),
                      intercept=np.zeros(n_labels), score=np.zeros(n_labels),

@@ -21,6 +21,7 @@ from whylens.lime._common import (
     distances_to_first,
     fit_labels,
     resolve_labels,
+    surrogate_solver,
 )
 from whylens.lime._solver import check_feature_selection
 from whylens.models import as_model
@@ -180,8 +181,8 @@ class LimeImageExplainer:
         label_idx, top = resolve_labels(labels, top_labels, Y[0], "classification")
         check_probabilities(Y)
         weights = self.kernel(distances_to_first(Z, distance_metric), self.kernel_width)
-        fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
-                          model_regressor, overwrite_samples=True)
+        fits = fit_labels(surrogate_solver(Z, weights, model_regressor), Y, label_idx,
+                          num_features, self.feature_selection, model_regressor)
         names = class_names or model.output_names
         names = check_names("class_names", names, Y.shape[1], "") if names else None
         return Explanation(

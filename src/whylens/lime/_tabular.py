@@ -23,6 +23,7 @@ from whylens.lime._common import (
     distances_to_first,
     fit_labels,
     resolve_labels,
+    surrogate_solver,
 )
 from whylens.lime._solver import check_feature_selection
 from whylens.models import as_model
@@ -207,16 +208,19 @@ class LimeTabularExplainer:
                 lend(shape, slot="lime.rows") as rows:
             Z, inverse = self.sampler.sample(row, num_samples, rng, self.sample_around_instance,
                                              out=buffer, rows_out=rows.array)
+            # Everything that needs no model output first, while the samples are
+            # in the caches: distances, weights, the weighted Gram matrix.
+            weights = self.kernel(distances_to_first(Z, distance_metric), self.kernel_width)
+            solver = surrogate_solver(Z, weights, model_regressor)
+            del Z
             Y = model(inverse, progress=progress, callback=callback)
             del inverse  # the lent rows: reused next time unless the model kept them
             label_idx, top = resolve_labels(labels, top_labels, Y[0], self.mode)
             if self.mode == "classification":
                 check_probabilities(Y)
-            distances = distances_to_first(Z, distance_metric)
-            weights = self.kernel(distances, self.kernel_width)
-            fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
-                              model_regressor, overwrite_samples=True)
-            del Z
+            fits = fit_labels(solver, Y, label_idx, num_features, self.feature_selection,
+                              model_regressor)
+            del solver
         names = self.class_names or model.output_names
         if self.mode == "classification":
             names = check_names("class_names", names, Y.shape[1], "") if names else \

@@ -21,6 +21,7 @@ from whylens.lime._common import (
     distances_to_first,
     fit_labels,
     resolve_labels,
+    surrogate_solver,
 )
 from whylens.lime._solver import check_feature_selection
 from whylens.models import as_model
@@ -181,13 +182,16 @@ class LimeTextExplainer:
                                  mask_string=mask_string)
         Z = sample_text_masks(rep.n_features, num_samples, rng)
         docs = rep.apply(Z)
+        # Distances, weights and the weighted Gram matrix need no model output:
+        # computed first, while the masks are in the caches.
+        weights = self.kernel(distances_to_first(Z, distance_metric) * 100, self.kernel_width)
+        solver = surrogate_solver(Z, weights, model_regressor)
+        del Z
         Y = model(docs, progress=progress, callback=callback)
         label_idx, top = resolve_labels(labels, top_labels, Y[0], "classification")
         check_probabilities(Y)
-        distances = distances_to_first(Z, distance_metric) * 100
-        weights = self.kernel(distances, self.kernel_width)
-        fits = fit_labels(Z, Y, weights, label_idx, num_features, self.feature_selection,
-                          model_regressor, overwrite_samples=True)
+        fits = fit_labels(solver, Y, label_idx, num_features, self.feature_selection,
+                          model_regressor)
         names = self.class_names or model.output_names
         names = check_names("class_names", names, Y.shape[1], "") if names else None
         return Explanation(
