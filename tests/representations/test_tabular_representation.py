@@ -7,7 +7,12 @@ import pytest
 from scipy import stats
 
 from whylens.errors import InputError
-from whylens.representations.tabular import Discretizer, TabularSampler, truncated_normal
+from whylens.representations.tabular import (
+    Discretizer,
+    TabularSampler,
+    truncated_normal,
+    truncated_normal_ppf,
+)
 
 
 def test_quartile_bins_and_names_match_lime(breast_cancer):
@@ -158,3 +163,27 @@ def test_first_positions_and_bins_of_one_row_match_the_general_path(breast_cance
             expected.append(hit[0] if hit.size else -1)
         np.testing.assert_array_equal(sampler._first_positions(row), expected)
     assert (sampler._first_positions(rows[-1])[0] == -1)
+
+
+def test_tabulated_quantiles_are_close_to_the_exact_truncated_normal(breast_cancer):
+    """Values in bins come from a piecewise-linear table of each bin's truncated-normal
+    quantile function: exact at the knots, and within a Wasserstein-1 distance of
+    0.5 % of the bin's std everywhere (the worst bins are the outer ones, whose
+    quantile function is steep in its last knot interval; the CDF error is at most one
+    interval's mass, 1/512). A bin's mean over 1250 samples has a noise of 2.8 %."""
+    X, _, names, _ = breast_cancer
+    disc = Discretizer("quartile").fit(X, range(X.shape[1]), names)
+    knots = disc.QUANTILE_KNOTS
+    n = 2**14
+    mid = (np.arange(n) + 0.5) / n
+    at_knots = np.arange(knots) / knots
+    for position in range(disc.columns.size):
+        for b in range(disc.edges[position].size + 1):
+            stats_ = [np.full(n, a[position, b]) for a in (disc._min, disc._max, disc._mean,
+                                                            disc._std)]
+            exact = truncated_normal_ppf(*stats_, mid)
+            approx = disc.undiscretize_uniform(position, np.full(n, b), mid)
+            assert np.abs(approx - exact).mean() <= 5e-3 * disc._std[position, b]
+            exact_knots = truncated_normal_ppf(*(s[:knots] for s in stats_), at_knots)
+            table = disc.undiscretize_uniform(position, np.full(knots, b), at_knots)
+            np.testing.assert_allclose(table[1:], exact_knots[1:], rtol=1e-12)
