@@ -12,6 +12,7 @@ from whylens.representations.tabular import (
     TabularSampler,
     truncated_normal,
     truncated_normal_ppf,
+    uniforms_from_bits,
 )
 
 
@@ -127,17 +128,19 @@ def test_compiled_sampler_gives_the_numpy_samples_bit_for_bit(breast_cancer, cat
     disc = Discretizer("quartile").fit(X, continuous, names)
     sampler = TabularSampler(X, categorical, names, disc)
     assert sampler._kernel is not None
-    for around in (False, True):
-        compiled = sampler.sample(X[7], 3000, np.random.default_rng(11), around)
-        out = np.empty((X.shape[1], 3000))
-        rows_out = np.empty((3000, X.shape[1]))
-        into = sampler.sample(X[7], 3000, np.random.default_rng(11), around, out=out,
+    # An odd number of samples: every other column's uniforms start on the high
+    # half of a raw 64-bit draw, and the last one ends on a low half.
+    for around, n in ((False, 3000), (True, 2999), (False, 1)):
+        compiled = sampler.sample(X[7], n, np.random.default_rng(11), around)
+        out = np.empty((X.shape[1], n))
+        rows_out = np.empty((n, X.shape[1]))
+        into = sampler.sample(X[7], n, np.random.default_rng(11), around, out=out,
                               rows_out=rows_out)
         assert into[0].base is out and into[1] is rows_out
         np.testing.assert_array_equal(into[1], compiled[1])
         np.testing.assert_array_equal(into[0], compiled[0])
         kernel, sampler._kernel = sampler._kernel, None
-        plain = sampler.sample(X[7], 3000, np.random.default_rng(11), around)
+        plain = sampler.sample(X[7], n, np.random.default_rng(11), around)
         sampler._kernel = kernel
         np.testing.assert_array_equal(compiled[0], plain[0])
         np.testing.assert_array_equal(compiled[1], plain[1])
@@ -187,3 +190,22 @@ def test_tabulated_quantiles_are_close_to_the_exact_truncated_normal(breast_canc
             exact_knots = truncated_normal_ppf(*(s[:knots] for s in stats_), at_knots)
             table = disc.undiscretize_uniform(position, np.full(knots, b), at_knots)
             np.testing.assert_allclose(table[1:], exact_knots[1:], rtol=1e-12)
+
+
+def test_uniforms_from_raw_draws_are_numpys_float32_uniforms():
+    """Two uniforms per raw 64-bit draw, low half first: the values numpy's
+    Generator.random(dtype=float32) makes of the same bits, for odd and even counts;
+    the compiled kernel unpacks columns that start on either half the same way."""
+    for n in (1, 2, 7, 1000, 1001):
+        bits = np.random.default_rng(3).bit_generator.random_raw((n + 1) // 2)
+        np.testing.assert_array_equal(
+            uniforms_from_bits(bits, n),
+            np.random.default_rng(3).random(n, dtype=np.float32).astype(np.float64))
+    kernels = pytest.importorskip("whylens.representations._tabular_kernels")
+    bits = np.random.default_rng(4).bit_generator.random_raw(50)
+    expected = uniforms_from_bits(bits, 100)
+    for start, n in ((0, 7), (1, 7), (3, 8), (13, 1), (0, 100), (99, 1)):
+        for unpack in (kernels._unpack_uniforms, kernels._unpack_uniforms.py_func):
+            u = np.empty(n)
+            unpack(bits, start, u)
+            np.testing.assert_array_equal(u, expected[start:start + n])
