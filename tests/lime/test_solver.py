@@ -136,3 +136,43 @@ def test_overwrite_samples_centres_in_place_and_refuses_a_model_regressor():
     read_only = Z.copy()
     read_only.flags.writeable = False  # left alone: the solver keeps it
     assert LimeSolver(read_only, weights, overwrite_samples=True).Z is read_only
+
+
+def test_kernel_takes_a_scalar_and_a_list():
+    assert exponential_kernel(0.5, 1.0) == pytest.approx(np.sqrt(np.exp(-0.25)), rel=1e-15)
+    assert isinstance(exponential_kernel(0.5, 1.0), float)
+    np.testing.assert_allclose(exponential_kernel([0.0, 1.0], 1.0), [1.0, np.exp(-0.5)])
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize("value", [0.0, 1.0, 0.3, 123.456])
+def test_constant_output_scores_one_as_lime(overwrite, value):
+    """A constant output has nothing to explain: zero coefficients, the constant as
+    intercept and local prediction (as lime), and a score of 1, scikit-learn's
+    r2_score for a perfect fit of a constant. lime's own score depends on rounding:
+    1 when the weighted mean of the constant comes out exact, 0 otherwise (0.3 here),
+    the ~1e-30 residue being taken for variance."""
+    lime_base = pytest.importorskip("lime.lime_base")
+    Z, _, distances = _problem(5)
+    y = np.full(Z.shape[0], value)
+    weights = exponential_kernel(distances, 3.0)
+    fit = LimeSolver(Z.copy(), weights, overwrite_samples=overwrite).fit(y, 4, "auto")
+    base = lime_base.LimeBase(lambda d: exponential_kernel(d, 3.0), random_state=0)
+    intercept, _, score, local = base.explain_instance_with_data(
+        Z, y[:, None], distances, 0, 4, feature_selection="auto")
+    assert fit.score == 1.0
+    assert score in (0.0, 1.0)
+    np.testing.assert_array_equal(fit.coef, 0.0)
+    assert fit.intercept == pytest.approx(intercept, abs=1e-10) == value
+    assert fit.local_prediction == pytest.approx(local[0], abs=1e-10)
+
+
+def test_instance_given_as_a_view_of_overwritten_samples_is_kept():
+    """instance=Z[0] is copied before the samples are centred in place."""
+    Z, Y, distances = _problem(6)
+    weights = exponential_kernel(distances, 3.0)
+    expected = LimeSolver(Z, weights).fit(Y[:, 0], 4, "auto")
+    own = Z.copy()
+    fit = LimeSolver(own, weights, instance=own[0], overwrite_samples=True).fit(
+        Y[:, 0], 4, "auto")
+    assert fit.local_prediction == pytest.approx(expected.local_prediction, abs=1e-12)

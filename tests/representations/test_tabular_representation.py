@@ -209,3 +209,18 @@ def test_uniforms_from_raw_draws_are_numpys_float32_uniforms():
             u = np.empty(n)
             unpack(bits, start, u)
             np.testing.assert_array_equal(u, expected[start:start + n])
+
+
+@pytest.mark.parametrize("bit_generator", ["PCG64", "MT19937", "Philox", "SFC64"])
+def test_bins_follow_training_frequencies_for_every_bit_generator(breast_cancer, bit_generator):
+    """A Generator over any numpy bit generator draws the bins with their training
+    frequencies (MT19937's raw draws carry 32 random bits, not 64: taken as 64 they
+    put half the samples in the first bin)."""
+    X, _, names, _ = breast_cancer
+    disc = Discretizer("quartile").fit(X, range(X.shape[1]), names)
+    sampler = TabularSampler(X, [], names, disc)
+    rng = np.random.Generator(getattr(np.random, bit_generator)(5))
+    _, inverse = sampler.sample(X[0], 20000, rng)
+    expected = np.bincount(disc.discretize(X)[:, 0], minlength=4) / X.shape[0]
+    got = np.bincount(disc.discretize(inverse[1:])[:, 0], minlength=4) / 19999
+    np.testing.assert_allclose(got, expected, atol=0.015)

@@ -31,20 +31,25 @@ FEATURE_SELECTION = ("auto", "forward_selection", "lasso_path", "highest_weights
 
 def exponential_kernel(distances: np.ndarray, kernel_width: float) -> np.ndarray:
     """LIME's kernel: ``sqrt(exp(-d**2 / width**2))``, computed as
-    ``exp(-d**2 / (2 width**2))`` in one new array (the same to a rounding).
+    ``exp(-d**2 / (2 width**2))`` in one new array: the same to a few
+    rounding errors, except far in the tail (d / width above about 27), where
+    lime's ``exp`` underflows to 0 before its square root and this gives a
+    weight below 1e-160.
 
     Parameters
     ----------
-    distances : ndarray of shape (n_samples,)
+    distances : float or ndarray of shape (n_samples,)
     kernel_width : float
 
     Returns
     -------
-    ndarray of shape (n_samples,)
+    float or ndarray of shape (n_samples,)
     """
-    out = np.square(distances, dtype=np.float64)
+    out = np.array(distances, dtype=np.float64)
+    np.square(out, out=out)
     out *= -0.5 / kernel_width**2
-    return np.exp(out, out=out)
+    np.exp(out, out=out)
+    return out if out.ndim else out[()]
 
 
 def check_feature_selection(value: Any) -> str:
@@ -136,6 +141,8 @@ class LimeSolver:
         F-contiguous float64 array that the caller no longer needs): no second
         array of ``Z``'s size, one pass less. :attr:`Z` is then None, and
         :meth:`fit` refuses a ``model_regressor`` (it needs the raw samples).
+        A read-only or non-contiguous ``Z`` is left alone and kept, as without
+        this option.
 
     Raises
     ------
@@ -162,8 +169,9 @@ class LimeSolver:
                                       fix="Widen kernel_width so samples get weight."))
         self.weights = weights
         self._z0 = Z[0].copy()
-        self.instance = self._z0 if instance is None else np.asarray(instance,
-                                                                      dtype=np.float64)
+        # A copy: ``instance`` may be a view of Z (Z[0]), which overwriting centres.
+        self.instance = self._z0 if instance is None else np.array(instance,
+                                                                    dtype=np.float64)
         self.n_samples, self.n_features = Z.shape
         self._sw = float(weights.sum())
         self._x_mean = weights @ Z / self._sw
@@ -191,6 +199,11 @@ class LimeSolver:
         if last is not None and last[0] is y:
             return last[1]
         w = self.weights
+        if y.size and y.min() == y.max():
+            # A constant output: no variance to explain (rounding in the weighted
+            # mean would leave a spurious one of ~1e-30 and a score of 0 instead
+            # of lime's and scikit-learn's 1).
+            return self._remember(y, (float(y[0]), np.zeros(self.n_features), 0.0))
         y_mean = float(w @ y) / self._sw
         yc = y - y_mean
         wy = w * yc
@@ -199,7 +212,10 @@ class LimeSolver:
             b = (yc * self._sqrt_w) @ self._scaled
         else:
             b = self.Z.T @ wy - self._x_mean * float(wy.sum())
-        moments = y_mean, b, syy
+        return self._remember(y, (y_mean, b, syy))
+
+    def _remember(self, y: np.ndarray, moments: tuple[float, np.ndarray, float]
+                  ) -> tuple[float, np.ndarray, float]:
         self._last_moments = (y, moments)
         return moments
 
@@ -337,6 +353,12 @@ class LimeSolver:
         Returns
         -------
         SurrogateFit
+
+        Raises
+        ------
+        InputError
+            ``y`` of the wrong length, or a ``model_regressor`` for a solver that
+            overwrote its samples.
         """
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         if y.shape[0] != self.n_samples:

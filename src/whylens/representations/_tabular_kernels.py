@@ -32,8 +32,10 @@ def draw_categorical(bits, cum, values, n_values, cum_low, knot_scale, knot_base
         Raw draws: the 32-bit halves, low half first, give numpy's float32
         uniforms ``(half >> 8) * 2**-24`` (see ``uniforms_from_bits``), one per
         categorical column and sample, column after column.
-    cum, values, cum_low, knot_scale : float64 (k, width)
-        Per column: cumulative frequencies (padded with 2.0), category codes or
+    cum : float64 (k, max(width, 17))
+        Per column: cumulative frequencies, padded with 2.0 (above every u).
+    values, cum_low, knot_scale : float64 (k, width)
+        Per column: category codes or
         bin ids, lower end of each category's share of [0, 1) and the factor
         that turns a position in that share into quantile-table knots.
     n_values : int64 (k,)

@@ -24,6 +24,7 @@ __all__ = [
     "DISCRETIZERS",
     "Discretizer",
     "TabularSampler",
+    "random_words",
     "truncated_normal",
     "truncated_normal_ppf",
     "uniforms_from_bits",
@@ -325,6 +326,28 @@ def _words(n: int) -> int:
     return (n + 1) // 2
 
 
+#: Bit generators whose raw draws are 64 random bits (MT19937's are 32).
+_RAW_64 = ("PCG64", "PCG64DXSM", "Philox", "SFC64")
+
+
+def random_words(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` random 64-bit words from ``rng``.
+
+    The bit generator's raw draws when they are 64 bits wide (numpy's default
+    PCG64, PCG64DXSM, Philox, SFC64: one call per word, the cheapest source),
+    otherwise ``rng.integers`` over the whole uint64 range (MT19937's raw draws
+    have only 32 random bits). A 32-bit half that the generator holds back from
+    an earlier odd number of 32-bit draws is left for its next such draw.
+
+    Returns
+    -------
+    ndarray of uint64, shape (n,)
+    """
+    if type(rng.bit_generator).__name__ in _RAW_64:
+        return rng.bit_generator.random_raw(n)
+    return rng.integers(0, 2**64, size=n, dtype=np.uint64, endpoint=False)
+
+
 def uniforms_from_bits(bits: np.ndarray, n: int) -> np.ndarray:
     """The first ``n`` uniforms in [0, 1) of raw 64-bit draws, two per draw.
 
@@ -488,8 +511,8 @@ class TabularSampler:
             first = self._first_positions(row)
             # 24-bit uniforms (they resolve the bins and the position inside them
             # far below sampling noise), two per raw 64-bit draw.
-            u = uniforms_from_bits(rng.bit_generator.random_raw(
-                _words(cats.size * num_samples)), cats.size * num_samples)
+            u = uniforms_from_bits(random_words(rng, _words(cats.size * num_samples)),
+                                   cats.size * num_samples)
             u = u.reshape(cats.size, num_samples)
             for j, col in enumerate(cats):
                 idx = self._draw_index(j, u[j])
@@ -539,7 +562,7 @@ class TabularSampler:
         cats = self.cat_columns
         if cats.size:
             first = self._first_positions(row)
-            bits = rng.bit_generator.random_raw(_words(cats.size * num_samples))
+            bits = random_words(rng, _words(cats.size * num_samples))
             with scratch((num_samples,), np.int64, slot="tabular.index") as idx, \
                     scratch((num_samples,), slot="tabular.uniforms") as u:
                 self._kernel(bits, *self._kernel_tables(), self._top_knot, first, cats, Zt,
