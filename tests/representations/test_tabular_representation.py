@@ -12,8 +12,8 @@ from whylens.representations.tabular import (
     TabularSampler,
     truncated_normal,
     truncated_normal_ppf,
-    uniforms_from_bits,
 )
+from whylens.representations.tabular import _uniforms_from_bits as uniforms_from_bits
 
 
 def test_quartile_bins_and_names_match_lime(breast_cancer):

@@ -30,7 +30,7 @@ def draw_categorical(bits, cum, values, n_values, cum_low, knot_scale, knot_base
     ----------
     bits : uint64 (ceil(k * n / 2),)
         Raw draws: the 32-bit halves, low half first, give numpy's float32
-        uniforms ``(half >> 8) * 2**-24`` (see ``uniforms_from_bits``), one per
+        uniforms ``(half >> 8) * 2**-24`` (see ``tabular._uniforms_from_bits``), one per
         categorical column and sample, column after column.
     cum : float64 (k, max(width, 17))
         Per column: cumulative frequencies, padded with 2.0 (above every u).
@@ -67,22 +67,21 @@ def draw_categorical(bits, cum, values, n_values, cum_low, knot_scale, knot_base
         pos = disc_pos[j]
         fj = first[j]
         cj = cum[j]
-        uj = u
-        _unpack_uniforms(bits, j * n, uj)
+        _unpack_uniforms(bits, j * n, u)
         if last <= 16:
             # Count the cumulative frequencies at or below u: no branches
             # (the category is random, so an early-exit loop mispredicts). A
             # fixed number of comparisons (the table is padded with 2.0, above
             # every u) lets the compiler unroll and vectorise the loop.
             if last <= 3:
-                _count_below(uj, cj, 3, idx)
+                _count_below(u, cj, 3, idx)
             elif last <= 7:
-                _count_below(uj, cj, 7, idx)
+                _count_below(u, cj, 7, idx)
             else:
-                _count_below(uj, cj, 16, idx)
+                _count_below(u, cj, 16, idx)
         else:  # binary search: first c with cum[c] > u, capped at last
             for s in range(1, n):
-                uu = uj[s]
+                uu = u[s]
                 lo, hi = 0, last
                 while lo < hi:
                     mid = (lo + hi) // 2
@@ -101,7 +100,7 @@ def draw_categorical(bits, cum, values, n_values, cum_low, knot_scale, knot_base
             q = quantiles[pos]
             for s in range(1, n):
                 i_s = idx[s]
-                t = min((uj[s] - lj[i_s]) * sj[i_s], top_knot)
+                t = min((u[s] - lj[i_s]) * sj[i_s], top_knot)
                 i = np.int64(t)
                 frac = t - i
                 b = bj[i_s] + i
