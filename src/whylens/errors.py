@@ -16,6 +16,7 @@ from typing import Any
 
 __all__ = [
     "BatchExplanationError",
+    "Cancelled",
     "InputError",
     "InputTypeError",
     "MissingDependencyError",
@@ -65,6 +66,15 @@ class MissingDependencyError(WhylensError, ImportError):
 class BatchExplanationError(WhylensError, ValueError):
     """A single-instance view (``as_list``, ``show_in_notebook``, ...) was
     asked of an Explanation that holds several instances."""
+
+
+class Cancelled(WhylensError):
+    """The work was stopped by its ``callback`` (which raised this, or returned
+    ``False``) between two chunks of model evaluations.
+
+    Raised out of the explainer; the partial work is dropped, hooks are
+    removed and the model is left as it was.
+    """
 
 
 class SerializationError(WhylensError, ValueError):

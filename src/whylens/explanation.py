@@ -120,8 +120,12 @@ class Explanation:
         The attributions (float64). For LIME, the surrogate's coefficients;
         features left out by feature selection are 0 and marked in
         ``selected``.
-    labels : ndarray of shape (n_labels,)
-        Index of the model output each row of ``values`` explains.
+    labels : ndarray of shape (n_labels,) or (n_instances, n_labels)
+        Index of the model output each row of ``values`` explains: one row of
+        labels shared by every instance, or one row per instance when they
+        differ (a per-row ``target``, or each row's predicted class). A
+        per-instance array whose rows are all equal is stored as one row, so
+        ``exp[i].labels`` is always 1-D.
     method : str
         Name of the method, e.g. ``"lime.tabular"``.
     features : Features
@@ -173,7 +177,6 @@ class Explanation:
     # ------------------------------------------------------------------ basics
     def __post_init__(self) -> None:
         self.values = np.asarray(self.values, dtype=np.float64)
-        self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
         if self.values.ndim < 2:
             raise InputError(
                 describe(
@@ -182,12 +185,22 @@ class Explanation:
                     self.values,
                 )
             )
-        if self.values.shape[1] != self.labels.shape[0]:
+        labels = np.asarray(self.labels, dtype=np.int64)
+        if labels.ndim == 2 and labels.shape[0] == self.values.shape[0] and (
+                labels.shape[0] == 0 or (labels == labels[:1]).all()):
+            labels = labels[0] if labels.shape[0] else labels.reshape(-1)
+        elif labels.ndim != 2:
+            labels = labels.reshape(-1)
+        self.labels = labels
+        if self.values.shape[1] != self.labels.shape[-1] or (
+                labels.ndim == 2 and labels.shape[0] != self.values.shape[0]):
             raise InputError(
                 describe(
                     "labels",
-                    f"one label per row of values ({self.values.shape[1]})",
-                    got_text=f"{self.labels.shape[0]} labels",
+                    f"one label per row of values ({self.values.shape[1]}), shared by every "
+                    f"instance or given per instance as ({self.values.shape[0]}, "
+                    f"{self.values.shape[1]})",
+                    got_text=f"labels of shape {self.labels.shape}",
                 )
             )
 
@@ -249,6 +262,8 @@ class Explanation:
             value = getattr(self, name)
             changes[name] = None if value is None else value[i : i + 1]
         changes["features"] = self.features._take(i)
+        if self.labels.ndim == 2:
+            changes["labels"] = self.labels[i]
         if self.surrogate is not None:
             changes["surrogate"] = self.surrogate._take(i)
         return dataclasses.replace(self, **changes)
@@ -303,7 +318,7 @@ class Explanation:
                                     "index (features)")
         labs = None
         if len(key) > 2:
-            labs = self._axis_index(key[2], self.labels.shape[0], None, "index (labels)")
+            labs = self._axis_index(key[2], self.labels.shape[-1], None, "index (labels)")
 
         def take(value: Any, on_labels: bool, on_features: bool) -> Any:
             if value is None:
@@ -324,8 +339,8 @@ class Explanation:
         }
         changes["layer_values"] = None if feat is not None else take(
             self.layer_values, True, False)
-        if labs is not None:
-            changes["labels"] = self.labels[labs]
+        labels = self.labels[rows] if self.labels.ndim == 2 else self.labels
+        changes["labels"] = labels if labs is None else labels[..., labs]
         f = self.features
         fchanges: dict[str, Any] = {name: take(getattr(f, name), False, False)
                                     for name in f._PER_INSTANCE}

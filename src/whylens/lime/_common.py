@@ -9,14 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from whylens._validation import check_positive_int
+from whylens._convention import resolve_target
+from whylens._validation import check_names, check_positive_int
 from whylens.errors import InputError, InputTypeError, ModelOutputError, describe
+from whylens.explanation import Explanation, Features, Surrogate
 from whylens.lime._solver import LimeSolver, exponential_kernel
 
 __all__ = [
     "LabelFits",
     "check_kernel",
     "distances_to_first",
+    "finish_explanation",
     "fit_labels",
     "resolve_labels",
     "surrogate_solver",
@@ -227,3 +230,102 @@ def fit_labels(
         fits.score[j] = fit.score
         fits.local_prediction[j] = fit.local_prediction
     return fits
+
+
+def finish_explanation(
+    solver: LimeSolver,
+    Y: np.ndarray,
+    *,
+    method: str,
+    mode: str,
+    features: Features,
+    labels: Any,
+    top_labels: Any,
+    target: Any,
+    num_features: int,
+    feature_selection: str,
+    model_regressor: Any,
+    class_names: Sequence[str] | None,
+    model_output_names: Sequence[str] | None,
+    kernel_width: float,
+    params: dict[str, Any],
+) -> Explanation:
+    """The end of every LIME explanation, for every modality: the labels to
+    explain, one surrogate per label, and the Explanation.
+
+    Parameters
+    ----------
+    solver : LimeSolver
+        Over the samples and kernel weights (built before the model was called).
+    Y : ndarray of shape (n_samples, n_outputs)
+        The model's outputs; row 0 is the instance.
+    method : str
+        ``"lime.tabular"``, ``"lime.text"`` or ``"lime.image"``.
+    mode : {"classification", "regression"}
+    features : Features
+        What the values refer to.
+    labels, top_labels
+        lime's arguments (used when ``target`` is None).
+    target : None, int, str
+        whylens' convention: the output index or name to explain (overrides
+        ``labels``/``top_labels``).
+    num_features, feature_selection, model_regressor
+        The surrogate's settings.
+    class_names : sequence of str, optional
+    model_output_names : sequence of str, optional
+        Names the model adapter knows (a classifier's ``classes_``).
+    kernel_width : float
+    params : dict
+        The explainer's own parameters; ``labels``, ``top_labels``,
+        ``target`` and ``num_features`` are added.
+
+    Returns
+    -------
+    Explanation
+        ``values`` of shape (1, n_labels, n_features).
+
+    Raises
+    ------
+    InputError, InputTypeError
+        Labels or target out of range, names of the wrong length.
+    ModelOutputError
+        A regression model with several outputs.
+    """
+    k = Y.shape[1]
+    names = class_names or model_output_names
+    if mode == "classification":
+        names = check_names("class_names", names, k, "") if names else \
+            [str(i) for i in range(k)]
+    if target is not None and mode == "classification":
+        label_idx = resolve_target(target, Y[:1], output_names=names)[0]
+        top = None
+    else:
+        label_idx, top = resolve_labels(labels, top_labels, Y[0], mode)
+    if mode == "classification":
+        check_probabilities(Y)
+    fits = fit_labels(solver, Y, label_idx, num_features, feature_selection, model_regressor)
+    params = dict(params)
+    params.update({
+        "num_features": num_features,
+        "labels": [int(x) for x in label_idx],
+        "top_labels": top_labels,
+        "target": target if target is None or isinstance(target, str) else int(target),
+        "model_regressor": None if model_regressor is None else repr(model_regressor),
+    })
+    return Explanation(
+        values=fits.values[None],
+        labels=label_idx,
+        method=method,
+        features=features,
+        mode=mode,
+        output=Y[:1].copy(),
+        output_names=names,
+        base_values=fits.intercept[None],
+        selected=fits.selected[None],
+        surrogate=Surrogate(intercept=fits.intercept[None], score=fits.score[None],
+                            local_prediction=fits.local_prediction[None],
+                            kernel_width=kernel_width),
+        top_labels=top,
+        params=params,
+        n_evals=Y.shape[0],
+    )

@@ -7,24 +7,23 @@ from typing import Any
 
 import numpy as np
 
+from whylens._convention import check_batch_size
 from whylens._validation import (
-    check_names,
     check_positive_int,
     check_random_state,
     random_state_param,
 )
 from whylens.errors import InputTypeError, describe
-from whylens.explanation import Explanation, Features, Surrogate
+from whylens.explanation import Explanation, Features
 from whylens.lime._common import (
     check_kernel,
-    check_probabilities,
     distances_to_first,
-    fit_labels,
-    resolve_labels,
+    finish_explanation,
     surrogate_solver,
 )
 from whylens.lime._solver import check_feature_selection
-from whylens.models import as_model
+from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
+from whylens.representations._runner import evaluate
 from whylens.representations.image import (
     ImageRepresentation,
     SegmentationAlgorithm,
@@ -95,6 +94,8 @@ class LimeImageExplainer:
         random_seed: int | None = None,
         *,
         class_names: Sequence[str] | None = None,
+        target: Any = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
         progress: bool | None = None,
         callback: Callable[[int, int], Any] | None = None,
     ) -> Explanation:
@@ -136,10 +137,16 @@ class LimeImageExplainer:
         random_seed : int, optional
             Seed of the default segmentation (lime's argument).
         class_names : sequence of str, optional
+        target : int or str, optional
+            whylens' convention: the output (index or class name) to explain,
+            instead of ``labels``/``top_labels``.
+        memory_budget : int, default=256 MiB
+            Bytes one call's images (and the model's estimated working memory) may take.
         progress : bool, optional
             Progress bar over model chunks (default: when a terminal).
         callback : callable, optional
-            ``callback(rows_done, rows_total)`` after every chunk; raise to cancel.
+            ``callback(rows_done, rows_total)`` after every chunk; raising
+            :class:`~whylens.errors.Cancelled` or returning ``False`` cancels.
 
         Returns
         -------
@@ -159,11 +166,11 @@ class LimeImageExplainer:
         array, channels_first = to_channels_last(image)
         num_samples = check_positive_int("num_samples", num_samples)
         num_features = check_positive_int("num_features", num_features)
-        if batch_size is not None:
-            batch_size = check_positive_int("batch_size", batch_size)
+        batch_size = check_batch_size(batch_size)
         seed_param = random_state_param(self.random_state)
         rng = check_random_state(self.random_state)
-        model = as_model(classifier_fn, output="probability", chunk_size=batch_size)
+        model = as_model(classifier_fn, output="probability", chunk_size=batch_size,
+                         memory_budget=memory_budget)
         if segmentation_fn is None:
             seed = int(rng.integers(0, 1000)) if random_seed is None else int(random_seed)
             segmentation_fn = SegmentationAlgorithm("quickshift", kernel_size=4, max_dist=200,
@@ -177,60 +184,28 @@ class LimeImageExplainer:
         segments = segmentation_fn(array)
         rep = ImageRepresentation(image, segments, hide_color=hide_color)
         Z = sample_image_masks(rep.n_features, num_samples, rng)
-        Y = self._evaluate(model, rep, Z, progress, callback)
-        label_idx, top = resolve_labels(labels, top_labels, Y[0], "classification")
-        check_probabilities(Y)
+        Y = evaluate(model, rep, Z, progress=progress, callback=callback, unit="images")
         weights = self.kernel(distances_to_first(Z, distance_metric), self.kernel_width)
-        fits = fit_labels(surrogate_solver(Z, weights, model_regressor), Y, label_idx,
-                          num_features, self.feature_selection, model_regressor)
-        names = class_names or model.output_names
-        names = check_names("class_names", names, Y.shape[1], "") if names else None
-        return Explanation(
-            values=fits.values[None],
-            labels=label_idx,
-            method="lime.image",
+        return finish_explanation(
+            surrogate_solver(Z, weights, model_regressor), Y, method="lime.image",
+            mode="classification",
             features=Features(kind="image",
                               names=[f"segment {i}" for i in range(rep.n_features)],
                               data=array[None].copy(), segments=rep.segments[None]),
-            mode="classification",
-            output=Y[:1].copy(),
-            output_names=names if names else [str(i) for i in range(Y.shape[1])],
-            base_values=fits.intercept[None],
-            selected=fits.selected[None],
-            surrogate=Surrogate(intercept=fits.intercept[None], score=fits.score[None],
-                                local_prediction=fits.local_prediction[None],
-                                kernel_width=self.kernel_width),
-            top_labels=top,
+            labels=labels, top_labels=top_labels, target=target, num_features=num_features,
+            feature_selection=self.feature_selection, model_regressor=model_regressor,
+            class_names=class_names, model_output_names=model.output_names,
+            kernel_width=self.kernel_width,
             params={
                 "kernel_width": self.kernel_width,
                 "feature_selection": self.feature_selection,
                 "hide_color": hide_color if hide_color is None or isinstance(hide_color, str)
                 else np.asarray(hide_color, dtype=np.float64).tolist(),
-                "num_features": num_features,
                 "num_samples": num_samples,
                 "batch_size": batch_size,
                 "segmentation_fn": segmentation,
                 "channels_first": channels_first,
                 "distance_metric": distance_metric,
-                "labels": [int(x) for x in label_idx],
-                "top_labels": top_labels,
                 "random_state": seed_param,
                 "random_seed": random_seed,
-                "model_regressor": None if model_regressor is None else repr(model_regressor),
-            },
-            n_evals=num_samples,
-        )
-
-    @staticmethod
-    def _evaluate(model: Any, rep: ImageRepresentation, Z: np.ndarray,
-                  progress: bool | None, callback: Callable[[int, int], Any] | None
-                  ) -> np.ndarray:
-        """Model outputs of every mask, building the images one chunk at a time.
-
-        Each chunk's images come from one fancy index of the segment map
-        (:meth:`ImageRepresentation.apply`); chunk sizes are the model's (a
-        fixed ``batch_size``, or a timing probe under the memory budget).
-        """
-        return model.call_chunked(Z.shape[0], lambda start, stop: rep.apply(Z[start:stop]),
-                                  sample=rep.apply(Z[:1]), progress=progress,
-                                  callback=callback, unit="images")
+            })

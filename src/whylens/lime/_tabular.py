@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from whylens._convention import check_batch_size
 from whylens._validation import (
     check_finite_row,
     check_names,
@@ -14,19 +15,19 @@ from whylens._validation import (
     check_random_state,
     random_state_param,
 )
-from whylens._workspace import lend, scratch
+from whylens._workspace import scratch
 from whylens.errors import InputError, InputTypeError, describe
-from whylens.explanation import Explanation, Features, Surrogate
+from whylens.explanation import Explanation, Features
 from whylens.lime._common import (
     check_kernel,
-    check_probabilities,
     distances_to_first,
-    fit_labels,
-    resolve_labels,
+    finish_explanation,
     surrogate_solver,
 )
 from whylens.lime._solver import check_feature_selection
-from whylens.models import as_model
+from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
+from whylens.models._frames import table_values
+from whylens.representations._runner import evaluate_rows
 from whylens.representations.tabular import DISCRETIZERS, Discretizer, TabularSampler
 
 __all__ = ["LimeTabularExplainer"]
@@ -35,6 +36,7 @@ _MODES = ("classification", "regression")
 
 
 def _check_training_data(training_data: Any) -> np.ndarray:
+    training_data, _ = table_values(training_data, "training_data")
     try:
         X = np.asarray(training_data, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -64,8 +66,10 @@ class LimeTabularExplainer:
 
     Parameters
     ----------
-    training_data : array-like of shape (n_rows, n_features)
-        Numeric training matrix; its statistics drive the sampling.
+    training_data : array-like or pandas DataFrame of shape (n_rows, n_features)
+        Numeric training matrix; its statistics drive the sampling. With a
+        DataFrame, feature names default to its columns and the model is
+        called with DataFrames of the same columns and dtypes.
     mode : {"classification", "regression"}, default="classification"
     training_labels : array-like of shape (n_rows,), optional
         Needed for ``discretizer="entropy"``.
@@ -112,6 +116,9 @@ class LimeTabularExplainer:
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         X = _check_training_data(training_data)
+        _, self.schema = table_values(training_data, "training_data")
+        if feature_names is None and self.schema is not None:
+            feature_names = self.schema.names
         if mode not in _MODES:
             raise InputError(describe("mode", f"one of {_MODES}", mode))
         d = X.shape[1]
@@ -162,6 +169,9 @@ class LimeTabularExplainer:
         distance_metric: str = "euclidean",
         model_regressor: Any = None,
         *,
+        target: Any = None,
+        batch_size: int | None = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
         progress: bool | None = None,
         callback: Callable[[int, int], Any] | None = None,
     ) -> Explanation:
@@ -169,19 +179,29 @@ class LimeTabularExplainer:
 
         Parameters
         ----------
-        data_row : array-like of shape (n_features,)
+        data_row : array-like of shape (n_features,), or a pandas Series
         predict_fn : callable, scikit-learn estimator or Model
             Takes (n, n_features) and returns (n, n_classes) probabilities
-            (classification) or (n,) values (regression).
+            (classification) or (n,) values (regression). When the training
+            data was a DataFrame, it is called with DataFrames of the same
+            columns and dtypes.
         labels : sequence of int, default=(1,)
         top_labels : int, optional
         num_features : int, default=10
         num_samples : int, default=5000
         distance_metric : str, default="euclidean"
         model_regressor : scikit-learn regressor, optional
+        target : int or str, optional
+            whylens' convention: the output (index or class name) to explain,
+            instead of ``labels``/``top_labels``.
+        batch_size : int, optional
+            Rows per model call; ``None`` sizes the calls from ``memory_budget``.
+        memory_budget : int, default=256 MiB
+            Bytes one call's rows (and the model's estimated working memory) may take.
         progress : bool, optional
         callback : callable, optional
-            ``callback(rows_done, rows_total)`` after every model chunk.
+            ``callback(rows_done, rows_total)`` after every model chunk; raising
+            :class:`~whylens.errors.Cancelled` or returning ``False`` cancels.
 
         Returns
         -------
@@ -196,66 +216,52 @@ class LimeTabularExplainer:
         ModelError, ModelOutputError
             The model raised or returned unusable output.
         """
+        if self.schema is not None and hasattr(data_row, "to_numpy"):
+            data_row = data_row.to_numpy(dtype=np.float64).reshape(-1)
         row = check_finite_row("data_row", data_row, self.n_features)
         num_samples = check_positive_int("num_samples", num_samples)
         num_features = check_positive_int("num_features", num_features)
+        batch_size = check_batch_size(batch_size)
         output = "probability" if self.mode == "classification" else "auto"
-        model = as_model(predict_fn, output=output)
+        model = as_model(predict_fn, output=output, chunk_size=batch_size,
+                         memory_budget=memory_budget)
+        to_model = None if self.schema is None else self.schema.to_frame
         seed_param = random_state_param(self.random_state)
         rng = check_random_state(self.random_state)
         shape = (num_samples, self.n_features)
-        with scratch(shape[::-1], slot="lime.samples") as buffer, \
-                lend(shape, slot="lime.rows") as rows:
+        with scratch(shape[::-1], slot="lime.samples") as buffer:
+            # The rows go to the user's model, which may keep them: new memory.
             Z, inverse = self.sampler.sample(row, num_samples, rng, self.sample_around_instance,
-                                             out=buffer, rows_out=rows.array)
+                                             out=buffer)
             # Everything that needs no model output first, while the samples are
             # in the caches: distances, weights, the weighted Gram matrix.
             weights = self.kernel(distances_to_first(Z, distance_metric), self.kernel_width)
             solver = surrogate_solver(Z, weights, model_regressor)
             del Z
-            Y = model(inverse, progress=progress, callback=callback)
-            del inverse  # the lent rows: reused next time unless the model kept them
-            label_idx, top = resolve_labels(labels, top_labels, Y[0], self.mode)
-            if self.mode == "classification":
-                check_probabilities(Y)
-            fits = fit_labels(solver, Y, label_idx, num_features, self.feature_selection,
-                              model_regressor)
-            del solver
-        names = self.class_names or model.output_names
-        if self.mode == "classification":
-            names = check_names("class_names", names, Y.shape[1], "") if names else \
-                [str(i) for i in range(Y.shape[1])]
-        descriptions = self.sampler.describe_row(row, self.feature_names, self.categorical_names)
-        return Explanation(
-            values=fits.values[None],
-            labels=label_idx,
-            method="lime.tabular",
-            features=Features(kind="tabular", names=list(self.feature_names),
-                              descriptions=[descriptions], data=row[None].copy()),
-            mode=self.mode,
-            output=Y[:1].copy(),
-            output_names=names,
-            base_values=fits.intercept[None],
-            selected=fits.selected[None],
-            surrogate=Surrogate(intercept=fits.intercept[None], score=fits.score[None],
-                                local_prediction=fits.local_prediction[None],
-                                kernel_width=self.kernel_width),
-            top_labels=top,
-            params={
-                "kernel_width": self.kernel_width,
-                "feature_selection": self.feature_selection,
-                "discretizer": None if self.discretizer is None else self.discretizer.kind,
-                "categorical_features": list(self.categorical_features),
-                "sample_around_instance": self.sample_around_instance,
-                "num_features": num_features,
-                "num_samples": num_samples,
-                "distance_metric": distance_metric,
-                "labels": [int(x) for x in label_idx],
-                "top_labels": top_labels,
-                "random_state": seed_param,
-                "model_regressor": None if model_regressor is None else repr(model_regressor),
-                "y_range": [float(Y[:, 0].min()), float(Y[:, 0].max())]
-                if self.mode == "regression" else None,
-            },
-            n_evals=num_samples,
-        )
+            Y = evaluate_rows(model, inverse, to_model=to_model, progress=progress,
+                              callback=callback)
+            del inverse
+            descriptions = self.sampler.describe_row(row, self.feature_names,
+                                                     self.categorical_names)
+            # The solver may hold the samples (in ``buffer``) until the fits are done.
+            return finish_explanation(
+                solver, Y, method="lime.tabular", mode=self.mode,
+                features=Features(kind="tabular", names=list(self.feature_names),
+                                  descriptions=[descriptions], data=row[None].copy()),
+                labels=labels, top_labels=top_labels, target=target,
+                num_features=num_features, feature_selection=self.feature_selection,
+                model_regressor=model_regressor, class_names=self.class_names,
+                model_output_names=model.output_names, kernel_width=self.kernel_width,
+                params={
+                    "kernel_width": self.kernel_width,
+                    "feature_selection": self.feature_selection,
+                    "discretizer": None if self.discretizer is None else self.discretizer.kind,
+                    "categorical_features": list(self.categorical_features),
+                    "sample_around_instance": self.sample_around_instance,
+                    "num_samples": num_samples,
+                    "distance_metric": distance_metric,
+                    "batch_size": batch_size,
+                    "random_state": seed_param,
+                    "y_range": [float(Y[:, 0].min()), float(Y[:, 0].max())]
+                    if self.mode == "regression" else None,
+                })

@@ -7,24 +7,23 @@ from typing import Any
 
 import numpy as np
 
+from whylens._convention import check_batch_size
 from whylens._validation import (
-    check_names,
     check_positive_int,
     check_random_state,
     random_state_param,
 )
 from whylens.errors import InputTypeError, describe
-from whylens.explanation import Explanation, Features, Surrogate
+from whylens.explanation import Explanation, Features
 from whylens.lime._common import (
     check_kernel,
-    check_probabilities,
     distances_to_first,
-    fit_labels,
-    resolve_labels,
+    finish_explanation,
     surrogate_solver,
 )
 from whylens.lime._solver import check_feature_selection
-from whylens.models import as_model
+from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
+from whylens.representations._runner import evaluate_rows
 from whylens.representations.text import TextRepresentation
 from whylens.text._tokenize import char_tokenize, get_tokenizer
 
@@ -123,6 +122,9 @@ class LimeTextExplainer:
         distance_metric: str = "cosine",
         model_regressor: Any = None,
         *,
+        target: Any = None,
+        batch_size: int | None = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
         progress: bool | None = None,
         callback: Callable[[int, int], Any] | None = None,
     ) -> Explanation:
@@ -145,10 +147,18 @@ class LimeTextExplainer:
         distance_metric : str, default="cosine"
         model_regressor : scikit-learn regressor, optional
             Surrogate; default ``Ridge(alpha=1)`` solved in closed form.
+        target : int or str, optional
+            whylens' convention: the output (index or class name) to explain,
+            instead of ``labels``/``top_labels``.
+        batch_size : int, optional
+            Documents per model call; ``None`` sizes the calls from ``memory_budget``.
+        memory_budget : int, default=256 MiB
+            Bytes one call's inputs (and the model's estimated working memory) may take.
         progress : bool, optional
             Progress bar over model chunks (default: when a terminal).
         callback : callable, optional
-            ``callback(rows_done, rows_total)`` after every model chunk.
+            ``callback(rows_done, rows_total)`` after every model chunk; raising
+            :class:`~whylens.errors.Cancelled` or returning ``False`` cancels.
 
         Returns
         -------
@@ -172,7 +182,9 @@ class LimeTextExplainer:
             )
         num_samples = check_positive_int("num_samples", num_samples)
         num_features = check_positive_int("num_features", num_features)
-        model = as_model(classifier_fn, output="probability")
+        batch_size = check_batch_size(batch_size)
+        model = as_model(classifier_fn, output="probability", chunk_size=batch_size,
+                         memory_budget=memory_budget)
         seed_param = random_state_param(self.random_state)  # before any draw
         rng = check_random_state(self.random_state)
         mask_string = self.mask_string
@@ -187,28 +199,15 @@ class LimeTextExplainer:
         weights = self.kernel(distances_to_first(Z, distance_metric) * 100, self.kernel_width)
         solver = surrogate_solver(Z, weights, model_regressor)
         del Z
-        Y = model(docs, progress=progress, callback=callback)
-        label_idx, top = resolve_labels(labels, top_labels, Y[0], "classification")
-        check_probabilities(Y)
-        fits = fit_labels(solver, Y, label_idx, num_features, self.feature_selection,
-                          model_regressor)
-        names = self.class_names or model.output_names
-        names = check_names("class_names", names, Y.shape[1], "") if names else None
-        return Explanation(
-            values=fits.values[None],
-            labels=label_idx,
-            method="lime.text",
+        Y = evaluate_rows(model, docs, progress=progress, callback=callback)
+        return finish_explanation(
+            solver, Y, method="lime.text", mode="classification",
             features=Features(kind="text", names=rep.names, texts=[text_instance],
                               spans=[rep.spans]),
-            mode="classification",
-            output=Y[:1].copy(),
-            output_names=names if names else [str(i) for i in range(Y.shape[1])],
-            base_values=fits.intercept[None],
-            selected=fits.selected[None],
-            surrogate=Surrogate(intercept=fits.intercept[None], score=fits.score[None],
-                                local_prediction=fits.local_prediction[None],
-                                kernel_width=self.kernel_width),
-            top_labels=top,
+            labels=labels, top_labels=top_labels, target=target, num_features=num_features,
+            feature_selection=self.feature_selection, model_regressor=model_regressor,
+            class_names=self.class_names, model_output_names=model.output_names,
+            kernel_width=self.kernel_width,
             params={
                 "kernel_width": self.kernel_width,
                 "feature_selection": self.feature_selection,
@@ -218,13 +217,8 @@ class LimeTextExplainer:
                 "split_expression": self.split_expression
                 if isinstance(self.split_expression, str) or self.split_expression is None
                 else repr(self.split_expression),
-                "num_features": num_features,
                 "num_samples": num_samples,
                 "distance_metric": distance_metric,
-                "labels": [int(x) for x in label_idx],
-                "top_labels": top_labels,
+                "batch_size": batch_size,
                 "random_state": seed_param,
-                "model_regressor": None if model_regressor is None else repr(model_regressor),
-            },
-            n_evals=num_samples,
-        )
+            })

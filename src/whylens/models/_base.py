@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from whylens._convention import checked_callback
 from whylens.errors import InputError, ModelError, ModelOutputError, describe
 
 __all__ = [
@@ -455,8 +456,8 @@ class Model:
             Show a tqdm bar. ``None``: only when stderr is a terminal and the
             work takes more than one chunk.
         callback : callable, optional
-            ``callback(rows_done, rows_total)`` after every chunk; raise from
-            it to cancel.
+            ``callback(rows_done, rows_total)`` after every chunk; raising
+            :class:`~whylens.errors.Cancelled` or returning ``False`` cancels.
 
         Returns
         -------
@@ -469,6 +470,7 @@ class Model:
         ModelOutputError
             The model returned an unusable output.
         """
+        callback = checked_callback(callback)
         total = n_rows(batch)
         if total == 0:
             raise InputError(describe("batch", "at least one input row", batch))
@@ -517,6 +519,7 @@ class Model:
         shape and dtype, and reused afterwards (``tuned_chunk_sizes``);
         ``last_chunks`` reports the sizes of the last call.
         """
+        callback = checked_callback(callback)
         cap = self.chunk_size_for(sample)
         key = self._row_key(sample)
         bar = None
