@@ -20,6 +20,8 @@ called several times in one forward (a shared block) gets one record per call.
 from __future__ import annotations
 
 import difflib
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -31,9 +33,35 @@ __all__ = [
     "check_module_and_layer",
     "check_same_device",
     "get_layer",
+    "model_lock",
     "restore_state",
     "snapshot_state",
 ]
+
+
+_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model: Any) -> threading.RLock:
+    """The re-entrant lock of ``model``: one per module object, for its lifetime.
+
+    Every whylens method that registers hooks on a model or changes its
+    flags (training mode, ``requires_grad``) holds this lock for the whole
+    call, so calls on one model from many threads run one at a time (each sees
+    only its own hooks and restores exactly the flags it found), while calls
+    on different models run in parallel. :class:`capture` takes it too; it is
+    re-entrant, so a method may open several captures inside its own hold.
+
+    Returns
+    -------
+    threading.RLock
+    """
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.RLock()
+        return lock
 
 
 class StopForward(Exception):
@@ -211,6 +239,7 @@ class capture:
         self.activations: dict[str, list[Any]] = {name: [] for name in self.names}
         self._handles: list[Any] = []
         self._state: Any = None
+        self._lock: threading.RLock | None = None
 
     def _hook_for(self, name: str) -> Any:
         import torch
@@ -242,7 +271,13 @@ class capture:
         return hook
 
     def __enter__(self) -> capture:
-        self._state = snapshot_state(self.model)
+        self._lock = model_lock(self.model)
+        self._lock.acquire()
+        try:
+            self._state = snapshot_state(self.model)
+        except BaseException:
+            self._lock.release()
+            raise
         try:
             if self.eval:
                 self.model.eval()
@@ -259,9 +294,14 @@ class capture:
                 handle.remove()
             self._handles.clear()
         finally:
-            if self._state is not None:
-                restore_state(self._state)
-                self._state = None
+            try:
+                if self._state is not None:
+                    restore_state(self._state)
+                    self._state = None
+            finally:
+                lock, self._lock = self._lock, None
+                if lock is not None:
+                    lock.release()
 
     def __exit__(self, *exc: Any) -> None:
         self._close()
