@@ -102,3 +102,14 @@ def test_bulk_documents_equal_per_row_joins_compiled_or_not(monkeypatch, text, b
     assert rep.apply(Z) == expected
     monkeypatch.setattr(text_module, "_compiled_gather", lambda: None)
     assert rep.apply(Z) == expected
+
+
+def test_text_representation_implements_the_protocol():
+    from whylens.representations import Representation, TextRepresentation
+    from whylens.text import get_tokenizer
+
+    text = "a good good film"
+    rep = TextRepresentation(text, get_tokenizer(None)(text))
+    assert isinstance(rep, Representation)
+    assert rep.instance == text and rep.names == ["a", "good", "film"]
+    assert rep.apply(np.array([[1, 0, 1]])) == ["a   film"]

@@ -54,3 +54,20 @@ def test_predict_fn_returns_must_be_logits_or_probability():
     for bad in ("probabilities", "softmax", None):
         with pytest.raises(InputError, match=r"returns: expected 'logits'.*got"):
             rep.predict_fn(object(), returns=bad)
+
+
+def test_token_id_masking_is_a_representation_over_the_sent_tokens():
+    from whylens.models import as_model
+    from whylens.representations import Representation, TokenIdRepresentation, evaluate
+
+    rep = TokenIdRepresentation({"good": 1, "film": 2, "a": 3}, max_len=5, pad_id=0)
+    masking = rep.masking("a good film", mask_id=9)
+    assert isinstance(masking, Representation)
+    assert masking.names == ["a", "good", "film"]
+    assert masking.instance.tolist() == [0, 0, 3, 1, 2]
+    Z = np.array([[1, 1, 1], [0, 1, 0], [0, 0, 0]])
+    assert masking.apply(Z).tolist() == [[0, 0, 3, 1, 2], [0, 0, 9, 1, 9], [0, 0, 9, 9, 9]]
+    # through the runner: a model counting the id 1 ("good") per row
+    model = as_model(lambda ids: (ids == 1).sum(axis=1, keepdims=True).astype(float),
+                     chunk_size=2)
+    assert evaluate(model, masking, Z)[:, 0].tolist() == [1.0, 1.0, 0.0]

@@ -9,8 +9,21 @@ from whylens.representations._runner import evaluate, evaluate_rows
 from whylens.representations.image import ImageRepresentation, SegmentationAlgorithm
 from whylens.representations.tabular import TabularSampler
 from whylens.representations.text import TextRepresentation
-from whylens.representations.token_ids import EncodedText, TokenIdRepresentation
+from whylens.representations.token_ids import (
+    EncodedText,
+    TokenIdMasking,
+    TokenIdRepresentation,
+)
 
-__all__ = ["EncodedText", "ImageRepresentation", "Representation", "SegmentationAlgorithm",
-           "TabularSampler", "TextRepresentation", "TokenIdRepresentation", "evaluate",
-           "evaluate_rows"]
+__all__ = [
+    "EncodedText",
+    "ImageRepresentation",
+    "Representation",
+    "SegmentationAlgorithm",
+    "TabularSampler",
+    "TextRepresentation",
+    "TokenIdMasking",
+    "TokenIdRepresentation",
+    "evaluate",
+    "evaluate_rows",
+]

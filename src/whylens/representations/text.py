@@ -102,6 +102,11 @@ class TextRepresentation:
         """Number of interpretable features."""
         return len(self.names)
 
+    @property
+    def instance(self) -> str:
+        """The document (the :class:`~whylens.representations.Representation` protocol)."""
+        return self.text
+
     def apply(self, Z: np.ndarray) -> list[str]:
         """Build the documents of a chunk of masks.
 

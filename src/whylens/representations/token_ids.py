@@ -36,7 +36,7 @@ from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.text._tokenize import Token, get_tokenizer
 
-__all__ = ["EncodedText", "TokenIdRepresentation"]
+__all__ = ["EncodedText", "TokenIdMasking", "TokenIdRepresentation"]
 
 
 @dataclass
@@ -170,6 +170,26 @@ class TokenIdRepresentation:
         import torch
 
         return torch.as_tensor(self.encode(texts).ids, device=device)
+
+    def masking(self, text: str, mask_id: int | None = None) -> TokenIdMasking:
+        """The tokens of one text as removable features over its ids.
+
+        Parameters
+        ----------
+        text : str
+        mask_id : int, optional
+            Id a removed token takes; default ``pad_id``.
+
+        Returns
+        -------
+        TokenIdMasking
+            A :class:`~whylens.representations.Representation`: LIME or SHAP
+            masks of its tokens become id rows the model takes directly.
+        """
+        if not isinstance(text, str):
+            raise InputTypeError(describe("text", "a str (one document)", text))
+        encoded = self.encode([text])
+        return TokenIdMasking(encoded, self.pad_id if mask_id is None else int(mask_id))
 
     # ------------------------------------------------------------------ perturbation methods
     def predict_fn(self, model: Any, probability: bool = True, batch_size: int = 256, *,
@@ -334,3 +354,79 @@ class TokenIdRepresentation:
                          "For LIME/SHAP pass rep.predict_fn(model) and tokenizer=rep's.")
             )
         return self.to_tokens(exp, encoded)
+
+
+class TokenIdMasking:
+    """One encoded text whose sent tokens are the interpretable features.
+
+    Implements the :class:`~whylens.representations.Representation` protocol:
+    ``apply(Z)`` gives, for each mask row, the text's id row with every
+    removed token's id replaced by ``mask_id`` (padding keeps its place, so
+    the model sees the same length). Build it with
+    :meth:`TokenIdRepresentation.masking`.
+
+    Parameters
+    ----------
+    encoded : EncodedText
+        One text (``encoded.ids`` of shape (1, L)).
+    mask_id : int
+
+    Attributes
+    ----------
+    n_features : int
+        Tokens that reach the model (after truncation; padding excluded).
+    names : list of str
+        Those tokens' texts.
+    spans : list of list of [start, end]
+        Each token's character offsets in the text.
+    instance : ndarray of int64, shape (L,)
+        The text's ids.
+
+    Raises
+    ------
+    InputError
+        If no token of the text is in the vocabulary.
+    """
+
+    def __init__(self, encoded: EncodedText, mask_id: int) -> None:
+        ids, positions = encoded.ids[0], encoded.positions[0]
+        self._slots = np.flatnonzero(positions >= 0)
+        if self._slots.size == 0:
+            raise InputError(describe("text", "a text with at least one token in the "
+                                      "vocabulary", encoded.texts[0]))
+        tokens = encoded.tokens[0]
+        sent = [tokens[int(p)] for p in positions[self._slots]]
+        self.names = [t.text for t in sent]
+        self.spans = [[[t.start, t.end]] for t in sent]
+        self.text = encoded.texts[0]
+        self._ids = ids.copy()
+        self.mask_id = int(mask_id)
+
+    @property
+    def n_features(self) -> int:
+        """Number of tokens that reach the model."""
+        return int(self._slots.size)
+
+    @property
+    def instance(self) -> np.ndarray:
+        """The text's id row, shape (L,)."""
+        return self._ids.copy()
+
+    def apply(self, Z: np.ndarray) -> np.ndarray:
+        """Id rows of a chunk of masks.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n, n_features)
+            1 keeps a token, 0 replaces its id by ``mask_id``.
+
+        Returns
+        -------
+        ndarray of int64, shape (n, L)
+        """
+        keep = np.asarray(Z, dtype=bool)
+        out = np.repeat(self._ids[None], keep.shape[0], axis=0)
+        cols = out[:, self._slots]
+        cols[~keep] = self.mask_id
+        out[:, self._slots] = cols
+        return out
