@@ -4,38 +4,30 @@ Every method, for every modality, returns an :class:`Explanation`. It holds
 one instance or a batch: ``values`` has shape
 ``(n_instances, n_labels, *feature_shape)``. ``exp[i]`` is the Explanation of
 instance ``i``. The lime-style views (``as_list``, ``as_map``,
-``show_in_notebook`` ...) act on a single instance and raise
+``show_in_notebook`` ...) come from :class:`whylens._views.ExplanationViews`;
+they act on a single instance and raise
 :class:`~whylens.errors.BatchExplanationError` on a batch.
 
-Explanations convert to a JSON-compatible dict and back without pickle;
-float arrays are stored as their raw little-endian bytes (base64), so a round
-trip is bit-identical and shapes and dtypes are kept.
+Explanations convert to a JSON-compatible dict and back without pickle
+(:mod:`whylens._serialize`); float arrays are stored as their raw
+little-endian bytes (base64), so a round trip is bit-identical and shapes and
+dtypes are kept.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from whylens.errors import (
-    BatchExplanationError,
-    InputError,
-    InputTypeError,
-    NotSupportedError,
-    SerializationError,
-    describe,
-)
+from whylens._serialize import FORMAT, check_format, decode, dumps, encode, loads
+from whylens._views import ExplanationViews
+from whylens.errors import InputError, InputTypeError, SerializationError, describe
 
 __all__ = ["Explanation", "Features", "Surrogate"]
-
-FORMAT = "whylens.Explanation/1"
 
 
 @dataclass(eq=False)
@@ -111,7 +103,7 @@ class Surrogate:
 
 
 @dataclass(eq=False)
-class Explanation:
+class Explanation(ExplanationViews):
     """Attributions of one or more instances, for one or more model outputs.
 
     Attributes
@@ -205,11 +197,6 @@ class Explanation:
             )
 
     def __len__(self) -> int:
-        return int(self.values.shape[0])
-
-    @property
-    def n_instances(self) -> int:
-        """Number of explained instances."""
         return int(self.values.shape[0])
 
     @property
@@ -376,328 +363,6 @@ class Explanation:
 
     __hash__ = None  # type: ignore[assignment]
 
-    # --------------------------------------------------------- lime-style views
-    def _single(self, view: str) -> None:
-        if self.n_instances != 1:
-            raise BatchExplanationError(
-                describe(
-                    "explanation",
-                    f"a single-instance Explanation for {view}()",
-                    got_text=f"a batch of {self.n_instances} instances",
-                    fix=f"Select one first, e.g. exp[0].{view}(...).",
-                )
-            )
-
-    def _label_row(self, label: int) -> tuple[int, float]:
-        """Row of ``values`` for a lime label, and the sign to apply.
-
-        In regression mode lime exposes label 1 (the output) and label 0 (its
-        negation); whylens stores the output once, as label 0.
-        """
-        if self.mode == "regression" and self.labels.shape[0] == 1:
-            if label in (0, 1):
-                return 0, (1.0 if label == 1 else -1.0)
-            raise InputError(
-                describe("label", "1 (or 0 for the negated output) in regression mode", label)
-            )
-        where = np.flatnonzero(self.labels == label)
-        if where.size == 0:
-            raise InputError(
-                describe(
-                    "label",
-                    f"one of the explained labels {self.labels.tolist()}",
-                    label,
-                    "Explain it with labels=(...) or top_labels=k.",
-                )
-            )
-        return int(where[0]), 1.0
-
-    def _ranked(self, label: int) -> list[tuple[int, float]]:
-        self._single("as_list")
-        row, sign = self._label_row(label)
-        weights = self.values[0, row].reshape(-1) * sign
-        if self.selected is not None:
-            idx = np.flatnonzero(self.selected[0, row].reshape(-1))
-        else:
-            idx = np.arange(weights.shape[0])
-        order = np.argsort(-np.abs(weights[idx]), kind="stable")
-        return [(int(idx[j]), float(weights[idx[j]])) for j in order]
-
-    def _descriptions(self) -> list[str]:
-        if self.features.descriptions is not None:
-            return list(self.features.descriptions[0])
-        return list(self.features.names)
-
-    def as_list(self, label: int = 1) -> list[tuple[str, float]]:
-        """Return the explanation as lime does: ``(feature, weight)`` pairs.
-
-        Parameters
-        ----------
-        label : int, default=1
-            Which explained output. In regression mode ``1`` is the output and
-            ``0`` its negation, as in lime.
-
-        Returns
-        -------
-        list of (str, float)
-            Selected features sorted by decreasing absolute weight. Tabular
-            features appear as their discretised condition when discretised.
-
-        Raises
-        ------
-        BatchExplanationError
-            If this Explanation holds several instances.
-        InputError
-            If ``label`` was not explained.
-        """
-        names = self._descriptions()
-        ranked = self._ranked(label)
-        if ranked and len(names) <= max(i for i, _ in ranked):
-            raise NotSupportedError(
-                describe("explanation", "named features for as_list()",
-                         got_text=f"a {self.method!r} explanation with values of shape "
-                                  f"{self.values.shape} and {len(names)} feature names",
-                         fix="Gradient and CAM maps have no feature names: read "
-                             "exp.values, or plot maps with whylens.plot.image_overlay.")
-            )
-        return [(names[i], w) for i, w in ranked]
-
-    def as_map(self) -> dict[int, list[tuple[int, float]]]:
-        """Return ``{label: [(feature_index, weight), ...]}`` as lime's ``as_map``.
-
-        Returns
-        -------
-        dict of int to list of (int, float)
-            Sorted by decreasing absolute weight.
-        """
-        self._single("as_map")
-        if self.mode == "regression" and self.labels.shape[0] == 1:
-            return {0: self._ranked(0), 1: self._ranked(1)}
-        return {int(label): self._ranked(int(label)) for label in self.labels}
-
-    @property
-    def local_exp(self) -> dict[int, list[tuple[int, float]]]:
-        """lime's ``local_exp`` (same as :meth:`as_map`)."""
-        return self.as_map()
-
-    def available_labels(self) -> list[int]:
-        """Return the labels that have an explanation, as lime does.
-
-        Returns
-        -------
-        list of int
-            ``top_labels`` when they were asked, else the explained labels.
-
-        Raises
-        ------
-        InputError
-            In regression mode (lime raises there too).
-        """
-        if self.mode != "classification":
-            raise InputError(
-                describe("mode", "a classification explanation for available_labels()",
-                         self.mode)
-            )
-        if self.top_labels:
-            return list(self.top_labels)
-        return [int(label) for label in self.labels]
-
-    def _lime_label_dict(self, array: np.ndarray | None, what: str) -> dict[int, float]:
-        self._single(what)
-        if array is None:
-            raise InputError(
-                describe("explanation", f"a LIME explanation with a surrogate {what}",
-                         got_text=f"a {self.method!r} explanation",
-                         fix="Only LIME explanations carry a surrogate model.")
-            )
-        if self.mode == "regression" and self.labels.shape[0] == 1:
-            return {0: float(array[0, 0]), 1: float(array[0, 0])}
-        return {int(label): float(array[0, j]) for j, label in enumerate(self.labels)}
-
-    @property
-    def intercept(self) -> dict[int, float]:
-        """lime's ``intercept``: the surrogate's intercept per label."""
-        return self._lime_label_dict(
-            None if self.surrogate is None else self.surrogate.intercept, "intercept"
-        )
-
-    @property
-    def score(self) -> dict[int, float]:
-        """lime's ``score``: the surrogate's weighted R² per label."""
-        return self._lime_label_dict(
-            None if self.surrogate is None else self.surrogate.score, "score"
-        )
-
-    @property
-    def local_pred(self) -> dict[int, np.ndarray]:
-        """lime's ``local_pred``: the surrogate's prediction at the instance, per label."""
-        values = self._lime_label_dict(
-            None if self.surrogate is None else self.surrogate.local_prediction, "local_pred"
-        )
-        return {label: np.array([v]) for label, v in values.items()}
-
-    @property
-    def predict_proba(self) -> np.ndarray | None:
-        """The model's output at the instance (lime's ``predict_proba``)."""
-        self._single("predict_proba")
-        return None if self.output is None else self.output[0]
-
-    @property
-    def class_names(self) -> list[str] | None:
-        """Names of the model outputs (lime's ``class_names``)."""
-        return self.output_names
-
-    # ------------------------------------------------------------- image views
-    @property
-    def image(self) -> np.ndarray | None:
-        """The explained image (lime's ``image``), channels-last; single instance."""
-        self._single("image")
-        return None if self.features.data is None else self.features.data[0]
-
-    @property
-    def segments(self) -> np.ndarray | None:
-        """The segment map of a LIME image explanation (lime's ``segments``), (H, W)."""
-        self._single("segments")
-        return None if self.features.segments is None else self.features.segments[0]
-
-    def get_image_and_mask(
-        self,
-        label: int,
-        positive_only: bool = True,
-        negative_only: bool = False,
-        hide_rest: bool = False,
-        num_features: int = 5,
-        min_weight: float = 0.0,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(image, mask)`` of the strongest superpixels, as lime's method.
-
-        See :func:`whylens.representations.image.image_and_mask` for the
-        parameters; the result equals lime's on the same segments and weights.
-
-        Returns
-        -------
-        image : ndarray of shape (H, W, C) or (H, W)
-        mask : ndarray of shape (H, W)
-            1 on shown positive superpixels, -1 on negative ones (when neither
-            ``positive_only`` nor ``negative_only``), 0 elsewhere.
-        """
-        from whylens.representations.image import image_and_mask
-
-        return image_and_mask(self, label, positive_only=positive_only,
-                              negative_only=negative_only, hide_rest=hide_rest,
-                              num_features=num_features, min_weight=min_weight)
-
-    # --------------------------------------------------------------- rendering
-    def as_html(
-        self,
-        labels: Sequence[int] | None = None,
-        predict_proba: bool = True,
-        show_predicted_value: bool = True,
-        **kwargs: Any,
-    ) -> str:
-        """Return a standalone HTML page for this explanation (no JavaScript).
-
-        Parameters are lime's: ``labels`` to show (default: all explained),
-        ``predict_proba`` to show the class probabilities,
-        ``show_predicted_value`` for regression; keyword arguments
-        ``text=True``, ``opacity=True`` (text) and ``show_table=True``,
-        ``show_all=False`` (tabular) as in lime.
-
-        Returns
-        -------
-        str
-        """
-        from whylens.render.html import explanation_html
-
-        return explanation_html(
-            self, labels=labels, predict_proba=predict_proba,
-            show_predicted_value=show_predicted_value, standalone=True, **kwargs,
-        )
-
-    def _repr_html_(self) -> str | None:
-        if self.n_instances != 1:  # a batch (e.g. SHAP over a table): the text repr
-            return None
-        from whylens.render.html import explanation_html
-
-        return explanation_html(self, standalone=False)
-
-    def show_in_notebook(
-        self,
-        labels: Sequence[int] | None = None,
-        predict_proba: bool = True,
-        show_predicted_value: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        """Display the explanation in a Jupyter notebook (lime's signature).
-
-        Shows the HTML fragment of :meth:`_repr_html_` (no JavaScript) through
-        ``IPython.display``. The arguments are those of :meth:`as_html`, e.g.
-        ``text=document`` as seed 000 passes it (any non-empty string, like
-        ``True``, shows the text).
-
-        Parameters
-        ----------
-        labels : sequence of int, optional
-            Labels to chart; default: ``top_labels`` or every explained label.
-        predict_proba : bool, default=True
-        show_predicted_value : bool, default=True
-        **kwargs
-            ``text``, ``opacity``, ``show_table``, ``show_all``.
-
-        Raises
-        ------
-        MissingDependencyError
-            If IPython is not installed (an ``ImportError``, as lime raises);
-            the message names the alternatives that need no notebook.
-        InputError, BatchExplanationError
-            As :meth:`as_html`, checked first.
-        """
-        from whylens.errors import MissingDependencyError
-        from whylens.render.html import explanation_html
-
-        fragment = explanation_html(
-            self, labels=labels, predict_proba=predict_proba,
-            show_predicted_value=show_predicted_value, standalone=False, **kwargs,
-        )
-        try:
-            from IPython.display import HTML, display
-        except ImportError as exc:
-            raise MissingDependencyError(
-                describe("show_in_notebook", "IPython (a Jupyter notebook)",
-                         got_text="no IPython installed",
-                         fix="Run it in Jupyter (pip install ipython), or write a page with "
-                             "exp.save_html(path), or take the markup from exp.as_html().")
-            ) from exc
-        display(HTML(fragment))
-
-    def save_to_file(
-        self,
-        file_path: str | os.PathLike[str],
-        labels: Sequence[int] | None = None,
-        predict_proba: bool = True,
-        show_predicted_value: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        """Write :meth:`as_html` to ``file_path`` (lime's signature)."""
-        html = self.as_html(labels, predict_proba, show_predicted_value, **kwargs)
-        with open(file_path, "w", encoding="utf-8") as handle:
-            handle.write(html)
-
-    def save_html(self, path: str | os.PathLike[str], **kwargs: Any) -> None:
-        """Write a standalone HTML file of this explanation to ``path``."""
-        self.save_to_file(path, **kwargs)
-
-    def as_pyplot_figure(self, label: int = 1, **kwargs: Any) -> Any:
-        """Return a matplotlib bar chart of :meth:`as_list` (lime's method).
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from whylens.plot import bar
-
-        return bar(self, label=label, **kwargs)
-
     # ----------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible dict; arrays keep dtype, shape and bits.
@@ -708,12 +373,12 @@ class Explanation:
         """
         out: dict[str, Any] = {"format": FORMAT}
         for f in dataclasses.fields(self):
-            out[f.name] = _encode(getattr(self, f.name))
+            out[f.name] = encode(getattr(self, f.name), _RECORDS)
         return out
 
     def to_json(self, **kwargs: Any) -> str:
         """Return :meth:`to_dict` as a JSON string (standard JSON, no NaN tokens)."""
-        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
+        return dumps(self.to_dict(), **kwargs)
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> Explanation:
@@ -724,15 +389,10 @@ class Explanation:
         SerializationError
             If ``payload`` is not a whylens Explanation document.
         """
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            got = payload.get("format") if isinstance(payload, dict) else payload
-            raise SerializationError(
-                describe("payload", f"a dict with format={FORMAT!r}", got,
-                         "Pass the output of Explanation.to_dict() or to_json().")
-            )
+        check_format(payload)
         try:
             kwargs = {
-                f.name: _decode(payload[f.name])
+                f.name: decode(payload[f.name])
                 for f in dataclasses.fields(cls)
                 if f.name in payload
             }
@@ -748,65 +408,16 @@ class Explanation:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Explanation:
-        """Rebuild an Explanation from :meth:`to_json` output."""
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SerializationError(
-                describe("text", "a JSON document", got_text=f"invalid JSON ({exc})")
-            ) from exc
-        return cls.from_dict(payload)
+        """Rebuild an Explanation from :meth:`to_json` output.
+
+        Raises
+        ------
+        SerializationError
+            If ``text`` is not JSON or not a whylens Explanation document.
+        """
+        return cls.from_dict(loads(text))
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            return {"__list__": [_encode(v) for v in value.tolist()]}
-        array = np.ascontiguousarray(value)
-        little = array.astype(array.dtype.newbyteorder("<"), copy=False)
-        return {
-            "__ndarray__": base64.b64encode(little.tobytes()).decode("ascii"),
-            "dtype": little.dtype.str,
-            "shape": list(array.shape),
-        }
-    if isinstance(value, (Features, Surrogate)):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, np.generic):
-        return _encode(value.item())
-    if isinstance(value, float):
-        if np.isfinite(value):
-            return value
-        return {"__float__": repr(value)}
-    if isinstance(value, (bool, int, str)) or value is None:
-        return value
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) and not k.startswith("__") for k in value):
-            return {k: _encode(v) for k, v in value.items()}
-        return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    return {"__repr__": repr(value)}
+#: The record types inside an Explanation, encoded field by field.
+_RECORDS = (Features, Surrogate)
 
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "__ndarray__" in value:
-        raw = base64.b64decode(value["__ndarray__"])
-        array = np.frombuffer(raw, dtype=np.dtype(value["dtype"])).reshape(value["shape"])
-        return array.astype(array.dtype.newbyteorder("="), copy=True)
-    if "__list__" in value:
-        return np.array([_decode(v) for v in value["__list__"]], dtype=object)
-    if "__float__" in value:
-        return float(value["__float__"])
-    if "__tuple__" in value:
-        return tuple(_decode(v) for v in value["__tuple__"])
-    if "__dict__" in value:
-        return {_decode(k): _decode(v) for k, v in value["__dict__"]}
-    if "__repr__" in value:
-        return value["__repr__"]
-    return {k: _decode(v) for k, v in value.items()}

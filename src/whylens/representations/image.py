@@ -17,14 +17,12 @@ from __future__ import annotations
 import inspect
 import numbers
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from whylens.errors import BatchExplanationError, InputError, InputTypeError, describe
-
-if TYPE_CHECKING:
-    from whylens.explanation import Explanation
+from whylens._views import image_and_mask  # re-exported: it moved to the result type
+from whylens.errors import InputError, InputTypeError, describe
 
 __all__ = [
     "SEGMENTATIONS",
@@ -290,90 +288,3 @@ class ImageRepresentation:
             mask = mask[..., None]
         return np.where(mask, self.array, self.fill)
 
-
-def image_and_mask(
-    exp: Explanation,
-    label: int,
-    positive_only: bool = True,
-    negative_only: bool = False,
-    hide_rest: bool = False,
-    num_features: int = 5,
-    min_weight: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """lime's ``ImageExplanation.get_image_and_mask`` on a whylens Explanation.
-
-    Parameters
-    ----------
-    exp : Explanation
-        A single-instance LIME image explanation.
-    label : int
-        The explained label.
-    positive_only : bool, default=True
-        Only superpixels with weight > max(0, min_weight).
-    negative_only : bool, default=False
-        Only superpixels with weight < 0 and |weight| > min_weight.
-    hide_rest : bool, default=False
-        Black (zeros, float64) outside the shown superpixels.
-    num_features : int, default=5
-        Superpixels shown, in decreasing |weight| order.
-    min_weight : float, default=0.0
-
-    Returns
-    -------
-    image : ndarray of shape (H, W, C) (or (H, W) for a grayscale image
-        unless both signs are drawn)
-        With neither ``positive_only`` nor ``negative_only``, positive
-        superpixels get their green channel, negative ones their red channel,
-        set to the image's maximum (as lime).
-    mask : ndarray of shape (H, W), the segment map's dtype
-        1 on shown superpixels (-1 on negative ones in the signed case).
-
-    Raises
-    ------
-    InputError
-        Both ``positive_only`` and ``negative_only``; not an image explanation.
-    BatchExplanationError
-        A batch Explanation.
-    """
-    if exp.n_instances != 1:
-        raise BatchExplanationError(
-            describe("explanation", "a single-instance Explanation for get_image_and_mask()",
-                     got_text=f"a batch of {exp.n_instances} instances",
-                     fix="Select one first, e.g. exp[0].get_image_and_mask(...).")
-        )
-    if exp.features.segments is None or exp.features.data is None:
-        raise InputError(
-            describe("explanation", "a LIME image explanation (with segments)",
-                     got_text=f"a {exp.method!r} explanation")
-        )
-    if positive_only and negative_only:
-        raise InputError(
-            describe("positive_only/negative_only", "at most one of them True",
-                     got_text="both True", fix="Pass neither to draw both signs.")
-        )
-    segments = exp.features.segments[0]
-    image = exp.features.data[0]
-    ranked = exp._ranked(label)  # lime's local_exp[label]; raises for an unexplained label
-    mask = np.zeros(segments.shape, segments.dtype)
-    temp = np.zeros(image.shape) if hide_rest else image.copy()
-    if positive_only or negative_only:
-        if positive_only:
-            chosen = [f for f, w in ranked if w > 0 and w > min_weight][:num_features]
-        else:
-            chosen = [f for f, w in ranked if w < 0 and abs(w) > min_weight][:num_features]
-        shown = np.isin(segments, chosen)
-        temp[shown] = image[shown]
-        mask[shown] = 1
-        return temp, mask
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=-1)
-        temp = np.repeat(temp[..., None], 3, axis=-1)
-    top = np.max(image)
-    for f, w in ranked[:num_features]:
-        if np.abs(w) < min_weight:
-            continue
-        where = segments == f
-        mask[where] = -1 if w < 0 else 1
-        temp[where] = image[where]
-        temp[where, 0 if w < 0 else 1] = top
-    return temp, mask
