@@ -9,6 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from whylens.errors import InputError, describe
+from whylens.render._common import (
+    CSS,
+    escape,
+    footer,
+    page,
+    proba_section,
+    ranked_features,
+    shown_labels,
+    weights_section,
+)
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -29,8 +41,6 @@ def figure_data_uri(fig: Figure, dpi: int = 90) -> str:
 
 
 def _img(fig: Figure, alt: str) -> str:
-    from whylens.render.html import escape
-
     return (f'<img src="{figure_data_uri(fig)}" alt="{escape(alt)}" '
             'style="max-width:100%;height:auto;display:block">')
 
@@ -61,32 +71,21 @@ def image_html(exp: Explanation, labels: Sequence[int] | int | None = None,
     -------
     str
     """
-    from whylens.plot._image import image_mask, image_overlay
-    from whylens.render.html import (
-        CSS,
-        _footer,
-        _proba_section,
-        _ranked,
-        _shown_labels,
-        _weights_section,
-        page,
-    )
+    from whylens.plot import image_mask, image_overlay
 
     exp._single("as_html")
     is_lime = exp.features.segments is not None
     if labels is None and not is_lime:
         shown = [int(x) for x in exp.labels]
     else:
-        shown = _shown_labels(exp, labels)
+        shown = shown_labels(exp, labels)
     shown = shown[:MAX_IMAGE_LABELS]
     side, panels = [], []
     if is_lime and predict_proba and exp.output is not None:
-        side.append(_proba_section(exp))
+        side.append(proba_section(exp))
     for label in shown:
         row_index = np.flatnonzero(exp.labels == label)
         if row_index.size == 0:
-            from whylens.errors import InputError, describe
-
             raise InputError(describe("labels", f"explained labels {exp.labels.tolist()}",
                                       label))
         figures = []
@@ -98,7 +97,7 @@ def image_html(exp: Explanation, labels: Sequence[int] | int | None = None,
             figures.append(_img(image_overlay(exp, label), f"{exp.method} for {label}"))
         bars = ""
         if is_lime:
-            bars = _weights_section(exp, label, _ranked(exp, label)[:_BARS])
+            bars = weights_section(exp, label, ranked_features(exp, label)[:_BARS])
         panels.append(
             f'<div class="wl-col">{bars}<div class="wl-cols">'
             + "".join(f'<div class="wl-col">{f}</div>' for f in figures)
@@ -110,7 +109,7 @@ def image_html(exp: Explanation, labels: Sequence[int] | int | None = None,
     columns.extend(panels)
     fragment = (
         f'<div class="whylens-exp"><style>{CSS}</style>'
-        f'<div class="wl-cols">{"".join(columns)}</div>{_footer(exp)}</div>'
+        f'<div class="wl-cols">{"".join(columns)}</div>{footer(exp)}</div>'
     )
     if standalone:
         return page(f"whylens: {exp.method} explanation", [fragment])
