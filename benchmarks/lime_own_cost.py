@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sklearn.datasets import load_breast_cancer
 
-    from whylens._workspace import lend, scratch
+    from whylens._workspace import scratch
     from whylens.lime import LimeTabularExplainer
     from whylens.lime._common import distances_to_first, fit_labels, surrogate_solver
 
@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         times: dict[str, float] = {}
         t0 = time.perf_counter()
         rng = np.random.default_rng(0)
-        with scratch((d, n), slot="lime.samples") as buffer, \
-                lend((n, d), slot="lime.rows") as rows:
-            Z, _ = explainer.sampler.sample(row, n, rng, out=buffer, rows_out=rows.array)
+        with scratch((d, n), slot="lime.samples") as buffer:
+            # The rows for the model are new memory, as in explain_instance.
+            Z, _ = explainer.sampler.sample(row, n, rng, out=buffer)
             t1 = time.perf_counter()
             weights = explainer.kernel(distances_to_first(Z, "euclidean"),
                                        explainer.kernel_width)

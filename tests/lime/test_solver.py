@@ -176,3 +176,23 @@ def test_instance_given_as_a_view_of_overwritten_samples_is_kept():
     fit = LimeSolver(own, weights, instance=own[0], overwrite_samples=True).fit(
         Y[:, 0], 4, "auto")
     assert fit.local_prediction == pytest.approx(expected.local_prediction, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["forward_selection", "highest_weights"])
+def test_an_output_changed_in_place_is_selected_afresh(method):
+    """Nothing is remembered by the identity of y: the same array, overwritten with
+    another output, gets that output's selection and fit (a memo keyed on the array
+    object once returned the first output's moments)."""
+    Z, Y, distances = _problem(8)
+    weights = exponential_kernel(distances, 3.0)
+    solver = LimeSolver(Z, weights)
+    y = Y[:, 0].copy()
+    first = solver.select(y, 3, method)
+    y[:] = Y[:, 1]
+    fresh = LimeSolver(Z, weights)
+    expected = fresh.select(Y[:, 1].copy(), 3, method)
+    assert first.tolist() != expected.tolist()
+    assert solver.select(y, 3, method).tolist() == expected.tolist()
+    a, b = solver.fit(y, 3, method), fresh.fit(Y[:, 1].copy(), 3, method)
+    assert a.used.tolist() == b.used.tolist()
+    assert a.coef.tobytes() == b.coef.tobytes() and a.score == b.score

@@ -57,7 +57,7 @@ def test_same_seed_same_explanation_bit_for_bit(breast_cancer):
 
 
 def test_threads_and_a_model_that_explains_again_get_the_sequential_answers(breast_cancer):
-    """Scratch arrays are per thread and never lent twice: explanations run in
+    """Scratch arrays are never lent to two borrowers at once: explanations run in
     parallel threads, or from inside the model of another explanation, equal
     the ones run one after the other."""
     import threading
@@ -121,6 +121,48 @@ def test_agrees_with_lime_on_breast_cancer(breast_cancer):
             for name in shared:  # a feature both keep pushes the same way
                 assert np.sign(dict(a)[name]) == np.sign(dict(b)[name])
     assert agree >= 30  # of 40
+
+
+def test_a_discretizer_shared_by_two_explainers_is_copied_not_refitted():
+    """A Discretizer passed by the user is copied and the copy fitted: two explainers
+    built from one object on different data each explain as with a fresh discretizer
+    (the shared object was refitted in place and kept the first data's one-row bin
+    table), and the object passed is left as it was, unfitted or fitted."""
+    from sklearn.datasets import load_iris
+
+    from whylens.representations.tabular import Discretizer
+
+    X = load_iris().data
+
+    def predict(rows):
+        p = 1.0 / (1.0 + np.exp(rows[:, 0] - 5.8))
+        return np.column_stack([p, 1.0 - p])
+
+    shared = Discretizer("quartile")
+    first = LimeTabularExplainer(X + 3.0, discretizer=shared, random_state=0)
+    first.explain_instance(X[0] + 3.0, predict, num_samples=300)
+    second = LimeTabularExplainer(X, discretizer=shared, random_state=0)
+    fresh = LimeTabularExplainer(X, discretizer="quartile", random_state=0)
+    got = second.explain_instance(X[100], predict, num_samples=500)
+    expected = fresh.explain_instance(X[100], predict, num_samples=500)
+    assert got.as_list(1) == expected.as_list(1)
+    assert got.as_list(1)[0][0] == "5.80 < 0 <= 6.40"
+    assert not hasattr(shared, "columns")  # never fitted
+
+    fitted = Discretizer("decile").fit(X * 2.0, range(4), ["a", "b", "c", "d"])
+    before = {key: (value.copy() if isinstance(value, np.ndarray) else value)
+              for key, value in vars(fitted).items()}
+    before_edges = [e.copy() for e in fitted.edges]
+    LimeTabularExplainer(X, discretizer=fitted, random_state=0).explain_instance(
+        X[5], predict, num_samples=200)
+    assert vars(fitted).keys() == before.keys()
+    for key, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(vars(fitted)[key], value)
+        elif key != "edges":
+            assert vars(fitted)[key] == value
+    for a, b in zip(fitted.edges, before_edges, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_categorical_features_and_names():
@@ -254,9 +296,9 @@ def test_warns_when_classifier_outputs_do_not_sum_to_one(breast_cancer):
 
 
 def test_a_model_that_keeps_its_input_keeps_valid_rows(breast_cancer):
-    """The rows given to the model are reused between calls only when the model
-    kept no reference: stored inputs (or an output that is a view of them) stay
-    what the model saw, and the explanations equal those of a model that copies."""
+    """The rows given to the model are new memory on every call, the model's to
+    keep: stored inputs (or an output that is a view of them) stay what the model
+    saw, and the explanations equal those of a model that copies."""
     X, _, _, _ = breast_cancer
     explainer = LimeTabularExplainer(X, mode="regression", random_state=0)
     kept: list[np.ndarray] = []

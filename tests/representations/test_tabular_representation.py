@@ -13,7 +13,6 @@ from whylens.representations.tabular import (
     truncated_normal,
     truncated_normal_ppf,
 )
-from whylens.representations.tabular import _uniforms_from_bits as uniforms_from_bits
 
 
 def test_quartile_bins_and_names_match_lime(breast_cancer):
@@ -113,24 +112,31 @@ def test_bin_draws_follow_the_truncated_normal_of_the_bin(breast_cancer):
             np.testing.assert_allclose(values[500], ref.ppf(0.5), rtol=1e-6)
 
 
-@pytest.mark.parametrize("categorical", [[], [3], [3, 5]])
-def test_compiled_sampler_gives_the_numpy_samples_bit_for_bit(breast_cancer, categorical):
-    """With numba installed, the compiled categorical loop draws exactly what the numpy
-    path draws for the same seed (so results do not depend on numba being present),
-    for a few categories (counted) and for many (binary search)."""
-    pytest.importorskip("numba")
+def _mixed_table(breast_cancer):
+    """Breast cancer with a categorical column of 3 codes (3) and one of dozens (5)."""
     X, _, names, _ = breast_cancer
     X = X.copy()
     X[:, 3] = np.round(X[:, 3] / 500)  # a small categorical column
     X[:, 5] = np.round(X[:, 5] * 200)  # a categorical column with dozens of codes
     assert np.unique(X[:, 5]).size > 16
+    return X, names
+
+
+@pytest.mark.parametrize("categorical", [[], [3], [3, 5]])
+def test_compiled_kernel_gives_the_numpy_samples_bit_for_bit(breast_cancer, categorical):
+    """With numba installed, the compiled kernel draws exactly what the numpy function
+    draws for the same seed (so results do not depend on numba being present), for a
+    few categories (counted) and for many (binary search), for odd sample counts, one
+    sample and two, into given arrays or new ones."""
+    from whylens.representations import tabular
+
+    pytest.importorskip("numba")
+    X, names = _mixed_table(breast_cancer)
     continuous = [c for c in range(X.shape[1]) if c not in categorical and c % 4]
     disc = Discretizer("quartile").fit(X, continuous, names)
     sampler = TabularSampler(X, categorical, names, disc)
-    assert sampler._kernel is not None
-    # An odd number of samples: every other column's uniforms start on the high
-    # half of a raw 64-bit draw, and the last one ends on a low half.
-    for around, n in ((False, 3000), (True, 2999), (False, 1)):
+    assert sampler._kernel is not None and sampler._kernel is not tabular.fill_categorical
+    for around, n in ((False, 3000), (True, 2999), (False, 1), (True, 2)):
         compiled = sampler.sample(X[7], n, np.random.default_rng(11), around)
         out = np.empty((X.shape[1], n))
         rows_out = np.empty((n, X.shape[1]))
@@ -144,6 +150,79 @@ def test_compiled_sampler_gives_the_numpy_samples_bit_for_bit(breast_cancer, cat
         sampler._kernel = kernel
         np.testing.assert_array_equal(compiled[0], plain[0])
         np.testing.assert_array_equal(compiled[1], plain[1])
+
+
+def test_numpy_blocks_of_columns_give_the_column_by_column_samples(breast_cancer,
+                                                                   monkeypatch):
+    """The numpy function works on blocks of columns; any block size (one column at
+    a time, all at once) gives the same samples bit for bit."""
+    from whylens.representations import tabular
+
+    X, names = _mixed_table(breast_cancer)
+    disc = Discretizer("decile").fit(X, [c for c in range(X.shape[1]) if c not in (3, 5)],
+                                     names)
+    sampler = TabularSampler(X, [3, 5], names, disc)
+    sampler._kernel = None
+    results = []
+    for block in (1, 7 * 999, 10**9):
+        monkeypatch.setattr(tabular, "_BLOCK_UNIFORMS", block)
+        results.append(sampler.sample(X[2], 999, np.random.default_rng(5)))
+    for Z, inverse in results[1:]:
+        np.testing.assert_array_equal(Z, results[0][0])
+        np.testing.assert_array_equal(inverse, results[0][1])
+
+
+def test_samples_are_determined_by_the_seed_through_uniform_draws(breast_cancer):
+    """Categorical columns take one ``rng.random`` uniform per column and sample, in
+    column order, after the continuous columns' normals: a value is the category whose
+    share of [0, 1) holds its uniform (known answer from the training frequencies)."""
+    X, names = _mixed_table(breast_cancer)
+    sampler = TabularSampler(X, [3, 5], names, None)
+    n = 500
+    Z, inverse = sampler.sample(X[0], n, np.random.default_rng(9))
+    rng = np.random.default_rng(9)
+    rng.standard_normal((X.shape[1] - 2, n))
+    u = rng.random((2, n))
+    for j, col in enumerate((3, 5)):
+        values, counts = np.unique(X[:, col], return_counts=True)
+        cum = np.cumsum(counts) / counts.sum()
+        expected = values[np.minimum(np.searchsorted(cum, u[j], side="right"),
+                                     values.size - 1)]
+        np.testing.assert_array_equal(inverse[1:, col], expected[1:])
+        np.testing.assert_array_equal(Z[1:, col], (expected == X[0, col])[1:])
+    assert inverse[0].tolist() == X[0].tolist()
+
+
+def test_refitting_a_discretizer_rebuilds_its_one_row_bins(breast_cancer):
+    """fit() builds every table again: bins of one row after a refit on other data are
+    those of a fresh discretizer (the one-row edge table was cached on first use)."""
+    X, _, names, _ = breast_cancer
+    cols = range(X.shape[1])
+    disc = Discretizer("quartile").fit(X + 1000.0, cols, names)
+    disc.discretize(X[0])  # the one-row path, before the refit
+    disc.fit(X, cols, names)
+    fresh = Discretizer("quartile").fit(X, cols, names)
+    for row in X[:20]:
+        np.testing.assert_array_equal(disc.discretize(row), fresh.discretize(row))
+        np.testing.assert_array_equal(disc.discretize(row), disc.discretize(row[None])[0])
+
+
+def test_a_sampler_keeps_its_discretizer_as_fitted(breast_cancer):
+    """A sampler's tables are built in its constructor from the discretizer as it was
+    then; refitting that object later on other data changes nothing of the sampler."""
+    X, names = _mixed_table(breast_cancer)
+    cont = [c for c in range(X.shape[1]) if c not in (3, 5)]
+    disc = Discretizer("quartile").fit(X, cont, names)
+    sampler = TabularSampler(X, [3, 5], names, disc)
+    reference = TabularSampler(X, [3, 5], names, Discretizer("quartile").fit(X, cont, names))
+    disc.fit(X[::-1] * 3.0 + 7.0, cont, names)
+    for kernel in (sampler._kernel, None):
+        sampler._kernel = reference._kernel = kernel
+        ours = sampler.sample(X[4], 801, np.random.default_rng(2))
+        theirs = reference.sample(X[4], 801, np.random.default_rng(2))
+        np.testing.assert_array_equal(ours[0], theirs[0])
+        np.testing.assert_array_equal(ours[1], theirs[1])
+        assert sampler.describe_row(X[4], names, {}) == reference.describe_row(X[4], names, {})
 
 
 def test_first_positions_and_bins_of_one_row_match_the_general_path(breast_cancer):
@@ -192,30 +271,11 @@ def test_tabulated_quantiles_are_close_to_the_exact_truncated_normal(breast_canc
             np.testing.assert_allclose(table[1:], exact_knots[1:], rtol=1e-12)
 
 
-def test_uniforms_from_raw_draws_are_numpys_float32_uniforms():
-    """Two uniforms per raw 64-bit draw, low half first: the values numpy's
-    Generator.random(dtype=float32) makes of the same bits, for odd and even counts;
-    the compiled kernel unpacks columns that start on either half the same way."""
-    for n in (1, 2, 7, 1000, 1001):
-        bits = np.random.default_rng(3).bit_generator.random_raw((n + 1) // 2)
-        np.testing.assert_array_equal(
-            uniforms_from_bits(bits, n),
-            np.random.default_rng(3).random(n, dtype=np.float32).astype(np.float64))
-    kernels = pytest.importorskip("whylens.representations._tabular_kernels")
-    bits = np.random.default_rng(4).bit_generator.random_raw(50)
-    expected = uniforms_from_bits(bits, 100)
-    for start, n in ((0, 7), (1, 7), (3, 8), (13, 1), (0, 100), (99, 1)):
-        for unpack in (kernels._unpack_uniforms, kernels._unpack_uniforms.py_func):
-            u = np.empty(n)
-            unpack(bits, start, u)
-            np.testing.assert_array_equal(u, expected[start:start + n])
-
-
 @pytest.mark.parametrize("bit_generator", ["PCG64", "MT19937", "Philox", "SFC64"])
 def test_bins_follow_training_frequencies_for_every_bit_generator(breast_cancer, bit_generator):
     """A Generator over any numpy bit generator draws the bins with their training
-    frequencies (MT19937's raw draws carry 32 random bits, not 64: taken as 64 they
-    put half the samples in the first bin)."""
+    frequencies (raw draws of MT19937 carry 32 random bits, not 64: an earlier
+    sampler that took them as 64 put half the samples in the first bin)."""
     X, _, names, _ = breast_cancer
     disc = Discretizer("quartile").fit(X, range(X.shape[1]), names)
     sampler = TabularSampler(X, [], names, disc)

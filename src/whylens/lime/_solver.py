@@ -193,17 +193,14 @@ class LimeSolver:
     def _moments(self, y: np.ndarray) -> tuple[float, np.ndarray, float]:
         """Weighted mean of ``y``, ``Xc' W (y - mean)`` of shape (n_features,)
         and ``(y - mean)' W (y - mean)``, from matrix-vector products (no
-        centred copy of ``Z``); the last one is remembered, as selection and
-        the final fit need the same."""
-        last = getattr(self, "_last_moments", None)
-        if last is not None and last[0] is y:
-            return last[1]
+        centred copy of ``Z``). :meth:`fit` computes them once and hands them
+        to the selection and the final fit."""
         w = self.weights
         if y.size and y.min() == y.max():
             # A constant output: no variance to explain (rounding in the weighted
             # mean would leave a spurious one of ~1e-30 and a score of 0 instead
             # of lime's and scikit-learn's 1).
-            return self._remember(y, (float(y[0]), np.zeros(self.n_features), 0.0))
+            return float(y[0]), np.zeros(self.n_features), 0.0
         y_mean = float(w @ y) / self._sw
         yc = y - y_mean
         wy = w * yc
@@ -212,12 +209,7 @@ class LimeSolver:
             b = (yc * self._sqrt_w) @ self._scaled
         else:
             b = self.Z.T @ wy - self._x_mean * float(wy.sum())
-        return self._remember(y, (y_mean, b, syy))
-
-    def _remember(self, y: np.ndarray, moments: tuple[float, np.ndarray, float]
-                  ) -> tuple[float, np.ndarray, float]:
-        self._last_moments = (y, moments)
-        return moments
+        return y_mean, b, syy
 
     def _sub_gram(self, features: np.ndarray) -> np.ndarray:
         """A new array of the Gram matrix's rows and columns ``features``, (k, k)
@@ -243,13 +235,14 @@ class LimeSolver:
         return coef, intercept
 
     # -- feature selection ---------------------------------------------------
-    def _forward_selection(self, y: np.ndarray, num_features: int) -> np.ndarray:
+    def _forward_selection(self, moments: tuple[float, np.ndarray, float],
+                           num_features: int) -> np.ndarray:
         """Greedy forward selection by weighted R² of an unregularised fit.
 
         Uses the Schur-complement update of the explained sum of squares, so
         every candidate of a step is scored in one vectorised expression.
         """
-        _, b, _ = self._moments(y)  # Xc' W yc, shape (d,)
+        _, b, _ = moments  # Xc' W yc, shape (d,)
         gram = self._gram
         used: list[int] = []
         diag = np.diag(gram)
@@ -269,8 +262,9 @@ class LimeSolver:
             used.append(int(np.argmax(gain)))
         return np.asarray(used, dtype=np.int64)
 
-    def _highest_weights(self, y: np.ndarray, num_features: int) -> np.ndarray:
-        coef, _ = self._ridge(self._moments(y), np.arange(self.n_features), alpha=0.01)
+    def _highest_weights(self, moments: tuple[float, np.ndarray, float],
+                         num_features: int) -> np.ndarray:
+        coef, _ = self._ridge(moments, np.arange(self.n_features), alpha=0.01)
         weighted = coef * self._z0
         order = np.argsort(-np.abs(weighted), kind="stable")
         return order[:num_features].astype(np.int64)
@@ -317,16 +311,24 @@ class LimeSolver:
         -------
         ndarray of int, shape (k,)
         """
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        return self._select(y, None, num_features, method)
+
+    def _select(self, y: np.ndarray, moments: tuple[float, np.ndarray, float] | None,
+                num_features: int, method: str) -> np.ndarray:
+        """:meth:`select`, with ``y``'s moments when the caller has them."""
         check_feature_selection(method)
         if method == "none":
             return np.arange(self.n_features, dtype=np.int64)
         if method == "auto":
             method = "forward_selection" if num_features <= 6 else "highest_weights"
+        if method == "lasso_path":
+            return self._lasso_path(y, num_features)
+        if moments is None:
+            moments = self._moments(y)
         if method == "forward_selection":
-            return self._forward_selection(y, num_features)
-        if method == "highest_weights":
-            return self._highest_weights(y, num_features)
-        return self._lasso_path(y, num_features)
+            return self._forward_selection(moments, num_features)
+        return self._highest_weights(moments, num_features)
 
     def fit(
         self,
@@ -367,13 +369,14 @@ class LimeSolver:
             raise InputError(describe("model_regressor", "None for a solver built with "
                                       "overwrite_samples=True", model_regressor,
                                       "Build the LimeSolver without overwrite_samples."))
-        used = self.select(y, num_features, feature_selection)
         if model_regressor is None:
             moments = self._moments(y)
+            used = self._select(y, moments, num_features, feature_selection)
             coef, intercept = self._ridge(moments, used, alpha=1.0)
             score = self._r2(moments, used, coef)
             local = float(self.instance[used] @ coef + intercept)
         else:
+            used = self._select(y, None, num_features, feature_selection)
             x_used = self.Z[:, used]
             if not all(hasattr(model_regressor, m) for m in ("fit", "predict", "score")):
                 raise InputTypeError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -86,6 +87,8 @@ class LimeTabularExplainer:
     feature_selection : str, default="auto"
     discretize_continuous : bool, default=True
     discretizer : {"quartile", "decile", "entropy"} or Discretizer, default="quartile"
+        A Discretizer is copied and the copy fitted on ``training_data``; the
+        object passed is left as it was.
     sample_around_instance : bool, default=False
         Without discretisation, draw continuous columns around the instance
         instead of the training mean.
@@ -151,6 +154,10 @@ class LimeTabularExplainer:
                 raise InputTypeError(describe("discretizer",
                                               f"one of {DISCRETIZERS} or a Discretizer",
                                               discretizer))
+            else:
+                # Fitted on this explainer's data: a copy, so that the caller's
+                # object (maybe shared with another explainer) never changes.
+                discretizer = copy.deepcopy(discretizer)
             continuous = [c for c in range(d) if c not in self.categorical_features]
             labels = None if training_labels is None else np.asarray(training_labels)
             self.discretizer = discretizer.fit(X, continuous, self.feature_names, labels)
