@@ -59,6 +59,25 @@ class ExplanationViews:
         """Number of explained instances."""
         return int(self.values.shape[0])
 
+    def output_name(self, label: int) -> str:
+        """Return the name of model output ``label``, as plots and pages show it.
+
+        Parameters
+        ----------
+        label : int
+            Index of a model output.
+
+        Returns
+        -------
+        str
+            ``output_names[label]``, or ``str(label)`` when the outputs are not
+            named (or ``label`` is out of their range).
+        """
+        names = self.output_names
+        if names and 0 <= label < len(names):
+            return str(names[label])
+        return str(label)
+
     def _single(self, view: str) -> None:
         if self.n_instances != 1:
             raise BatchExplanationError(

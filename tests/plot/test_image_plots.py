@@ -61,7 +61,7 @@ def test_lime_heat_map_paints_weights_on_segments(lime_exp):
 
 
 def test_image_mask_marks_boundaries_of_the_shown_superpixels(lime_exp):
-    fig = image_mask(lime_exp, 1, num_features=1)
+    fig = image_mask(lime_exp, 1, max_display=1)
     drawn = np.asarray(fig.axes[0].images[0].get_array())
     _, mask = lime_exp.get_image_and_mask(1, num_features=1)
     assert mask.sum() == 16  # the 4x4 cell of segment 5
@@ -74,7 +74,7 @@ def test_feature_map_grid_panels():
     values = RNG.random((2, 5, 6, 6))
     exp = Explanation(values=values, labels=[4, 0, 2, 1, 3], method="torch.feature_maps",
                       features=Features(kind="image", names=[]), params={"layer": "conv"})
-    fig = feature_map_grid(exp, index=1, max_channels=4)
+    fig = feature_map_grid(exp, index=1, max_display=4)
     panels = [ax for ax in fig.axes if ax.images]
     assert [ax.get_title() for ax in panels] == ["ch 4", "ch 0", "ch 2", "ch 1"]
     np.testing.assert_array_equal(panels[0].images[0].get_array(), values[1, 0])
@@ -120,7 +120,7 @@ def test_html_embeds_figures(lime_exp):
                                              features=Features(kind="tabular",
                                                                names=["a", "b", "c"]))),
          NotSupportedError, "image explanation"),
-        (lambda e: feature_map_grid(cam_exp(), max_channels=0), InputError, "max_channels"),
+        (lambda e: feature_map_grid(cam_exp(), max_display=0), InputError, "max_display"),
         (lambda e: feature_map_grid(cam_exp(), index=3), InputError, "index"),
         (lambda e: image_mask(e, 1, positive_only=True, negative_only=True), InputError,
          "at most one"),

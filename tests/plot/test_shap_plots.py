@@ -45,7 +45,7 @@ def test_beeswarm_orders_features_by_mean_abs(exp):
 
 
 def test_global_bar_is_mean_abs_and_bar_dispatches_on_batches(exp):
-    fig = plot.bar(exp, max_features=3)
+    fig = plot.bar(exp, max_display=3)
     widths = sorted((p.get_width() for p in fig.axes[0].patches), reverse=True)
     imp = np.sort(np.abs(exp.values[:, 0]).mean(0))[::-1]
     np.testing.assert_allclose(widths[:3], imp[:3])

@@ -1,5 +1,11 @@
 """matplotlib figures of explanations; nothing here calls ``plt.show()``.
 
+One name per concept in every plot (shap's): ``max_display`` is how many
+features (tokens, superpixels, channels) a plot shows, and the names of the
+model outputs are the Explanation's ``output_names``. ``bar(max_features=)``,
+``image_mask(num_features=)`` and ``feature_map_grid(max_channels=)`` stay
+accepted as aliases of ``max_display``.
+
 >>> from whylens.plot import bar, image_overlay, image_mask, feature_map_grid
 """
 

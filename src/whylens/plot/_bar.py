@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from whylens._validation import check_positive_int
-from whylens.errors import InputTypeError, describe
+from whylens.plot._common import check_explanation, max_display_alias, new_axes
 from whylens.plot._fonts import text_families
 
 if TYPE_CHECKING:
@@ -28,8 +27,10 @@ def bar(
     exp: Explanation,
     label: int = 1,
     ax: Axes | None = None,
-    max_features: int | None = None,
+    max_display: int | None = None,
     title: str | None = None,
+    *,
+    max_features: int | None = None,
 ) -> Figure:
     """Plot ``exp.as_list(label)`` as horizontal bars, largest ``|weight|`` on top.
 
@@ -50,11 +51,14 @@ def bar(
         Which explained output (in regression mode ``1`` is the output, as in lime).
     ax : matplotlib.axes.Axes, optional
         Draw into this Axes; default: a new figure.
-    max_features : int, optional
-        Show only the first ``max_features`` features of ``as_list``.
+    max_display : int, optional
+        Show only the first ``max_display`` features of ``as_list`` (default:
+        all of them; 10 and the rest summed in one bar for a batch).
     title : str, optional
-        Default ``"Local explanation for class <name>"`` (``"Local
-        explanation"`` in regression mode).
+        Default ``"Local explanation for class <name>"`` with the name from
+        ``exp.output_names`` (``"Local explanation"`` in regression mode).
+    max_features : int, optional
+        Alias of ``max_display`` (the name this function took before).
 
     Returns
     -------
@@ -66,36 +70,31 @@ def bar(
     Raises
     ------
     InputError
-        If ``label`` was not explained or ``max_features`` < 1.
+        If ``label`` was not explained, ``max_display`` < 1, or
+        ``max_display`` and ``max_features`` disagree.
     InputTypeError
-        If ``ax`` is not a matplotlib Axes or ``max_features`` not an int.
+        If ``exp`` is no Explanation, ``ax`` no matplotlib Axes or
+        ``max_display`` not an int.
     """
+    check_explanation(exp)
+    count = max_display_alias(max_display, max_features, "max_features", None)
     if exp.n_instances > 1:  # a batch: global importance, mean |value| (shap's bar)
         from whylens.plot._shap import global_bar
 
         shap_label = None if exp.labels.shape[0] == 1 else label
         return global_bar(exp, label=shap_label, ax=ax, title=title,
-                          max_display=10 if max_features is None else max_features)
+                          max_display=10 if count is None else count)
     items = exp.as_list(label)  # raises BatchExplanationError / InputError
-    if max_features is not None:
-        items = items[: check_positive_int("max_features", max_features)]
-    if ax is not None and not hasattr(ax, "barh"):
-        raise InputTypeError(describe("ax", "a matplotlib Axes or None", ax))
+    if count is not None:
+        items = items[:count]
     if title is None:
         title = "Local explanation"
         if exp.mode == "classification":
-            names = exp.output_names or []
-            name = names[label] if 0 <= label < len(names) else label
-            title = f"Local explanation for class {name}"
+            title = f"Local explanation for class {exp.output_name(label)}"
 
     names = [name for name, _ in reversed(items)]
     weights = np.array([w for _, w in reversed(items)], dtype=np.float64)
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(6.4, 1.3 + 0.38 * max(len(items), 1)), layout="constrained")
-        ax = fig.add_subplot()
-    fig = getattr(ax.figure, "figure", ax.figure)  # the root figure of a subfigure
+    fig, ax = new_axes(ax, (6.4, 1.3 + 0.38 * max(len(items), 1)))
 
     families = text_families()
     positions = np.arange(len(items))

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from whylens._validation import check_positive_int
-from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
+from whylens.errors import InputError, NotSupportedError, describe
+from whylens.plot._common import check_explanation, max_display_alias, new_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -70,6 +71,7 @@ def heat_map(exp: Explanation, label: int | None = None) -> np.ndarray:
     NotSupportedError
         For explanations that are not images.
     """
+    check_explanation(exp)
     exp._single("heat_map")
     row = _label_row(exp, label)
     if exp.features.segments is not None:
@@ -92,23 +94,9 @@ def heat_map(exp: Explanation, label: int | None = None) -> np.ndarray:
     return values
 
 
-def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        if not hasattr(ax, "imshow"):
-            raise InputTypeError(describe("ax", "a matplotlib Axes or None", ax))
-        return getattr(ax.figure, "figure", ax.figure), ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.add_subplot()
-
-
 def _class_title(exp: Explanation, label: int | None, what: str) -> str:
-    row = _label_row(exp, label)
-    k = int(exp.labels[row])
-    names = exp.output_names or []
-    name = names[k] if 0 <= k < len(names) else k
-    return f"{what}: class {name}"
+    k = int(exp.labels[_label_row(exp, label)])
+    return f"{what}: class {exp.output_name(k)}"
 
 
 def image_overlay(
@@ -156,7 +144,7 @@ def image_overlay(
     heat = heat_map(exp, label)
     if image is None:
         image = None if exp.features.data is None else exp.features.data[0]
-    fig, ax = _new_axes(ax, (4.8, 4.0))
+    fig, ax = new_axes(ax, (4.8, 4.0))
     if image is not None:
         img = display_image(image)
         if img.shape[:2] != heat.shape:
@@ -182,35 +170,60 @@ def image_mask(
     positive_only: bool = True,
     negative_only: bool = False,
     hide_rest: bool = False,
-    num_features: int = 5,
+    max_display: int | None = None,
     min_weight: float = 0.0,
     ax: Axes | None = None,
     title: str | None = None,
+    *,
+    num_features: int | None = None,
 ) -> Figure:
     """lime's picture: ``get_image_and_mask`` with the superpixel boundaries drawn.
 
-    Parameters are those of :meth:`whylens.Explanation.get_image_and_mask`;
-    ``label`` defaults to the first explained label. Boundaries of shown
-    positive superpixels are yellow (as ``mark_boundaries``), negative ones red.
+    Boundaries of shown positive superpixels are yellow (as
+    ``mark_boundaries``), negative ones red.
+
+    Parameters
+    ----------
+    exp : Explanation
+        A single-instance LIME image explanation.
+    label : int, optional
+        Which explained label; default the first.
+    positive_only, negative_only, hide_rest, min_weight
+        As :meth:`whylens.Explanation.get_image_and_mask`.
+    max_display : int, optional
+        Superpixels shown, in decreasing ``|weight|`` order; default 5.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Default ``"LIME: class <name>"``, the name from ``exp.output_names``.
+    num_features : int, optional
+        Alias of ``max_display`` (lime's name in ``get_image_and_mask``).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        A label that was not explained, ``max_display`` < 1, or
+        ``max_display`` and ``num_features`` that disagree.
     """
     from skimage.segmentation import mark_boundaries
 
+    check_explanation(exp)
+    count = max_display_alias(max_display, num_features, "num_features", 5)
     exp._single("image_mask")
     k = int(exp.labels[_label_row(exp, label)])
     temp, mask = exp.get_image_and_mask(k, positive_only=positive_only,
                                         negative_only=negative_only, hide_rest=hide_rest,
-                                        num_features=num_features, min_weight=min_weight)
+                                        num_features=count, min_weight=min_weight)
     img = display_image(temp)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
     drawn = mark_boundaries(img, (mask > 0).astype(int), color=(1, 1, 0))
     if (mask < 0).any():
         drawn = mark_boundaries(drawn, (mask < 0).astype(int), color=(1, 0, 0))
-    fig, ax = _new_axes(ax, (4.0, 4.0))
+    fig, ax = new_axes(ax, (4.0, 4.0))
     ax.imshow(drawn)
     ax.set_axis_off()
     ax.set_title(title if title is not None else _class_title(exp, label, "LIME"))
@@ -220,10 +233,12 @@ def image_mask(
 def feature_map_grid(
     exp: Explanation,
     index: int = 0,
-    max_channels: int = 16,
+    max_display: int | None = None,
     ncols: int | None = None,
     cmap: str = "viridis",
     title: str | None = None,
+    *,
+    max_channels: int | None = None,
 ) -> Figure:
     """A grid of feature maps or filter patterns, one panel per channel.
 
@@ -235,13 +250,16 @@ def feature_map_grid(
         (1, k, H, W, C)).
     index : int, default=0
         Which instance of a feature-map batch.
-    max_channels : int, default=16
-        Panels shown (the first channels, i.e. the strongest when ranked).
+    max_display : int, optional
+        Panels shown (the first channels, i.e. the strongest when ranked);
+        default 16.
     ncols : int, optional
         Columns; default about the square root of the panels.
     cmap : str, default="viridis"
         Colour map of single-channel maps (each panel scaled to its own range).
     title : str, optional
+    max_channels : int, optional
+        Alias of ``max_display`` (the name this function took before).
 
     Returns
     -------
@@ -251,17 +269,19 @@ def feature_map_grid(
     Raises
     ------
     InputError
-        ``index`` out of range or ``max_channels`` < 1.
+        ``index`` out of range, ``max_display`` < 1, or ``max_display`` and
+        ``max_channels`` that disagree.
     """
     from matplotlib.figure import Figure
 
-    max_channels = check_positive_int("max_channels", max_channels)
+    check_explanation(exp)
+    count = max_display_alias(max_display, max_channels, "max_channels", 16)
     if not 0 <= index < exp.n_instances:
         raise InputError(describe("index", f"an instance index in [0, {exp.n_instances})",
                                   index))
     values = exp.values[index]
     channels = exp.labels.tolist()
-    k = min(len(channels), max_channels)
+    k = min(len(channels), count)
     if values.ndim == 2:  # 1-D maps: one heat row per channel
         fig = Figure(figsize=(6.4, 0.5 + 0.3 * k), layout="constrained")
         ax = fig.add_subplot()

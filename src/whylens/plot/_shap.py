@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from whylens._validation import check_positive_int
-from whylens.errors import InputError, InputTypeError, describe
+from whylens.errors import InputError, describe
+from whylens.plot._common import check_explanation, new_axes
 from whylens.plot._fonts import text_families
 
 if TYPE_CHECKING:
@@ -52,10 +53,7 @@ def _cmap():
 
 def _row(exp: Explanation, label: int | None) -> int:
     """Row of ``exp.values`` to plot: the label asked, else the only / positive one."""
-    from whylens.explanation import Explanation
-
-    if not isinstance(exp, Explanation):
-        raise InputTypeError(describe("exp", "a whylens Explanation", exp))
+    check_explanation(exp)
     if label is None:
         k = exp.labels.shape[0]
         if k == 1:
@@ -78,17 +76,6 @@ def _matrix(exp: Explanation, label: int | None) -> np.ndarray:
                      got_text=f"values of shape {exp.values.shape}")
         )
     return exp.values[:, r, :]
-
-
-def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        if not hasattr(ax, "barh"):
-            raise InputTypeError(describe("ax", "a matplotlib Axes or None", ax))
-        return getattr(ax.figure, "figure", ax.figure), ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    return fig, fig.add_subplot()
 
 
 def _max_display(max_display: Any, d: int) -> int:
@@ -137,7 +124,7 @@ def beeswarm(exp: Explanation, label: int | None = None, max_display: int = 10,
     n, d = V.shape
     top = _max_display(max_display, d)
     order = np.argsort(-np.abs(V).mean(axis=0), kind="stable")[:top]
-    fig, ax = _figure(ax, (7.0, 1.2 + 0.42 * top))
+    fig, ax = new_axes(ax, (7.0, 1.2 + 0.42 * top))
     data = exp.features.data if exp.features.kind == "tabular" else None
     cmap = _cmap()
     rng = np.random.default_rng(0)  # jitter only; fixed so figures are reproducible
@@ -188,7 +175,14 @@ def global_bar(exp: Explanation, label: int | None = None, max_display: int = 10
                ax: Axes | None = None, title: str | None = None) -> Figure:
     """Global importance: mean ``|SHAP value|`` per feature over the batch.
 
-    The last bar sums the features beyond ``max_display``.
+    Parameters
+    ----------
+    exp : Explanation
+        A batch, values of shape (n_instances, n_labels, n_features).
+    label : int, optional
+        Which explained output; default the only one, or the positive class of two.
+    max_display : int, default=10
+        Bars shown; the last one sums the features beyond ``max_display``.
 
     Returns
     -------
@@ -204,7 +198,7 @@ def global_bar(exp: Explanation, label: int | None = None, max_display: int = 10
     if d > top:
         names.append(f"Sum of {d - top} other features")
         vals.append(float(imp[order[top:]].sum()))
-    fig, ax = _figure(ax, (6.6, 1.2 + 0.38 * len(vals)))
+    fig, ax = new_axes(ax, (6.6, 1.2 + 0.38 * len(vals)))
     pos = np.arange(len(vals))[::-1]
     bars = ax.barh(pos, vals, color=SHAP_POSITIVE, height=0.7)
     if d > top:
@@ -233,6 +227,9 @@ def waterfall(exp: Explanation, label: int | None = None, max_display: int = 10,
     ----------
     exp : Explanation
         A single instance (``exp[i]``).
+    label : int, optional
+    max_display : int, default=10
+        Rows shown, the last one summing the features beyond them.
 
     Returns
     -------
@@ -257,7 +254,7 @@ def waterfall(exp: Explanation, label: int | None = None, max_display: int = 10,
         items.append((f"{d - len(shown)} other features", float(v[order[len(shown):]].sum())))
     # Bottom row first: the smallest contributions start at the base value.
     items = items[::-1]
-    fig, ax = _figure(ax, (7.2, 1.6 + 0.42 * len(items)))
+    fig, ax = new_axes(ax, (7.2, 1.6 + 0.42 * len(items)))
     start = base
     lefts, widths = [], []
     for _, w in items:
@@ -315,12 +312,20 @@ def force(exp: Explanation, label: int | None = None, max_display: int = 8,
     output up (drawn left of ``f(x)``), blue ones push it down (right of it),
     each as wide as its contribution, the largest labelled.
 
+    Parameters
+    ----------
+    exp : Explanation
+        A single instance (``exp[i]``).
+    label : int, optional
+    max_display : int, default=8
+        Features drawn one by one; the rest as one segment.
+
     Returns
     -------
     matplotlib.figure.Figure
     """
     base, fx, parts = _force_parts(exp, label, max_display)
-    fig, ax = _figure(ax, (9.0, 2.4))
+    fig, ax = new_axes(ax, (9.0, 2.4))
     pos = sorted([p for p in parts if p[1] > 0], key=lambda p: p[1])  # small first, far left
     neg = sorted([p for p in parts if p[1] < 0], key=lambda p: p[1])  # most negative last
     total_pos = sum(w for _, w in pos)
@@ -364,6 +369,8 @@ def force(exp: Explanation, label: int | None = None, max_display: int = 8,
 
 def force_html(exp: Explanation, label: int | None = None, max_display: int = 8) -> str:
     """Force plot of one instance as self-contained HTML (inline CSS, no JavaScript).
+
+    Parameters are those of :func:`force`.
 
     Returns
     -------
@@ -468,7 +475,7 @@ def scatter(exp: Explanation, feature: int | str, label: int | None = None,
         raise InputError(describe("exp", "a tabular explanation with features.data",
                                   got_text=f"a {exp.features.kind} explanation"))
     j = int(exp._axis_index(feature, V.shape[1], exp.features.names, "feature")[0])
-    fig, ax = _figure(ax, (6.4, 4.6))
+    fig, ax = new_axes(ax, (6.4, 4.6))
     names = list(exp.features.names)
     if color is not None:
         c = strongest_interaction(exp, j, label) if color == "auto" else int(
@@ -506,6 +513,14 @@ def heatmap(exp: Explanation, label: int | None = None, max_display: int = 10,
     (leaf order), features by mean ``|value|``; the line above shows the model
     output ``f(x)`` of each instance.
 
+    Parameters
+    ----------
+    exp : Explanation
+        A batch, values of shape (n_instances, n_labels, n_features).
+    label : int, optional
+    max_display : int, default=10
+        Feature rows shown, the largest mean ``|value|`` first.
+
     Returns
     -------
     matplotlib.figure.Figure
@@ -526,7 +541,7 @@ def heatmap(exp: Explanation, label: int | None = None, max_display: int = 10,
         fig = Figure(figsize=(8.0, 1.8 + 0.4 * top), layout="constrained")
         top_ax, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 4])
     else:
-        fig, ax = _figure(ax, (8.0, 5.0))
+        fig, ax = new_axes(ax, (8.0, 5.0))
         top_ax = None
     M = V[iorder][:, forder].T
     lim = float(np.abs(M).max()) or 1.0
@@ -599,7 +614,7 @@ def text(exp: Explanation, label: int | None = None, ax: Axes | None = None,
         pieces.append((doc[cursor:], None))
     scale = float(np.abs(v).max()) or 1.0
     lines = len(doc) // max(int(width * 9), 1) + 1 + doc.count("\n")
-    fig, ax = _figure(ax, (width, 0.7 + 0.34 * lines))
+    fig, ax = new_axes(ax, (width, 0.7 + 0.34 * lines))
     ax.set_axis_off()
     families = text_families()
     renderer = fig._get_renderer()  # an Agg renderer for a bare Figure

@@ -31,7 +31,6 @@ __all__ = [
     "format_number",
     "format_weight",
     "legend_note",
-    "output_name",
     "page",
     "panel_headers",
     "proba_section",
@@ -182,13 +181,6 @@ def ranked_features(exp: Explanation, label: int) -> list[tuple[int, str, float]
     return [(i, name, w) for (i, _), (name, w) in zip(indices, described, strict=True)]
 
 
-def output_name(exp: Explanation, label: int) -> str:
-    names = exp.output_names
-    if names and 0 <= label < len(names):
-        return str(names[label])
-    return str(label)
-
-
 def sign_color(weight: float) -> str:
     if weight > 0:
         return POSITIVE_COLOR
@@ -224,9 +216,9 @@ def format_weight(w: float) -> str:
 def panel_headers(exp: Explanation, label: int) -> tuple[str, str, str]:
     """Panel title and the (negative, positive) side headers, as lime labels them."""
     if exp.mode == "regression":
-        name = output_name(exp, 0) if exp.output_names else "Local explanation"
+        name = exp.output_name(0) if exp.output_names else "Local explanation"
         return name, "negative", "positive"
-    name = output_name(exp, label)
+    name = exp.output_name(label)
     names = exp.output_names or []
     if len(names) == 2 and label in (0, 1):
         return name, str(names[1 - label]), name
@@ -236,7 +228,7 @@ def panel_headers(exp: Explanation, label: int) -> tuple[str, str, str]:
 def proba_section(exp: Explanation) -> str:
     probs = np.asarray(exp.output, dtype=np.float64)[0].reshape(-1)
     order = np.argsort(-probs, kind="stable")
-    rows = [(output_name(exp, int(k)), float(probs[k])) for k in order]
+    rows = [(exp.output_name(int(k)), float(probs[k])) for k in order]
     if len(rows) > MAX_CLASSES:
         rest = sum(p for _, p in rows[MAX_CLASSES - 1 :])
         rows = [*rows[: MAX_CLASSES - 1], ("Other", rest)]
