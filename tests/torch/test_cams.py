@@ -71,7 +71,7 @@ def test_upsampled_map_is_bilinear_of_layer_map():
 def test_gradcam_on_gap_head_equals_closed_form_cam():
     model = seeded(GapNet())
     x = torch.randn(2, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    exp = GradCAM(model, "features.3")(x, target=[0, 2])
+    exp = GradCAM(model, "features.3")(x, labels=[0, 2])
     acts = model.features(x).detach()  # (2, C, 4, 4)
     w = model.head.weight.detach()  # (classes, C)
     for j, c in enumerate([0, 2]):
@@ -140,17 +140,17 @@ def test_scorecam_and_ablation_probe_chunk_sizes_under_the_budget(monkeypatch):
     for method in (ScoreCAM, AblationCAM):
         model.calls.clear()
         explainer = method(model, "inner.features.2", memory_budget=budget)
-        probed = explainer(x, target=[1, 3])
+        probed = explainer(x, labels=[1, 3])
         extra = model.calls[1:]  # after the explained forward: 4 inputs x 40 channels
         assert extra[:5] == [4, 4, 8, 16, 16] and set(extra[5:-1]) == {8}
         assert sum(extra) == 160 and max(extra) <= 50
         assert probed.n_evals == 4 + 160 and probed.params["batch_size"] == 50
         assert explainer.last_chunks.chunk_size == 8
         model.calls.clear()
-        again = explainer(x, target=[1, 3])  # the chosen size is reused: no second probe
+        again = explainer(x, labels=[1, 3])  # the chosen size is reused: no second probe
         assert set(model.calls[1:-1]) == {8} and explainer.last_chunks.probed == {}
         np.testing.assert_array_equal(again.layer_values, probed.layer_values)
-        fixed = method(model, "inner.features.2", batch_size=50)(x, target=[1, 3])
+        fixed = method(model, "inner.features.2", batch_size=50)(x, labels=[1, 3])
         np.testing.assert_allclose(probed.layer_values, fixed.layer_values, rtol=1e-12)
 
 
@@ -175,10 +175,10 @@ def test_region_classifier_max_lies_in_the_region(method):
 def test_batch_equals_instances_one_by_one(method):
     model = seeded(GapNet())
     x = torch.randn(3, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
-    batch = cam(method, model, "features.2")(x, target=[0, 1])
+    batch = cam(method, model, "features.2")(x, labels=[0, 1])
     assert batch.values.shape == (3, 2, 8, 8)
     for i in range(3):
-        single = cam(method, model, "features.2")(x[i : i + 1], target=[0, 1])
+        single = cam(method, model, "features.2")(x[i : i + 1], labels=[0, 1])
         np.testing.assert_allclose(batch.layer_values[i], single.layer_values[0],
                                    rtol=1e-9, atol=1e-12)
         assert batch[i].layer_values.shape == (1, 2, 4, 4)
@@ -188,8 +188,14 @@ def test_default_target_is_each_instances_top_class():
     model = seeded(GapNet())
     x = torch.randn(4, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
     top = model(x).argmax(1).tolist()
+    assert len(set(top)) > 1  # the rows' top classes differ
     exp = GradCAM(model)(x)
-    assert exp.labels.tolist() == list(dict.fromkeys(top))
+    assert exp.labels.tolist() == [[t] for t in top]  # one label per row
+    assert exp.values.shape == (4, 1, 8, 8)
+    for i in range(4):
+        alone = GradCAM(model)(x[i : i + 1], target=top[i])
+        np.testing.assert_array_equal(exp.layer_values[i], alone.layer_values[0])
+        assert exp[i].labels.tolist() == [top[i]]
     assert exp.params["layer"] == "features.3"  # the last spatial layer, found by shape
     np.testing.assert_allclose(exp.output, model(x).detach().numpy())
 
@@ -328,10 +334,18 @@ def test_meta_device_model_is_refused():
         ({"layer": "pool"}, {}, InputError, "spatial layer"),
         ({"layer": 3.5}, {}, InputTypeError, "layer name"),
         ({"layer": torch.nn.Conv2d(1, 1, 1)}, {}, InputError, "not part of the model"),
-        ({"layer": "features.2"}, {"target": 4}, InputError, r"output indices in \[0, 4\)"),
-        ({"layer": "features.2"}, {"target": -1}, InputError, r"\[-1\]"),
+        ({"layer": "features.2"}, {"target": 4}, InputError, r"output index in \[0, 4\)"),
+        ({"layer": "features.2"}, {"target": -1}, InputError, r"\[0, 4\), got -1"),
         ({"layer": "features.2"}, {"target": True}, InputTypeError, "target"),
-        ({"layer": "features.2"}, {"target": "cat"}, InputTypeError, "target"),
+        ({"layer": "features.2"}, {"target": 1.5}, InputTypeError, "target"),
+        ({"layer": "features.2"}, {"target": "cat"}, InputError, "outputs have no names"),
+        ({"layer": "features.2"}, {"target": [0, 1]}, InputError,
+         r"length 1, got a sequence of length 2.*labels=\[\.\.\.\]"),
+        ({"layer": "features.2"}, {"target": [[0, 1]]}, InputError, "labels="),
+        ({"layer": "features.2"}, {"labels": [0, 9]}, InputError, r"\[0, 4\), got 9"),
+        ({"layer": "features.2"}, {"labels": []}, InputError, "non-empty"),
+        ({"layer": "features.2"}, {"labels": [0], "target": 1}, InputError, "not both"),
+        ({"layer": "features.2"}, {"callback": 3}, InputTypeError, "callback"),
         ({"layer": "features.2"}, {"x": torch.zeros(8)}, InputError, "batch dimension|x\\[None\\]"),
         ({"layer": "features.2"}, {"x": "img"}, InputTypeError, "torch.Tensor"),
         ({"layer": "features.2", "batch_size": 0}, {}, InputError, "batch_size"),

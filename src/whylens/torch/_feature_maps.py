@@ -9,7 +9,7 @@ import numpy as np
 
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
-from whylens.torch._cams import _as_input, _to_channels_last
+from whylens.torch._cam_base import _as_input, _to_channels_last
 from whylens.torch._hooks import capture, check_same_device, get_layer
 
 __all__ = ["check_channels", "feature_maps"]
