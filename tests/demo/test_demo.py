@@ -58,6 +58,13 @@ def test_accuracies_from_summary(demo):
     # sizes of the seeded splits: 569 tumours (25% test), >10k reviews (20% test)
     assert summary["tabular"]["n_train"] + summary["tabular"]["n_test"] == 569
     assert summary["tabular"]["n_test"] == 143
+    # one name for the class names, as in the explanations (class_names: lime's alias)
+    assert summary["tabular"]["output_names"] == ["malignant", "benign"]
+    assert summary["text"]["output_names"] == ["rotten", "fresh"]
+    assert "class_names" not in summary["tabular"]
+    for section in demo.sections:
+        assert section.class_names is section.output_names
+        assert section.output_names == section.instances[0].explanation.output_names
     n_text = summary["text"]["n_train"] + summary["text"]["n_test"]
     assert n_text > 10_000
     assert summary["text"]["n_test"] == pytest.approx(0.2 * n_text, abs=1)
@@ -94,7 +101,7 @@ def test_explanations_have_the_requested_lime_parameters(demo):
     for section in demo.sections:
         for inst in section.instances:
             assert inst.top_features == inst.explanation.as_list(label=1)[:3]
-            assert inst.predicted_class in section.class_names
+            assert inst.predicted_class in section.output_names
             assert inst.probability == pytest.approx(inst.explanation.output[0].max())
 
 

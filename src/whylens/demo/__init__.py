@@ -16,15 +16,9 @@ from whylens.demo._data import (
     rotten_tomatoes_path,
     rotten_tomatoes_split,
 )
-from whylens.demo._run import (
-    SECTIONS,
-    DemoContext,
-    DemoResult,
-    InstanceResult,
-    SectionResult,
-    format_summary,
-    run_demo,
-)
+from whylens.demo._page import format_summary
+from whylens.demo._report import DemoContext, DemoResult, InstanceResult, SectionResult
+from whylens.demo._run import SECTIONS, run_demo
 
 __all__ = [
     "SECTIONS",

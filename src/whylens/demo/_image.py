@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from whylens.demo._report import DemoContext, InstanceResult, SectionResult, save_figure
 from whylens.errors import MissingDependencyError, describe
 
 if TYPE_CHECKING:
-    from whylens.demo._run import DemoContext, InstanceResult, SectionResult
+    from matplotlib.figure import Figure
+
     from whylens.explanation import Explanation
 
 __all__ = [
@@ -36,6 +38,9 @@ __all__ = [
     "image_section",
     "load_photo",
 ]
+
+#: Resolution of the section's PNGs (photos and grids are larger than the charts).
+_DPI = 90
 
 DEMO_FIX = 'Install the image demo\'s model with: pip install "whylens[demo]"'
 
@@ -166,15 +171,8 @@ def load_photo(name: str, size: int) -> np.ndarray:
     return resize(crop, (size, size), anti_aliasing=True).astype(np.float32)
 
 
-def _save(fig: Any, path: Path) -> str:
-    import sys
-
-    try:
-        fig.savefig(path, dpi=90)
-    finally:
-        if "matplotlib.pyplot" in sys.modules:
-            sys.modules["matplotlib.pyplot"].close(fig)
-    return path.name
+def _save(fig: Figure, path: Path) -> str:
+    return save_figure(fig, path, dpi=_DPI)
 
 
 @dataclass
@@ -244,7 +242,6 @@ def image_section(ctx: DemoContext, config: ImageDemoConfig | None = None) -> Se
         If the ``demo`` extra is not installed.
     """
     import torch
-    from whylens.demo._run import InstanceResult, SectionResult
     from whylens.lime import LimeImageExplainer
     from whylens.plot import feature_map_grid, image_mask, image_overlay
     from whylens.render.html import escape
@@ -312,7 +309,7 @@ def image_section(ctx: DemoContext, config: ImageDemoConfig | None = None) -> Se
             files[key] = _save(fig, out / f"image_{name}_{key.replace('+', 'p')}.png")
         for layer in config.feature_layers:
             exp = feature_maps(model, x[None], layer)
-            files["fmaps:" + layer] = _save(feature_map_grid(exp, max_channels=16),
+            files["fmaps:" + layer] = _save(feature_map_grid(exp, max_display=16),
                                             out / f"image_{name}_fmaps_{layer.replace('.', '_')}"
                                                   ".png")
         for key, exp in exps.items():
@@ -355,7 +352,7 @@ def image_section(ctx: DemoContext, config: ImageDemoConfig | None = None) -> Se
         method=f"LimeImageExplainer (quickshift, {config.lime_samples} samples), Grad-CAM and "
                f"Grad-CAM++ (default layer), Score-CAM ({config.scorecam_layer}), feature maps, "
                "filter patterns",
-        class_names=class_names,
+        output_names=class_names,
         n_train=0,
         n_test=len(config.photos),
         accuracy=float(np.mean(hits)) if hits else float("nan"),

@@ -9,13 +9,19 @@
 
 from __future__ import annotations
 
-import sys
+import html
 import time
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from whylens.demo._models import forest_model, review_model
+from whylens.demo._report import (
+    DemoContext,
+    InstanceResult,
+    SectionResult,
+    instance_result,
+    long_documents,
+    save_figure,
+)
 from whylens.explanation import Explanation
 
 __all__ = ["SHAP_BATCH", "SHAP_NSAMPLES", "shap_tabular_section", "shap_text_section"]
@@ -24,45 +30,24 @@ __all__ = ["SHAP_BATCH", "SHAP_NSAMPLES", "shap_tabular_section", "shap_text_sec
 SHAP_BATCH = (15, 60)
 #: Kernel SHAP coalitions per row (quick mode, full mode).
 SHAP_NSAMPLES = (200, 1000)
-_DPI = 110
-
-
-def _save(fig: Any, path: Path) -> None:
-    try:
-        fig.savefig(path, dpi=_DPI)
-    finally:
-        if "matplotlib.pyplot" in sys.modules:
-            sys.modules["matplotlib.pyplot"].close(fig)
 
 
 def _figure_html(src: str, caption: str) -> str:
-    import html
-
     e = html.escape
     return (f"<figure class='wl-demo-chart'><img src='{e(src)}' alt='{e(caption)}'>"
             f"<figcaption>{e(caption)}</figcaption></figure>")
 
 
-def _instance(ctx: Any, section: str, i: int, title: str, exp: Explanation, label: int,
-              true_class: str, seconds: float, png: Path, extra_html: str) -> Any:
-    from whylens.demo._run import InstanceResult
+def _shap_instance(ctx: DemoContext, section: str, i: int, title: str, exp: Explanation,
+                   label: int, true_class: str, seconds: float, png: Path, extra_html: str
+                   ) -> InstanceResult:
     from whylens.plot import force_html
 
-    names = exp.output_names or [str(k) for k in range(exp.output.shape[1])]
-    proba = np.asarray(exp.output[0], dtype=np.float64)
-    predicted = int(np.argmax(proba))
-    json_path = ctx.out_dir / "explanations" / f"{section}_{i}.json"
-    json_path.write_text(exp.to_json(), encoding="utf-8")
-    return InstanceResult(
-        name=f"{section}_{i}", title=title, explanation=exp, label=label,
-        true_class=true_class, predicted_class=names[predicted],
-        probability=float(proba[predicted]), top_features=exp.as_list(label=label)[:3],
-        seconds=seconds, png=png, json=json_path,
-        fragment=extra_html + force_html(exp, label=label),
-    )
+    return instance_result(ctx, f"{section}_{i}", title, exp, label, true_class, seconds, png,
+                           extra_html + force_html(exp, label=label))
 
 
-def shap_tabular_section(ctx: Any) -> Any:
+def shap_tabular_section(ctx: DemoContext) -> SectionResult:
     """Random forest on the breast cancer data, explained with Kernel SHAP.
 
     Parameters
@@ -73,7 +58,6 @@ def shap_tabular_section(ctx: Any) -> Any:
     -------
     SectionResult
     """
-    from whylens.demo._run import SectionResult, forest_model
     from whylens.plot import beeswarm, global_bar, waterfall
     from whylens.shap import KernelExplainer, summarize_background
 
@@ -93,10 +77,11 @@ def shap_tabular_section(ctx: Any) -> Any:
     label = 1
     name = split.class_names[label]
     out = ctx.out_dir
-    _save(beeswarm(batch, label=label, title=f"SHAP values for '{name}' ({n_batch} test rows)"),
-          out / "shap_beeswarm.png")
-    _save(global_bar(batch, label=label, title=f"Mean |SHAP value| for '{name}'"),
-          out / "shap_bar.png")
+    save_figure(beeswarm(batch, label=label,
+                         title=f"SHAP values for '{name}' ({n_batch} test rows)"),
+                out / "shap_beeswarm.png")
+    save_figure(global_bar(batch, label=label, title=f"Mean |SHAP value| for '{name}'"),
+                out / "shap_bar.png")
     (out / "explanations" / "shap_tabular_batch.json").write_text(batch.to_json(),
                                                                    encoding="utf-8")
     summary_html = (
@@ -109,8 +94,8 @@ def shap_tabular_section(ctx: Any) -> Any:
     for i in range(ctx.n_instances):
         exp = batch[i]
         png = out / f"shap_tabular_{i}.png"
-        _save(waterfall(exp, label=label, title=f"Test row {i}: from E[f(X)] to f(x)"), png)
-        instances.append(_instance(
+        save_figure(waterfall(exp, label=label, title=f"Test row {i}: from E[f(X)] to f(x)"), png)
+        instances.append(_shap_instance(
             ctx, "shap_tabular", i, f"Test row {i}", exp, label,
             split.class_names[int(split.y_test[i])], per_row, png,
             summary_html if i == 0 else ""))
@@ -124,20 +109,23 @@ def shap_tabular_section(ctx: Any) -> Any:
         method=f"whylens.shap.KernelExplainer, background summarize_background(X_train, 10), "
                f"nsamples={nsamples}, {n_batch} test rows, random_state={ctx.seed}; "
                f"largest efficiency gap {batch.params['efficiency_max_abs_error']:.1e}",
-        class_names=list(split.class_names), n_train=len(split.X_train),
+        output_names=list(split.class_names), n_train=len(split.X_train),
         n_test=len(split.X_test), accuracy=accuracy, train_seconds=train_seconds,
         explain_seconds=explain_seconds, instances=instances,
     )
 
 
-def shap_text_section(ctx: Any) -> Any:
+def shap_text_section(ctx: DemoContext) -> SectionResult:
     """TF-IDF + naive Bayes on Rotten Tomatoes snippets, explained with Permutation SHAP.
+
+    Parameters
+    ----------
+    ctx : DemoContext
 
     Returns
     -------
     SectionResult
     """
-    from whylens.demo._run import _TEXT_MIN_WORDS, SectionResult, review_model
     from whylens.plot import text
     from whylens.shap import PermutationExplainer, TextMasker
 
@@ -146,8 +134,7 @@ def shap_text_section(ctx: Any) -> Any:
     train_seconds, accuracy = trained.train_seconds, trained.accuracy
     explainer = PermutationExplainer(pipeline, TextMasker(), random_state=ctx.seed,
                                      output_names=split.class_names)
-    chosen = [j for j, doc in enumerate(split.X_test)
-              if len(doc.split()) >= _TEXT_MIN_WORDS][: ctx.n_instances]
+    chosen = long_documents(split.X_test, ctx.n_instances)
     label = 1
     instances = []
     explain_start = time.perf_counter()
@@ -157,10 +144,11 @@ def shap_text_section(ctx: Any) -> Any:
         exp = explainer(split.X_test[j])
         seconds = time.perf_counter() - t0
         png = ctx.out_dir / f"shap_text_{i}.png"
-        _save(text(exp, label=label, title=f"Review {j}: SHAP values for "
-                   f"'{split.class_names[label]}' (red raises, blue lowers)"), png)
-        instances.append(_instance(ctx, "shap_text", i, f"Test review {j}", exp, label,
-                                   split.class_names[int(split.y_test[j])], seconds, png, ""))
+        save_figure(text(exp, label=label, title=f"Review {j}: SHAP values for "
+                         f"'{split.class_names[label]}' (red raises, blue lowers)"), png)
+        instances.append(_shap_instance(ctx, "shap_text", i, f"Test review {j}", exp, label,
+                                        split.class_names[int(split.y_test[j])], seconds, png,
+                                        ""))
     return SectionResult(
         name="shap_text",
         title="SHAP, text: movie review sentiment",
@@ -170,7 +158,7 @@ def shap_text_section(ctx: Any) -> Any:
         model="TfidfVectorizer(lowercase=True) + MultinomialNB(alpha=0.1)",
         method=f"whylens.shap.PermutationExplainer over the review's words (TextMasker, "
                f"removed words deleted), 10 antithetic pairs, random_state={ctx.seed}",
-        class_names=list(split.class_names), n_train=len(split.X_train),
+        output_names=list(split.class_names), n_train=len(split.X_train),
         n_test=len(split.X_test), accuracy=accuracy, train_seconds=train_seconds,
         explain_seconds=time.perf_counter() - explain_start, instances=instances,
     )

@@ -19,7 +19,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import html
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from whylens.demo._data import rotten_tomatoes_path, rotten_tomatoes_split
+from whylens.demo._report import (
+    DemoContext,
+    SectionResult,
+    instance_result,
+    long_documents,
+    save_figure,
+)
 from whylens.errors import MissingDependencyError, describe
 
 __all__ = ["TorchTextConfig", "check_torch_text_demo", "review_net", "torch_text_section"]
@@ -62,8 +69,6 @@ class TorchTextConfig:
 def check_torch_text_demo() -> None:
     """Raise :class:`MissingDependencyError` if torch is not installed."""
     import importlib.util
-
-    from whylens.demo._data import rotten_tomatoes_path
 
     if importlib.util.find_spec("torch") is None:
         raise MissingDependencyError(
@@ -143,11 +148,7 @@ def _panels(title: str, names: list[str], panels: dict[str, np.ndarray], path: P
         ax.set_title(name, family=families, fontsize=10)
         ax.set_yticks(pos, names, family=families)
     fig.suptitle(title, family=families, fontsize=10)
-    try:
-        fig.savefig(path, dpi=110)
-    finally:
-        if "matplotlib.pyplot" in sys.modules:
-            sys.modules["matplotlib.pyplot"].close(fig)
+    save_figure(fig, path)
 
 
 def _alternate_classes(indices: list[int], positive: np.ndarray, n: int) -> list[int]:
@@ -167,7 +168,8 @@ def _alternate_classes(indices: list[int], positive: np.ndarray, n: int) -> list
     return chosen
 
 
-def torch_text_section(ctx: Any, config: TorchTextConfig | None = None) -> Any:
+def torch_text_section(ctx: DemoContext, config: TorchTextConfig | None = None
+                       ) -> SectionResult:
     """Train seed 002's text CNN on Rotten Tomatoes; Grad-CAM, IG and LIME per word.
 
     The explained test reviews alternate between the two classes the network
@@ -183,8 +185,6 @@ def torch_text_section(ctx: Any, config: TorchTextConfig | None = None) -> Any:
     SectionResult
     """
     import torch
-    from whylens.demo._data import rotten_tomatoes_split
-    from whylens.demo._run import _TEXT_MIN_WORDS, InstanceResult, SectionResult
     from whylens.lime import LimeTextExplainer
     from whylens.render.html import explanation_html
     from whylens.representations import TokenIdRepresentation
@@ -228,9 +228,7 @@ def torch_text_section(ctx: Any, config: TorchTextConfig | None = None) -> Any:
     gradcam = GradCAM(model, config.layer)
     ig = LayerIntegratedGradients(model, "embedding", n_steps=config.ig_steps)
     n_samples = min(config.lime_samples, ctx.num_samples)
-    chosen = _alternate_classes([j for j, doc in enumerate(split.X_test)
-                                 if len(doc.split()) >= _TEXT_MIN_WORDS], p > 0.5,
-                                ctx.n_instances)
+    chosen = _alternate_classes(long_documents(split.X_test), p > 0.5, ctx.n_instances)
     label = 1
     instances = []
     explain_start = time.perf_counter()
@@ -251,13 +249,9 @@ def torch_text_section(ctx: Any, config: TorchTextConfig | None = None) -> Any:
                 {f"Grad-CAM ({config.layer})": cam_exp.values[0, 0],
                  "Integrated Gradients (embedding)": ig_exp.values[0, 0],
                  "LIME (words)": lime_exp.values[0, 0]}, png)
-        json_path = ctx.out_dir / "explanations" / f"{name}.json"
-        json_path.write_text(lime_exp.to_json(), encoding="utf-8")
         for k, exp in (("gradcam", cam_exp), ("ig", ig_exp)):
             (ctx.out_dir / "explanations" / f"{name}_{k}.json").write_text(
                 exp.to_json(), encoding="utf-8")
-        proba = np.asarray(lime_exp.output[0], dtype=np.float64)
-        predicted = int(np.argmax(proba))
         fragment = (
             f"<p class='wl-demo-meta'>Integrated Gradients on the embedding (sum "
             f"{ig_exp.values.sum():+.3f} = p(review) - p(padding) "
@@ -269,13 +263,9 @@ def torch_text_section(ctx: Any, config: TorchTextConfig | None = None) -> Any:
             + "<p class='wl-demo-meta'>LIME over the same words:</p>"
             + explanation_html(lime_exp, labels=label, standalone=False)
         )
-        instances.append(InstanceResult(
-            name=name, title=f"Test review {j}", explanation=lime_exp, label=label,
-            true_class=split.class_names[int(split.y_test[j])],
-            predicted_class=split.class_names[predicted], probability=float(proba[predicted]),
-            top_features=lime_exp.as_list(label=label)[:3], seconds=seconds, png=png,
-            json=json_path, fragment=fragment,
-        ))
+        instances.append(instance_result(
+            ctx, name, f"Test review {j}", lime_exp, label,
+            split.class_names[int(split.y_test[j])], seconds, png, fragment))
     return SectionResult(
         name="torch_text",
         title="PyTorch text CNN: Grad-CAM, Integrated Gradients and LIME per word",
@@ -289,7 +279,7 @@ def torch_text_section(ctx: Any, config: TorchTextConfig | None = None) -> Any:
                f"embedding ({config.ig_steps} Gauss-Legendre steps, padding baseline), "
                f"LimeTextExplainer over the words (positional, num_samples={n_samples}), "
                f"per token through TokenIdRepresentation, random_state={ctx.seed}",
-        class_names=list(split.class_names), n_train=len(split.X_train),
+        output_names=list(split.class_names), n_train=len(split.X_train),
         n_test=len(split.X_test), accuracy=accuracy, train_seconds=train_seconds,
         explain_seconds=time.perf_counter() - explain_start, instances=instances,
     )
