@@ -120,7 +120,9 @@ def test_torch_module_chunks_never_exceed_the_budget():
             return torch.stack([torch.zeros_like(s), 8.0 * (s - 0.3)], dim=1)
 
     tensor = torch.from_numpy(np.moveaxis(IMAGE, -1, 0).copy())
-    model = as_model(Region(), output="probability", memory_budget=IMAGE.nbytes * 32 * 40)
+    # The images are built in the module's dtype (float32: it has no parameters).
+    row_bytes = IMAGE.astype(np.float32).nbytes * 32  # times the torch working factor
+    model = as_model(Region(), output="probability", memory_budget=row_bytes * 40)
     exp = LimeImageExplainer(random_state=0).explain_instance(
         tensor, model, segmentation_fn=GRID, num_samples=400, hide_color=0, top_labels=None)
     assert max(seen) <= 40 and sum(seen) == 400 and len(seen) > 10

@@ -23,6 +23,7 @@ from whylens.lime._common import (
 )
 from whylens.lime._solver import check_feature_selection
 from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
+from whylens.models._torch import TorchPredictFn
 from whylens.representations._runner import evaluate
 from whylens.representations.image import (
     ImageRepresentation,
@@ -106,9 +107,12 @@ class LimeImageExplainer:
         image : ndarray (H, W, C) or (H, W), or torch.Tensor (C, H, W) or (H, W)
             The image, in the layout ``classifier_fn`` takes (batches of it).
         classifier_fn : callable, torch.nn.Module or Model
-            Takes a batch ``(n, H, W, C)`` (numpy) or ``(n, C, H, W)`` (tensor
-            image) and returns (n, n_classes) probabilities; a module's logits
-            go through softmax.
+            A callable takes a batch ``(n, H, W, C)`` (numpy image) or
+            ``(n, C, H, W)`` (tensor image) and returns (n, n_classes)
+            probabilities. A torch module always gets channels-first tensors
+            ``(n, C, H, W)`` built on its device in its dtype, a numpy image
+            included (no numpy round trip per chunk); its logits go through
+            softmax.
         labels : sequence of int, default=(1,)
             Outputs to explain when ``top_labels`` is None.
         hide_color : None, number, colour, "mean" or "blur", default=None
@@ -182,7 +186,12 @@ class LimeImageExplainer:
         else:
             segmentation = repr(segmentation_fn)
         segments = segmentation_fn(array)
-        rep = ImageRepresentation(image, segments, hide_color=hide_color)
+        fn = model.fn
+        if isinstance(fn, TorchPredictFn):  # build the images where the module runs
+            rep = ImageRepresentation(image, segments, hide_color=hide_color,
+                                      device=fn.device, dtype=fn.dtype)
+        else:
+            rep = ImageRepresentation(image, segments, hide_color=hide_color)
         Z = sample_image_masks(rep.n_features, num_samples, rng)
         Y = evaluate(model, rep, Z, progress=progress, callback=callback, unit="images")
         weights = self.kernel(distances_to_first(Z, distance_metric), self.kernel_width)
@@ -190,7 +199,7 @@ class LimeImageExplainer:
             surrogate_solver(Z, weights, model_regressor), Y, method="lime.image",
             mode="classification",
             features=Features(kind="image",
-                              names=[f"segment {i}" for i in range(rep.n_features)],
+                              names=rep.names,
                               data=array[None].copy(), segments=rep.segments[None]),
             labels=labels, top_labels=top_labels, target=target, num_features=num_features,
             feature_selection=self.feature_selection, model_regressor=model_regressor,

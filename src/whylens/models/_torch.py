@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,7 +10,15 @@ import numpy as np
 
 from whylens.errors import InputError, ModelOutputError, describe
 
-__all__ = ["MODULE_RETURNS", "check_returns", "eval_mode", "module_device", "torch_predict_fn"]
+__all__ = [
+    "MODULE_RETURNS",
+    "TorchPredictFn",
+    "check_returns",
+    "eval_mode",
+    "module_device",
+    "torch_module_of",
+    "torch_predict_fn",
+]
 
 
 def module_device(module: Any) -> Any:
@@ -85,7 +93,7 @@ def _check_probabilities(out: Any, name: str) -> None:
 
 
 def torch_predict_fn(module: Any, probability: bool = False, returns: str = "logits"
-                     ) -> Callable[[Any], np.ndarray]:
+                     ) -> TorchPredictFn:
     """Return ``fn(batch) -> ndarray`` that runs ``module`` without side effects.
 
     Inputs (numpy arrays or tensors) are moved to the module's device; float
@@ -111,8 +119,9 @@ def torch_predict_fn(module: Any, probability: bool = False, returns: str = "log
 
     Returns
     -------
-    callable
-        ``fn(batch) -> ndarray of shape (n, n_outputs)``, float64.
+    TorchPredictFn
+        ``fn(batch) -> ndarray of shape (n, n_outputs)``, float64; picklable,
+        with the module as ``fn.module``.
 
     Raises
     ------
@@ -120,34 +129,79 @@ def torch_predict_fn(module: Any, probability: bool = False, returns: str = "log
         If ``returns`` is not ``"logits"`` or ``"probability"``.
     """
     returns = check_returns(returns)  # before importing torch: a typo needs no torch
-    import torch
+    return TorchPredictFn(module, probability=probability, returns=returns)
 
-    name = type(module).__name__
 
-    def fn(batch: Any) -> np.ndarray:
-        device = module_device(module)
-        if isinstance(batch, torch.Tensor):
-            x = batch
-        else:
-            x = torch.as_tensor(np.asarray(batch))
+class TorchPredictFn:
+    """A torch module as ``fn(batch) -> ndarray``; see :func:`torch_predict_fn`.
+
+    A class rather than a closure so that it pickles with its module and so
+    that representations can build their inputs directly where the module
+    runs (:attr:`device`, :attr:`dtype`), without a numpy round trip per chunk.
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+    probability : bool
+    returns : {"logits", "probability"}
+    """
+
+    def __init__(self, module: Any, probability: bool = False, returns: str = "logits") -> None:
+        self.module = module
+        self.probability = bool(probability)
+        self.returns = check_returns(returns)
+
+    @property
+    def device(self) -> Any:
+        """The module's device (of its first parameter or buffer; CPU if none)."""
+        return module_device(self.module)
+
+    @property
+    def dtype(self) -> Any:
+        """The float dtype float inputs are cast to (the first float parameter's)."""
+        return _module_float_dtype(self.module)
+
+    def __call__(self, batch: Any) -> np.ndarray:
+        """Run the module on one chunk.
+
+        Parameters
+        ----------
+        batch : ndarray or Tensor of shape (n, ...)
+
+        Returns
+        -------
+        ndarray of shape (n, n_outputs), float64
+        """
+        import torch
+        from whylens.torch._hooks import model_lock
+
+        module = self.module
+        x = batch if isinstance(batch, torch.Tensor) else torch.as_tensor(np.asarray(batch))
         if x.is_floating_point():
-            x = x.to(device=device, dtype=_module_float_dtype(module))
+            x = x.to(device=self.device, dtype=self.dtype)
         else:
-            x = x.to(device=device, dtype=torch.int64)
-        with eval_mode(module), torch.inference_mode():
-            out = module(x)
+            x = x.to(device=self.device, dtype=torch.int64)
+        with torch.inference_mode():
+            # The lock: another thread's eval_mode must not restore training flags mid-forward.
+            with model_lock(module), eval_mode(module):
+                out = module(x)
             if isinstance(out, (tuple, list)):
                 out = out[0]
             out = out.detach().to("cpu", torch.float64)
-            if returns == "probability":
-                _check_probabilities(out, name)
-            if probability:
+            if self.returns == "probability":
+                _check_probabilities(out, type(module).__name__)
+            if self.probability:
                 single = out.ndim == 1 or out.shape[-1] == 1
-                if returns == "logits":
-                    out = torch.sigmoid(out.reshape(-1, 1)) if single else torch.softmax(out, -1)
+                if self.returns == "logits":
+                    out = (torch.sigmoid(out.reshape(-1, 1)) if single
+                           else torch.softmax(out, -1))
                 if single:
                     p = out.reshape(-1, 1)
                     out = torch.cat([1 - p, p], dim=1)
-            return out.numpy()
+        return out.numpy()
 
-    return fn
+
+def torch_module_of(fn: Any) -> Any:
+    """The torch module behind a :class:`~whylens.models.Model` or its ``fn``, or None."""
+    fn = getattr(fn, "fn", fn)
+    return fn.module if isinstance(fn, TorchPredictFn) else None

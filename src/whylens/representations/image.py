@@ -4,12 +4,13 @@
 and ``felzenszwalb`` and a regular ``grid``, always returning segment ids
 ``0..n_segments-1``. :class:`ImageRepresentation` holds one image, its
 segment map and the fill shown where a superpixel is hidden, and builds the
-images of a whole chunk of masks with one fancy index (``Z[:, segments]``):
-no Python loop per sample, no copy per sample.
+images of a whole chunk of masks from the segment map as a lookup table (one
+``take`` and one ``where`` per chunk): no Python loop per sample or segment.
 
 Images are channels-last numpy arrays ``(H, W, C)`` or ``(H, W)``, or
 channels-first torch tensors ``(C, H, W)`` (kept on their device); a chunk
-comes back in the same layout, dtype and library as the image.
+comes back in the same layout, dtype and library as the image, or as
+channels-first tensors on a torch module's device when asked (``device=``).
 """
 
 from __future__ import annotations
@@ -180,6 +181,12 @@ class SegmentationAlgorithm:
 class ImageRepresentation:
     """One image, its superpixels, and what a hidden superpixel shows.
 
+    Implements :class:`~whylens.representations.Representation`: one
+    feature per superpixel. :meth:`apply` builds a chunk of images from the
+    segment map used as a lookup table (a mask row becomes one bool per pixel
+    by one ``take``, then one ``where`` picks the image or the fill): no
+    Python loop per sample or per segment.
+
     Parameters
     ----------
     image : ndarray (H, W, C) or (H, W), or torch.Tensor (C, H, W) or (H, W)
@@ -189,12 +196,28 @@ class ImageRepresentation:
         Fill of hidden superpixels. ``None`` or ``"mean"``: each superpixel's
         mean colour (lime's default); a number or one value per channel: that
         colour; ``"blur"``: a Gaussian-blurred copy of the image (sigma 5 px).
+    device : str or torch.device, optional
+        Build the images as channels-first torch tensors on this device (a
+        torch module's), whatever the image's library: the image and the fill
+        are moved there once, and each chunk is made there. ``None``: numpy
+        images give numpy chunks, tensors give tensors on their own device.
+    dtype : torch.dtype, optional
+        dtype of those tensors (a module's parameter dtype); default the
+        image's own.
 
     Attributes
     ----------
     n_features : int
         Number of superpixels.
-    fill : ndarray or Tensor, same layout as the image
+    names : list of str
+        ``"segment 0"``, ``"segment 1"``, ...
+    instance : ndarray or Tensor
+        The image as given.
+    segments : ndarray of int64, shape (H, W)
+    fill : ndarray (H, W[, C]) or Tensor ([C, ]H, W)
+        The fully hidden image, in the layout, dtype and device of the chunks.
+    as_tensor : bool
+        Whether :meth:`apply` returns torch tensors.
 
     Raises
     ------
@@ -203,7 +226,8 @@ class ImageRepresentation:
         ``hide_color``.
     """
 
-    def __init__(self, image: Any, segments: Any, hide_color: Any = None) -> None:
+    def __init__(self, image: Any, segments: Any, hide_color: Any = None, *,
+                 device: Any = None, dtype: Any = None) -> None:
         arr, self.channels_first = to_channels_last(image)
         self.image = image
         self.array = arr
@@ -221,16 +245,49 @@ class ImageRepresentation:
         self.segments = segments
         self.n_features = n
         self.hide_color = hide_color
-        fill = self._fill(arr, hide_color)
-        if self.channels_first:
-            import torch
-
-            moved = np.moveaxis(fill, -1, 0) if fill.ndim == 3 else fill
-            self.fill = torch.as_tensor(np.ascontiguousarray(moved), dtype=image.dtype,
-                                        device=image.device)
-            self._segments_t = torch.as_tensor(segments, device=image.device)
+        fill = self._fill(arr, hide_color).astype(arr.dtype, copy=False)
+        self.as_tensor = self.channels_first or device is not None or dtype is not None
+        if self.as_tensor:
+            self._to_tensors(image, fill, device, dtype)
         else:
-            self.fill = fill.astype(arr.dtype, copy=False)
+            # The lookup table: the segment id of every value of the flat (H, W[, C]) image.
+            channels = arr.shape[2] if arr.ndim == 3 else 1
+            self._table = np.repeat(segments.ravel().astype(np.intp), channels)
+            self._flat_image = np.ascontiguousarray(arr).reshape(-1)
+            self._flat_fill = np.ascontiguousarray(fill).reshape(-1)
+            self.fill = fill
+
+    def _to_tensors(self, image: Any, fill: np.ndarray, device: Any, dtype: Any) -> None:
+        """The image, the fill and the lookup table as tensors where the chunks are made."""
+        import torch
+
+        if self.channels_first:
+            device = image.device if device is None else torch.device(device)
+            self._image_t = image.detach().to(device=device,
+                                              dtype=image.dtype if dtype is None else dtype)
+        else:
+            device = torch.device("cpu") if device is None else torch.device(device)
+            moved = np.moveaxis(self.array, -1, 0) if self.array.ndim == 3 else self.array
+            self._image_t = torch.as_tensor(np.ascontiguousarray(moved)).to(device=device,
+                                                                             dtype=dtype)
+        moved = np.moveaxis(fill, -1, 0) if fill.ndim == 3 else fill
+        self.fill = torch.as_tensor(np.ascontiguousarray(moved)).to(device=device,
+                                                                    dtype=self._image_t.dtype)
+        self.device = device
+        table = self.segments.ravel().astype(np.intp)
+        # On the CPU numpy's take makes the pixel mask fastest (torch's index ops take ~3x
+        # longer there); on another device the table lives there and only the masks travel.
+        self._table = table if device.type == "cpu" else torch.as_tensor(table, device=device)
+
+    @property
+    def names(self) -> list[str]:
+        """``"segment i"`` for each superpixel."""
+        return [f"segment {i}" for i in range(self.n_features)]
+
+    @property
+    def instance(self) -> Any:
+        """The image as given."""
+        return self.image
 
     def _fill(self, arr: np.ndarray, hide_color: Any) -> np.ndarray:
         flat = arr.reshape(arr.shape[0] * arr.shape[1], -1).astype(np.float64)
@@ -272,19 +329,25 @@ class ImageRepresentation:
 
         Returns
         -------
-        ndarray (n_samples, H, W[, C]) or Tensor (n_samples, C, H, W)
-            Same dtype (and device) as the image.
+        ndarray (n_samples, H, W[, C]) or Tensor (n_samples[, C], H, W)
+            Numpy images in the image's dtype, or tensors (see ``device``) in
+            ``dtype``; pixel for pixel the image where its superpixel is shown
+            and ``fill`` where it is hidden.
         """
         keep = np.asarray(Z, dtype=bool)
-        if self.channels_first:
-            import torch
+        n = keep.shape[0]
+        if not self.as_tensor:
+            mask = keep.take(self._table, axis=1)  # (n, H*W*C): the lookup
+            out = np.where(mask, self._flat_image, self._flat_fill)
+            return out.reshape(n, *self.array.shape)
+        import torch
 
-            keep_t = torch.as_tensor(keep, device=self.image.device)[:, self._segments_t]
-            if self.image.ndim == 3:
-                keep_t = keep_t[:, None]
-            return torch.where(keep_t, self.image, self.fill)
-        mask = keep[:, self.segments]  # (n, H, W): the one fancy index
-        if self.array.ndim == 3:
-            mask = mask[..., None]
-        return np.where(mask, self.array, self.fill)
-
+        shape = (n, *self.array.shape[:2])
+        if isinstance(self._table, np.ndarray):
+            mask = torch.from_numpy(keep.take(self._table, axis=1)).view(shape)
+        else:
+            keep_t = torch.as_tensor(keep, device=self.device)
+            mask = keep_t.index_select(1, self._table).view(shape)
+        if self._image_t.ndim == 3:
+            mask = mask[:, None]  # one mask for every channel
+        return torch.where(mask, self._image_t, self.fill)
