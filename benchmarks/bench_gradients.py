@@ -226,7 +226,7 @@ def case_runs(name, model, x, target, steps, samples, quick):
     if name == "textcnn":
         base = torch.zeros_like(x)
         ours = wt.LayerIntegratedGradients(model, "embedding", n_steps=steps)
-        chunk = ours(x[:1], target=target).params["internal_batch_size"]
+        chunk = ours(x[:1], target=target).params["batch_size"]
         with torch.no_grad():
             emb_x, emb_b = model.embedding(x), model.embedding(base)
         alphas, _ = wt.path_weights(steps)
@@ -249,7 +249,7 @@ def case_runs(name, model, x, target, steps, samples, quick):
         }
         return runs
     ig = wt.IntegratedGradients(model, n_steps=steps)
-    chunk = ig(x[:1], target=target).params["internal_batch_size"]
+    chunk = ig(x[:1], target=target).params["batch_size"]
     alphas, _ = wt.path_weights(steps)
     a = torch.as_tensor(alphas, dtype=x.dtype)
     rows = (a[None, :, None, None, None] * x[:, None]).flatten(0, 1)
@@ -266,7 +266,7 @@ def case_runs(name, model, x, target, steps, samples, quick):
     if name == "bigig":
         return runs
     sg = wt.SmoothGrad(model, nt_samples=samples, stdevs=0.15, random_state=0)
-    sg_chunk = sg(x[:1], target=target).params["internal_batch_size"]
+    sg_chunk = sg(x[:1], target=target).params["batch_size"]
     noisy = x.repeat_interleave(samples, dim=0) + 0.15 * torch.randn(
         (n * samples, *x.shape[1:]), generator=torch.Generator().manual_seed(0))
     runs[f"SmoothGrad {samples} samples"] = {

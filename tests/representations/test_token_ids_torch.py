@@ -160,13 +160,13 @@ def test_explain_keeps_a_deepshap_background_and_pads_otherwise():
     rep = TokenIdRepresentation(VOCAB, max_len=6, unk_id=1)
     texts = ["a great film", "b c d film"]
     background = rep.to_tensor(["a film", "d", "great great"])
-    exp = rep.explain(LayerDeepShap(model, "emb", background), texts, target=[0, 1])
-    direct = LayerDeepShap(model, "emb", background)(rep.to_tensor(texts), target=[0, 1])
+    exp = rep.explain(LayerDeepShap(model, "emb", background), texts, labels=[0, 1])
+    direct = LayerDeepShap(model, "emb", background)(rep.to_tensor(texts), labels=[0, 1])
     assert exp.params["n_background"] == 3
     np.testing.assert_allclose(exp.layer_values, direct.values.sum(axis=3), atol=1e-12)
     np.testing.assert_allclose(exp.base_values, direct.base_values, atol=1e-12)
     # no background: the padding row, as for the other reference methods
-    padded = rep.explain(LayerDeepShap(model, "emb"), texts, target=[0, 1])
+    padded = rep.explain(LayerDeepShap(model, "emb"), texts, labels=[0, 1])
     pad_row = torch.zeros(1, 6, dtype=torch.long)
     np.testing.assert_allclose(padded.base_values[0], model(pad_row)[0].detach().numpy(),
                                atol=1e-12)

@@ -56,7 +56,7 @@ W = torch.tensor([[1.0, -2.0, 3.0, 0.5], [-1.0, 0.0, 2.0, 4.0]], dtype=torch.flo
 def test_ig_of_linear_model_is_difference_times_weight(method):
     model = LinearNet()
     base = torch.tensor([0.5, -1.0, 0.0, 2.0], dtype=torch.float64)
-    exp = IntegratedGradients(model, n_steps=3, method=method)(X4, target=[0, 1],
+    exp = IntegratedGradients(model, n_steps=3, method=method)(X4, labels=[0, 1],
                                                                baselines=base)
     expected = (X4 - base)[:, None, :] * W[None]
     np.testing.assert_allclose(exp.values, expected.numpy(), rtol=0, atol=1e-13)
@@ -67,7 +67,7 @@ def test_ig_of_linear_model_is_difference_times_weight(method):
 
 def test_saliency_of_linear_model_is_its_weight():
     model = LinearNet()
-    signed = Saliency(model, abs=False)(X4, target=[0, 1])
+    signed = Saliency(model, abs=False)(X4, labels=[0, 1])
     np.testing.assert_array_equal(signed.values, np.broadcast_to(W.numpy(), (3, 2, 4)))
     absolute = Saliency(model)(X4, target=1)
     np.testing.assert_array_equal(absolute.values[:, 0], np.abs(W[1].numpy())[None].repeat(3, 0))
@@ -75,7 +75,7 @@ def test_saliency_of_linear_model_is_its_weight():
 
 def test_input_x_gradient_of_unbiased_linear_model_sums_to_output():
     model = LinearNet(bias=False)
-    exp = InputXGradient(model)(X4, target=[0, 1])
+    exp = InputXGradient(model)(X4, labels=[0, 1])
     np.testing.assert_allclose(exp.values.sum(axis=2), model(X4).detach().numpy(), atol=1e-13)
 
 
@@ -96,7 +96,7 @@ def test_gradient_at_x_needs_one_forward_and_equals_the_chunked_path(method):
         assert calls == [3]
         assert one.params["n_backward"] == 1 and one.n_evals == 3
         calls.clear()
-        chunked = method(model, internal_batch_size=2)(x, target=1)
+        chunked = method(model, batch_size=2)(x, target=1)
         assert calls == [2, 1, 2, 1]  # outputs, then gradients, in chunks of 2
     finally:
         handle.remove()
@@ -104,9 +104,10 @@ def test_gradient_at_x_needs_one_forward_and_equals_the_chunked_path(method):
     np.testing.assert_allclose(one.values, chunked.values, rtol=0, atol=1e-12)
     np.testing.assert_allclose(one.output, chunked.output, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(one.labels, chunked.labels)
-    top = method(model)(x, target=None)  # the top class of each row: one backward per label
-    assert top.params["n_backward"] == len(top.labels)
-    np.testing.assert_allclose(top.values, method(model, internal_batch_size=1)(x).values,
+    top = method(model)(x, target=None)  # each row's top class: one backward for all rows
+    assert top.labels.shape == (3, 1) and len(set(top.labels[:, 0].tolist())) > 1
+    assert top.params["n_backward"] == 1
+    np.testing.assert_allclose(top.values, method(model, batch_size=1)(x).values,
                                rtol=0, atol=1e-12)
 
 
@@ -143,7 +144,7 @@ def test_ig_completeness_and_delta_falls_with_steps(method):
     x = torch.randn(4, 4, dtype=torch.float64, generator=GEN) * 2
     deltas = []
     for steps in (2, 8, 32):
-        exp = IntegratedGradients(model, n_steps=steps, method=method)(x, target=[0, 1])
+        exp = IntegratedGradients(model, n_steps=steps, method=method)(x, labels=[0, 1])
         gap = model(x).detach().numpy() - model(torch.zeros(1, 4, dtype=torch.float64)
                                                 ).detach().numpy()
         np.testing.assert_allclose(exp.delta, exp.values.sum(axis=2) - gap, atol=1e-12)
@@ -156,9 +157,9 @@ def test_smoothgrad_with_zero_noise_is_saliency():
     model = seeded(GapNet(in_ch=2), 1)
     x = torch.randn(2, 2, 6, 6, dtype=torch.float64, generator=GEN)
     for absolute in (False, True):
-        sal = Saliency(model, abs=absolute)(x, target=[0, 3])
+        sal = Saliency(model, abs=absolute)(x, labels=[0, 3])
         sg = SmoothGrad(model, nt_samples=4, stdevs=0.0, abs=absolute,
-                        random_state=0)(x, target=[0, 3])
+                        random_state=0)(x, labels=[0, 3])
         np.testing.assert_allclose(sg.values, sal.values, rtol=0, atol=1e-14)
 
 
@@ -182,7 +183,7 @@ def test_deeplift_summation_to_delta(model_fn):
         (3, 5) if isinstance(model, ReluMLP) else (3, 4))
     x = torch.randn(*shape, dtype=torch.float64, generator=GEN)
     ref = torch.randn(*shape, dtype=torch.float64, generator=GEN) * 0.5
-    exp = DeepLift(model)(x, target=[0, 1], baselines=ref)
+    exp = DeepLift(model)(x, labels=[0, 1], baselines=ref)
     gap = (model(x) - model(ref)).detach().numpy()[:, :2]
     np.testing.assert_allclose(exp.values.reshape(3, 2, -1).sum(axis=2), gap, atol=1e-6)
     np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
@@ -201,8 +202,8 @@ def test_deepshap_with_one_background_row_is_deeplift():
     model = seeded(ReluMLP(), 8)
     x = torch.randn(4, 5, dtype=torch.float64, generator=GEN)
     row = torch.randn(1, 5, dtype=torch.float64, generator=GEN)
-    ds = DeepShap(model, background=row)(x, target=[0, 2])
-    dl = DeepLift(model)(x, target=[0, 2], baselines=row)
+    ds = DeepShap(model, background=row)(x, labels=[0, 2])
+    dl = DeepLift(model)(x, labels=[0, 2], baselines=row)
     np.testing.assert_allclose(ds.values, dl.values, rtol=0, atol=1e-14)
 
 
@@ -211,14 +212,14 @@ def test_deepshap_additivity_and_shap_surface():
     x = torch.randn(4, 5, dtype=torch.float64, generator=GEN)
     background = torch.randn(6, 5, dtype=torch.float64, generator=GEN)
     explainer = DeepShap(model, background)
-    exp = explainer(x, target=[0, 1, 2])
+    exp = explainer(x, labels=[0, 1, 2])
     expected = model(background).detach().numpy().mean(axis=0)
     np.testing.assert_allclose(explainer.expected_value, expected, atol=1e-13)
     np.testing.assert_allclose(exp.values.sum(axis=2),
                                model(x).detach().numpy() - expected, atol=1e-6)
     np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
     # mean over background rows of single-row DeepLIFT
-    rows = [DeepLift(model)(x, target=[0, 1, 2], baselines=b).values for b in background]
+    rows = [DeepLift(model)(x, labels=[0, 1, 2], baselines=b).values for b in background]
     np.testing.assert_allclose(exp.values, np.mean(rows, axis=0), atol=1e-13)
     sv = explainer.shap_values(x)
     assert sv.shape == (4, 5, 3)
@@ -228,15 +229,15 @@ def test_deepshap_additivity_and_shap_surface():
 def test_chunking_does_not_change_values():
     model = seeded(SmoothMLP(), 3)
     x = torch.randn(5, 4, dtype=torch.float64, generator=GEN)
-    ref = IntegratedGradients(model, n_steps=10, internal_batch_size=1000)(x, target=1)
+    ref = IntegratedGradients(model, n_steps=10, batch_size=1000)(x, target=1)
     for size in (1, 7):
-        other = IntegratedGradients(model, n_steps=10, internal_batch_size=size)(x, target=1)
+        other = IntegratedGradients(model, n_steps=10, batch_size=size)(x, target=1)
         np.testing.assert_allclose(other.values, ref.values, rtol=0, atol=1e-14)
     small = IntegratedGradients(model, n_steps=10, memory_budget=4096)(x, target=1)
-    assert small.params["internal_batch_size"] < 50
+    assert small.params["batch_size"] < 50
     np.testing.assert_allclose(small.values, ref.values, rtol=0, atol=1e-14)
-    ds1 = DeepShap(seeded(ReluMLP(), 1), internal_batch_size=3)
-    ds2 = DeepShap(seeded(ReluMLP(), 1), internal_batch_size=100)
+    ds1 = DeepShap(seeded(ReluMLP(), 1), batch_size=3)
+    ds2 = DeepShap(seeded(ReluMLP(), 1), batch_size=100)
     b = torch.randn(4, 5, dtype=torch.float64, generator=GEN)
     xx = torch.randn(3, 5, dtype=torch.float64, generator=GEN)
     np.testing.assert_allclose(ds1(xx, 0, b).values, ds2(xx, 0, b).values, atol=1e-14)
@@ -246,8 +247,8 @@ def test_memory_budget_bounds_chunk_for_many_steps():
     model = seeded(SmallCNN(size=6), 2)
     x = torch.randn(1, 2, 6, 6, dtype=torch.float64, generator=GEN)
     exp = IntegratedGradients(model, n_steps=60, memory_budget=100_000)(x, target=0)
-    assert 1 <= exp.params["internal_batch_size"] < 60
-    assert exp.params["n_backward"] >= 60 // exp.params["internal_batch_size"]
+    assert 1 <= exp.params["batch_size"] < 60
+    assert exp.params["n_backward"] >= 60 // exp.params["batch_size"]
 
 
 def test_layer_ig_on_embedding_completeness():
@@ -280,7 +281,7 @@ def test_layer_gradient_shap_with_one_background_row_is_exact():
     w = model[2].weight.detach().reshape(2, 6, 3)
     emb = model[0].weight.detach()
     exp = LayerGradientShap(model, "0", n_samples=3, random_state=0)(
-        IDS, target=[0, 1], baselines=BACKGROUND_IDS[1:2])
+        IDS, labels=[0, 1], baselines=BACKGROUND_IDS[1:2])
     assert exp.values.shape == (2, 2, 6, 3)
     expected = (emb[IDS] - emb[BACKGROUND_IDS[1]])[:, None] * w[None]
     np.testing.assert_allclose(exp.values, expected.numpy(), rtol=0, atol=1e-13)
@@ -300,7 +301,7 @@ def test_layer_gradient_shap_of_a_linear_head_converges_to_the_background_mean()
     a_b = model[0].weight.detach()[BACKGROUND_IDS]  # (4, 6, 3)
     s = 4000
     exp = LayerGradientShap(model, "0", n_samples=s, random_state=1)(
-        IDS, target=[0, 1], baselines=BACKGROUND_IDS)
+        IDS, labels=[0, 1], baselines=BACKGROUND_IDS)
     a_x = model[0].weight.detach()[IDS]
     expected = ((a_x - a_b.mean(0))[:, None] * w[None]).numpy()
     se = (a_b.std(0, unbiased=False)[None, None] * w[None].abs()).numpy() / np.sqrt(s)
@@ -322,7 +323,7 @@ def test_layer_gradient_shap_is_the_mean_over_its_draws_of_the_path_gradient():
     model = seeded(TextCNN(), 0)
     s = 7
     lgs = LayerGradientShap(model, "emb", n_samples=s, random_state=3)
-    exp = lgs(IDS, target=[0, 1], baselines=BACKGROUND_IDS)
+    exp = lgs(IDS, labels=[0, 1], baselines=BACKGROUND_IDS)
     rows_i, rows_s, alphas, _ = lgs._draws(2, 4, IDS.device)  # the same seed, the same draws
     emb = model.emb.weight.detach()
 
@@ -340,7 +341,7 @@ def test_layer_gradient_shap_is_the_mean_over_its_draws_of_the_path_gradient():
     assert np.abs(exp.values).max() > 1e-3
     # the alphas matter: another seed draws other points
     other = LayerGradientShap(model, "emb", n_samples=s, random_state=4)(
-        IDS, target=[0, 1], baselines=BACKGROUND_IDS)
+        IDS, labels=[0, 1], baselines=BACKGROUND_IDS)
     assert np.abs(other.values - exp.values).max() > 1e-3
 
 
@@ -375,7 +376,7 @@ def _conv(model):
 RUNS = {
     "saliency": lambda m: Saliency(m),
     "inputxgradient": lambda m: InputXGradient(m),
-    "integratedgradients": lambda m: IntegratedGradients(m, n_steps=4, internal_batch_size=3),
+    "integratedgradients": lambda m: IntegratedGradients(m, n_steps=4, batch_size=3),
     "smoothgrad": lambda m: SmoothGrad(m, nt_samples=3, random_state=0),
     "noisetunnel_ig": lambda m: NoiseTunnel(IntegratedGradients(m, n_steps=3), nt_samples=2,
                                             random_state=0),
@@ -407,10 +408,11 @@ class _ShapValues:
     def __init__(self, explainer):
         self.explainer = explainer
 
-    def __call__(self, x, target):
+    def __call__(self, x, target=None, labels=None):
         from types import SimpleNamespace
 
-        return SimpleNamespace(values=np.moveaxis(self.explainer.shap_values(x, target), -1, 1))
+        values = self.explainer.shap_values(x, target, labels=labels)
+        return SimpleNamespace(values=np.moveaxis(values, -1, 1))
 
 
 # the token-id path: TokenIdRepresentation.explain with a text model; the layer methods
@@ -436,7 +438,7 @@ def odd_text_model():
 
 TOKEN_RUNS = {
     "layerintegratedgradients": lambda m: LayerIntegratedGradients(m, "emb", n_steps=3,
-                                                                   internal_batch_size=2),
+                                                                   batch_size=2),
     "layergradientshap": lambda m: LayerGradientShap(m, "emb", n_samples=2, random_state=0),
     "layerdeeplift": lambda m: LayerDeepLift(m, "emb"),
     "layerdeepshap": lambda m: LayerDeepShap(m, "emb", _token_rep().to_tensor(["a", "bad"])),
@@ -458,7 +460,7 @@ def test_no_side_effects_on_the_token_id_path(name):
     rep = _token_rep()
     model = odd_text_model()
     before = snapshot(model)
-    exp = rep.explain(TOKEN_RUNS[name](model), TEXTS, target=[0, 1])
+    exp = rep.explain(TOKEN_RUNS[name](model), TEXTS, labels=[0, 1])
     assert exp.values.shape == (2, 2, 4)  # per token of the longest text
     assert np.abs(exp.values).max() > 0
     assert_untouched(model, before)
@@ -496,7 +498,7 @@ def test_no_side_effects(name):
     model = odd_model()
     before = snapshot(model)
     x = X_IMG.clone()
-    exp = RUNS[name](model)(x, target=[1, 2])
+    exp = RUNS[name](model)(x, labels=[1, 2])
     assert exp.values.shape[:2] == (2, 2)
     assert_untouched(model, before)
     assert torch.equal(x, X_IMG)
@@ -577,7 +579,7 @@ def test_factory_builds_layer_variants():
 def test_explanation_round_trip_keeps_delta():
     from whylens import Explanation
 
-    exp = IntegratedGradients(seeded(SmoothMLP(), 1), n_steps=5)(X4, target=[0, 1])
+    exp = IntegratedGradients(seeded(SmoothMLP(), 1), n_steps=5)(X4, labels=[0, 1])
     back = Explanation.from_json(exp.to_json())
     assert back == exp
     np.testing.assert_array_equal(back.delta, exp.delta)
@@ -612,7 +614,7 @@ def test_deep_explainer_alias_in_whylens_shap():
 def test_noise_tunnel_does_not_depend_on_chunking():
     model = seeded(SmoothMLP(), 4)
     x = torch.randn(3, 4, dtype=torch.float64, generator=GEN)
-    results = [NoiseTunnel(IntegratedGradients(model, n_steps=4, internal_batch_size=size),
+    results = [NoiseTunnel(IntegratedGradients(model, n_steps=4, batch_size=size),
                            nt_type="vargrad", nt_samples=5, stdevs=0.2,
                            random_state=7)(x, target=1).values for size in (1, 4, 1000)]
     np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-13)
@@ -633,12 +635,12 @@ def _pair(shape, seed):
 def test_deeplift_maxpool_summation():
     model = seeded(PoolCNN(size=6), 21)
     x, ref = _pair((4, 2, 6, 6), 1)
-    exp = DeepLift(model)(x, target=[0, 2], baselines=ref)
+    exp = DeepLift(model)(x, labels=[0, 2], baselines=ref)
     gap = (model(x) - model(ref)).detach().numpy()[:, [0, 2]]
     np.testing.assert_allclose(exp.values.reshape(4, 2, -1).sum(axis=2), gap, atol=1e-6)
     np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
     # the max-pool rule is really applied: plain gradients through the pool miss the sum
-    assert np.abs(exp.values - InputXGradient(model)(x - ref, target=[0, 2]).values).max() > 1e-3
+    assert np.abs(exp.values - InputXGradient(model)(x - ref, labels=[0, 2]).values).max() > 1e-3
 
 
 @pytest.mark.parametrize("dims", [1, 2, 3])
@@ -648,7 +650,7 @@ def test_deeplift_functional_maxpool_and_softmax_sum_to_delta(dims, log):
     x.log_softmax, none of them a module: the centred rules keep summation exact."""
     model = seeded(FunctionalPool(dims=dims, size=4, log=log), 30 + dims).double()
     x, ref = _pair((3, 2) + (4,) * dims, dims)
-    exp = DeepLift(model, softmax="centered")(x, target=[1, 3], baselines=ref)
+    exp = DeepLift(model, softmax="centered")(x, labels=[1, 3], baselines=ref)
     gap = (model(x) - model(ref)).detach().numpy()[:, [1, 3]]
     np.testing.assert_allclose(exp.values.reshape(3, 2, -1).sum(axis=2), gap, atol=1e-6)
     np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
@@ -697,14 +699,14 @@ def test_deeplift_default_softmax_rule_reports_its_summation_gap_in_delta():
 def test_deeplift_centered_softmax_sums_to_delta_and_ignores_logit_shifts(log):
     model = seeded(SoftmaxMLP(log=log), 23)
     x, ref = _pair((4, 5), 3)
-    exp = DeepLift(model, softmax="centered")(x, target=[0, 1, 2], baselines=ref)
+    exp = DeepLift(model, softmax="centered")(x, labels=[0, 1, 2], baselines=ref)
     gap = (model(x) - model(ref)).detach().numpy()
     np.testing.assert_allclose(exp.values.sum(axis=2), gap, atol=1e-6)
     np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
     shifted = seeded(SoftmaxMLP(log=log), 23)
     with torch.no_grad():
         shifted.net[2].bias += 3.0  # softmax(z + c) = softmax(z)
-    again = DeepLift(shifted, softmax="centered")(x, target=[0, 1, 2], baselines=ref)
+    again = DeepLift(shifted, softmax="centered")(x, labels=[0, 1, 2], baselines=ref)
     np.testing.assert_allclose(again.values, exp.values, atol=1e-12)
 
 
@@ -731,19 +733,19 @@ def test_layer_deepshap_additivity():
     background = torch.randn(5, 2, 6, 6, dtype=torch.float64,
                              generator=torch.Generator().manual_seed(6))
     explainer = LayerDeepShap(model, "features.2", background)
-    exp = explainer(x, target=[0, 2])
+    exp = explainer(x, labels=[0, 2])
     expected = model(background).detach().numpy().mean(axis=0)
     np.testing.assert_allclose(explainer.expected_value, expected, atol=1e-13)
     np.testing.assert_allclose(exp.values.reshape(3, 2, -1).sum(axis=2),
                                model(x).detach().numpy()[:, [0, 2]] - expected[[0, 2]],
                                atol=1e-6)
     np.testing.assert_allclose(exp.delta, 0.0, atol=1e-6)
-    one = LayerDeepShap(model, "features.2", background[:1])(x, target=[0, 2])
-    dl = LayerDeepLift(model, "features.2")(x, target=[0, 2], baselines=background[:1])
+    one = LayerDeepShap(model, "features.2", background[:1])(x, labels=[0, 2])
+    dl = LayerDeepLift(model, "features.2")(x, labels=[0, 2], baselines=background[:1])
     np.testing.assert_allclose(one.values, dl.values, rtol=0, atol=1e-14)
     # chunking does not change values
-    small = LayerDeepShap(model, "features.2", background, internal_batch_size=2)(
-        x, target=[0, 2])
+    small = LayerDeepShap(model, "features.2", background, batch_size=2)(
+        x, labels=[0, 2])
     np.testing.assert_allclose(small.values, exp.values, rtol=0, atol=1e-13)
 
 
@@ -792,8 +794,8 @@ def test_ig_chunks_cut_anywhere_in_the_step_grid(size):
     # instance's steps (head / whole instances / tail): IG = (x - x') * W exactly
     model = LinearNet()
     base = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
-    exp = IntegratedGradients(model, n_steps=4, internal_batch_size=size)(
-        X4, target=[1, 0], baselines=base)
+    exp = IntegratedGradients(model, n_steps=4, batch_size=size)(
+        X4, labels=[1, 0], baselines=base)
     expected = (X4 - base)[:, None, :] * W[[1, 0]][None]
     np.testing.assert_allclose(exp.values, expected.numpy(), rtol=0, atol=1e-13)
     assert exp.params["n_backward"] == 2 * -(-12 // size)
@@ -803,7 +805,7 @@ def test_ig_when_the_model_changes_its_input_in_place():
     # the path points are not a leaf tensor, so x.mul_() in forward is allowed
     model = _DoublesInputInPlace()
     x = X4.clone()
-    exp = IntegratedGradients(model, n_steps=3, internal_batch_size=4)(x, target=[0, 1])
+    exp = IntegratedGradients(model, n_steps=3, batch_size=4)(x, labels=[0, 1])
     np.testing.assert_allclose(exp.values, (2 * X4[:, None, :] * W[None]).numpy(),
                                rtol=0, atol=1e-13)
     assert torch.equal(x, X4)
@@ -822,7 +824,7 @@ def test_layer_ig_with_an_in_place_op_after_the_layer(size):
     plain.features[1].inplace = False
     x = torch.randn(2, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     ours = LayerIntegratedGradients(model, "features.0", n_steps=6,
-                                    internal_batch_size=size)(x, target=2)
+                                    batch_size=size)(x, target=2)
     same = LayerIntegratedGradients(plain, "features.0", n_steps=6)(x, target=2)
     np.testing.assert_allclose(ours.values, same.values, rtol=0, atol=1e-14)
     gap = ours.output[:, 2] - ours.base_values[:, 0]
@@ -830,27 +832,21 @@ def test_layer_ig_with_an_in_place_op_after_the_layer(size):
                                atol=1e-12)
 
 
-def test_segments_and_memory_order_helpers():
-    from whylens.torch._gradients import _as_matrix, _from_matrix, _segments
+def test_segments_of_the_step_grid():
+    from whylens.torch._attribution import _segments
 
     # rows 3..13 of a 4-step grid: tail of instance 0, instances 1-2, head of instance 3
     assert _segments(3, 14, 4) == [(0, 1, 3, 4, 0), (1, 2, 0, 4, 1), (3, 1, 0, 2, 9)]
     assert _segments(0, 8, 4) == [(0, 2, 0, 4, 0)]
     assert _segments(5, 7, 4) == [(1, 1, 1, 3, 0)]
-    # a gradient that arrives through a transpose is read in memory order, without a copy
-    base = torch.arange(24.0).view(2, 3, 4)
-    g = base.transpose(1, 2)
-    rows, order = _as_matrix(g)
-    assert order == [0, 2, 1] and rows.data_ptr() == base.data_ptr()
-    assert torch.equal(_from_matrix(rows, g, order), g)
 
 
 def test_ig_repeated_baseline_row_is_evaluated_once():
     # zeros_like(x) (n equal rows) gives the values of one zero row, with one model row
     # for the reference instead of n
     model = LinearNet()
-    one = IntegratedGradients(model, n_steps=3)(X4, target=[0, 1])
-    rows = IntegratedGradients(model, n_steps=3)(X4, target=[0, 1],
+    one = IntegratedGradients(model, n_steps=3)(X4, labels=[0, 1])
+    rows = IntegratedGradients(model, n_steps=3)(X4, labels=[0, 1],
                                                  baselines=torch.zeros_like(X4))
     np.testing.assert_allclose(rows.values, one.values, rtol=0, atol=0)
     np.testing.assert_allclose(rows.base_values, one.base_values, rtol=0, atol=0)

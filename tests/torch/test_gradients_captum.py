@@ -127,7 +127,7 @@ def test_layer_gradient_shap_agrees_with_captum_under_the_same_draws(monkeypatch
 def test_deeplift_maxpool_agrees_with_captum():
     model = seeded(PoolCNN(size=6), 21)
     x, ref = _pair((4, 2, 6, 6), 1)
-    exp = DeepLift(model)(x, target=[0, 2], baselines=ref)
+    exp = DeepLift(model)(x, labels=[0, 2], baselines=ref)
     for j, target in enumerate([0, 2]):
         theirs = CAPTUM.DeepLift(model).attribute(x, baselines=ref, target=target)
         np.testing.assert_allclose(exp.values[:, j], theirs.detach().numpy(), rtol=0, atol=1e-6)
@@ -165,7 +165,7 @@ def test_layer_deepshap_agrees_with_captum():
     x, _ = _pair((3, 2, 6, 6), 5)
     background = torch.randn(5, 2, 6, 6, dtype=torch.float64,
                              generator=torch.Generator().manual_seed(6))
-    exp = LayerDeepShap(model, "features.2", background)(x, target=[0, 2])
+    exp = LayerDeepShap(model, "features.2", background)(x, labels=[0, 2])
     for j, target in enumerate([0, 2]):
         theirs = CAPTUM.LayerDeepLiftShap(model, model.features[2]).attribute(
             x, baselines=background, target=target)

@@ -1,4 +1,5 @@
-"""PyTorch tools: layers, the hook manager, CAMs, feature maps, filter patterns.
+"""PyTorch tools: layers, the hook manager, CAMs, feature maps, filter patterns and
+gradient attributions (one method family per module, as captum's ``attr/_core``).
 
 Importing this module imports torch (``pip install "whylens[torch]"``);
 ``import whylens`` alone never does.
@@ -17,6 +18,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         'Install it with: pip install "whylens[torch]" (torch==2.13.0).'
     ) from exc
 
+from whylens.torch._attribution import GradientAttribution
 from whylens.torch._cams import (
     CAM_METHODS,
     AblationCAM,
@@ -31,30 +33,20 @@ from whylens.torch._cams import (
     cam,
     upsample,
 )
+from whylens.torch._deeplift import DeepLift, DeepShap, LayerDeepLift, LayerDeepShap
 from whylens.torch._feature_maps import feature_maps
 from whylens.torch._filter_patterns import filter_patterns
-from whylens.torch._gradients import (
-    GRADIENT_METHODS,
-    Deconvolution,
-    DeepLift,
-    DeepShap,
-    GradientAttribution,
-    GradientShap,
-    GuidedBackprop,
-    InputXGradient,
+from whylens.torch._gradient_shap import GradientShap, LayerGradientShap
+from whylens.torch._gradients import GRADIENT_METHODS, attribution
+from whylens.torch._hooks import StopForward, capture, check_same_device, get_layer
+from whylens.torch._integrated_gradients import (
     IntegratedGradients,
-    LayerDeepLift,
-    LayerDeepShap,
-    LayerGradientShap,
     LayerIntegratedGradients,
-    NoiseTunnel,
-    Saliency,
-    SmoothGrad,
-    attribution,
     path_weights,
 )
-from whylens.torch._hooks import StopForward, capture, check_same_device, get_layer
 from whylens.torch._layers import LayerInfo, default_layer, layers
+from whylens.torch._noise_tunnel import NoiseTunnel, SmoothGrad
+from whylens.torch._saliency import Deconvolution, GuidedBackprop, InputXGradient, Saliency
 
 __all__ = [
     "CAM_METHODS",

@@ -1,0 +1,751 @@
+"""The base of the gradient attributions and the one runner they share.
+
+Every method is built as ``Method(model)`` (input attributions) or
+``Method(model, layer)`` (attributions of a layer's activations) and called as
+``method(x, target=None, baselines=None)``, returning an
+:class:`~whylens.Explanation` whose ``values`` have shape
+``(n, n_labels, *x.shape[1:])`` (or ``(n, n_labels, *layer_output.shape[1:])``
+for layer methods). One override point, :meth:`GradientAttribution._attribute`.
+
+=========================  ====================================================
+class (module)             attribution of x (reference x', label output f)
+=========================  ====================================================
+Saliency (_saliency)       |df/dx| (``abs=False``: df/dx)
+InputXGradient             x * df/dx
+GuidedBackprop             df/dx with ReLU backward relu(g) * 1[x > 0]
+Deconvolution              df/dx with ReLU backward relu(g)
+IntegratedGradients        (x - x') * sum_k w_k df/dx(x' + a_k (x - x'))
+(_integrated_gradients)
+LayerIntegratedGradients   IG of the layer's activation, path between the
+                           activations at x' and at x
+GradientShap               E[(x + e - b) * df/dx(b + a (x + e - b))], b, a, e random
+(_gradient_shap)
+LayerGradientShap          GradientShap of the layer's activation
+NoiseTunnel / SmoothGrad   mean (or mean of squares, variance) over x + noise
+(_noise_tunnel)
+DeepLift (_deeplift)       (x - x') * DeepLIFT multipliers (rescale rule)
+DeepShap                   DeepLift averaged over a background set
+LayerDeepLift / -DeepShap  DeepLift / DeepShap of the layer's activation
+=========================  ====================================================
+
+The calling convention (DESIGN.md): ``target=`` is an output index for every
+row, a length-n sequence for one per row, or None for each row's predicted
+class; ``labels=`` explains several outputs for every row; ``batch_size=``
+(captum's ``internal_batch_size`` is an alias) and ``memory_budget=`` bound
+each chunk of model rows; ``progress=`` and ``callback=`` report after every
+chunk, and a callback returning False stops the call between chunks.
+
+Side effects: none. A call holds the model's lock
+(:func:`whylens.torch._hooks.model_lock`) from start to end, so calls on one
+model from several threads run one at a time. The model runs in eval mode
+with every parameter's ``requires_grad`` switched off (so backward computes
+input gradients only and no ``.grad`` is written); flags are restored on
+return, also when the call raises or is cancelled. Gradients come from
+``torch.autograd.grad``; layer methods go through the one hook manager
+:class:`whylens.torch.capture`; DeepLIFT and guided backprop rewrite
+nonlinearities with a torch function mode (:mod:`whylens.torch._rules`), never
+with module backward hooks.
+
+Memory: model rows (interpolation steps, noise samples, background pairs) go
+through the model in chunks of ``batch_size`` rows. By default the chunk is
+chosen from ``memory_budget``: one probe forward measures the bytes autograd
+saves per row, and a chunk holds as many rows as fit in the budget (captum
+puts all steps in one batch by default, captum#245). Sums over a row's steps
+or samples are taken one term at a time, in order, so the values do not
+depend on the chunking.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import torch
+from torch import Tensor
+from whylens._convention import (
+    check_batch_size,
+    checked_callback,
+    resolve_labels_argument,
+    resolve_target,
+)
+from whylens._validation import check_positive_int
+from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
+from whylens.explanation import Explanation, Features
+from whylens.models import DEFAULT_MEMORY_BUDGET
+from whylens.models._torch import _module_float_dtype
+from whylens.torch._cam_base import _as_input, _call_model, _to_channels_last
+from whylens.torch._hooks import (
+    capture,
+    check_module_and_layer,
+    check_same_device,
+    model_lock,
+    restore_state,
+    snapshot_state,
+)
+
+__all__ = ["GradientAttribution"]
+
+
+# ---------------------------------------------------------------------- arguments
+def _batch_size_argument(batch_size: Any, internal_batch_size: Any) -> int | None:
+    """``batch_size``, or captum's name for it, ``internal_batch_size``."""
+    size = check_batch_size(batch_size)
+    alias = check_batch_size(internal_batch_size, "internal_batch_size")
+    if alias is None:
+        return size
+    if size is not None and size != alias:
+        raise InputError(describe(
+            "internal_batch_size", f"None or batch_size ({size}): it is captum's name for "
+            "batch_size", alias, "Pass one of batch_size= and internal_batch_size=."))
+    return alias
+
+
+def _explained_labels(target: Any, labels: Any, output: Tensor) -> np.ndarray:
+    """The labels of each row, (n, n_labels), from ``target=`` or ``labels=``."""
+    if labels is None:
+        return resolve_target(target, output)
+    if target is not None:
+        raise InputError(describe(
+            "labels", "None when target= is given", labels,
+            "Pass target= (one output, or one per row) or labels= (several outputs "
+            "for every row), not both."))
+    chosen = resolve_labels_argument(labels, int(output.shape[1]))
+    return np.broadcast_to(chosen, (int(output.shape[0]), len(chosen))).copy()
+
+
+def _float_input(x: Tensor, method: GradientAttribution) -> Tensor:
+    if not x.is_floating_point():
+        raise InputTypeError(
+            describe("x", "floating-point inputs to differentiate",
+                     got_text=f"dtype {x.dtype}",
+                     fix=f"For token ids, attribute the embedding layer: "
+                         f"Layer{type(method).__name__}(model, model.embedding) "
+                         "(whylens.torch.LayerIntegratedGradients).")
+        )
+    return x
+
+
+def _baseline_rows(baselines: Any, x: Tensor, argument: str = "baselines",
+                   per_instance: bool = True) -> Tensor:
+    """Baselines as a tensor of shape (k, *x.shape[1:]) on x's device and dtype.
+
+    ``None``: one row of zeros. A scalar fills a row. A tensor of shape
+    ``x.shape[1:]`` is one row; ``(k, *x.shape[1:])`` are k rows. With
+    ``per_instance`` k must be 1 or ``len(x)``.
+
+    Raises
+    ------
+    InputTypeError, InputError
+        Another type, or another shape.
+    """
+    if baselines is None:
+        return torch.zeros_like(x[:1])
+    if isinstance(baselines, (int, float)) and not isinstance(baselines, bool):
+        return torch.full_like(x[:1], baselines)
+    if isinstance(baselines, np.ndarray):
+        baselines = torch.from_numpy(np.ascontiguousarray(baselines))
+    if not isinstance(baselines, Tensor):
+        raise InputTypeError(
+            describe(argument, "None, a number or a tensor shaped like x's rows", baselines)
+        )
+    b = baselines.to(device=x.device, dtype=x.dtype)
+    if tuple(b.shape) == tuple(x.shape[1:]):
+        b = b[None]
+    n = int(x.shape[0])
+    ok = b.ndim == x.ndim and tuple(b.shape[1:]) == tuple(x.shape[1:]) and b.shape[0] >= 1
+    if per_instance:
+        ok = ok and b.shape[0] in (1, n)
+    if not ok:
+        rows = f"1 or {n}" if per_instance else "k >= 1"
+        raise InputError(
+            describe(argument, f"a tensor of shape ({rows}, {', '.join(map(str, x.shape[1:]))})"
+                     " or one row", got_text=f"shape {tuple(baselines.shape)}",
+                     fix="Give one reference row for all, or one per instance.")
+        )
+    return b
+
+
+def _pair_index(b: Tensor, n: int) -> Tensor:
+    """The baseline row of each of the n instances (one row shared, or one each)."""
+    return torch.arange(n, device=b.device) if b.shape[0] == n else torch.zeros(
+        n, dtype=torch.int64, device=b.device)
+
+
+def _check_float(name: str, value: Any, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise InputTypeError(describe(name, f"a number >= {minimum}", value))
+    if not value >= minimum:
+        raise InputError(describe(name, f"a number >= {minimum}", value))
+    return float(value)
+
+
+def _require_layer(layer: Any, instead: str) -> None:
+    if layer is None:
+        raise InputError(describe("layer", "the layer to attribute (a name or submodule)",
+                                  None, f"For input attributions use {instead}."))
+
+
+# ---------------------------------------------------------------------- the runner
+class _SummedPoints(torch.autograd.Function):
+    """``points(u) = fill() + M^T u``, evaluated at ``u = 0``.
+
+    ``apply(u, fill, reduce)`` returns ``fill()`` (a new tensor of m points);
+    backward maps the points' gradient ``g`` to ``reduce(g) = M g``, the
+    per-instance weighted sums (k, *shape).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, u: Tensor, fill: Callable[[], Tensor],
+                reduce: Callable[[Tensor], Tensor]) -> Tensor:
+        ctx.reduce = reduce
+        return fill()
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor, None, None]:
+        return ctx.reduce(g), None, None
+
+
+class _Progress:
+    """``progress=`` and ``callback=`` of one call: a tqdm bar and the checked callback.
+
+    The bar opens when a report shows more chunks to come (``progress=True``,
+    or ``None`` and stderr is a terminal); a report with another total (the
+    next phase of a method) restarts it.
+    """
+
+    def __init__(self, progress: bool | None, callback: Any, name: str) -> None:
+        self.show = bool(progress) or (progress is None and sys.stderr.isatty())
+        self.callback = checked_callback(callback)
+        self.name = name
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.show and (self.bar is not None or done < total):
+            if self.bar is None:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, desc=f"whylens: {self.name}", unit="rows",
+                                leave=False)
+            elif self.bar.total != total:
+                self.bar.reset(total=total)
+            self.bar.update(done - self.bar.n)
+        if self.callback is not None:
+            self.callback(done, total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class _Run:
+    """One call's model access: chunked forwards and gradients, labels, counters.
+
+    ``labels`` is a LongTensor (len(x), n_labels): the outputs explained for
+    each row of ``x``. Gradient calls name, for each model row, the row of
+    ``x`` it belongs to (``rows``), so every row is differentiated at its own
+    labels.
+    """
+
+    def __init__(self, method: GradientAttribution, x: Tensor,
+                 progress: Callable[[int, int], None] | None) -> None:
+        self.method = method
+        self.model = method.model
+        self.x = x
+        self.report = progress
+        self.n_evals = 0
+        self.n_backward = 0
+        self.labels: Tensor = torch.zeros((0, 1), dtype=torch.int64)
+        #: the label column whose gradient autograd is computing (see path_sums)
+        self.label_pos = 0
+        self.output: Tensor | None = None
+        self._chunk: int | None = method.batch_size
+        self.mode_factory: Callable[[], Any] | None = None
+        self.layer_x: Tensor | None = None
+        # reference rows evaluated with x in the first forward (see _references)
+        self.refs: Tensor | None = None
+        self.ref_output: Tensor | None = None
+        self.layer_refs: Tensor | None = None
+        # gradients at x from the first forward (methods with _gradient_at_x)
+        self.x_grads: Tensor | None = None
+
+    @property
+    def n_labels(self) -> int:
+        return int(self.labels.shape[1])
+
+    def progress(self, done: int, total: int) -> None:
+        if self.report is not None:
+            self.report(done, total)
+
+    # -------------------------------------------------------------- forwards
+    def forward(self, inputs: Tensor) -> Tensor:
+        """Model outputs (m, n_outputs) without gradients, chunked."""
+        size = self.chunk_size(inputs[:1])
+        parts = []
+        with torch.no_grad():
+            for start in range(0, int(inputs.shape[0]), size):
+                part = inputs[start : start + size]
+                parts.append(_call_model(self.model, part))
+                self.n_evals += int(part.shape[0])
+        return torch.cat(parts)
+
+    def layer_activations(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        """The layer's output and the model's output at ``inputs``, chunked, no gradients.
+
+        Returns
+        -------
+        activations : Tensor of shape (m, *layer_shape)
+        outputs : Tensor of shape (m, n_outputs)
+        """
+        name = self.method.layer
+        size = self.chunk_size(inputs[:1])
+        parts, outs = [], []
+        for start in range(0, int(inputs.shape[0]), size):
+            part = inputs[start : start + size]
+            with capture(self.model, name) as cap, torch.no_grad():
+                outs.append(_call_model(self.model, part))
+                self.n_evals += int(part.shape[0])
+                if len(cap.activations[name]) > 1:
+                    raise NotSupportedError(
+                        describe("layer", "a layer called once per forward",
+                                 got_text=f"{name!r} called {len(cap.activations[name])} "
+                                          "times", fix="Pick a layer that is not reused.")
+                    )
+                parts.append(cap.last())
+        return torch.cat(parts), torch.cat(outs)
+
+    def _forward_at(self, points: Tensor, inputs: Tensor | None) -> Tensor:
+        """The model's output with gradients, ``points`` the input (or the layer's output)."""
+        mode = self.mode_factory() if self.mode_factory is not None else None
+        if self.method.layer is None:
+            with torch.enable_grad():
+                if mode is not None:
+                    with mode:
+                        return _call_model(self.model, points)
+                return _call_model(self.model, points)
+        with capture(self.model, self.method.layer, record=False,
+                     replace=lambda _n, _out: points), torch.enable_grad():
+            if mode is not None:
+                with mode:
+                    return _call_model(self.model, inputs)
+            return _call_model(self.model, inputs)
+
+    def _label_grads(self, out: Tensor, leaf: Tensor, rows: Tensor | None) -> Tensor:
+        """``d sum_r out[r, label of row r] / d leaf`` per label column.
+
+        ``rows`` (len(out),): the row of ``x`` each output row belongs to
+        (``None``: row r is row r of ``x``). Returns (len(leaf), n_labels, ...).
+        """
+        labels = self.labels if rows is None else self.labels[rows]
+        grads = []
+        last = self.n_labels - 1
+        for j in range(self.n_labels):
+            if not out.requires_grad:
+                grads.append(torch.zeros_like(leaf))
+                continue
+            self.label_pos = j
+            score = out.gather(1, labels[:, j : j + 1]).sum()
+            (g,) = torch.autograd.grad(score, leaf, retain_graph=j < last, allow_unused=True)
+            grads.append(torch.zeros_like(leaf) if g is None else g)
+            self.n_backward += 1
+        return grads[0].unsqueeze(1) if len(grads) == 1 else torch.stack(grads, dim=1)
+
+    def grads(self, points: Tensor, inputs: Tensor | None = None,
+              rows: Tensor | None = None) -> Tensor:
+        """Gradients of each label's output at ``points``: (m, n_labels, *points.shape[1:]).
+
+        Input methods: ``points`` are the model's inputs. Layer methods:
+        ``inputs`` go into the model and the layer passes ``points`` on instead
+        of its output (a copy: an in-place op downstream must not touch the leaf).
+        ``rows``: as :meth:`_label_grads`.
+        """
+        leaf = points.detach().requires_grad_(True)
+        out = self._forward_at(leaf if self.method.layer is None else leaf.clone(), inputs)
+        self.n_evals += int(points.shape[0])
+        return self._label_grads(out, leaf, rows)
+
+    def summed_grads(self, fill: Callable[[], Tensor], reduce: Callable[[Tensor], Tensor],
+                     m: int, k: int, like: Tensor, inputs: Tensor | None,
+                     rows: Tensor) -> Tensor:
+        """Per-instance weighted sums of gradients at ``m`` points: (k, n_labels, *shape).
+
+        ``fill()`` returns the points (m, *shape), a new tensor; ``reduce(g)``
+        maps their gradients (m, *shape) to the k instances' sums (k, *shape).
+        The points enter the model as the output of :class:`_SummedPoints` of a
+        zero leaf ``u`` of shape (k, *shape), whose gradient is that sum:
+        autograd does the summing, the points need no copy (an in-place op
+        downstream changes a non-leaf, which is allowed) and no (m, n_labels,
+        ...) gradient tensor is kept.
+        """
+        leaf = torch.zeros((k, *like.shape[1:]), dtype=like.dtype,
+                           device=like.device).requires_grad_(True)
+        with torch.enable_grad():
+            points = _SummedPoints.apply(leaf, fill, reduce)
+        out = self._forward_at(points, inputs)
+        self.n_evals += m
+        return self._label_grads(out, leaf, rows)
+
+    # -------------------------------------------------------------- chunking
+    def chunk_size(self, row: Tensor) -> int:
+        """Rows per chunk: ``batch_size``, or what fits the memory budget.
+
+        ``row`` is one model input ``(1, ...)``. The probe runs the model with
+        gradients (from the input, or from the layer for layer methods) on 1
+        and 2 copies of it and counts the bytes autograd saves for backward;
+        the difference is the cost of a row.
+        """
+        if self._chunk is not None:
+            return self._chunk
+        key = (tuple(row.shape[1:]), str(row.dtype), self.method.layer,
+               self.method.memory_budget)
+        cached = self.method._chunk_cache.get(key)
+        if cached is not None:
+            self._chunk = cached
+            return cached
+
+        def saved_bytes(k: int) -> int:
+            seen: dict[tuple[int, int], int] = {}
+
+            def pack(t: Any) -> Any:
+                if isinstance(t, Tensor):
+                    seen[(t.data_ptr(), t.numel())] = t.numel() * t.element_size()
+                return t
+
+            inp = row.expand(k, *row.shape[1:]).clone()
+            if inp.is_floating_point() and self.method.layer is None:
+                inp.requires_grad_(True)
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+                    torch.enable_grad():
+                if self.method.layer is None:
+                    _call_model(self.model, inp)
+                else:
+                    with capture(self.model, self.method.layer, record=False,
+                                 replace=lambda _n, o: o.detach().requires_grad_(True).clone()):
+                        _call_model(self.model, inp)
+            self.n_evals += k
+            return sum(seen.values())
+
+        one, two = saved_bytes(1), saved_bytes(2)
+        per_row = max(two - one, one // 2, 1) + 4 * row[0].numel() * row.element_size()
+        per_row *= 2  # saved tensors + gradients in flight
+        self._chunk = int(np.clip(self.method.memory_budget // per_row, 1, 8192))
+        self.method._chunk_cache[key] = self._chunk
+        return self._chunk
+
+
+# ---------------------------------------------------------------------- path sums
+def _segments(r0: int, r1: int, steps: int) -> list[tuple[int, int, int, int, int]]:
+    """Rows ``r0..r1-1`` of an (instance, step) grid as at most 3 rectangles.
+
+    Each is ``(first instance, instances, first step, end step, first row in
+    the chunk)``: the head of a partly covered instance, whole instances, the
+    tail of one. Path points of a rectangle are one broadcast operation and
+    its gradient sums a loop over its steps, without gathers.
+    """
+    segs = []
+    r = r0
+    while r < r1:
+        i, j0 = divmod(r, steps)
+        if j0 == 0 and r1 - r >= steps:
+            cnt = (r1 - r) // steps
+            segs.append((i, cnt, 0, steps, r - r0))
+            r += cnt * steps
+        else:
+            j1 = min(steps, j0 + r1 - r)
+            segs.append((i, 1, j0, j1, r - r0))
+            r += j1 - j0
+    return segs
+
+
+Fill = Callable[[int, int, list[tuple[int, int, int, int, int]], Tensor], Tensor | None]
+
+
+def path_sums(run: _Run, n: int, steps: int, like: Tensor, fill: Fill,
+              weights: Tensor | None = None, inputs: Tensor | None = None) -> Tensor:
+    """``attr[i] = sum_k c_ik * grad f(p_ik)`` over an (instance, step) grid of points.
+
+    Parameters
+    ----------
+    run : _Run
+    n, steps : int
+        The grid: rows ``r = i * steps + k`` (instance-major) go through the
+        model in chunks.
+    like : Tensor of shape (1, *shape)
+        Dtype, device and shape of a point (an input, or a layer's activation).
+    fill : callable
+        ``fill(r0, r1, segments, out)`` writes the points of rows ``r0..r1``
+        into ``out`` (r1 - r0, *shape); it returns the rows' factors ``c``
+        (r1 - r0, *shape), or None when ``weights`` are the factors.
+    weights : Tensor of shape (steps,), optional
+        Per-step factors (Integrated Gradients' quadrature weights).
+    inputs : Tensor of shape (n, ...), optional
+        Layer methods: the model input of each instance.
+
+    Returns
+    -------
+    Tensor of shape (n, n_labels, *shape)
+
+    Notes
+    -----
+    The terms of an instance are added one at a time in step order, starting
+    from zero (or from the running sum of the instance's earlier steps when a
+    chunk starts inside them), each a correctly rounded product and sum: the
+    result is the same, to the bit, for any chunk size, as long as the model's
+    gradients of a row do not depend on the rows beside it. Autograd does the
+    summing (:meth:`_Run.summed_grads`), so no (m, n_labels, ...) gradient
+    tensor is kept.
+    """
+    shape = tuple(like.shape[1:])
+    attr = torch.zeros((n, run.n_labels, *shape), dtype=like.dtype, device=like.device)
+    total = n * steps
+    size = run.chunk_size(like if inputs is None else inputs[:1])
+    buf = torch.empty((min(size, total), *shape), dtype=like.dtype, device=like.device)
+    for r0 in range(0, total, size):
+        r1 = min(r0 + size, total)
+        m, lo, hi = r1 - r0, r0 // steps, (r1 - 1) // steps + 1
+        segs = _segments(r0, r1, steps)
+        factors: list[Tensor | None] = []
+
+        def points(r0: int = r0, r1: int = r1, segs: Any = segs, m: int = m,
+                   factors: list[Tensor | None] = factors) -> Tensor:
+            factors.append(fill(r0, r1, segs, buf[:m]))
+            return buf[:m].detach()  # not a view for autograd: in-place ops may follow
+
+        def reduce(g: Tensor, segs: Any = segs, lo: int = lo, hi: int = hi,
+                   factors: list[Tensor | None] = factors) -> Tensor:
+            res = torch.empty((hi - lo, *shape), dtype=g.dtype, device=g.device)
+            for i, cnt, j0, j1, off in segs:
+                dst = res[i - lo : i - lo + cnt]
+                if j0 == 0:
+                    dst.zero_()
+                else:  # the instance's earlier steps were in the previous chunk
+                    dst.copy_(attr[i : i + cnt, run.label_pos])
+                block = g[off : off + cnt * (j1 - j0)].unflatten(0, (cnt, j1 - j0))
+                c = factors[0]
+                c_block = None if c is None else c[off : off + cnt * (j1 - j0)].unflatten(
+                    0, (cnt, j1 - j0))
+                for j in range(j0, j1):
+                    factor = weights[j] if c_block is None else c_block[:, j - j0]
+                    dst.add_(block[:, j - j0] * factor)
+            return res
+
+        model_in = None if inputs is None else inputs[torch.arange(
+            r0, r1, device=inputs.device) // steps]
+        rows = torch.arange(r0, r1, device=run.labels.device) // steps
+        attr[lo:hi] = run.summed_grads(points, reduce, m, hi - lo, like, model_in, rows)
+        run.progress(r1, total)
+    return attr
+
+
+# ---------------------------------------------------------------------- the base
+class GradientAttribution:
+    """Base of every gradient attribution (one override point: :meth:`_attribute`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Returns ``(n, n_outputs)`` scores (or ``(n,)``, read as one output).
+    layer : str or torch.nn.Module, optional
+        Layer methods only: the layer whose activations are attributed.
+    batch_size : int, optional
+        Model rows (steps, samples, pairs) per forward/backward. ``None``:
+        as many as fit ``memory_budget``.
+    memory_budget : int, default=256 MiB
+        Bytes that autograd may hold for one chunk when ``batch_size`` is
+        ``None``.
+    internal_batch_size : int, optional
+        captum's name for ``batch_size``.
+
+    Notes
+    -----
+    The model's training flags and parameters' ``requires_grad`` are as they
+    were when a call returns, raises or is cancelled; no hook is left and no
+    ``.grad`` is written. Explainers pickle (with their model).
+    """
+
+    #: ``Explanation.method`` is ``"torch.<name>"``.
+    name = "gradient"
+    #: Layer methods take ``(model, layer)``.
+    is_layer_method = False
+    #: The method's only gradient is the plain one at ``x`` (Saliency,
+    #: Input x Gradient): the first forward keeps its graph for it.
+    _gradient_at_x = False
+
+    def __init__(self, model: Any, layer: Any = None, *, batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET,
+                 internal_batch_size: int | None = None) -> None:
+        self.layer = check_module_and_layer(model, layer)
+        self.model = model
+        self.batch_size = _batch_size_argument(batch_size, internal_batch_size)
+        self.memory_budget = check_positive_int("memory_budget", memory_budget)
+        # rows per chunk found by the memory probe, per input row shape (probe once)
+        self._chunk_cache: dict[tuple[Any, ...], int] = {}
+
+    @property
+    def internal_batch_size(self) -> int | None:
+        """captum's name for :attr:`batch_size`."""
+        return self.batch_size
+
+    def __repr__(self) -> str:
+        layer = f", layer={self.layer!r}" if self.layer is not None else ""
+        return f"{type(self).__name__}(model={type(self.model).__name__}{layer})"
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def _references(self, baselines: Any, x: Tensor) -> Tensor | None:
+        """Reference rows to evaluate together with ``x`` in the first forward, or None.
+
+        Their outputs (and layer activations) are then ``run.ref_output``
+        (``run.layer_refs``), saving a model call.
+        """
+        return None
+
+    def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
+        """Return ``{"values": Tensor (n, n_labels, *shape), ...}``.
+
+        Optional keys: ``"base_values"`` (n, n_labels) tensor, ``"params"`` dict.
+        """
+        raise NotImplementedError
+
+    def __call__(self, x: Any, target: Any = None, baselines: Any = None, *,
+                 labels: Any = None, progress: bool | None = None,
+                 callback: Callable[[int, int], Any] | None = None) -> Explanation:
+        """Explain a batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n, ...)
+            Inputs as the model takes them, on the model's device (float for
+            input methods; token ids are fine for layer methods).
+        target : None, int, or a sequence / array / tensor of length n
+            ``None``: each row's predicted class; an int: that output for
+            every row; a length-n sequence: one output per row (values
+            ``(n, 1, ...)``, labels ``(n, 1)``); ``"all"``: every output.
+        baselines : None, number or Tensor, optional
+            Reference inputs (methods with a reference): ``None`` is zeros
+            (for token ids: id 0, usually padding); a number fills a row; a
+            tensor of shape ``x.shape[1:]`` or ``(1 or n, *x.shape[1:])``;
+            DeepShap and GradientShap take any number of background rows.
+        labels : sequence of int, optional
+            Several outputs explained for every row (instead of ``target``).
+        progress : bool, optional
+            A tqdm bar over the model rows (default: when stderr is a terminal
+            and the work takes several chunks).
+        callback : callable, optional
+            ``callback(done, total)`` after each chunk of model rows; returning
+            False or raising :class:`~whylens.errors.Cancelled` stops the call.
+
+        Returns
+        -------
+        Explanation
+            ``values`` of shape (n, n_labels, *x.shape[1:]) (layer methods:
+            ``*layer_output.shape[1:]``); ``labels`` (n_labels,), or (n,
+            n_labels) when rows explain different outputs; ``output``: the
+            model's output at ``x``; ``base_values`` and ``delta``
+            (completeness gap) for methods with a reference; ``features.data``:
+            ``x`` (images channels-last, as CAM explanations; ``values`` keep
+            the input's layout).
+
+        Raises
+        ------
+        InputError
+            Input on another device, bad baselines, target out of range, a
+            target sequence whose length is not n, both target and labels.
+        InputTypeError
+            Integer inputs to an input method (use the layer variant).
+        Cancelled
+            The callback stopped the call.
+        ModelError
+            The model raised (chained).
+        """
+        x = _as_input(x)
+        check_same_device(self.model, x)
+        if x.is_floating_point():
+            x = x.to(_module_float_dtype(self.model))
+        if self.layer is None:
+            _float_input(x, self)
+        report = _Progress(progress, callback, type(self).__name__)
+        with model_lock(self.model):
+            run = _Run(self, x.detach(), report)
+            state = snapshot_state(self.model)
+            try:
+                self.model.eval()
+                for p in self.model.parameters():
+                    p.requires_grad_(False)
+                self._first_forward(run, target, labels, baselines)
+                result = self._attribute(run, baselines)
+            finally:
+                report.close()
+                restore_state(state)
+        return self._explanation(run, result)
+
+    def _first_forward(self, run: _Run, target: Any, labels: Any, baselines: Any) -> None:
+        """The outputs at x (and at the references), and the labels they give."""
+        n = int(run.x.shape[0])
+        # one forward gives the outputs at x and at the references (and the
+        # layer's activations at both, for layer methods)
+        refs = self._references(baselines, run.x)
+        if refs is not None and int(refs.shape[0]) > 1 \
+                and torch.equal(refs, refs[:1].expand_as(refs)):
+            refs = refs[:1]  # one reference repeated (zeros_like(x)): evaluated once
+        rows = run.x if refs is None else torch.cat([run.x, refs])
+        # A method whose gradient is taken at x itself keeps the graph of this
+        # forward for its backward (when x fits one chunk).
+        leaf = (run.x.detach().requires_grad_(True) if self._gradient_at_x and refs is None
+                and n <= run.chunk_size(run.x[:1]) else None)
+        if leaf is not None:
+            out = run._forward_at(leaf, None)
+            run.n_evals += n
+        elif self.layer is None:
+            out = run.forward(rows)
+        else:
+            acts, out = run.layer_activations(rows)
+            run.layer_x = acts[:n]
+            run.layer_refs = None if refs is None else acts[n:]
+        run.output = out[:n].detach()
+        if refs is not None:
+            run.refs, run.ref_output = refs, out[n:]
+        run.labels = torch.as_tensor(_explained_labels(target, labels, run.output),
+                                     device=run.x.device)
+        if leaf is not None:
+            run.x_grads = run._label_grads(out, leaf, None)
+
+    def _explanation(self, run: _Run, result: dict[str, Any]) -> Explanation:
+        x = run.x
+        values = result["values"].detach().to("cpu", torch.float64)
+        out = run.output.detach().to("cpu", torch.float64)
+        labels = run.labels.to("cpu")
+        base = result.get("base_values")
+        delta = None
+        if base is not None:
+            base = base.detach().to("cpu", torch.float64)
+            gap = out.gather(1, labels) - base
+            delta = (values.flatten(2).sum(dim=2) - gap).numpy()
+            base = base.numpy()
+        kind = {2: "tabular", 3: "sequence", 4: "image"}.get(x.ndim, "tensor")
+        if self.layer is not None:
+            kind = "layer"
+        names = ([f"x{j}" for j in range(int(x.shape[1]))]
+                 if kind == "tabular" else [])
+        shared = bool((labels == labels[:1]).all())
+        params = {"target": (labels[0] if shared else labels).tolist(), "layer": self.layer,
+                  "batch_size": run._chunk, "n_backward": run.n_backward}
+        params.update(self._params())
+        params.update(result.get("params", {}))
+        return Explanation(
+            values=values.numpy(),
+            labels=labels.numpy(),
+            method=f"torch.{self.name}",
+            features=Features(kind=kind, names=names, data=_to_channels_last(x)),
+            mode="classification",
+            output=out.numpy(),
+            output_names=[str(i) for i in range(int(out.shape[1]))],
+            base_values=base,
+            params=params,
+            n_evals=run.n_evals,
+            delta=delta,
+        )
