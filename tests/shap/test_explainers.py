@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -171,25 +173,34 @@ def test_determinism_by_seed(cls, kw, data):
     np.testing.assert_allclose(moved.values[::-1], a.values, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("call_rows", [1, 7, 1 << 14])
-def test_evaluate_design_packs_rows_and_coalitions_in_calls(call_rows, data, monkeypatch):
-    """Whatever the call size, v(row, coalition) equals the per-row game's value."""
-    import whylens.shap._maskers as module
+@pytest.mark.parametrize("batch_size", [1, 7, 1 << 14])
+def test_evaluate_packs_rows_and_coalitions_in_calls(batch_size, data):
+    """Whatever the batch size, v(row, coalition) is the weighted mean over the background."""
     from whylens.models import as_model
 
     bg, X = data
-    monkeypatch.setattr(module, "CALL_BYTES", 8 * 6 * call_rows)
-    masker, model = TabularMasker(bg), as_model(_interaction_model)
+    masker, sizes = TabularMasker(bg, weights=np.arange(1, 13)), []
+
+    def f(A):
+        sizes.append(len(A))
+        return _interaction_model(A)
+
+    model = as_model(f, chunk_size=batch_size)
     Z = np.random.default_rng(3).random((9, 6)) < 0.5
-    v, head_out = masker.evaluate_design(X, Z, model)
-    assert v.shape == (5, 9, 2) and head_out is None
+    v, head_out = masker.evaluate(model, X, Z)
+    assert v.shape == (5, 9, 2) and head_out is None and max(sizes) <= batch_size
+    w = np.arange(1, 13) / 78
     for i in range(5):
-        np.testing.assert_allclose(v[i], masker.game(X[i], model)(Z), rtol=0, atol=1e-12)
+        inputs = np.where(Z[:, None, :], X[i], bg[None])  # (9, 12, 6)
+        want = np.einsum("cbk,b->ck", _interaction_model(inputs.reshape(-1, 6)).reshape(9, 12, 2),
+                         w)
+        np.testing.assert_allclose(v[i], want, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(masker.representation(X[i]).evaluate(model, Z), v[i])
 
 
-def test_evaluate_design_inputs_are_exact_bits(monkeypatch):
+def test_evaluate_inputs_are_exact_bits(monkeypatch):
     """Every input is bit for bit x_j or b_j: signed zeros, subnormals, huge values."""
-    import whylens.shap._maskers as module
+    import whylens.representations.masking as module
     from whylens.models import as_model
 
     x = np.array([[-0.0, 5e-324, -1.7e308, 0.1, 3.0],
@@ -205,16 +216,24 @@ def test_evaluate_design_inputs_are_exact_bits(monkeypatch):
         return A[:, :1]
 
     keep = np.repeat(Z, 2, axis=0)
-    want = np.concatenate([np.where(keep, xi.view(np.uint64), np.tile(bg, (37, 1)).view(np.uint64))
-                           for xi in x])
-    # One row per call, the tail of _fill_bits, and several rows in one _fill_rows broadcast.
-    for call_rows in (1, 5, 64, 1000):
-        monkeypatch.setattr(module, "CALL_BYTES", 8 * 5 * call_rows)
+    want = [np.where(keep, xi.view(np.uint64), np.tile(bg, (37, 1)).view(np.uint64))
+            for xi in x]
+    # One pair per call, the tail of _fill_bits, several rows in one _fill_rows broadcast,
+    # and masks built per block of coalitions.
+    for batch_size, mask_bytes in ((1, 1 << 22), (5, 1 << 22), (64, 16 * 2 * 5 * 7),
+                                   (1000, 1 << 22), (1000, 16 * 2 * 5 * 8)):
+        monkeypatch.setattr(module, "MASK_BYTES", mask_bytes)
         seen.clear()
-        v, _ = TabularMasker(bg).evaluate_design(x, Z, as_model(f))
-        assert np.array_equal(np.concatenate(seen).view(np.uint64), want)
+        v, _ = TabularMasker(bg).evaluate(as_model(f, chunk_size=batch_size), x, Z)
+        got = np.concatenate(seen).view(np.uint64)
+        block = min(37, mask_bytes // (16 * 2 * 5))
+        order = np.concatenate([w[2 * c0 : 2 * min(37, c0 + block)]  # block-major pairs
+                                for c0 in range(0, 37, block) for w in want])
+        assert np.array_equal(got, order)
         np.testing.assert_allclose(v[:, :, 0], np.where(Z[None, :, 0], x[:, None, 0], 0.5),
                                    rtol=1e-15, atol=1e-300)
+        rep = TabularMasker(bg).representation(x[1])
+        assert np.array_equal(rep.apply(Z).view(np.uint64), want[1])
 
 
 def test_outputs_base_and_design_share_the_first_call(data):
@@ -247,23 +266,22 @@ def test_first_call_with_head_never_exceeds_chunk(chunk, data):
         return _interaction_model(A)
 
     ref = KernelExplainer(_interaction_model, bg, nsamples=40, random_state=0)(X)
-    exp = KernelExplainer(f, bg, nsamples=40, random_state=0, chunk_size=chunk)(X)
+    exp = KernelExplainer(f, bg, nsamples=40, random_state=0, batch_size=chunk)(X)
     assert max(sizes) <= chunk
     assert sum(sizes) == exp.params["model_rows"] == ref.params["model_rows"]
     np.testing.assert_allclose(exp.values, ref.values, rtol=0, atol=1e-12)
 
 
 def test_large_designs_build_masks_per_block(data, monkeypatch):
-    """Masks built for blocks of coalitions (any block and call size): same values."""
-    import whylens.shap._maskers as module
+    """Masks built for blocks of coalitions (any block and batch size): same values."""
+    import whylens.representations.masking as module
 
     bg, X = data
     ref = ExactExplainer(_interaction_model, bg)(X)
-    for mask_bytes, call_rows in ((1, 100), (16 * 12 * 6 * 5, 100), (16 * 12 * 6 * 7, 29)):
+    for mask_bytes, batch_size in ((1, 100), (16 * 12 * 6 * 5, 100), (16 * 12 * 6 * 7, 29)):
         monkeypatch.setattr(module, "MASK_BYTES", mask_bytes)
-        monkeypatch.setattr(module, "CALL_BYTES", 8 * 6 * call_rows)
-        got = ExactExplainer(_interaction_model, bg)(X)
-        np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-12)
+        got = ExactExplainer(_interaction_model, bg, batch_size=batch_size)(X)
+        np.testing.assert_array_equal(got.values, ref.values)
         assert got.params["model_rows"] == ref.params["model_rows"]
 
 
@@ -276,8 +294,8 @@ def test_output_width_changing_between_calls_is_an_error(data):
         out = _interaction_model(A)
         return out if n_calls[0] == 1 else out[:, :1]
 
-    with pytest.raises(ModelOutputError, match="same number of outputs"):
-        ExactExplainer(f, bg, chunk_size=200)(X)
+    with pytest.raises(ModelOutputError, match="2 outputs on every chunk"):
+        ExactExplainer(f, bg, batch_size=200)(X)
 
 
 @pytest.mark.parametrize("name,make", ALL)
@@ -289,7 +307,7 @@ def test_model_never_sees_more_than_chunk(name, make, data):
         sizes.append(A.shape[0])
         return _interaction_model(A)
 
-    exp = make(f, bg, chunk_size=7)(X)
+    exp = make(f, bg, batch_size=7)(X)
     assert max(sizes) <= 7
     assert sum(sizes) == exp.params["model_rows"] + 0 * len(sizes)
 
@@ -337,12 +355,14 @@ def test_sklearn_estimator_and_dataframe_names():
     rng = np.random.default_rng(5)
     X = pd.DataFrame(rng.normal(size=(60, 4)), columns=["age", "bmi", "bp", "s1"])
     y = (X["age"] + X["bmi"] > 0).astype(int)
-    clf = RandomForestClassifier(n_estimators=5, random_state=0).fit(X.to_numpy(), y)
-    exp = ExactExplainer(clf, X.iloc[:10])(X.iloc[:3])
+    clf = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        exp = ExactExplainer(clf, X.iloc[:10])(X.iloc[:3])
     assert exp.feature_names == ["age", "bmi", "bp", "s1"]
     assert exp.values.shape == (3, 2, 4) and exp.output_names == ["0", "1"]
     np.testing.assert_allclose(exp.values.sum(-1) + exp.base_values,
-                               clf.predict_proba(X.iloc[:3].to_numpy()), atol=1e-10)
+                               clf.predict_proba(X.iloc[:3]), atol=1e-10)
 
 
 # ------------------------------------------------------------------ bad inputs

@@ -58,30 +58,41 @@ def test_correlation_dependent_exact_equals_sampled_and_game():
     exact = LinearExplainer((coef, 0.3), bg, "correlation_dependent")
     mu, cov = exact.mean, exact.cov
 
-    class GaussianGame:
-        kind = "tabular"
+    class Conditional:
+        """Row x seen through E[x | x_S] under the Gaussian: a Representation."""
+
         n_features = d
-        feature_names = tuple(f"x{i}" for i in range(d))
-        data = bg[:1]
 
-        def base_value(self, model):
-            return np.array([coef @ mu + 0.3])
+        def __init__(self, x):
+            self.instance = x
+            self.names = [f"x{i}" for i in range(d)]
 
-        def game(self, x, model):
-            from whylens.shap import Game
+        def apply(self, Z):
+            out = np.empty((Z.shape[0], d))
+            for i, z in enumerate(Z):
+                s = np.flatnonzero(z)
+                out[i] = mu
+                if s.size:
+                    out[i] = mu + cov[:, s] @ np.linalg.solve(cov[np.ix_(s, s)],
+                                                             self.instance[s] - mu[s])
+            return out
 
-            def evaluate(Z):
-                out = np.empty((Z.shape[0], 1))
-                for i, z in enumerate(Z):
-                    s = np.flatnonzero(z)
-                    cond = mu.copy()
-                    if s.size:
-                        cond = mu + cov[:, s] @ np.linalg.solve(cov[np.ix_(s, s)], x[s] - mu[s])
-                    out[i, 0] = coef @ cond + 0.3
-                return out
-            return Game(d, evaluate, 64)
+    class GaussianMasker:
+        kind = "gaussian"
 
-    by_game = ExactExplainer(lambda M: M @ coef + 0.3, GaussianGame())(X)
+        def split(self, X):
+            return list(X), False
+
+        def representation(self, x):
+            return Conditional(x)
+
+        def features(self, reps, width):
+            from whylens.explanation import Features
+
+            return Features(kind="tabular", names=reps[0].names,
+                            data=np.array([r.instance for r in reps]))
+
+    by_game = ExactExplainer(lambda M: M @ coef + 0.3, GaussianMasker())(X)
     np.testing.assert_allclose(exact(X).values, by_game.values, atol=1e-10)
     import whylens.shap._linear as lin
 

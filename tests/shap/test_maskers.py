@@ -131,7 +131,7 @@ def test_image_masker_batch_blur_and_chunks():
         sizes.append(len(batch))
         return np.column_stack([batch.mean(axis=(1, 2, 3)), batch[:, :8].std(axis=(1, 2, 3))])
 
-    exp = PermutationExplainer(f, ImageMasker("grid", rows=3, cols=3), chunk_size=5,
+    exp = PermutationExplainer(f, ImageMasker("grid", rows=3, cols=3), batch_size=5,
                                random_state=0)(images)
     assert exp.values.shape == (2, 2, 9) and max(sizes) <= 5
     np.testing.assert_allclose(exp.values.sum(-1) + exp.base_values, f(images), atol=1e-10)

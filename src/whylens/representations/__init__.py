@@ -7,6 +7,7 @@ that every perturbation method uses (masks -> ``apply`` in chunks -> model).
 from whylens.representations._protocol import Representation
 from whylens.representations._runner import evaluate, evaluate_rows
 from whylens.representations.image import ImageRepresentation, SegmentationAlgorithm
+from whylens.representations.masking import TabularBackground, TabularRepresentation
 from whylens.representations.tabular import TabularSampler
 from whylens.representations.text import TextRepresentation
 from whylens.representations.token_ids import (
@@ -20,6 +21,8 @@ __all__ = [
     "ImageRepresentation",
     "Representation",
     "SegmentationAlgorithm",
+    "TabularBackground",
+    "TabularRepresentation",
     "TabularSampler",
     "TextRepresentation",
     "TokenIdMasking",

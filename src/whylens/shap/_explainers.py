@@ -1,26 +1,37 @@
 """Exact, Kernel and Permutation SHAP behind one shap-like surface.
 
-Every explainer is built as ``Explainer(model, masker)`` and called on a batch,
-``explainer(X) -> Explanation``; ``explainer.shap_values(X)`` returns the
-array in shap's layout for code ported from shap. They differ in one method,
-:meth:`ShapExplainer._solve`, which turns one instance's
-:class:`~whylens.shap._maskers.Game` into Shapley values.
+Every explainer follows the calling convention: built as
+``Explainer(model, masker, batch_size=, memory_budget=, random_state=)`` and
+called on a batch, ``explainer(X, target=, progress=, callback=) ->
+Explanation``; ``explainer.shap_values(X)`` returns the array in shap's layout
+for code ported from shap. Coalitions are evaluated through the runner (the
+masker's representations, chunked by the model), and the explainers differ in
+their solver: :meth:`ShapExplainer._plan`/``_finish`` for a design shared by
+the rows of a table, :meth:`ShapExplainer._solve` for one instance's
+:class:`~whylens.shap._maskers.Game`.
 """
 
 from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from whylens._convention import ALL, check_batch_size, checked_callback, resolve_target
 from whylens._validation import check_names, check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
-from whylens.models import as_model
-from whylens.shap._maskers import ImageMasker, TabularMasker, TextMasker
+from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
+from whylens.shap._maskers import (
+    Game,
+    ImageMasker,
+    Progress,
+    TabularMasker,
+    TextMasker,
+)
 from whylens.shap._solvers import (
     MAX_EXACT_FEATURES,
     exact_finish,
@@ -44,6 +55,7 @@ __all__ = [
     "KernelExplainer",
     "PermutationExplainer",
     "ShapExplainer",
+    "select_target",
 ]
 
 
@@ -53,7 +65,7 @@ class EfficiencyWarning(UserWarning):
 
 def _as_masker(masker: Any, feature_names: Sequence[str] | None) -> Any:
     if isinstance(masker, (TabularMasker, TextMasker, ImageMasker)) or (
-        hasattr(masker, "game") and hasattr(masker, "kind")
+        hasattr(masker, "representation") and hasattr(masker, "kind")
     ):
         return masker
     if masker is None:
@@ -65,33 +77,50 @@ def _as_masker(masker: Any, feature_names: Sequence[str] | None) -> Any:
     return TabularMasker(masker, feature_names=feature_names)
 
 
-def _check_rows(X: Any, d: int) -> tuple[np.ndarray, bool]:
-    """Return ``X`` as float64 (n, d) and whether a single 1-D row came."""
-    if hasattr(X, "to_numpy"):
-        X = X.to_numpy()
-    try:
-        A = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputTypeError(
-            describe("X", f"a numeric array of shape (n, {d})", X,
-                     "Encode categorical columns as numbers, as in the background.")
-        ) from exc
-    single = A.ndim == 1
-    if single:
-        A = A[None, :]
-    if A.ndim != 2 or A.shape[1] != d or A.shape[0] == 0:
-        raise InputError(
-            describe("X", f"rows of {d} features, shape (n, {d})", got_text=f"shape {A.shape}",
-                     fix="X must have the background's columns; pass X[i:i+1] for one row.")
-        )
-    bad = ~np.isfinite(A)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
-        raise InputError(
-            describe("X", "finite values", got_text=f"NaN or infinity in row(s) "
-                     f"{rows[:10].tolist()}", fix="Impute missing values first.")
-        )
-    return A, single
+def _batch_size(batch_size: Any, chunk_size: Any) -> int | None:
+    """``batch_size``, or shap-era ``chunk_size`` (an alias; both given must agree)."""
+    if chunk_size is not None:
+        warnings.warn("chunk_size= is deprecated: pass batch_size= (rows per model call), the "
+                      "name every whylens explainer uses.", DeprecationWarning, stacklevel=4)
+        if batch_size is not None and batch_size != chunk_size:
+            raise InputError(describe("chunk_size", f"the same as batch_size={batch_size!r} "
+                                      "or None (chunk_size is batch_size's old name)",
+                                      chunk_size, "Pass batch_size only."))
+        batch_size = chunk_size
+    return check_batch_size(batch_size, "chunk_size" if chunk_size is not None
+                            else "batch_size")
+
+
+def select_target(target: Any, values: np.ndarray, base_values: np.ndarray,
+                  output: np.ndarray, output_names: Sequence[str] | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the explained labels of every output's values, by the convention.
+
+    Parameters
+    ----------
+    target : "all", None, int, str or a length-n sequence
+        As :func:`whylens._convention.resolve_target`.
+    values : ndarray of shape (n, n_outputs, n_features)
+    base_values : ndarray of shape (n, n_outputs)
+    output : ndarray of shape (n, n_outputs)
+    output_names : sequence of str, optional
+
+    Returns
+    -------
+    labels : ndarray of int, shape (n, n_labels)
+    values : ndarray of shape (n, n_labels, n_features)
+    base_values : ndarray of shape (n, n_labels)
+
+    Raises
+    ------
+    InputError, InputTypeError
+        A bad ``target``.
+    """
+    labels = resolve_target(target, output, output_names=output_names)
+    if isinstance(target, str) and target == ALL:
+        return labels, values, base_values
+    return (labels, np.take_along_axis(values, labels[:, :, None], axis=1),
+            np.take_along_axis(base_values, labels, axis=1))
 
 
 class ShapExplainer:
@@ -102,25 +131,37 @@ class ShapExplainer:
     model : callable, scikit-learn estimator or torch module
         Anything :func:`whylens.models.as_model` accepts; a scikit-learn
         classifier is explained through ``predict_proba``.
-    masker : array-like, TabularMasker or TextMasker
+    masker : array-like, DataFrame, TabularMasker, TextMasker or ImageMasker
         A background table (wrapped in :class:`TabularMasker`, summarised by
-        k-means past 100 rows) or a masker.
+        k-means past 100 rows) or a masker. With a DataFrame the model is
+        called with DataFrames of its columns and dtypes, and the feature
+        names default to the columns.
     feature_names : sequence of str, optional
         Names of the table's columns (default: the masker's).
     output_names : sequence of str, optional
-        Names of the model's outputs.
-    chunk_size : int, optional
-        Most rows per model call (``None``: from the memory budget).
+        Names of the model's outputs (what ``target`` may name).
+    batch_size : int, optional
+        Most rows per model call (``None``: from ``memory_budget``). The values
+        do not depend on it.
+    memory_budget : int, default=256 MiB
+        Bytes one chunk of model inputs (with an estimated working factor) may take.
     random_state : int or numpy.random.Generator, optional
         Seed; the same int gives bit-identical explanations.
+    chunk_size : int, optional
+        Deprecated name of ``batch_size`` (shap-era whylens), still accepted.
     """
 
     method = "shap"
 
     def __init__(self, model: Any, masker: Any, *, feature_names: Sequence[str] | None = None,
-                 output_names: Sequence[str] | None = None, chunk_size: int | None = None,
-                 random_state: int | np.random.Generator | None = None) -> None:
-        self.model = as_model(model, chunk_size=chunk_size, output_names=output_names)
+                 output_names: Sequence[str] | None = None, batch_size: int | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET,
+                 random_state: int | np.random.Generator | None = None,
+                 chunk_size: int | None = None) -> None:
+        self.batch_size = _batch_size(batch_size, chunk_size)
+        self.memory_budget = memory_budget
+        self.model = as_model(model, chunk_size=self.batch_size, memory_budget=memory_budget,
+                              output_names=output_names)
         self.masker = _as_masker(masker, feature_names)
         if self.masker.kind == "tabular":
             self.feature_names = check_names(
@@ -130,11 +171,14 @@ class ShapExplainer:
             self.feature_names = None
         check_random_state(random_state)  # validate now
         self.random_state = random_state
-        self._base: np.ndarray | None = None
 
     # ------------------------------------------------------------ override point
     def _solve(self, game: Any, v_empty: np.ndarray, v_full: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _coalitions(self, d: int) -> int:  # pragma: no cover - abstract
+        """Coalitions ``_solve`` evaluates for d features (the empty and full ones excluded)."""
         raise NotImplementedError
 
     def _params(self) -> dict[str, Any]:
@@ -159,125 +203,156 @@ class ShapExplainer:
         """The base value (mean output over the background); a float for one output.
 
         Only for tabular maskers (a text base value depends on the document).
+        Evaluates the model on the background at every access.
         """
         if self.masker.kind != "tabular":
             raise InputError(
                 describe("expected_value", "a tabular masker", got_text=f"a {self.masker.kind} "
                          "masker", fix="Read exp.base_values of an explanation instead.")
             )
-        if self._base is None:
-            self._base = self.masker.base_value(self.model)
-        return float(self._base[0]) if self._base.shape[0] == 1 else self._base.copy()
+        base = self.masker.base_value(self.model)
+        return float(base[0]) if base.shape[0] == 1 else base
 
-    def __call__(self, X: Any) -> Explanation:
-        """Explain every row (or document) of ``X``.
+    def __call__(self, X: Any, *, target: Any = ALL, progress: bool | None = None,
+                 callback: Callable[[int, int], Any] | None = None) -> Explanation:
+        """Explain every row (or document, or image) of ``X``.
 
         Parameters
         ----------
-        X : array-like of shape (n, n_features); a str or list of str (TextMasker);
-            an image (H, W[, C]), a batch (n, H, W, C) or a list of images (ImageMasker)
+        X : array-like or DataFrame of shape (n, n_features); a str or list of str
+            (TextMasker); an image (H, W[, C]), a batch (n, H, W, C) or a list of
+            images (ImageMasker)
+        target : "all", None, int, str or a length-n sequence, default="all"
+            Which outputs to explain. SHAP computes every output at the same
+            cost, so the default (shap's behaviour) keeps them all; ``None``
+            keeps each row's predicted class, an int or an output name that
+            output for every row, a length-n sequence one output per row.
+        progress : bool, optional
+            A tqdm bar (default: when stderr is a terminal and the work takes
+            several model calls).
+        callback : callable, optional
+            ``callback(coalitions_done, coalitions_total)`` after every chunk;
+            raising :class:`~whylens.errors.Cancelled` or returning ``False``
+            stops the work.
 
         Returns
         -------
         Explanation
-            ``values`` of shape (n, n_outputs, n_features), ``base_values``
-            (n, n_outputs), ``output`` (n, n_outputs), ``features.data`` the
+            ``values`` of shape (n, n_labels, n_features) (n_labels is
+            n_outputs for ``target="all"``, else 1), ``labels`` (n_labels,) or
+            (n, n_labels) when rows explain different outputs, ``base_values``
+            (n, n_labels), ``output`` (n, n_outputs), ``features.data`` the
             rows. ``params["efficiency_max_abs_error"]`` is the largest
             ``|sum(values) + base - output|``.
+
+        Raises
+        ------
+        InputError, InputTypeError
+            Bad ``X`` or ``target``.
+        Cancelled
+            The callback stopped the work.
+        ModelError, ModelOutputError
+            The model raised or returned unusable output.
         """
-        return self._explain(X)[0]
+        return self._explain(X, target, progress, callback)[0]
 
-    def explain(self, X: Any) -> Explanation:
+    def explain(self, X: Any, **kwargs: Any) -> Explanation:
         """Same as calling the explainer."""
-        return self(X)
+        return self(X, **kwargs)
 
-    def shap_values(self, X: Any) -> np.ndarray:
+    def shap_values(self, X: Any, *, target: Any = ALL, progress: bool | None = None,
+                    callback: Callable[[int, int], Any] | None = None) -> np.ndarray:
         """Shapley values in shap's layout, for code ported from shap.
 
         Returns
         -------
         ndarray
-            (n, n_features) for a one-output model, (n, n_features, n_outputs)
+            (n, n_features) for one explained output, (n, n_features, n_labels)
             otherwise; without the first axis when ``X`` is a single row.
         """
-        exp, single = self._explain(X)
+        exp, single = self._explain(X, target, progress, callback)
         values = exp.shap_values
         return values[0] if single else values
 
     # --------------------------------------------------------------- internals
-    def _row_rngs(self, n: int) -> list[np.random.Generator]:
-        """One generator per row, all seeded alike: every row gets the same design."""
-        entropy = self._entropy()
-        return [np.random.default_rng(entropy) for _ in range(n)]
-
     def _entropy(self) -> int:
         return int(check_random_state(self.random_state).integers(0, 2**63 - 1))
 
-    def _explain(self, X: Any) -> tuple[Explanation, bool]:
-        evals_before = self.model.n_evaluated
-        if self.masker.kind == "tabular":
-            rows, single = _check_rows(X, self.masker.n_features)
-            n, d = rows.shape
-            entropy = self._entropy()
-            plan = (self._plan(d, np.random.default_rng(entropy))
-                    if hasattr(self.masker, "evaluate_design") else None)
-            with_base = self._base is None and isinstance(self.masker, TabularMasker)
-            # The rows (for the outputs) and, the first time, the background (for
-            # the base value) go to the model in its first call.
-            head = np.concatenate([rows, self.masker.data]) if with_base else rows
-            if plan is not None:
-                Z, state = plan
-                v, out = self.masker.evaluate_design(rows, Z, self.model, head=head)
-            else:
-                out = self.model(head)
-            fx = out[:n]
-            if with_base:
-                self._base = self.masker.weights @ out[n:]
-            if self._base is None:
-                self._base = self.masker.base_value(self.model)
-            base = self._base
-            if fx.shape[1] != base.shape[0]:
-                raise InputError(describe("model", "the same number of outputs on every input",
-                                          got_text=f"{base.shape[0]} and {fx.shape[1]}"))
-            if plan is not None:
-                # One design for all rows (the same seed gives every row the same
-                # coalitions): the model calls are shared, and the solver runs once
-                # with every (row, output) as a column of one right-hand side.
-                k = base.shape[0]
-                cols = v.transpose(1, 0, 2).reshape(Z.shape[0], n * k)
-                phi = self._finish(Z, state, cols, np.tile(base, n), fx.reshape(n * k))
-                values = np.ascontiguousarray(phi.reshape(d, n, k).transpose(1, 2, 0))
-                n_evals = (int(Z.shape[0]) + 2) * n
-            else:
-                phis, n_evals = [], 0
-                for i in range(n):
-                    game = self.masker.game(rows[i], self.model)
-                    phis.append(self._solve(game, base, fx[i], np.random.default_rng(entropy)))
-                    n_evals += game.n_evals + 2
-                values = np.stack([p.T for p in phis])
-            base_values = np.tile(base, (rows.shape[0], 1))
-            features = Features(kind="tabular", names=list(self.feature_names), data=rows)
+    def _explain_table(self, X: Any, progress: bool | None, callback: Any
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Features, int, int, bool]:
+        masker = self.masker
+        rows, single = masker.rows(X)
+        n, d = rows.shape
+        nb = masker.n_background
+        entropy = self._entropy()
+        plan = self._plan(d, np.random.default_rng(entropy))
+        # The rows (for the outputs) and the background (for the base value) go to
+        # the model in its first call.
+        head = np.concatenate([rows, masker.data])
+        if plan is not None:
+            Z, state = plan
+            v, out = masker.evaluate(self.model, rows, Z, head=head, progress=progress,
+                                     callback=callback)
         else:
-            items, single = self.masker.split(X)
-            rngs = self._row_rngs(len(items))
-            phis, bases, outs, reps, n_evals = [], [], [], [], 0
-            for i, item in enumerate(items):
-                rep = self.masker.representation(item)
-                game = self.masker.game(rep, self.model)
-                ends = game(np.array([np.zeros(rep.n_features, bool),
-                                      np.ones(rep.n_features, bool)]))
-                phis.append(self._solve(game, ends[0], ends[1], rngs[i]))
-                bases.append(ends[0])
-                outs.append(ends[1])
-                reps.append(rep)
-                n_evals += game.n_evals
-            width = max(p.shape[0] for p in phis)
-            k = phis[0].shape[1]
-            values = np.zeros((len(items), k, width))
-            for i, p in enumerate(phis):  # shorter documents / fewer segments: zero padding
-                values[i, :, : p.shape[0]] = p.T
-            base_values, fx = np.array(bases), np.array(outs)
-            features = self.masker.features(reps, width)
+            out = masker.outputs(self.model, head)
+        fx = out[:n]
+        base = masker.weights @ out[n:]
+        if plan is not None:
+            # One design for all rows (the same seed gives every row the same
+            # coalitions): the model calls are shared, and the solver runs once
+            # with every (row, output) as a column of one right-hand side.
+            k = base.shape[0]
+            cols = v.transpose(1, 0, 2).reshape(Z.shape[0], n * k)
+            phi = self._finish(Z, state, cols, np.tile(base, n), fx.reshape(n * k))
+            values = np.ascontiguousarray(phi.reshape(d, n, k).transpose(1, 2, 0))
+            coalitions = int(Z.shape[0]) * n
+        else:
+            tracker = Progress(callback, n * self._coalitions(d))
+            phis, coalitions = [], 0
+            for i in range(n):
+                game = Game(masker.representation(rows[i]), self.model, progress=progress,
+                            tracker=tracker)
+                phis.append(self._solve(game, base, fx[i], np.random.default_rng(entropy)))
+                coalitions += game.n_evals
+            values = np.stack([p.T for p in phis])
+        base_values = np.tile(base, (n, 1))
+        features = Features(kind="tabular", names=list(self.feature_names), data=rows)
+        model_rows = head.shape[0] + coalitions * nb
+        return values, base_values, fx, features, coalitions + 2 * n, model_rows, single
+
+    def _explain_items(self, X: Any, progress: bool | None, callback: Any
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Features, int, int, bool]:
+        items, single = self.masker.split(X)
+        entropy = self._entropy()
+        reps = [self.masker.representation(item) for item in items]
+        tracker = Progress(callback, sum(self._coalitions(r.n_features) + 2 for r in reps))
+        phis, bases, outs, n_evals = [], [], [], 0
+        for rep in reps:
+            game = Game(rep, self.model, progress=progress, tracker=tracker)
+            ends = game(np.array([np.zeros(rep.n_features, bool),
+                                  np.ones(rep.n_features, bool)]))
+            phis.append(self._solve(game, ends[0], ends[1], np.random.default_rng(entropy)))
+            bases.append(ends[0])
+            outs.append(ends[1])
+            n_evals += game.n_evals
+        width = max(p.shape[0] for p in phis)
+        k = phis[0].shape[1]
+        values = np.zeros((len(items), k, width))
+        for i, p in enumerate(phis):  # shorter documents / fewer segments: zero padding
+            values[i, :, : p.shape[0]] = p.T
+        features = self.masker.features(reps, width)
+        return (values, np.array(bases), np.array(outs), features, n_evals, n_evals,
+                single)
+
+    def _explain(self, X: Any, target: Any = ALL, progress: bool | None = None,
+                 callback: Any = None) -> tuple[Explanation, bool]:
+        callback = checked_callback(callback)
+        explain = self._explain_table if self.masker.kind == "tabular" else self._explain_items
+        values, base_values, fx, features, n_evals, model_rows, single = explain(
+            X, progress, callback)
+        if fx.shape[1] != base_values.shape[1]:
+            raise InputError(describe("model", "the same number of outputs on every input",
+                                      got_text=f"{base_values.shape[1]} and {fx.shape[1]}"))
         gap = np.abs(values.reshape(values.shape[0], values.shape[1], -1).sum(-1)
                      + base_values - fx)
         gap_max = float(gap.max())
@@ -286,17 +361,20 @@ class ShapExplainer:
             warnings.warn(
                 f"{type(self).__name__}: Shapley values miss efficiency by {gap_max:.3g} "
                 "(sum of values + base value != model output); the model may be "
-                "non-deterministic or numerically unstable.", EfficiencyWarning, stacklevel=3)
+                "non-deterministic or numerically unstable.", EfficiencyWarning, stacklevel=4)
+        labels, values, base_values = select_target(target, values, base_values, fx,
+                                                    self.model.output_names)
         k = fx.shape[1]
         mode = "classification" if (self.model.output == "probability" or k > 1) \
             else "regression"
         params = {"explainer": type(self).__name__,
                   "random_state": random_state_param(self.random_state),
                   "efficiency_max_abs_error": gap_max,
-                  "model_rows": int(self.model.n_evaluated - evals_before),
+                  "model_rows": int(model_rows),
+                  "batch_size": self.batch_size,
                   **self._params()}
         exp = Explanation(
-            values=values, labels=np.arange(k), method=self.method, features=features,
+            values=values, labels=labels, method=self.method, features=features,
             mode=mode, output=fx, output_names=self.model.output_names,
             base_values=base_values, params=params, n_evals=int(n_evals),
         )
@@ -313,7 +391,7 @@ class ExactExplainer(ShapExplainer):
 
     Parameters
     ----------
-    model, masker, feature_names, output_names, chunk_size
+    model, masker, feature_names, output_names, batch_size, memory_budget
         As :class:`ShapExplainer`.
     max_features : int, default=20
         Largest d accepted (2^20 = 1,048,576 coalitions).
@@ -352,6 +430,10 @@ class ExactExplainer(ShapExplainer):
                              "raise max_features if 2^d model evaluations are affordable.")
             )
 
+    def _coalitions(self, d):
+        self._check_d(d)
+        return (1 << d) - 2
+
     def _solve(self, game, v_empty, v_full, rng):
         self._check_d(game.n_features)
         return exact_shapley(game, v_empty, v_full)
@@ -378,7 +460,7 @@ class KernelExplainer(ShapExplainer):
 
     Parameters
     ----------
-    model, masker, feature_names, output_names, chunk_size, random_state
+    model, masker, feature_names, output_names, batch_size, memory_budget, random_state
         As :class:`ShapExplainer`.
     nsamples : int or "auto", default="auto"
         Coalitions evaluated per instance, the empty and full ones included
@@ -442,6 +524,9 @@ class KernelExplainer(ShapExplainer):
         return {"nsamples": self.nsamples, "l1_reg": self.l1_reg,
                 "size_weights": self.size_weights}
 
+    def _coalitions(self, d):
+        return 0 if d == 1 else 2 * ((min(self._budget(d), 2**d if d < 63 else 2**62) - 2) // 2)
+
     def _solve(self, game, v_empty, v_full, rng):
         budget = self._budget(game.n_features)
         return kernel_shapley(game, v_empty, v_full, budget, rng, self.size_weights,
@@ -467,7 +552,7 @@ class PermutationExplainer(ShapExplainer):
 
     Parameters
     ----------
-    model, masker, feature_names, output_names, chunk_size, random_state
+    model, masker, feature_names, output_names, batch_size, memory_budget, random_state
         As :class:`ShapExplainer`.
     max_evals : int or "auto", default="auto"
         Coalitions per instance, the empty and full ones included. The
@@ -508,6 +593,9 @@ class PermutationExplainer(ShapExplainer):
 
     def _params(self):
         return {"max_evals": self.max_evals, "sampling": self.sampling}
+
+    def _coalitions(self, d):
+        return 0 if d <= 1 else 2 * max(1, self._n_orders(d) // 2) * (d - 1)
 
     def _solve(self, game, v_empty, v_full, rng):
         d = game.n_features

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from whylens._convention import ALL, checked_callback
 from whylens._validation import check_names, check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
@@ -115,8 +116,9 @@ class LinearExplainer:
     ----------
     model : fitted scikit-learn linear model or (coef, intercept)
         ``coef_`` of shape (d,) or (n_outputs, d).
-    masker : array-like of shape (n_background, d) or TabularMasker
-        Background; its (weighted) mean and covariance are used.
+    masker : array-like or DataFrame of shape (n_background, d), or TabularMasker
+        Background; its (weighted) mean and covariance are used. A DataFrame's
+        columns are the default feature names.
     feature_perturbation : {"interventional", "correlation_dependent"}
     nsamples : int, default=1000
         Orderings for the correlation-dependent transform when d > 12.
@@ -178,31 +180,52 @@ class LinearExplainer:
         ev = self.expected_value_
         return float(ev[0]) if ev.shape[0] == 1 else ev.copy()
 
-    def __call__(self, X: Any) -> Explanation:
+    def __call__(self, X: Any, *, target: Any = ALL, progress: bool | None = None,
+                 callback: Callable[[int, int], Any] | None = None) -> Explanation:
         """Explain the rows of ``X``.
 
         Parameters
         ----------
-        X : array-like of shape (n, d)
+        X : array-like or DataFrame of shape (n, d)
+        target : "all", None, int, str or a length-n sequence, default="all"
+            Which outputs to explain: every output (shap's behaviour, the
+            default), each row's largest output (``None``), one output for every
+            row (index or name), or one per row (a length-n sequence).
+        progress : bool, optional
+            Accepted for the calling convention; the values are one matrix
+            product, so there is nothing to show.
+        callback : callable, optional
+            ``callback(n, n)`` once the rows are explained; returning ``False``
+            (or raising :class:`~whylens.errors.Cancelled`) discards the result.
 
         Returns
         -------
         Explanation
-            ``values`` (n, n_outputs, d); ``output`` is ``coef @ x + intercept``
-            (log-odds for a logistic regression).
-        """
-        return self._explain(X)[0]
+            ``values`` (n, n_labels, d); ``output`` is ``coef @ x + intercept``
+            (log-odds for a logistic regression), (n, n_outputs).
 
-    def shap_values(self, X: Any) -> np.ndarray:
-        """Shapley values in shap's layout: (n, d) for one output, else (n, d, n_outputs)."""
-        exp, single = self._explain(X)
+        Raises
+        ------
+        InputError, InputTypeError
+            Bad ``X`` or ``target``.
+        Cancelled
+            The callback returned ``False``.
+        """
+        return self._explain(X, target, callback)[0]
+
+    def shap_values(self, X: Any, *, target: Any = ALL, progress: bool | None = None,
+                    callback: Callable[[int, int], Any] | None = None) -> np.ndarray:
+        """Shapley values in shap's layout: (n, d) for one output, else (n, d, n_labels)."""
+        exp, single = self._explain(X, target, callback)
         values = exp.shap_values
         return values[0] if single else values
 
-    def _explain(self, X: Any) -> tuple[Explanation, bool]:
-        from whylens.shap._explainers import _check_rows
+    def _explain(self, X: Any, target: Any = ALL, callback: Any = None
+                 ) -> tuple[Explanation, bool]:
+        from whylens.shap._explainers import select_target
 
-        rows, single = _check_rows(X, self.coef.shape[1])
+        callback = checked_callback(callback)
+        rows, single = self.masker.rows(X)
         centred = rows - self.mean
         if self.transform is None:
             values = centred[:, None, :] * self.coef[None, :, :]
@@ -211,13 +234,16 @@ class LinearExplainer:
         output = rows @ self.coef.T + self.intercept
         base = np.tile(self.expected_value_, (rows.shape[0], 1))
         gap = float(np.abs(values.sum(-1) + base - output).max())
+        labels, values, base = select_target(target, values, base, output, self.output_names)
+        if callback is not None:
+            callback(rows.shape[0], rows.shape[0])
         params = {"explainer": "LinearExplainer",
                   "feature_perturbation": self.feature_perturbation,
                   "nsamples": self.nsamples,
                   "random_state": random_state_param(self.random_state),
                   "efficiency_max_abs_error": gap}
         exp = Explanation(
-            values=values, labels=np.arange(self.coef.shape[0]), method=self.method,
+            values=values, labels=labels, method=self.method,
             features=Features(kind="tabular", names=list(self.feature_names), data=rows),
             mode="regression" if self.coef.shape[0] == 1 else "classification",
             output=output, output_names=self.output_names, base_values=base, params=params,
