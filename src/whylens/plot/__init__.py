@@ -12,16 +12,8 @@ accepted as aliases of ``max_display``.
 from whylens.plot._bar import bar
 from whylens.plot._fonts import cjk_font_family
 from whylens.plot._image import feature_map_grid, image_mask, image_overlay
-from whylens.plot._shap import (
-    beeswarm,
-    force,
-    force_html,
-    global_bar,
-    heatmap,
-    scatter,
-    text,
-    waterfall,
-)
+from whylens.plot._shap import beeswarm, global_bar, heatmap, scatter
+from whylens.plot._shap_instance import force, force_html, text, waterfall
 
 __all__ = [
     "bar",
