@@ -19,9 +19,9 @@ value attached to a morpheme of the original string (offsets kept):
 and saves the three as bar charts side by side (Hangul in a Nanum font when
 installed).
 
-Run from the repository root (about 2-4 minutes on 2 CPU cores; a few seconds
-with ``--train-size 32 --test-size 8 --epochs 1 --lime-samples 50`` on a small
-file, as the smoke test in ``tests/test_examples.py`` does)::
+Run from the repository root (the defaults train on 20,000 reviews; the smoke
+test in ``tests/test_examples.py`` runs it on a small file with ``--train-size 32
+--test-size 8 --epochs 1 --lime-samples 50``)::
 
     .venv/bin/python examples/korean_reviews_gradcam.py                # ../shared/data/nsmc
     .venv/bin/python examples/korean_reviews_gradcam.py path/to/nsmc --train-size 40000 \\

@@ -52,22 +52,17 @@ def test_lime_and_adapters_work_without_torch():
     assert out == "False (1, 1, 3)"
 
 
-def test_import_whylens_is_fast_and_without_torch():
-    """``import whylens`` in a fresh interpreter takes well under a second (about 0.08 s
-    measured; the bound is generous for a loaded machine) and never imports torch. The
-    best of three fresh interpreters is taken, so one scheduling hiccup does not fail it."""
-    times = []
-    for _ in range(3):
-        out = _run("""
-            import sys, time
-            start = time.perf_counter()
-            import whylens
-            elapsed = time.perf_counter() - start
-            print(elapsed, "torch" in sys.modules)
-        """)
-        elapsed, torch_loaded = out.split()
-        assert torch_loaded == "False"
-        times.append(float(elapsed))
-        if times[-1] < 1.0:
-            break
-    assert min(times) < 1.0, f"import whylens took {times} s"
+def test_import_whylens_loads_only_the_result_type():
+    """``import whylens`` loads the result type and the errors, nothing else of whylens
+    (the subpackages load on first use), and never torch."""
+    out = _run("""
+        import sys
+        import whylens
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("whylens", "torch")))
+        whylens.plot  # a subpackage, loaded on first use
+        print("whylens.plot" in sys.modules, "torch" in sys.modules)
+    """)
+    loaded, plot_then = out.splitlines()
+    assert loaded == str(["whylens", "whylens._serialize", "whylens._views", "whylens.errors",
+                          "whylens.explanation"])
+    assert plot_then == "True False"

@@ -2,7 +2,7 @@
 
 A small embedding -> parallel Conv1d (kernel 1, 2, 3; 'same' padding) ->
 average pooling -> BiGRU -> sigmoid network learns the sentiment of the
-bundled Rotten Tomatoes snippets (a few seconds on a CPU). Each explained
+bundled Rotten Tomatoes snippets (two epochs of Adam, on a CPU). Each explained
 review gets, per word of the original string:
 
 - Grad-CAM at the kernel-1 Conv1d layer (where the network looked),
@@ -209,8 +209,8 @@ def torch_text_section(ctx: DemoContext, config: TorchTextConfig | None = None
     start = time.perf_counter()
     model = review_net(len(vocab), config.embedding_dim, config.gru_dim)
     threads = torch.get_num_threads()
-    # One thread: this small network's ops are too short to share, and with other
-    # processes on the cores, waiting threads make training ~100x slower.
+    # One thread: this small network's ops are too short to share between threads, and
+    # with other processes on the cores the threads spend the training waiting.
     torch.set_num_threads(1)
     try:
         with torch.random.fork_rng(devices=[]):
