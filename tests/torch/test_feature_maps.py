@@ -51,3 +51,42 @@ def test_one_dimensional_layer():
 def test_bad_channels(channels, error, match):
     with pytest.raises(error, match=match):
         feature_maps(seeded(GapNet()), X, "features.0", channels=channels)
+
+
+def test_rows_in_chunks_are_bit_identical_and_reported():
+    model = seeded(GapNet())
+    x = torch.randn(5, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    whole = feature_maps(model, x, "features.2")
+    seen = []
+    chunked = feature_maps(model, x, "features.2", batch_size=2,
+                           callback=lambda done, total: seen.append((done, total)))
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+    np.testing.assert_array_equal(chunked.values, whole.values)
+    np.testing.assert_array_equal(chunked.base_values, whole.base_values)
+    assert chunked.labels.tolist() == whole.labels.tolist()
+
+
+@pytest.mark.parametrize("stop", ["false", "raise"])
+def test_callback_cancels_and_leaves_no_hook(stop):
+    from whylens.errors import Cancelled
+
+    model = seeded(GapNet())
+    model.train()
+
+    def callback(done, total):
+        if stop == "raise":
+            raise Cancelled("stop")
+        return False
+
+    with pytest.raises(Cancelled):
+        feature_maps(model, X, "features.2", batch_size=1, callback=callback)
+    assert model.training and all(m.training for m in model.modules())
+    assert not any(m._forward_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"),
+                         [({"batch_size": 0}, InputError, "batch_size"),
+                          ({"callback": "no"}, InputTypeError, "callback")])
+def test_bad_convention_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        feature_maps(seeded(GapNet()), X, "features.0", **kwargs)

@@ -60,9 +60,38 @@ def test_batched_channels_equal_one_at_a_time():
     ("kwargs", "match"),
     [({"channels": [6]}, r"channel indices in \[0, 6\)"), ({"steps": 0}, "steps"),
      ({"size": -1}, "size"), ({"lr": -0.1}, "lr"), ({"layer": "nope"}, "layer"),
-     ({"input_shape": (3,)}, "input_shape")],
+     ({"input_shape": (3,)}, "input_shape"), ({"batch_size": 0}, "batch_size")],
 )
 def test_bad_arguments(kwargs, match):
     args = {"layer": "features.2", "channels": [0], "steps": 2, "size": 8} | kwargs
     with pytest.raises(InputError, match=match):
         filter_patterns(seeded(GapNet()), **args)
+
+
+def test_channel_groups_are_bit_identical_to_one_batch_and_reported():
+    model = seeded(GapNet())
+    args = {"layer": "features.2", "channels": [0, 3, 5], "steps": 4, "size": 8,
+            "random_state": 5}
+    whole = filter_patterns(model, **args)
+    seen = []
+    grouped = filter_patterns(model, **args, batch_size=2,
+                              callback=lambda done, total: seen.append((done, total)))
+    np.testing.assert_array_equal(grouped.values, whole.values)
+    np.testing.assert_array_equal(grouped.output, whole.output)
+    # steps x channels: 4 steps of the first 2 channels, then 4 of the last one
+    assert seen == [(2, 12), (4, 12), (6, 12), (8, 12), (9, 12), (10, 12), (11, 12), (12, 12)]
+
+
+def test_callback_cancels_between_steps_and_leaves_the_model_as_it_was():
+    from whylens.errors import Cancelled
+
+    model = seeded(GapNet())
+    model.train()
+    seen = []
+    with pytest.raises(Cancelled):
+        filter_patterns(model, "features.2", [0], steps=10, size=8, random_state=0,
+                        callback=lambda done, total: seen.append(done) or done < 3)
+    assert seen == [1, 2, 3]
+    assert model.training and all(m.training for m in model.modules())
+    assert not any(m._forward_hooks for m in model.modules())
+    assert all(p.requires_grad and p.grad is None for p in model.parameters())

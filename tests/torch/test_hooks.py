@@ -8,7 +8,16 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from whylens.errors import InputError, ModelError  # noqa: E402
-from whylens.torch import CAM_METHODS, GradCAM, HiResCAM, cam, capture  # noqa: E402
+from whylens.torch import (  # noqa: E402
+    CAM_METHODS,
+    GradCAM,
+    HiResCAM,
+    cam,
+    capture,
+    feature_maps,
+    filter_patterns,
+    layers,
+)
 
 from .models import GapNet, Raises, SharedBlock, seeded  # noqa: E402
 
@@ -177,3 +186,63 @@ def test_a_sequential_submodule_is_one_layer():
         model(X)
     assert cap.names == ["features"]
     torch.testing.assert_close(cap.last(), model.features(X).detach())
+
+
+class ThreadLog(GapNet):
+    """GapNet that records which thread ran each forward."""
+
+    def forward(self, x):
+        import threading
+
+        self.log.append(threading.get_ident())
+        return super().forward(x)
+
+
+def _sleepy(done, total):
+    import time
+
+    time.sleep(0.002)  # between chunks: another thread would slip in here without the lock
+
+
+def _cam_call(name):
+    return lambda m: cam(name, m, "features.2", batch_size=1)(X, target=1, callback=_sleepy)
+
+
+CALLS = {f"cam:{name}": _cam_call(name) for name in sorted(CAM_METHODS)}
+CALLS["feature_maps"] = lambda m: feature_maps(m, X, "features.2", batch_size=1,
+                                               callback=_sleepy)
+CALLS["filter_patterns"] = lambda m: filter_patterns(
+    m, "features.2", [0, 1, 2], steps=3, size=8, random_state=0, batch_size=1,
+    callback=_sleepy)
+CALLS["layers"] = lambda m: layers(m, X)
+
+@pytest.mark.parametrize("method", sorted(CALLS))
+def test_calls_on_one_model_from_threads_do_not_interleave(method):
+    """Each call holds the model's lock from start to end: the forwards of one call
+    are never interleaved with another thread's, and the flags end as they were."""
+    import threading
+
+    model = seeded(ThreadLog())
+    model.train()
+    model.features[0].eval()
+    model.features[0].weight.requires_grad_(False)
+    model.log = []
+    before = snapshot(model)
+    start = threading.Barrier(4)
+    results = [None] * 4
+
+    def run(i):
+        start.wait()
+        results[i] = CALLS[method](model)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]  # 4 distinct ids
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert_untouched(model, before)
+    blocks = [t for i, t in enumerate(model.log) if i == 0 or model.log[i - 1] != t]
+    assert len(blocks) == 4 == len(set(blocks)), blocks  # one contiguous block per call
+    if method != "layers":
+        for other in results[1:]:
+            np.testing.assert_array_equal(other.values, results[0].values)

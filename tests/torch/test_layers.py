@@ -25,7 +25,25 @@ def test_layers_of_a_small_cnn():
     assert infos["head"].output_shape == (1, 4) and not infos["head"].spatial
     assert infos["features.0"].n_params == 3 * 6 * 9 + 6
     assert infos["head"].order > infos["pool"].order > infos["features.3"].order
-    assert not model.training or True  # flags are covered in test_hooks
+    # the forward ran in eval mode; every flag is restored (a trained-mode model stays so)
+    assert model.training and all(m.training for m in model.modules())
+
+
+def test_layers_restores_mixed_flags_and_removes_its_hooks():
+    model = seeded(GapNet())
+    model.eval()
+    model.features[1].train()
+    model.head.weight.requires_grad_(False)
+    seen = []
+    model.features[1].register_forward_hook(lambda m, i, o: seen.append(m.training))
+    layers(model, torch.zeros(1, 3, 8, 8, dtype=torch.float64))
+    assert seen == [False]  # eval mode during the forward
+    assert [m.training for m in model.modules()] == [
+        name == "features.1" for name, _ in model.named_modules()]
+    assert [p.requires_grad for p in model.parameters()] == [
+        name != "head.weight" for name, _ in model.named_parameters()]
+    assert [len(m._forward_hooks) for m in model.modules()] == [
+        int(name == "features.1") for name, _ in model.named_modules()]  # only the user's
 
 
 class Misnamed(torch.nn.Module):

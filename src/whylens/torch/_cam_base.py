@@ -46,7 +46,7 @@ from whylens.representations import evaluate_rows
 from whylens.torch._hooks import capture, check_module_and_layer, check_same_device, model_lock
 from whylens.torch._layers import default_layer
 
-__all__ = ["BaseCAM", "CAMContext", "upsample"]
+__all__ = ["BaseCAM", "CAMContext", "run_rows", "upsample"]
 
 #: Estimated working memory of a CAM's forward per byte of input (activations,
 #: the autograd graph of a gradient CAM); sizes chunks from ``memory_budget``.
@@ -201,6 +201,60 @@ def _weighted_sum(weights: Tensor, acts: Tensor) -> Tensor:
     return (weights[(...,) + (None,) * (acts.ndim - 2)] * acts[:, None]).sum(dim=2)
 
 
+def run_rows(forward: Callable[[Tensor], Any], x: Tensor, *, batch_size: int | None,
+             memory_budget: int, name: str, progress: bool | None = None,
+             callback: Callable[[int, int], Any] | None = None) -> np.ndarray:
+    """Run ``forward`` over the rows of ``x`` in chunks, as a model call.
+
+    The torch methods' main pass (a CAM's forward and backward, a feature
+    map's forward to the layer) goes through :meth:`Model.call_chunked`, so
+    ``batch_size``, ``memory_budget``, ``progress`` and ``callback`` mean
+    what they mean for every model call. Chunks are the budget's (no timing
+    probe), in order.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(rows) -> (m, k)`` tensor or array for the next chunk of rows.
+    x : Tensor of shape (n, ...)
+    batch_size : int or None
+        Rows per chunk; None: as many as ``memory_budget`` allows (estimated
+        as 16 times the rows' bytes).
+    memory_budget : int
+    name : str
+        Names the work in the progress bar.
+    progress, callback
+        As in :func:`whylens.representations.evaluate`.
+
+    Returns
+    -------
+    ndarray of shape (n, k), float64
+
+    Raises
+    ------
+    InputError
+        A bad ``batch_size``; whylens' own errors raised by ``forward`` (a
+        layer that is not spatial, a target out of range) as they are.
+    ModelError
+        The model raised (chained).
+    Cancelled
+        The callback stopped the work.
+    """
+    main = Model(forward, chunk_size=check_batch_size(batch_size), memory_budget=memory_budget,
+                 working_factor=WORKING_FACTOR, kind="torch", name=name, probe_chunks=False)
+    try:
+        return main.call_chunked(int(x.shape[0]), lambda start, stop: x[start:stop],
+                                 sample=x[:1], progress=progress, callback=callback)
+    except ModelError as exc:
+        # whylens' own errors raised inside ``forward`` are about the arguments,
+        # not the model: Model wraps every exception of its function
+        cause = exc.__cause__
+        if isinstance(cause, WhylensError) and not isinstance(
+                cause, (ModelError, ModelOutputError)):
+            raise cause from None
+        raise
+
+
 class CAMContext:
     """What :meth:`BaseCAM.compute` sees: rows of the input with their layer and labels.
 
@@ -350,6 +404,7 @@ class _Call:
         self.activations: list[Tensor] = []
         self.chunk_labels: list[np.ndarray] = []
         self.n_backward = 0
+        self.chunk = 0  # most rows in one chunk of the main pass
 
     def report(self, offset: int) -> Callable[[int, int], None] | None:
         """The user's callback for one part of the work, as (done, total) of the whole call."""
@@ -409,6 +464,7 @@ class _Call:
                 self.total = self.n * (1 + int(acts.shape[1]))
         labels = self.resolve(out)
         self.done += int(rows.shape[0])
+        self.chunk = max(self.chunk, int(rows.shape[0]))
         self.chunk_labels.append(labels)
         if cam.uses_gradients:
             ctx = CAMContext(cam, rows, out, acts, labels, self.input_shape, cap=cap)
@@ -544,26 +600,14 @@ class BaseCAM:
             if self.layer is None:
                 self.layer = default_layer(self.model, x[:1])
             call = _Call(self, x, target, labels, progress, callback)
-            main = Model(call.forward, chunk_size=self.batch_size,
-                         memory_budget=self.memory_budget, working_factor=WORKING_FACTOR,
-                         kind="torch", name=self.name, probe_chunks=False)
-            try:
-                output = main.call_chunked(call.n, lambda start, stop: x[start:stop],
-                                           sample=x[:1], progress=progress,
-                                           callback=call.report(0))
-            except ModelError as exc:
-                # whylens' own errors raised inside the main pass (a layer that is not
-                # spatial, a target out of range) are the user's, not the model's
-                cause = exc.__cause__
-                if isinstance(cause, WhylensError) and not isinstance(
-                        cause, (ModelError, ModelOutputError)):
-                    raise cause from None
-                raise
+            output = run_rows(call.forward, x, batch_size=self.batch_size,
+                              memory_budget=self.memory_budget, name=self.name,
+                              progress=progress, callback=call.report(0))
             row_labels = np.concatenate(call.chunk_labels, axis=0)
             n_evals, n_backward = call.n, call.n_backward
             if self.uses_gradients:
                 maps = torch.cat(call.maps, dim=0)
-                chunk = main.last_chunks.cap if main.last_chunks else call.n
+                chunk = call.chunk
             else:
                 ctx = CAMContext(self, x, torch.cat(call.outputs), torch.cat(call.activations),
                                  row_labels, call.input_shape, progress=progress,

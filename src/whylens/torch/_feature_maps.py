@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+import torch
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
-from whylens.torch._cam_base import _as_input, _to_channels_last
-from whylens.torch._hooks import capture, check_same_device, get_layer
+from whylens.models import DEFAULT_MEMORY_BUDGET
+from whylens.torch._cam_base import _as_input, _to_channels_last, run_rows
+from whylens.torch._hooks import capture, check_same_device, get_layer, model_lock
 
 __all__ = ["check_channels", "feature_maps"]
 
@@ -46,9 +48,15 @@ def check_channels(channels: Any, n_channels: int, argument: str = "channels") -
     return [int(c) for c in items]
 
 
-def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None = None
-                 ) -> Explanation:
+def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None = None, *,
+                 batch_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
+                 progress: bool | None = None,
+                 callback: Callable[[int, int], Any] | None = None) -> Explanation:
     """Return a layer's activations for ``x``, channels ranked by mean activation.
+
+    The forward stops at the layer; rows go through it in chunks
+    (:meth:`whylens.models.Model.call_chunked`), holding the model's lock for
+    the whole call.
 
     Parameters
     ----------
@@ -60,6 +68,15 @@ def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None 
     channels : sequence of int, optional
         Which channels, in this order. ``None``: every channel, ranked by
         decreasing mean activation over the batch and positions.
+    batch_size : int, optional
+        Rows per forward. ``None``: as many as ``memory_budget`` allows.
+    memory_budget : int, default=256 MiB
+        Bytes one chunk may use (estimated as 16 times its inputs).
+    progress : bool, optional
+        A tqdm bar (default: when stderr is a terminal and there are several chunks).
+    callback : callable, optional
+        ``callback(done, total)`` after every chunk of rows; raising
+        :class:`~whylens.errors.Cancelled` or returning ``False`` stops the call.
 
     Returns
     -------
@@ -72,22 +89,33 @@ def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None 
     Raises
     ------
     InputError
-        Unknown layer, channel out of range, input on another device.
+        Unknown layer, channel out of range, input on another device, a bad
+        ``batch_size``.
     ModelError
         The model raised (chained).
+    Cancelled
+        The callback stopped the call.
     """
-    import torch
-
     x = _as_input(x)
-    check_same_device(model, x)
     name, _ = get_layer(model, layer)
-    with capture(model, name, stop=True) as cap, torch.no_grad():
-        cap.run(x)
-    acts = cap.last().to("cpu", torch.float64).numpy()
-    if acts.ndim < 2:
-        raise InputError(describe("layer", "a layer with output (n, C, ...)",
-                                  got_text=f"{name!r} with output shape {acts.shape}"))
-    means = acts.reshape(acts.shape[0], acts.shape[1], -1).mean(axis=2)  # (n, C)
+    parts: list[Any] = []
+
+    def forward(rows: Any) -> Any:
+        with capture(model, name, stop=True) as cap, torch.no_grad():
+            cap.run(rows)
+        acts = cap.last().to("cpu", torch.float64)
+        if acts.ndim < 2:
+            raise InputError(describe("layer", "a layer with output (n, C, ...)",
+                                      got_text=f"{name!r} with output shape "
+                                               f"{tuple(acts.shape)}"))
+        parts.append(acts.numpy())
+        return acts.flatten(2).mean(dim=2)  # (m, C)
+
+    with model_lock(model):
+        check_same_device(model, x)
+        means = run_rows(forward, x, batch_size=batch_size, memory_budget=memory_budget,
+                         name="feature_maps", progress=progress, callback=callback)
+    acts = np.concatenate(parts, axis=0)
     if channels is None:
         order = np.argsort(-means.mean(axis=0), kind="stable").tolist()
     else:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whylens.errors import InputError, describe
-from whylens.torch._hooks import check_same_device, restore_state, snapshot_state
+from whylens.torch._hooks import check_same_device, model_lock, restore_state, snapshot_state
 
 __all__ = ["LayerInfo", "default_layer", "layers"]
 
@@ -62,7 +62,8 @@ def layers(model: Any, example_input: Any) -> list[LayerInfo]:
     """List every named layer of ``model`` with its output shape on ``example_input``.
 
     One forward pass (eval mode, no gradients) with a forward hook on every
-    submodule; hooks are removed and training flags restored afterwards.
+    submodule, holding the model's lock; hooks are removed and training flags
+    restored afterwards.
 
     Parameters
     ----------
@@ -105,18 +106,19 @@ def _trace(model: Any, example_input: Any) -> tuple[list[LayerInfo], dict[str, i
 
         return hook
 
-    state = snapshot_state(model)
-    handles = []
-    try:
-        model.eval()
-        for name, module in named:
-            handles.append(module.register_forward_hook(make_hook(name)))
-        with torch.no_grad():
-            model(example_input)
-    finally:
-        for handle in handles:
-            handle.remove()
-        restore_state(state)
+    with model_lock(model):  # hooks and flags on a model shared with other threads
+        state = snapshot_state(model)
+        handles = []
+        try:
+            model.eval()
+            for name, module in named:
+                handles.append(module.register_forward_hook(make_hook(name)))
+            with torch.no_grad():
+                model(example_input)
+        finally:
+            for handle in handles:
+                handle.remove()
+            restore_state(state)
     out = []
     for name, module in named:
         shape = shapes.get(name)
