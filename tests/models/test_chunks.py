@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from whylens.models import _base, as_model
-from whylens.models._base import PROBE_MIN_ROWS, probe_sizes, run_chunked
+from whylens.models._base import PROBE_MIN_ROWS, ChunkReport, probe_sizes, run_chunked
 
 
 class FakeClock:
@@ -32,6 +32,22 @@ def fastest_at(best: int):
     return lambda rows: 1e-3 * (1.0 + abs(math.log2(rows / best)))
 
 
+def cnn_like(best: int):
+    """A CNN on a CPU: rows cost 1 ms at ``best`` per call, 10 % more per halving
+    below it and 50 % more per doubling above it (caches)."""
+    def per_row(rows):
+        octaves = math.log2(rows / best)
+        return 1e-3 * (1.0 + (0.5 * octaves if octaves > 0 else -0.1 * octaves))
+    return per_row
+
+
+def tabulated(ms_per_row: dict[int, float]):
+    """Seconds per row interpolated (in log2 of the size) from measured ms per row."""
+    sizes = sorted(ms_per_row)
+    return lambda rows: 1e-3 * float(np.interp(math.log2(rows), np.log2(sizes),
+                                               [ms_per_row[s] for s in sizes]))
+
+
 @pytest.fixture
 def clock(monkeypatch):
     def install(per_row):
@@ -44,9 +60,10 @@ def clock(monkeypatch):
 
 def test_probe_sizes_double_up_to_the_cap_within_half_the_job():
     assert probe_sizes(85, 1000) == [4, 8, 16, 32, 64, 85]
-    assert probe_sizes(27, 192) == [4, 8, 16, 27]
-    # warm-up 4 + sizes + a second chunk of the last fit in half the job: 4 + 28 + 16 <= 75
+    assert probe_sizes(27, 300) == [4, 8, 16, 27]
+    # a warm-up chunk of 4 and two chunks of every size fit in half the job: 4 + 2 * 28 <= 75
     assert probe_sizes(85, 150) == [4, 8, 16]
+    assert probe_sizes(27, 192) == [4, 8, 16]  # 4 + 2 * 55 > 96
     assert probe_sizes(85, PROBE_MIN_ROWS - 1) == []  # too small to amortise
     assert probe_sizes(1000, 1000) == []  # one chunk holds it all
     assert probe_sizes(4, 1000) == []  # nothing smaller than the cap to try
@@ -60,37 +77,82 @@ def test_probe_picks_the_fastest_size_and_its_rows_are_real_work(clock):
         return np.arange(start, stop)
 
     parts, report = run_chunked(1000, work, cap=85)
-    # warm-up 4, then 4, 8, 16 (best), 32 twice (2x slower per row than 16: stop), then 16s
-    assert fake.calls[:6] == [4, 4, 8, 16, 32, 32]
-    assert set(fake.calls[6:-1]) == {16} and fake.calls[-1] <= 16
+    # warm-up 4; 4 and 16 (3x cheaper per row: the call cost may dominate); the cap (85)
+    # is dearer than 16, so every size is timed twice: 4, 8, 16 (best), 32 (2x slower: stop)
+    assert fake.calls[:10] == [4, 4, 16, 85, 4, 8, 8, 16, 32, 32]
+    assert set(fake.calls[10:-1]) == {16} and fake.calls[-1] <= 16
     assert report.chunk_size == 16 and sorted(report.probed) == [4, 8, 16, 32]
     np.testing.assert_array_equal(np.concatenate(parts), np.arange(1000))  # no row twice
     assert sum(fake.calls) == 1000 and max(fake.calls) <= 85 == report.cap
 
 
 def test_probe_goes_up_to_the_cap_when_larger_is_faster(clock):
-    # 1 ms per row plus a fixed 10 ms per call: the largest chunk wins
+    # 1 ms per row plus 10 ms per call: rows in chunks of 4 cost 2.2x those in 16, and
+    # the cap's cost no more: the cap after three timed chunks
     fake = clock(lambda rows: 1e-3 + 1e-2 / rows)
-
+    _, report = run_chunked(2000, lambda a, b: fake.work(b - a), cap=100)
+    assert fake.calls[:4] == [4, 4, 16, 100] and set(fake.calls[4:-1]) == {100}
+    assert report.chunk_size == 100 and sorted(report.probed) == [4, 16, 100]
+    # 3 ms per call: 1.5x, under PROBE_OVERHEAD_RATIO: every size twice, up to the cap
+    fake = clock(lambda rows: 1e-3 + 3e-3 / rows)
     _, report = run_chunked(2000, lambda a, b: fake.work(b - a), cap=100)
     assert report.chunk_size == 100 and sorted(report.probed) == [4, 8, 16, 32, 64, 100]
     assert max(fake.calls) == 100 and sum(fake.calls) == 2000
 
 
-def test_one_slow_chunk_does_not_stop_the_probe(clock):
-    fake = clock(fastest_at(16))
+@pytest.mark.parametrize("burst_at", [8, 16])
+def test_one_slow_chunk_does_not_decide(clock, burst_at):
+    """Another process's burst in one chunk neither stops the probe (at 8) nor hands
+    the job to a slower size (at 16, the best): each size counts its faster chunk."""
+    fake = clock(cnn_like(16))
     slow = [True]
 
-    def work(start, stop):  # the first chunk of 8 rows meets another process's burst
+    def work(start, stop):
         rows = stop - start
         fake.work(rows)
-        if rows == 8 and slow[0]:
+        if rows == burst_at and slow[0]:
             slow[0] = False
             fake.now += 1.0
         return rows
 
     _, report = run_chunked(1000, work, cap=85)
-    assert fake.calls[:7] == [4, 4, 8, 8, 16, 32, 32] and report.chunk_size == 16
+    assert fake.calls[:9] == [4, 4, 16, 4, 8, 8, 16, 32, 32] and report.chunk_size == 16
+    assert report.probed[16] == pytest.approx(1e-3)
+
+
+# ms per image of a 4-conv CNN (8-16-32-32 channels) on one CPU thread, measured by
+# direct calls at each batch size (benchmarks/bench_lime_image.py's model).
+CNN_224 = {1: 7.67, 4: 5.10, 8: 5.13, 10: 5.35, 16: 6.73, 32: 8.74, 64: 10.94}
+CNN_64 = {1: 0.505, 4: 0.488, 8: 0.439, 10: 0.420, 16: 0.412, 32: 0.412, 64: 0.418,
+          128: 0.614, 170: 0.625, 256: 0.691}
+
+
+@pytest.mark.parametrize(("profile", "cap"), [(CNN_224, 27), (CNN_224, 13), (CNN_64, 170)])
+def test_probed_run_is_never_slower_than_fixed_chunks_of_ten(clock, profile, cap):
+    """On measured CNN costs the probe, its own chunks included, takes no longer than
+    lime's fixed 10 images per call (at 64 px the cap alone would take 1.5x longer)."""
+    fake = clock(tabulated(profile))
+    run_chunked(1000, lambda a, b: fake.work(b - a), cap=cap)
+    probed = fake.now
+    fake.now = 0.0
+    run_chunked(1000, lambda a, b: fake.work(b - a), cap=cap, chunk_size=10)
+    assert probed <= fake.now
+
+
+def test_results_do_not_depend_on_the_chunks(clock):
+    clock(cnn_like(16))
+    X = np.random.default_rng(1).normal(size=(700, 5))
+
+    def rows(a, b):  # each row on its own (a matrix product's blocking depends on the rows)
+        return np.tanh(X[a:b]) * X[a:b, :1] + np.exp(X[a:b])
+
+    outs = []
+    for kwargs in ({}, {"chunk_size": 10}, {"chunk_size": 1}, {"chunk_size": 700}):
+        parts, report = run_chunked(700, rows, cap=85, **kwargs)
+        assert isinstance(report, ChunkReport)
+        outs.append(np.concatenate(parts))
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
 
 
 def test_fixed_size_known_size_and_fast_jobs_are_not_probed(clock):
@@ -105,13 +167,12 @@ def test_fixed_size_known_size_and_fast_jobs_are_not_probed(clock):
     assert fast.calls[0] == 4 and set(fast.calls[1:-1]) == {85} and report.probed == {}
 
 
-def test_cheap_rows_are_not_probed(clock):
-    """Rows cheaper than PROBE_MIN_ROW_SECONDS (a scikit-learn pipeline: per-call
-    cost dominates) go straight to the cap after the first chunk, even when the
-    whole job is long enough to time."""
+def test_rows_dominated_by_the_call_cost_go_to_the_cap(clock):
+    """A scikit-learn pipeline (per-call cost dominates) runs at the cap after three
+    small chunks (warm-up, 4 and 16), even when the whole job is long enough to time."""
     fake = clock(lambda rows: 2e-5 + 5e-4 / rows)  # 20 us per row, 0.5 ms per call
     _, report = run_chunked(20000, lambda a, b: fake.work(b - a), cap=3000)
-    assert fake.calls[0] == 4 and set(fake.calls[1:-1]) == {3000} and report.probed == {}
+    assert fake.calls[:4] == [4, 4, 16, 3000] and set(fake.calls[3:-1]) == {3000}
     assert report.chunk_size == 3000 and sum(fake.calls) == 20000
 
 

@@ -16,6 +16,7 @@ from whylens.errors import InputError, ModelError, ModelOutputError, describe
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
     "PROBE_MIN_ROWS",
+    "PROBE_OVERHEAD_RATIO",
     "ChunkReport",
     "Model",
     "n_rows",
@@ -38,11 +39,12 @@ PROBE_STOP_RATIO = 1.2
 #: Jobs estimated (from their first chunk) to take less than this many seconds
 #: are not probed: the timings would be noise.
 PROBE_MIN_SECONDS = 0.05
-#: Rows cheaper than this (seconds per row, from the first chunk) are not probed:
-#: there the per-call cost dominates and the largest chunk is the fastest (a
-#: scikit-learn pipeline on text or tables), while rows this costly (a CNN's
-#: forward pass) can run faster in smaller batches that stay in the CPU's caches.
-PROBE_MIN_ROW_SECONDS = 1e-3
+#: When rows in chunks of the first probe size cost this many times more than
+#: in chunks four times larger, the per-call cost dominates (a scikit-learn
+#: pipeline, a GPU) and the largest chunk is the fastest: the probe stops there
+#: and the job runs at the cap. (A CNN on a CPU, whose rows cost about the same
+#: at any small batch and more in large ones, stays well below it.)
+PROBE_OVERHEAD_RATIO = 2.0
 
 #: Estimated bytes of one string row before the working factor: the object and
 #: a tokenised copy (a few tokens of index/count data) plus, per character, the
@@ -75,9 +77,9 @@ def probe_sizes(cap: int, total: int, start: int = PROBE_START) -> list[int]:
     -------
     list of int
         Empty when the job is too small to probe (fewer than
-        :data:`PROBE_MIN_ROWS` rows, or one chunk holds it all). The sizes, plus
-        a warm-up chunk of the first size and a second chunk of the last,
-        cover at most half of the job; the largest sizes are dropped to fit.
+        :data:`PROBE_MIN_ROWS` rows, or one chunk holds it all). A warm-up
+        chunk of the first size and two chunks of every size cover at most
+        half of the job; the largest sizes are dropped to fit.
     """
     if total < PROBE_MIN_ROWS or cap <= start or total <= cap:
         return []
@@ -87,8 +89,7 @@ def probe_sizes(cap: int, total: int, start: int = PROBE_START) -> list[int]:
         sizes.append(size)
         size *= 2
     sizes.append(cap)
-    # the warm-up chunk, the sizes, and one confirmation of the last size
-    while sizes and sizes[0] + sum(sizes) + sizes[-1] > total // 2:
+    while sizes and sizes[0] + 2 * sum(sizes) > total // 2:
         sizes.pop()
     return sizes if len(sizes) > 1 else []
 
@@ -129,15 +130,21 @@ def run_chunked(
 
     With ``chunk_size`` given, every chunk has that size. Otherwise, when the
     job needs several chunks of ``cap`` rows and has at least
-    :data:`PROBE_MIN_ROWS` rows, the first chunks are a probe: one untimed
-    warm-up chunk, then chunks of :func:`probe_sizes` in increasing order,
-    each timed (when the first shows rows costlier than
-    :data:`PROBE_MIN_ROW_SECONDS`), stopping at the first one :data:`PROBE_STOP_RATIO` times
-    slower per row than the best in two chunks (the faster of the two
-    counts); the rest of the job runs in the fastest size per row. The
-    probe's chunks are the first rows of the job, not extra work, and no
-    chunk exceeds ``cap``. A model that evaluates rows
-    independently gives the same results whatever the chunk sizes.
+    :data:`PROBE_MIN_ROWS` rows, its first chunks are a probe: one warm-up
+    chunk (it pays one-off costs; its time only estimates the job's, and a
+    job under :data:`PROBE_MIN_SECONDS` is not probed), then chunks of the
+    :func:`probe_sizes`. The first size and the one four times larger are
+    timed once: rows :data:`PROBE_OVERHEAD_RATIO` times cheaper in the larger
+    chunk mean the per-call cost dominates; then one chunk of ``cap`` is
+    timed, and when its rows cost no more, the rest runs at ``cap``.
+    Otherwise every size is timed on two chunks, in increasing order, and
+    the faster of the two counts (a chunk slowed by another process, or the
+    first call at a new batch shape, does not decide); the probe stops at the
+    first size :data:`PROBE_STOP_RATIO` times slower per row than the best,
+    and the rest of the job runs in the best. The probe's chunks are the
+    first rows of the job, not extra work, and no chunk exceeds ``cap``. A
+    model that evaluates rows independently gives the same results whatever
+    the chunk sizes.
 
     Parameters
     ----------
@@ -163,10 +170,12 @@ def run_chunked(
     results : list
         ``work``'s results in row order.
     report : ChunkReport
+        ``probed`` holds the best seconds per row of every size timed twice.
     """
     parts: list[T] = []
     report = ChunkReport(chunk_size=cap, cap=cap)
     done = 0
+    timings: dict[int, list[float]] = {}
 
     def step(size: int, timed: bool) -> float:
         nonlocal done
@@ -181,7 +190,15 @@ def run_chunked(
         done = stop
         if on_chunk is not None:
             on_chunk(done)
+        if timed and rows == size:  # a short last chunk is no timing of its size
+            timings.setdefault(size, []).append(seconds / rows)
         return seconds / rows
+
+    def best_of(size: int, times: int) -> float | None:
+        """The best seconds per row of ``times`` timed chunks of ``size`` (None: job done)."""
+        while len(timings.get(size, ())) < times and done < total:
+            step(size, timed=True)
+        return min(timings[size]) if len(timings.get(size, ())) >= times else None
 
     if chunk_size is not None:
         size = report.chunk_size = int(chunk_size)
@@ -190,23 +207,27 @@ def run_chunked(
     else:
         sizes = probe_sizes(cap, total)
         size = cap
-        first = step(sizes[0], timed=True) if sizes else 0.0
-        if first * total >= PROBE_MIN_SECONDS and first >= PROBE_MIN_ROW_SECONDS:
-            best: int | None = None
-            for candidate in sizes:
-                if done >= total:
-                    break
-                per_row = step(candidate, timed=True)
-                if (best is not None and per_row > PROBE_STOP_RATIO * report.probed[best]
-                        and done < total):
-                    # Confirm before stopping: one slow chunk may be another process's burst.
-                    per_row = min(per_row, step(candidate, timed=True))
-                report.probed[candidate] = per_row
-                if best is None or per_row < report.probed[best]:
-                    best = candidate
-                elif per_row > PROBE_STOP_RATIO * report.probed[best]:
-                    break
-            size = cap if best is None else best
+        first = step(sizes[0], timed=False) if sizes else 0.0
+        if first * total >= PROBE_MIN_SECONDS:
+            small = best_of(sizes[0], 1)
+            large = best_of(sizes[2], 1) if len(sizes) > 2 else None
+            top = None
+            if small is not None and large is not None and small >= PROBE_OVERHEAD_RATIO * large:
+                top = best_of(cap, 1)  # the cap, checked before it is chosen
+            if top is not None and large is not None and top <= large:
+                report.probed = {sizes[0]: small, sizes[2]: large, cap: top}
+            else:
+                best: int | None = None
+                for candidate in sizes:
+                    per_row = best_of(candidate, 2)
+                    if per_row is None:
+                        break
+                    report.probed[candidate] = per_row
+                    if best is None or per_row < report.probed[best]:
+                        best = candidate
+                    elif per_row > PROBE_STOP_RATIO * report.probed[best]:
+                        break
+                size = cap if best is None else best
         report.chunk_size = size
     while done < total:
         step(size, timed=False)
