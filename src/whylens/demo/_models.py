@@ -31,8 +31,11 @@ def forest_model(ctx: DemoContext, section: str) -> TrainedModel:
         rf = RandomForestClassifier(n_estimators=100, random_state=ctx.seed, n_jobs=-1)
         rf.fit(split.X_train, split.y_train)
         seconds = time.perf_counter() - start
-        ctx.models["forest"] = TrainedModel(split, rf, seconds,
-                                            accuracy(rf, split.X_test, split.y_test))
+        ctx.models["forest"] = TrainedModel(
+            split, rf, seconds, accuracy(rf, split.X_test, split.y_test),
+            data=f"{split.name}: {split.n_total} tumours, {len(split.feature_names or [])} "
+                 f"features, classes {' / '.join(split.class_names)}",
+            description=f"RandomForestClassifier(n_estimators=100, random_state={ctx.seed})")
     return ctx.models["forest"]
 
 
@@ -55,5 +58,8 @@ def review_model(ctx: DemoContext, section: str) -> TrainedModel:
         pipeline.fit(split.X_train, split.y_train)
         seconds = time.perf_counter() - start
         ctx.models["reviews"] = TrainedModel(
-            split, pipeline, seconds, accuracy(pipeline, split.X_test, split.y_test))
+            split, pipeline, seconds, accuracy(pipeline, split.X_test, split.y_test),
+            data=f"{split.name}: {split.n_total} reviews, classes "
+                 f"{' / '.join(split.class_names)}",
+            description="TfidfVectorizer(lowercase=True) + MultinomialNB(alpha=0.1)")
     return ctx.models["reviews"]

@@ -266,12 +266,49 @@ SectionBuilder = Callable[[DemoContext], SectionResult]
 
 @dataclass
 class TrainedModel:
-    """A demo model with its data split, training time and test accuracy."""
+    """A demo model with its data split, training time and test accuracy.
+
+    Attributes
+    ----------
+    split : Split
+    model : object
+        The fitted scikit-learn estimator or pipeline.
+    train_seconds, accuracy : float
+    data, description : str
+        The data set and the model, in words (the page's columns).
+    """
 
     split: Split
     model: Any
     train_seconds: float
     accuracy: float
+    data: str
+    description: str
+
+    def section(self, name: str, title: str, method: str, explain_seconds: float,
+                instances: list[InstanceResult]) -> SectionResult:
+        """Return the :class:`SectionResult` of a section that explained this model.
+
+        Parameters
+        ----------
+        name, title : str
+        method : str
+            The explainer and its parameters, in words.
+        explain_seconds : float
+        instances : list of InstanceResult
+
+        Returns
+        -------
+        SectionResult
+        """
+        split = self.split
+        return SectionResult(
+            name=name, title=title, data=self.data, source=split.source,
+            model=self.description, method=method, output_names=list(split.class_names),
+            n_train=len(split.X_train), n_test=len(split.X_test), accuracy=self.accuracy,
+            train_seconds=self.train_seconds, explain_seconds=explain_seconds,
+            instances=instances,
+        )
 
 
 # ---------------------------------------------------------------- helpers

@@ -63,7 +63,6 @@ def shap_tabular_section(ctx: DemoContext) -> SectionResult:
 
     trained = forest_model(ctx, "shap tabular")
     split, rf = trained.split, trained.model
-    train_seconds, accuracy = trained.train_seconds, trained.accuracy
 
     n_batch = SHAP_BATCH[0] if ctx.quick else SHAP_BATCH[1]
     nsamples = SHAP_NSAMPLES[0] if ctx.quick else SHAP_NSAMPLES[1]
@@ -99,20 +98,12 @@ def shap_tabular_section(ctx: DemoContext) -> SectionResult:
             ctx, "shap_tabular", i, f"Test row {i}", exp, label,
             split.class_names[int(split.y_test[i])], per_row, png,
             summary_html if i == 0 else ""))
-    return SectionResult(
-        name="shap_tabular",
-        title="SHAP, tabular: breast cancer diagnosis",
-        data=f"{split.name}: {split.n_total} tumours, {len(split.feature_names or [])} "
-             f"features, classes {' / '.join(split.class_names)}",
-        source=split.source,
-        model=f"RandomForestClassifier(n_estimators=100, random_state={ctx.seed})",
-        method=f"whylens.shap.KernelExplainer, background summarize_background(X_train, 10), "
-               f"nsamples={nsamples}, {n_batch} test rows, random_state={ctx.seed}; "
-               f"largest efficiency gap {batch.params['efficiency_max_abs_error']:.1e}",
-        output_names=list(split.class_names), n_train=len(split.X_train),
-        n_test=len(split.X_test), accuracy=accuracy, train_seconds=train_seconds,
-        explain_seconds=explain_seconds, instances=instances,
-    )
+    return trained.section(
+        "shap_tabular", "SHAP, tabular: breast cancer diagnosis",
+        f"whylens.shap.KernelExplainer, background summarize_background(X_train, 10), "
+        f"nsamples={nsamples}, {n_batch} test rows, random_state={ctx.seed}; "
+        f"largest efficiency gap {batch.params['efficiency_max_abs_error']:.1e}",
+        explain_seconds, instances)
 
 
 def shap_text_section(ctx: DemoContext) -> SectionResult:
@@ -131,7 +122,6 @@ def shap_text_section(ctx: DemoContext) -> SectionResult:
 
     trained = review_model(ctx, "shap text")
     split, pipeline = trained.split, trained.model
-    train_seconds, accuracy = trained.train_seconds, trained.accuracy
     explainer = PermutationExplainer(pipeline, TextMasker(), random_state=ctx.seed,
                                      output_names=split.class_names)
     chosen = long_documents(split.X_test, ctx.n_instances)
@@ -149,16 +139,8 @@ def shap_text_section(ctx: DemoContext) -> SectionResult:
         instances.append(_shap_instance(ctx, "shap_text", i, f"Test review {j}", exp, label,
                                         split.class_names[int(split.y_test[j])], seconds, png,
                                         ""))
-    return SectionResult(
-        name="shap_text",
-        title="SHAP, text: movie review sentiment",
-        data=f"{split.name}: {split.n_total} reviews, classes "
-             f"{' / '.join(split.class_names)}",
-        source=split.source,
-        model="TfidfVectorizer(lowercase=True) + MultinomialNB(alpha=0.1)",
-        method=f"whylens.shap.PermutationExplainer over the review's words (TextMasker, "
-               f"removed words deleted), 10 antithetic pairs, random_state={ctx.seed}",
-        output_names=list(split.class_names), n_train=len(split.X_train),
-        n_test=len(split.X_test), accuracy=accuracy, train_seconds=train_seconds,
-        explain_seconds=time.perf_counter() - explain_start, instances=instances,
-    )
+    return trained.section(
+        "shap_text", "SHAP, text: movie review sentiment",
+        f"whylens.shap.PermutationExplainer over the review's words (TextMasker, removed "
+        f"words deleted), 10 antithetic pairs, random_state={ctx.seed}",
+        time.perf_counter() - explain_start, instances)
