@@ -833,7 +833,7 @@ def test_layer_ig_with_an_in_place_op_after_the_layer(size):
 
 
 def test_segments_of_the_step_grid():
-    from whylens.torch._attribution import _segments
+    from whylens.torch._runner import _segments
 
     # rows 3..13 of a 4-step grid: tail of instance 0, instances 1-2, head of instance 3
     assert _segments(3, 14, 4) == [(0, 1, 3, 4, 0), (1, 2, 0, 4, 1), (3, 1, 0, 2, 9)]
@@ -858,3 +858,258 @@ def test_ig_repeated_baseline_row_is_evaluated_once():
     a, b = lig(ids, target=1), lig(ids, target=1, baselines=torch.zeros_like(ids))
     np.testing.assert_allclose(b.values, a.values, rtol=0, atol=0)
     assert b.n_evals == a.n_evals
+
+
+# ---------------------------------------------------------------- the calling convention
+X3 = torch.randn(3, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(12))
+
+
+class RowwiseGapNet(GapNet):
+    """GapNet whose head is an elementwise product and a sum per row: each row is scored
+    with the same arithmetic at any batch size (a float64 ``nn.Linear`` is not: MKL takes
+    another path for a product of 1 or 2 rows, which moves the last bit), so chunking
+    can be checked to the bit."""
+
+    def forward(self, x):
+        pooled = self.pool(self.features(x)).flatten(1)
+        return (pooled[:, None, :] * self.head.weight).sum(dim=2) + self.head.bias
+
+
+def _gapnet(seed):
+    return seeded(RowwiseGapNet(), seed)
+
+
+def _build(name, model, **kw):
+    """Every gradient method on a GapNet (float64), with the chunking arguments ``kw``."""
+    return {
+        "saliency": lambda: Saliency(model, **kw),
+        "inputxgradient": lambda: InputXGradient(model, **kw),
+        "guidedbackprop": lambda: GuidedBackprop(model, **kw),
+        "deconvolution": lambda: Deconvolution(model, **kw),
+        "integratedgradients": lambda: IntegratedGradients(model, n_steps=5, **kw),
+        "gradientshap": lambda: GradientShap(model, n_samples=3, stdevs=0.1, random_state=0,
+                                             **kw),
+        "smoothgrad": lambda: SmoothGrad(model, nt_samples=3, random_state=0, **kw),
+        "noisetunnel_ig": lambda: NoiseTunnel(IntegratedGradients(model, n_steps=3, **kw),
+                                              nt_type="vargrad", nt_samples=2, random_state=0),
+        "deeplift": lambda: DeepLift(model, **kw),
+        "deepshap": lambda: DeepShap(model, X_IMG * 0.1, **kw),
+        "layerintegratedgradients": lambda: LayerIntegratedGradients(model, "features.0",
+                                                                     n_steps=5, **kw),
+        "layergradientshap": lambda: LayerGradientShap(model, "features.2", n_samples=3,
+                                                       random_state=0, **kw),
+        "layerdeeplift": lambda: LayerDeepLift(model, "features.2", **kw),
+        "layerdeepshap": lambda: LayerDeepShap(model, "features.0", X_IMG * 0.1, **kw),
+    }[name]()
+
+
+CONVENTION = ["saliency", "inputxgradient", "guidedbackprop", "deconvolution",
+              "integratedgradients", "gradientshap", "smoothgrad", "noisetunnel_ig", "deeplift",
+              "deepshap", "layerintegratedgradients", "layergradientshap", "layerdeeplift",
+              "layerdeepshap"]
+#: their draws depend on which rows are explained together (row i's samples are rows
+#: i * n_samples + k of one seeded stream)
+STOCHASTIC = {"gradientshap", "smoothgrad", "noisetunnel_ig", "layergradientshap"}
+
+
+def _same(a, b):
+    """Bit-identical values, base values and completeness gaps."""
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.output, b.output)
+    if a.base_values is None:
+        assert b.base_values is None
+    else:
+        np.testing.assert_array_equal(a.base_values, b.base_values)
+        np.testing.assert_array_equal(a.delta, b.delta)
+
+
+def test_convention_table_covers_every_method():
+    assert {name.split("_")[0] for name in CONVENTION} >= set(GRADIENT_METHODS)
+
+
+@pytest.mark.parametrize("name", CONVENTION)
+def test_per_row_target_is_each_row_with_its_own_target(name):
+    """target=[1, 3, 1] explains row i at output target[i]: values (3, 1, ...), labels
+    (3, 1). Deterministic methods: equal to each row explained alone; stochastic ones:
+    equal to the call explaining both labels for every row (the same draws), at each
+    row's label."""
+    model = _gapnet(1)
+    targets = [1, 3, 1]
+    exp = _build(name, model)(X3, target=targets)
+    assert exp.values.shape[:2] == (3, 1)
+    assert exp.labels.tolist() == [[1], [3], [1]]
+    assert [e.labels.tolist() for e in (exp[0], exp[1])] == [[1], [3]]
+    if name in STOCHASTIC:
+        both = _build(name, model)(X3, labels=[1, 3])
+        pick = [[1, 3].index(t) for t in targets]
+        expected = np.stack([both.values[i, j] for i, j in enumerate(pick)])[:, None]
+        np.testing.assert_array_equal(exp.values, expected)
+        if exp.base_values is not None:
+            np.testing.assert_array_equal(
+                exp.base_values[:, 0], [both.base_values[i, j] for i, j in enumerate(pick)])
+    else:
+        alone = [_build(name, model)(X3[i : i + 1], target=t) for i, t in enumerate(targets)]
+        np.testing.assert_array_equal(exp.values, np.concatenate([a.values for a in alone]))
+        if exp.base_values is not None:
+            np.testing.assert_array_equal(exp.base_values,
+                                          np.concatenate([a.base_values for a in alone]))
+    assert np.abs(exp.values).max() > 0
+    # the same per-row targets as a tensor and as an array
+    _same(_build(name, model)(X3, target=torch.tensor(targets)), exp)
+    _same(_build(name, model)(X3, target=np.array(targets)), exp)
+
+
+@pytest.mark.parametrize("name", CONVENTION)
+def test_labels_argument_is_the_single_label_calls_side_by_side(name):
+    model = _gapnet(2)
+    both = _build(name, model)(X3, labels=[3, 0])
+    assert both.values.shape[:2] == (3, 2) and both.labels.tolist() == [3, 0]
+    for j, label in enumerate([3, 0]):
+        one = _build(name, model)(X3, target=label)
+        np.testing.assert_array_equal(both.values[:, j], one.values[:, 0])
+        if one.base_values is not None:
+            np.testing.assert_array_equal(both.base_values[:, j], one.base_values[:, 0])
+            np.testing.assert_array_equal(both.delta[:, j], one.delta[:, 0])
+
+
+@pytest.mark.parametrize("name", CONVENTION)
+def test_values_are_bit_identical_across_batch_sizes(name):
+    """Chunks of 1, 2, 4 and 7 rows and the memory budget's chunk give the same bits: the
+    model scores each row alike at any batch size, and every sum over steps, samples or
+    background rows is taken term by term in the same order."""
+    model = _gapnet(3)
+    ref = _build(name, model)(X3, target=[2, 0, 1])
+    for size in (1, 2, 4, 7):
+        _same(_build(name, model, batch_size=size)(X3, target=[2, 0, 1]), ref)
+    assert np.abs(ref.values).max() > 0
+
+
+def test_internal_batch_size_is_captums_name_for_batch_size():
+    model = _gapnet(3)
+    a = IntegratedGradients(model, n_steps=4, internal_batch_size=3)
+    b = IntegratedGradients(model, n_steps=4, batch_size=3)
+    assert a.batch_size == a.internal_batch_size == 3
+    ea, eb = a(X3, target=1), b(X3, target=1)
+    _same(ea, eb)
+    assert ea.params["batch_size"] == 3 and ea.params["n_backward"] == -(-3 * 4 // 3)
+
+
+@pytest.mark.parametrize("name", CONVENTION)
+def test_callback_false_cancels_and_leaves_the_model_as_it_was(name):
+    from whylens.errors import Cancelled
+
+    model = odd_model()
+    before = snapshot(model)
+    seen = []
+    exp = _build(name, model, batch_size=2)(X3, target=1,
+                                            callback=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1][0] == seen[-1][1]  # the last report: all done
+    assert all(0 < d <= t for d, t in seen)
+    assert_untouched(model, before)
+    calls = []
+
+    def stop(done, total):
+        calls.append(done)
+        return False
+
+    with pytest.raises(Cancelled):
+        _build(name, model, batch_size=2)(X3, target=1, callback=stop)
+    assert len(calls) == 1  # stopped at the first report
+    assert_untouched(model, before)
+    assert not torch._C._is_torch_function_mode_enabled()
+    assert torch.is_grad_enabled()
+
+    def cancel(done, total):
+        raise Cancelled("stop")
+
+    with pytest.raises(Cancelled, match="stop"):
+        _build(name, model)(X3, target=1, callback=cancel)
+    assert_untouched(model, before)
+    # and the model still explains as before
+    _same(_build(name, model, batch_size=2)(X3, target=1), exp)
+
+
+@pytest.mark.parametrize("cls", [IntegratedGradients, Saliency])
+def test_four_threads_on_one_training_mode_model_equal_the_sequential_calls(cls):
+    """The call holds the model's lock: without it, one thread's restore of the flags
+    raced another's snapshot, leaving every parameter frozen and the model in eval mode."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = odd_model()
+    before = snapshot(model)
+    explainer = cls(model, batch_size=2)
+    xs = [X3 * (1 + k / 4) for k in range(8)]
+    sequential = [explainer(x, target=[k % 4, 1, 2]) for k, x in enumerate(xs)]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda k: explainer(xs[k], target=[k % 4, 1, 2]), range(8)))
+    for a, b in zip(parallel, sequential, strict=True):
+        _same(a, b)
+    assert_untouched(model, before)
+
+
+@pytest.mark.parametrize("name", CONVENTION)
+def test_explainers_pickle_and_explain_the_same_after(name):
+    import pickle
+
+    model = _gapnet(4)
+    explainer = _build(name, model, batch_size=5)
+    exp = explainer(X3, target=[0, 3, 2])
+    again = pickle.loads(pickle.dumps(explainer))
+    assert type(again) is type(explainer) and again.batch_size == 5
+    _same(again(X3, target=[0, 3, 2]), exp)
+    _same(explainer(X3, target=[0, 3, 2]), exp)  # random_state: the same draws every call
+
+
+@pytest.mark.parametrize("name", sorted(STOCHASTIC))
+def test_random_state_gives_bit_identical_values(name):
+    model = _gapnet(5)
+    _same(_build(name, model)(X3, target=1), _build(name, model)(X3, target=1))
+    other = {"gradientshap": lambda: GradientShap(model, n_samples=3, stdevs=0.1,
+                                                  random_state=1),
+             "smoothgrad": lambda: SmoothGrad(model, nt_samples=3, random_state=1),
+             "noisetunnel_ig": lambda: NoiseTunnel(IntegratedGradients(model, n_steps=3),
+                                                   nt_type="vargrad", nt_samples=2,
+                                                   random_state=1),
+             "layergradientshap": lambda: LayerGradientShap(model, "features.2", n_samples=3,
+                                                            random_state=1)}[name]()
+    assert not np.array_equal(other(X3, target=1).values, _build(name, model)(X3, target=1).values)
+
+
+def test_target_none_is_each_rows_predicted_class():
+    model = _gapnet(7)
+    exp = IntegratedGradients(model, n_steps=4)(X3)
+    top = model(X3).argmax(dim=1).numpy()
+    assert len(set(top.tolist())) > 1  # the rows disagree: per-row labels
+    np.testing.assert_array_equal(exp.labels[:, 0], top)
+    _same(exp, IntegratedGradients(model, n_steps=4)(X3, target=top.tolist()))
+
+
+def test_progress_bar_over_several_chunks(capsys):
+    model = _gapnet(7)
+    quiet = IntegratedGradients(model, n_steps=4, batch_size=5)(X3, target=1, progress=False)
+    assert "whylens" not in capsys.readouterr().err
+    shown = IntegratedGradients(model, n_steps=4, batch_size=5)(X3, target=1, progress=True)
+    assert "whylens: IntegratedGradients" in capsys.readouterr().err
+    _same(shown, quiet)
+
+
+CONVENTION_BAD = [
+    (lambda: Saliency(LinearNet())(X4, target=[0, 1]), InputError, "labels="),
+    (lambda: Saliency(LinearNet())(X4, target=[[0, 1]] * 3), InputError, "labels="),
+    (lambda: Saliency(LinearNet())(X4, target=0, labels=[1]), InputError, "labels"),
+    (lambda: Saliency(LinearNet())(X4, labels=[]), InputError, "labels"),
+    (lambda: Saliency(LinearNet())(X4, labels=[0, 2]), InputError, "labels"),
+    (lambda: Saliency(LinearNet())(X4, target=1.5), InputTypeError, "target"),
+    (lambda: Saliency(LinearNet())(X4, callback=3), InputTypeError, "callback"),
+    (lambda: Saliency(LinearNet(), batch_size=0), InputError, "batch_size"),
+    (lambda: Saliency(LinearNet(), batch_size=2, internal_batch_size=3), InputError,
+     "internal_batch_size"),
+    (lambda: IntegratedGradients(LinearNet(), internal_batch_size=-1), InputError,
+     "internal_batch_size"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", CONVENTION_BAD)
+def test_bad_convention_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -15,10 +15,10 @@ from whylens.torch._attribution import (
     _baseline_rows,
     _pair_index,
     _require_layer,
-    _Run,
 )
 from whylens.torch._cam_base import _as_input
 from whylens.torch._rules import SOFTMAX_RULES, DeepLiftMode
+from whylens.torch._runner import _Run
 
 __all__ = ["DeepLift", "DeepShap", "LayerDeepLift", "LayerDeepShap"]
 

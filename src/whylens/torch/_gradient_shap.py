@@ -15,9 +15,8 @@ from whylens.torch._attribution import (
     _baseline_rows,
     _check_float,
     _require_layer,
-    _Run,
-    path_sums,
 )
+from whylens.torch._runner import _Run, path_sums
 
 __all__ = ["GradientShap", "LayerGradientShap"]
 

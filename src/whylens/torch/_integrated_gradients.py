@@ -16,9 +16,8 @@ from whylens.torch._attribution import (
     _baseline_rows,
     _pair_index,
     _require_layer,
-    _Run,
-    path_sums,
 )
+from whylens.torch._runner import _Run, path_sums
 
 __all__ = ["INTEGRATION_METHODS", "IntegratedGradients", "LayerIntegratedGradients",
            "path_weights"]

@@ -9,7 +9,8 @@ from torch import Tensor
 from whylens._validation import check_positive_int, check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.models import DEFAULT_MEMORY_BUDGET
-from whylens.torch._attribution import GradientAttribution, _baseline_rows, _check_float, _Run
+from whylens.torch._attribution import GradientAttribution, _baseline_rows, _check_float
+from whylens.torch._runner import _Run
 from whylens.torch._saliency import Saliency
 
 __all__ = ["NoiseTunnel", "SmoothGrad"]

@@ -7,8 +7,9 @@ from typing import Any
 import torch
 from torch import Tensor
 from whylens.models import DEFAULT_MEMORY_BUDGET
-from whylens.torch._attribution import GradientAttribution, _Run
+from whylens.torch._attribution import GradientAttribution
 from whylens.torch._rules import GuidedMode
+from whylens.torch._runner import _Run
 
 __all__ = ["Deconvolution", "GuidedBackprop", "InputXGradient", "Saliency"]
 
@@ -40,10 +41,11 @@ class Saliency(GradientAttribution):
 
     def _gradient(self, run: _Run, x: Tensor) -> Tensor:
         """Each label's gradient at the rows of ``x`` (run.x): (n, n_labels, ...)."""
+        n = int(x.shape[0])
         if x is run.x and run.x_grads is not None:
+            run.progress(n, n)
             return run.x_grads  # from the first forward (see GradientAttribution.__call__)
         size = run.chunk_size(x[:1])
-        n = int(x.shape[0])
         parts = []
         for start in range(0, n, size):
             rows = torch.arange(start, min(start + size, n), device=x.device)
