@@ -24,11 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 import torch
 from torch import Tensor
-from whylens.errors import InputError, InputTypeError, describe
+from whylens.errors import InputError, describe
 from whylens.torch._cam_base import (
     BaseCAM,
     CAMContext,
@@ -36,7 +34,6 @@ from whylens.torch._cam_base import (
     _call_model,
     _to_channels_last,
     _weighted_sum,
-    upsample,
 )
 from whylens.torch._cams_perturbation import (
     AblationCAM,
@@ -44,6 +41,7 @@ from whylens.torch._cams_perturbation import (
     EigenCAM,
     ScoreCAM,
 )
+from whylens.torch._upsample import upsample
 
 __all__ = [
     "CAM_METHODS",
@@ -151,33 +149,3 @@ def cam(method: str, model: Any, layer: Any = None, **kwargs: Any) -> BaseCAM:
     return CAM_METHODS[key](model, layer, **kwargs)
 
 
-
-# Kept only while whylens.torch._gradients still imports it (its owner moves it to
-# whylens._convention.resolve_target); the CAMs follow the convention.
-def _resolve_target(target: Any, first_output: Any, n_outputs: int) -> list[int]:
-    """Labels to explain: the argmax of each instance (in order of appearance) by default."""
-    if target is None:
-        labels: list[int] = []
-        for k in first_output.argmax(dim=1).tolist():
-            if k not in labels:
-                labels.append(int(k))
-        return labels
-    items = [target] if isinstance(target, (int, np.integer)) else target
-    try:
-        items = list(items)
-    except TypeError as exc:
-        raise InputTypeError(
-            describe("target", "None, an output index or a sequence of them", target)
-        ) from exc
-    if not items or any(isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer))
-                        for t in items):
-        raise InputTypeError(
-            describe("target", "None, an output index or a non-empty sequence of them", target)
-        )
-    bad = [int(t) for t in items if not 0 <= t < n_outputs]
-    if bad:
-        raise InputError(
-            describe("target", f"output indices in [0, {n_outputs})", bad,
-                     f"The model has {n_outputs} outputs; None explains the top class.")
-        )
-    return [int(t) for t in items]

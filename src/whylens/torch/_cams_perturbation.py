@@ -16,13 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 from whylens.errors import NotSupportedError, describe
-from whylens.torch._cam_base import (
-    BaseCAM,
-    CAMContext,
-    _conv_offsets,
-    _weighted_sum,
-    upsample,
-)
+from whylens.torch._cam_base import BaseCAM, CAMContext, _weighted_sum
+from whylens.torch._upsample import _conv_offsets, upsample
 
 __all__ = ["AblationCAM", "ChannelPerturbation", "EigenCAM", "ScoreCAM"]
 
