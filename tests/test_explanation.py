@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -137,3 +138,41 @@ def test_surrogate_views_need_a_surrogate():
     exp.surrogate = None
     with pytest.raises(InputError, match="surrogate"):
         _ = exp.intercept
+
+
+#: The document of :func:`_pinned` written by whylens before the JSON code moved to
+#: whylens._serialize (commit 0440c89): the format must not change.
+PINNED = (
+    '{"format": "whylens.Explanation/1", "values": {"__ndarray__": "AAAAAAAA4D8AAAAAAADQv'
+    'w==", "dtype": "<f8", "shape": [1, 1, 2]}, "labels": {"__ndarray__": "AQAAAAAAAAA=",'
+    ' "dtype": "<i8", "shape": [1]}, "method": "lime.tabular", "features": {"kind": "tabu'
+    'lar", "names": ["a", "b"], "descriptions": null, "data": null, "texts": null, "spans'
+    '": null, "segments": null}, "mode": "classification", "output": {"__ndarray__": "AAC'
+    'APgAAQD8=", "dtype": "<f4", "shape": [1, 2]}, "output_names": ["neg", "pos"], "base_'
+    'values": null, "selected": null, "surrogate": {"intercept": {"__ndarray__": "AAAAAAA'
+    'AwD8=", "dtype": "<f8", "shape": [1, 1]}, "score": {"__ndarray__": "AAAAAAAA8D8=", "'
+    'dtype": "<f8", "shape": [1, 1]}, "local_prediction": {"__ndarray__": "AAAAAAAA2D8=",'
+    ' "dtype": "<f8", "shape": [1, 1]}, "kernel_width": {"__float__": "inf"}}, "top_label'
+    's": null, "params": {"__dict__": [["random_state", 0], ["labels", {"__tuple__": [1]}'
+    '], [2, null]]}, "n_evals": 10, "layer_values": null, "delta": null}'
+)
+
+
+def _pinned() -> Explanation:
+    return Explanation(
+        values=np.array([[[0.5, -0.25]]]), labels=[1], method="lime.tabular",
+        features=Features(kind="tabular", names=["a", "b"]),
+        output=np.array([[0.25, 0.75]], dtype=np.float32), output_names=["neg", "pos"],
+        surrogate=Surrogate(intercept=np.array([[0.125]]), score=np.array([[1.0]]),
+                            local_prediction=np.array([[0.375]]), kernel_width=float("inf")),
+        params={"random_state": 0, "labels": (1,), 2: None}, n_evals=10)
+
+
+def test_json_document_is_the_pinned_one():
+    exp = _pinned()
+    assert exp.to_json() == PINNED
+    back = Explanation.from_json(PINNED)
+    assert back == exp and back.to_json() == PINNED
+    assert back.output.dtype == np.float32 and back.surrogate.kernel_width == float("inf")
+    assert back.params == {"random_state": 0, "labels": (1,), 2: None}
+    assert pickle.loads(pickle.dumps(exp)).to_json() == PINNED  # the views' base class pickles
