@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from whylens import Explanation
-from whylens.demo import _image
+from whylens.demo import DemoContext, _image, run_demo
 from whylens.demo._image import ImageDemoConfig, check_image_demo
-from whylens.demo import DemoContext, run_demo
 from whylens.errors import MissingDependencyError
 
 try:
