@@ -132,6 +132,80 @@ def test_torch_module_chunks_never_exceed_the_budget():
     np.testing.assert_allclose(exp.values, ref.values, atol=1e-10)
 
 
+def region_module(seen, dtype=None):
+    """A torch module whose softmax is region_classifier; records each batch's shape and
+    dtype. With ``dtype`` it holds one parameter of that dtype (its float dtype)."""
+    torch = pytest.importorskip("torch")
+
+    class Region(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            if dtype is not None:
+                self.scale = torch.nn.Parameter(torch.tensor(8.0, dtype=dtype))
+
+        def forward(self, x):
+            seen.append((tuple(x.shape), x.dtype))
+            s = x[:, :, 4:8, 4:8].mean(dim=(1, 2, 3))
+            return torch.stack([torch.zeros_like(s), 8.0 * (s - 0.3)], dim=1)
+
+    return Region()
+
+
+def test_torch_module_on_a_numpy_image_gets_channels_first_tensors_in_its_dtype():
+    torch = pytest.importorskip("torch")
+    ref = explain()
+    for dtype, expected in ((None, torch.float32), (torch.float64, torch.float64)):
+        seen = []
+        exp = explain(classifier_fn=region_module(seen, dtype), batch_size=64)
+        assert {s[1:] for s, _ in seen} == {(3, 16, 16)} and {d for _, d in seen} == {expected}
+        np.testing.assert_allclose(exp.values, ref.values, atol=1e-6)
+        assert exp.image.shape == (16, 16, 3) and exp.params["channels_first"] is False
+
+
+def test_torch_module_results_do_not_depend_on_batch_size():
+    torch = pytest.importorskip("torch")
+    seen = []
+    module = region_module(seen, torch.float64)
+    runs = [explain(classifier_fn=module, num_samples=300, batch_size=b) for b in (1, 7, 300)]
+    runs.append(explain(classifier_fn=module, num_samples=300))  # the probe's chunks
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other.values, runs[0].values)
+        np.testing.assert_array_equal(other.surrogate.score, runs[0].surrogate.score)
+
+
+@pytest.mark.parametrize("how", ["return False", "raise Cancelled"])
+def test_callback_cancels_between_chunks(how):
+    from whylens.errors import Cancelled
+
+    calls = []
+
+    def counting(images):
+        calls.append(len(images))
+        return region_classifier(images)
+
+    def stop_after_100(done, total):
+        assert total == 300
+        if done >= 100:
+            if how == "raise Cancelled":
+                raise Cancelled("enough")
+            return False
+        return True
+
+    with pytest.raises(Cancelled):
+        explain(classifier_fn=counting, batch_size=20, callback=stop_after_100)
+    assert sum(calls) == 100  # no chunk after the one that reached 100
+
+
+def test_target_selects_one_output_per_the_convention():
+    ref = explain(labels=(1,), top_labels=None)
+    for target, names in ((1, None), ("b", ("a", "b")), ([1], None), (np.array([1]), None)):
+        exp = explain(target=target, class_names=names, top_labels=5)
+        np.testing.assert_array_equal(np.asarray(exp.labels).ravel(), [1])
+        np.testing.assert_array_equal(exp.values, ref.values)
+    with pytest.raises(InputError, match="target"):
+        explain(target=2)
+
+
 lime_image = pytest.importorskip("lime.lime_image")
 
 

@@ -92,6 +92,65 @@ def test_channels_first_tensor_matches_channels_last_numpy():
     np.testing.assert_allclose(np.moveaxis(out_t.numpy(), 1, -1), out_n)
 
 
+def test_implements_the_representation_protocol():
+    from whylens.representations import Representation
+
+    for rep in (ImageRepresentation(IMAGE, SEGMENTS), ImageRepresentation(IMAGE[..., 0], SEGMENTS)):
+        assert isinstance(rep, Representation)
+        assert rep.n_features == 6 and rep.names == [f"segment {i}" for i in range(6)]
+        assert rep.instance is not None and rep.instance.shape == rep.array.shape
+        np.testing.assert_array_equal(rep.apply(np.ones((1, 6)))[0], rep.instance)
+
+
+def as_channels_first(images):
+    """numpy images (n, H, W[, C]) as (n[, C], H, W)."""
+    return np.moveaxis(images, -1, 1) if images.ndim == 4 else images
+
+
+@pytest.mark.parametrize(
+    ("image", "hide_color"),
+    [(IMAGE, None), (IMAGE, "blur"), (IMAGE, (0.1, 0.2, 0.3)),
+     ((IMAGE * 255).astype(np.uint8), None), (IMAGE[..., 0], None), (IMAGE[..., :1], 0)],
+    ids=["mean", "blur", "colour", "uint8", "gray", "one-channel"])
+def test_tensors_built_for_a_module_equal_the_numpy_images(image, hide_color):
+    """device=/dtype=: channels-first tensors in the module's dtype, value for value the
+    numpy path's images cast to that dtype (a numpy image included)."""
+    torch = pytest.importorskip("torch")
+    Z = RNG.integers(0, 2, size=(9, 6)).astype(float)
+    Z[0] = 1.0
+    expected = as_channels_first(ImageRepresentation(image, SEGMENTS, hide_color).apply(Z))
+    for dtype in (torch.float32, torch.float64):
+        rep = ImageRepresentation(image, SEGMENTS, hide_color, device="cpu", dtype=dtype)
+        out = rep.apply(Z)
+        assert isinstance(out, torch.Tensor) and out.dtype == dtype and rep.as_tensor
+        assert out.shape == expected.shape and out.is_contiguous()
+        np.testing.assert_array_equal(out.numpy(), expected.astype(out.numpy().dtype))
+        tensor = torch.from_numpy(np.ascontiguousarray(as_channels_first(image[None])[0]))
+        from_tensor = ImageRepresentation(tensor, SEGMENTS, hide_color, dtype=dtype).apply(Z)
+        np.testing.assert_array_equal(from_tensor.numpy(), out.numpy())
+
+
+def test_tensors_built_on_a_cuda_device_equal_the_cpu_ones():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    Z = RNG.integers(0, 2, size=(9, 6)).astype(float)
+    cpu = ImageRepresentation(IMAGE, SEGMENTS, device="cpu", dtype=torch.float32).apply(Z)
+    rep = ImageRepresentation(IMAGE, SEGMENTS, device="cuda", dtype=torch.float32)
+    out = rep.apply(Z)
+    assert out.device.type == "cuda" and rep.fill.device.type == "cuda"
+    np.testing.assert_array_equal(out.cpu().numpy(), cpu.numpy())
+
+
+def test_apply_builds_each_image_from_its_own_mask_row():
+    """A chunk equals its rows applied one at a time (no state carried between rows)."""
+    Z = RNG.integers(0, 2, size=(7, 6)).astype(float)
+    rep = ImageRepresentation(IMAGE, SEGMENTS)
+    chunk = rep.apply(Z)
+    for i in range(7):
+        np.testing.assert_array_equal(rep.apply(Z[i : i + 1])[0], chunk[i])
+
+
 def test_slic_ids_are_relabelled_from_zero():
     seg = SegmentationAlgorithm("slic", n_segments=8, compactness=10, start_label=1)(IMAGE)
     ids = np.unique(seg)

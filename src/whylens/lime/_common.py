@@ -309,7 +309,8 @@ def finish_explanation(
         "num_features": num_features,
         "labels": [int(x) for x in label_idx],
         "top_labels": top_labels,
-        "target": target if target is None or isinstance(target, str) else int(target),
+        "target": target if target is None or isinstance(target, str)
+        else np.asarray(target).tolist(),  # an int, or one per row: [1]
         "model_regressor": None if model_regressor is None else repr(model_regressor),
     })
     return Explanation(
