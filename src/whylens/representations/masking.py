@@ -47,6 +47,8 @@ _FILL_ROWS = 64
 #: Output bytes :func:`_fill_rows` writes per step (both passes while it is in cache).
 _FILL_BYTES = 1 << 20
 _ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+#: Masks per matrix product of :meth:`TabularBackground.mean` (a fixed shape).
+MEAN_BLOCK = 512
 
 
 def _design_bits(Z: np.ndarray, Bbits: np.ndarray, M: np.ndarray, Bm: np.ndarray) -> None:
@@ -319,17 +321,26 @@ class TabularBackground:
         Returns
         -------
         ndarray of shape (m, n_outputs)
-            Each mask's value is summed over the background in a fixed order,
-            so it does not depend on how many masks a chunk held.
+            One matrix product ``(m, nb * k) @ kron(w, I_k)`` per block of
+            :data:`MEAN_BLOCK` masks, the last block padded with zeros: every
+            product has the same shape, so a mask's value does not depend on
+            how many masks a chunk held (a BLAS product's rows can change in
+            the last bits with the number of rows).
         """
         nb, w = self.n_background, self.weights
-        Y = np.asarray(outputs, dtype=np.float64).reshape(-1, nb, outputs.shape[-1])
-        acc = np.multiply(Y[:, 0], w[0])
-        tmp = np.empty_like(acc)
-        for b in range(1, nb):
-            np.multiply(Y[:, b], w[b], out=tmp)
-            acc += tmp
-        return acc
+        k = outputs.shape[-1]
+        Y = np.asarray(outputs, dtype=np.float64).reshape(-1, nb * k)
+        wk = np.kron(w[:, None], np.eye(k))  # (nb * k, k)
+        m = Y.shape[0]
+        out = np.empty((m, k))
+        full = m // MEAN_BLOCK * MEAN_BLOCK
+        for s in range(0, full, MEAN_BLOCK):
+            np.matmul(Y[s : s + MEAN_BLOCK], wk, out=out[s : s + MEAN_BLOCK])
+        if full < m:
+            pad = np.zeros((MEAN_BLOCK, nb * k))
+            pad[: m - full] = Y[full:]
+            out[full:] = (pad @ wk)[: m - full]
+        return out
 
     def outputs(self, model: Model, rows: np.ndarray, *, progress: bool | None = False,
                 callback: Callable[[int, int], Any] | None = None) -> np.ndarray:
