@@ -25,7 +25,8 @@ from whylens.lime._solver import check_feature_selection
 from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
 from whylens.representations._runner import evaluate_rows
 from whylens.representations.text import TextRepresentation
-from whylens.text._tokenize import char_tokenize, get_tokenizer
+from whylens.text._select import get_tokenizer
+from whylens.text._tokenize import char_tokenize
 
 __all__ = ["LimeTextExplainer"]
 

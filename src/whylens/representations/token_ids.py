@@ -34,7 +34,8 @@ import numpy as np
 from whylens._validation import check_positive_int
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
-from whylens.text._tokenize import Token, get_tokenizer
+from whylens.text._select import get_tokenizer
+from whylens.text._tokenize import Token
 
 __all__ = ["EncodedText", "TokenIdMasking", "TokenIdRepresentation"]
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whylens.errors import InputTypeError, MissingDependencyError, describe
-from whylens.text._tokenize import Token, char_tokenize, get_tokenizer, word_tokenize
+from whylens.text._tokenize import Token, char_tokenize, word_tokenize
 
 __all__ = [
     "TOKENIZER_NAMES",
@@ -39,7 +39,6 @@ __all__ = [
     "MecabTokenizer",
     "Morpheme",
     "char_tokenize",
-    "get_tokenizer",
     "korean_tokenizer",
     "token_key",
     "word_tokenize",
