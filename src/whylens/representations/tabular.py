@@ -384,8 +384,9 @@ def fill_categorical(u: np.ndarray, tables: CategoricalTables, first: np.ndarray
     block = max(1, _BLOCK_UNIFORMS // n)
     width = tables.values.shape[1]
     for start in range(0, k, block):
-        rows = np.arange(start, min(k, start + block))
-        uj = u[rows[0]:rows[-1] + 1]
+        stop = min(k, start + block)
+        rows = np.arange(start, stop)
+        uj = u[start:stop]
         last = tables.n_values[rows] - 1
         idx = np.zeros(uj.shape, dtype=np.int64)
         # Few values: count the cumulative frequencies at or below u (one pass
