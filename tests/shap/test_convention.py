@@ -97,6 +97,27 @@ def test_target_text_and_classifier_class_names():
     assert named.labels.tolist() == [1] and named.output_names == ["cat", "dog", "eel"]
 
 
+def test_linear_explainer_target_per_row_and_callback(data):
+    from sklearn.linear_model import LogisticRegression
+
+    bg, X = data
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(90, 6))
+    clf = LogisticRegression().fit(A, np.array(["x", "y", "z"])[rng.integers(0, 3, size=90)])
+    explainer = LinearExplainer(clf, bg)
+    every = explainer(X)
+    exp = explainer(X, target=["z", "x", "y", "y", "z"])
+    assert exp.labels[:, 0].tolist() == [2, 0, 1, 1, 2]
+    np.testing.assert_array_equal(exp.values[:, 0], every.values[np.arange(5), [2, 0, 1, 1, 2]])
+    np.testing.assert_array_equal(explainer(X, target=None).labels.reshape(-1),
+                                  every.output.argmax(1))
+    seen = []
+    explainer(X, callback=lambda d, t: seen.append((d, t)))
+    assert seen == [(5, 5)]
+    with pytest.raises(Cancelled):
+        explainer(X, callback=lambda d, t: False)
+
+
 @pytest.mark.parametrize("target,match", [
     ([0, 1], r"target: expected one target per row: a sequence of length 5.*labels="),
     (3, r"target: expected an output index in \[0, 3\)"),

@@ -489,3 +489,81 @@ def test_output_plots_and_round_trips_through_json(cls_data):
                                model.decision_function(X[:1])[0], atol=1e-9)
     for draw in (plot.beeswarm, plot.global_bar, plot.heatmap):
         draw(exp)
+
+
+# ------------------------------------------------------------------ calling convention
+@pytest.fixture(scope="module")
+def three_classes():
+    X, y = make_classification(n_samples=300, n_features=6, n_informative=4, n_classes=3,
+                               random_state=0)
+    names = np.array(["cat", "dog", "eel"])[y]
+    return X, RandomForestClassifier(n_estimators=10, max_depth=5, random_state=0).fit(X, names)
+
+
+@pytest.mark.parametrize("data", [False, True])
+def test_target_per_row_by_name_and_predicted(three_classes, data):
+    X, forest = three_classes
+    explainer = TreeExplainer(forest, X[:40] if data else None)
+    every = explainer(X[:6])
+    target = [2, 0, 1, 1, 0, 2]
+    per_row = explainer(X[:6], target=target)
+    assert per_row.values.shape == (6, 1, 6) and per_row.labels[:, 0].tolist() == target
+    np.testing.assert_array_equal(per_row.values[:, 0], every.values[np.arange(6), target])
+    np.testing.assert_array_equal(per_row.base_values[:, 0],
+                                  every.base_values[np.arange(6), target])
+    for i, t in enumerate(target):
+        np.testing.assert_array_equal(explainer(X[i : i + 1], target=t).values[0, 0],
+                                      per_row.values[i, 0])
+    dog = explainer(X[:6], target="dog")
+    assert dog.labels.tolist() == [1]
+    np.testing.assert_array_equal(dog.values[:, 0], every.values[:, 1])
+    predicted = explainer(X[:6], target=None)
+    np.testing.assert_array_equal(predicted.labels.reshape(-1),
+                                  forest.predict_proba(X[:6]).argmax(1))
+    assert explainer.shap_values(X[:6], target=target).shape == (6, 6)
+    with pytest.raises(InputError, match="target: expected one target per row"):
+        explainer(X[:6], target=[0, 1])
+
+
+def test_row_passes_report_progress_and_cancel(three_classes, monkeypatch):
+    import whylens.shap._tree as module
+    from whylens.errors import Cancelled
+
+    X, forest = three_classes
+    explainer = TreeExplainer(forest, X[:30])
+    ref = explainer(X[:50])
+    monkeypatch.setattr(module, "ROW_BLOCK", 8)
+    seen = []
+    got = explainer(X[:50], callback=lambda d, t: seen.append((d, t)))
+    assert got == ref  # the same values whatever the passes
+    assert seen == [(min(50, 8 * i), 50) for i in range(1, 8)]
+    with pytest.raises(Cancelled):
+        explainer(X[:50], callback=lambda d, t: d < 16)
+
+
+def test_dataframe_columns_by_name_and_no_feature_name_warning():
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    X, y = make_regression(n_samples=200, n_features=4, random_state=1)
+    df = pd.DataFrame(X, columns=["age", "bmi", "bp", "s1"])
+    for model in (RandomForestRegressor(n_estimators=5, random_state=0).fit(df, y),
+                  HistGradientBoostingRegressor(max_iter=5).fit(df, y),
+                  GradientBoostingRegressor(n_estimators=5).fit(df, y)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "X does not have valid feature names"
+            exp = TreeExplainer(model, df.iloc[:20])(df.iloc[:5])
+            swapped = TreeExplainer(model, df.iloc[:20])(df.iloc[:5][["s1", "bp", "bmi", "age"]])
+        assert exp.feature_names == ["age", "bmi", "bp", "s1"]
+        np.testing.assert_array_equal(swapped.values, exp.values)
+    with pytest.raises(InputError, match="X: expected the model's columns"):
+        TreeExplainer(model)(df.iloc[:5, :3])
+
+
+def test_tree_explainer_pickles(three_classes):
+    import pickle
+
+    X, forest = three_classes
+    for explainer in (TreeExplainer(forest), TreeExplainer(forest, X[:30])):
+        back = pickle.loads(pickle.dumps(explainer))
+        assert back(X[:5], target=None) == explainer(X[:5], target=None)

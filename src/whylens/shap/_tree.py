@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from whylens._convention import ALL, checked_callback
 from whylens._validation import check_names
 from whylens.errors import (
     InputError,
@@ -19,6 +20,8 @@ from whylens.errors import (
     describe,
 )
 from whylens.explanation import Explanation, Features
+from whylens.models import Model
+from whylens.models._frames import is_dataframe
 from whylens.shap._tree_models import FlatEnsemble, model_output, read_model
 
 __all__ = ["TreeExplainer"]
@@ -27,6 +30,9 @@ _PERTURBATIONS = ("tree_path_dependent", "interventional")
 _OUTPUTS = ("raw", "probability", "log_loss")
 #: Additivity is checked to this tolerance, relative to max(1, |output|).
 ADDITIVITY_TOL = 1e-9
+#: Rows explained per pass of the compiled kernels (each pass split over the threads);
+#: the callback is called and cancellation checked between passes.
+ROW_BLOCK = 1 << 14
 
 
 def _kernels() -> Any:
@@ -67,6 +73,19 @@ def _depth_and_expectation(ens: FlatEnsemble) -> tuple[int, np.ndarray]:
         prob = np.concatenate([prob * ens.cover[kids_l] / cover,
                                prob * ens.cover[kids_r] / cover])
     return depth, expectation
+
+
+def _frame_columns(X: Any, names: list[str] | None, argument: str) -> Any:
+    """A DataFrame's columns in the model's order (by name), or ``X`` unchanged."""
+    if not is_dataframe(X) or names is None:
+        return X
+    by_name = {str(c): c for c in X.columns}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise InputError(describe(argument, f"the model's columns {names[:10]}",
+                                  got_text=f"a DataFrame without {missing[:5]}",
+                                  fix="Pass rows with the columns the model was fitted on."))
+    return X[[by_name[n] for n in names]]
 
 
 def _as_table(X: Any, d: int, argument: str) -> tuple[np.ndarray, bool]:
@@ -210,7 +229,8 @@ class TreeExplainer:
         self._tw = np.ascontiguousarray(weights / 2.0)
         self.data = None
         if feature_perturbation == "interventional":
-            background, _ = _as_table(data, d, "data")
+            background, _ = _as_table(_frame_columns(data, ens.feature_names, "data"), d,
+                                      "data")
             self.data = self._cast(background)
             if self._code:
                 self._margin_b = self._margins(self.data)
@@ -336,16 +356,16 @@ class TreeExplainer:
         return kern.map_rows(kern.interventional_shap, rows, (
             *self._paths, ens.value, ens.tree_out, ens.n_outputs, ca, cb), self.n_jobs)
 
-    def _model_output(self, rows: np.ndarray) -> np.ndarray:
+    def _model_output(self, rows: np.ndarray, frame: Any = None) -> np.ndarray:
         try:
-            return model_output(self.model, self.ensemble, rows)
+            return model_output(self.model, self.ensemble, rows, frame)
         except Exception as exc:  # the user's model raised on the rows
             raise ModelError(f"model: {type(self.model).__name__} raised on X while the "
                              f"additivity check evaluated it: {exc}") from exc
 
-    def _additivity(self, total: np.ndarray, rows: np.ndarray, labels: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, float]:
-        out = self._model_output(rows)
+    def _additivity(self, total: np.ndarray, rows: np.ndarray, labels: np.ndarray | None = None,
+                    frame: Any = None) -> tuple[np.ndarray, float]:
+        out = self._model_output(rows, frame)
         if self._code:
             out = _transform(self._code, out, labels[:, None])
         gap = np.abs(total - out)
@@ -376,33 +396,62 @@ class TreeExplainer:
         base = _transform(self._code, margin_b[None, :], y[:, None]).mean(axis=1)
         return phi[:, :, None], base[:, None]
 
-    def _explain(self, X: Any, y: Any = None) -> tuple[Explanation, bool]:
+    def _values(self, rows: np.ndarray, labels: np.ndarray, progress: bool | None,
+                callback: Callable[[int, int], Any] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Values (n, d, k) and base values (n, k), :data:`ROW_BLOCK` rows per pass.
+
+        The passes go through :meth:`Model.call_chunked` (the runner's
+        progress bar, callback and cancellation between passes).
+        """
+        n, d, k = rows.shape[0], self.ensemble.n_features, self.ensemble.n_outputs
+        _kernels()  # a missing numba is reported as such, not as the passes' error
+
+        def block(idx: np.ndarray) -> np.ndarray:
+            a, b = int(idx[0]), int(idx[-1]) + 1
+            if self._code:
+                phi, base = self._transformed(rows[a:b], labels[a:b])
+                base = np.broadcast_to(base, (b - a, k))
+            else:
+                phi = self._phi(rows[a:b])
+                base = np.broadcast_to(self.expected_value_, (b - a, k))
+            return np.hstack([phi.reshape(b - a, d * k), base])
+
+        passes = Model(block, chunk_size=ROW_BLOCK, name="TreeSHAP", probe_chunks=False)
+        out = passes.call_chunked(n, lambda a, b: np.arange(a, b), sample=np.arange(1),
+                                  progress=progress, callback=callback)
+        return out[:, : d * k].reshape(n, d, k), out[:, d * k :]
+
+    def _explain(self, X: Any, y: Any = None, target: Any = ALL,
+                 progress: bool | None = None, callback: Any = None
+                 ) -> tuple[Explanation, bool]:
+        from whylens.shap._explainers import select_target
+
+        callback = checked_callback(callback)
         ens = self.ensemble
+        X = _frame_columns(X, ens.feature_names, "X")
+        frame = X if is_dataframe(X) else None
         A, single = _as_table(X, ens.n_features, "X")
         rows = self._cast(A)
         labels = np.zeros(rows.shape[0])
         if self.model_output == "log_loss":
             labels = self._labels(y, rows.shape[0])
-        if self._code:
-            phi, base = self._transformed(rows, labels)
-        else:
-            phi = self._phi(rows)  # (n, d, k)
-            base = np.tile(self.expected_value_, (rows.shape[0], 1))
+        phi, base = self._values(rows, labels, progress, callback)
         total = phi.sum(axis=1) + base
         n_evals = 0
         if self.check_additivity:
-            output, gap = self._additivity(total, A, labels)
+            output, gap = self._additivity(total, A, labels, frame)
             n_evals = rows.shape[0]
         else:
             output, gap = total, float("nan")
+        explained, values, base = select_target(target, np.moveaxis(phi, 2, 1), base, output,
+                                                ens.output_names)
         params = {"explainer": "TreeExplainer", "model": ens.model_name,
                   "feature_perturbation": self.feature_perturbation,
                   "model_output": self.model_output,
                   "n_background": 0 if self.data is None else int(self.data.shape[0]),
                   "efficiency_max_abs_error": gap}
         exp = Explanation(
-            values=np.moveaxis(phi, 2, 1), labels=np.arange(ens.n_outputs),
-            method=self.method,
+            values=values, labels=explained, method=self.method,
             features=Features(kind="tabular", names=list(self.feature_names), data=A),
             mode="classification" if ens.is_classifier else "regression",
             output=output, output_names=ens.output_names, base_values=base, params=params,
@@ -411,47 +460,66 @@ class TreeExplainer:
         return exp, single
 
     # ------------------------------------------------------------------ surface
-    def __call__(self, X: Any, y: Any = None) -> Explanation:
+    def __call__(self, X: Any, y: Any = None, *, target: Any = ALL,
+                 progress: bool | None = None,
+                 callback: Callable[[int, int], Any] | None = None) -> Explanation:
         """Explain every row of ``X``.
 
         Parameters
         ----------
-        X : array-like of shape (n, n_features)
+        X : array-like or DataFrame of shape (n, n_features)
+            A DataFrame's columns are matched to the model's by name (when it
+            was fitted on one) and the additivity check calls the model with it.
         y : array-like of shape (n,), optional
             The rows' labels (class labels or targets); needed only with
             ``model_output="log_loss"``.
+        target : "all", None, int, str or a length-n sequence, default="all"
+            Which outputs to keep: every output (shap's behaviour, the default;
+            TreeSHAP computes them all at once), each row's largest output
+            (``None``), one output for every row (index or class name), or one
+            per row (a length-n sequence).
+        progress : bool, optional
+            A tqdm bar over the rows (when they take several passes of
+            :data:`ROW_BLOCK` rows; default: when stderr is a terminal).
+        callback : callable, optional
+            ``callback(rows_done, rows_total)`` after every pass; raising
+            :class:`~whylens.errors.Cancelled` or returning ``False`` stops.
 
         Returns
         -------
         Explanation
-            ``values`` of shape (n, n_outputs, n_features), ``base_values``
-            (n, n_outputs), ``output`` (n, n_outputs) the model's raw output,
+            ``values`` of shape (n, n_labels, n_features), ``base_values``
+            (n, n_labels), ``output`` (n, n_outputs) the model's raw output,
             ``features.data`` the rows. ``params["efficiency_max_abs_error"]``
-            is the largest ``|sum(values) + base - output|``.
+            is the largest ``|sum(values) + base - output|`` over every output.
 
         Raises
         ------
         InputError
-            When ``X`` does not have the model's number of columns.
+            When ``X`` does not have the model's columns, or a bad ``target``.
         ModelOutputError
             When additivity fails (a whylens bug; ``check_additivity=False``).
+        Cancelled
+            The callback stopped the work.
         """
-        return self._explain(X, y)[0]
+        return self._explain(X, y, target, progress, callback)[0]
 
-    def explain(self, X: Any, y: Any = None) -> Explanation:
+    def explain(self, X: Any, y: Any = None, **kwargs: Any) -> Explanation:
         """Same as calling the explainer."""
-        return self(X, y)
+        return self(X, y, **kwargs)
 
-    def shap_values(self, X: Any, y: Any = None) -> np.ndarray:
+    def shap_values(self, X: Any, y: Any = None, *, target: Any = ALL,
+                    progress: bool | None = None,
+                    callback: Callable[[int, int], Any] | None = None) -> np.ndarray:
         """SHAP values in shap's layout (``y``: labels, for ``model_output="log_loss"``).
 
         Returns
         -------
         ndarray
-            (n, n_features) for a one-output model, (n, n_features, n_outputs)
+            (n, n_features) for one explained output, (n, n_features, n_labels)
             otherwise; without the first axis when ``X`` is a single row.
         """
-        exp, single = self._explain(X, y)
+        exp, single = self._explain(X, y, target, progress, callback)
         values = np.moveaxis(exp.values, 1, -1)
         values = values[..., 0] if values.shape[-1] == 1 else values
         return values[0] if single else values

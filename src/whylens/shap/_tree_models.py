@@ -261,15 +261,22 @@ def read_model(model: Any) -> FlatEnsemble:
     )
 
 
-def model_output(model: Any, ensemble: FlatEnsemble, X: np.ndarray) -> np.ndarray:
-    """The model's own raw output on ``X`` (what the SHAP values add up to), (n, n_outputs)."""
+def model_output(model: Any, ensemble: FlatEnsemble, X: np.ndarray,
+                 frame: Any = None) -> np.ndarray:
+    """The model's own raw output on ``X`` (what the SHAP values add up to), (n, n_outputs).
+
+    ``frame``: the same rows as the DataFrame the user passed, given to the
+    estimator's checked methods (no feature-name warning for a model fitted
+    on a DataFrame).
+    """
+    table = X if frame is None else frame
     if ensemble.model_name.startswith("HistGradientBoosting"):
-        out = model._raw_predict(X)
+        out = model._raw_predict(table)
     elif ensemble.model_name.startswith("GradientBoosting"):
-        out = model._raw_predict(X.astype(np.float32))
+        out = model._raw_predict(np.ascontiguousarray(X, dtype=np.float32))
     elif ensemble.is_classifier:
-        out = model.predict_proba(X)
+        out = model.predict_proba(table)
     else:
-        out = model.predict(X)
+        out = model.predict(table)
     out = np.asarray(out, dtype=np.float64)
     return out.reshape(X.shape[0], ensemble.n_outputs)
