@@ -24,12 +24,14 @@ so the model must use the returned tensor (every ``torch.nn`` module does).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 import torch
+from torch import Tensor
 
 __all__ = ["MAXPOOLS", "NONLINEAR", "SOFTMAXES", "SOFTMAX_RULES", "DeepLiftMode", "GuidedMode"]
 
@@ -39,28 +41,28 @@ _EPS = 1e-10
 def _elementwise_functions() -> dict[Any, Any]:
     """Every spelling of the supported nonlinearities -> a plain out-of-place function."""
 
-    def relu(x: Any, *args: Any, **kwargs: Any) -> Any:
+    def relu(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return torch.relu(x)
 
-    def sigmoid(x: Any, *args: Any, **kwargs: Any) -> Any:
+    def sigmoid(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return torch.sigmoid(x)
 
-    def tanh(x: Any, *args: Any, **kwargs: Any) -> Any:
+    def tanh(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return torch.tanh(x)
 
-    def elu(x: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
+    def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         return F.elu(x, alpha)
 
-    def leaky_relu(x: Any, negative_slope: float = 0.01, inplace: bool = False) -> Any:
+    def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
         return F.leaky_relu(x, negative_slope)
 
-    def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
+    def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
         return F.softplus(x, beta, threshold)
 
-    def silu(x: Any, inplace: bool = False) -> Any:
+    def silu(x: Tensor, inplace: bool = False) -> Tensor:
         return F.silu(x)
 
-    def gelu(x: Any, approximate: str = "none") -> Any:
+    def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         return F.gelu(x, approximate=approximate)
 
     table = {
@@ -79,7 +81,7 @@ NONLINEAR = _elementwise_functions()
 _RELUS = {k for k, v in NONLINEAR.items() if v is NONLINEAR[torch.relu]}
 
 
-def _local_grad(fn: Any, inp: Any, grad: Any) -> Any:
+def _local_grad(fn: Callable[[Tensor], Tensor], inp: Tensor, grad: Tensor) -> Tensor:
     with torch.enable_grad():
         leaf = inp.detach().requires_grad_(True)
         (g,) = torch.autograd.grad(fn(leaf), leaf, grad)
@@ -90,7 +92,8 @@ class _SavesInputAndOutput(torch.autograd.Function):
     """Forward ``fn(x)``, keeping ``fn``, ``x`` and the output for a backward rule."""
 
     @staticmethod
-    def forward(ctx: Any, inp: Any, fn: Any) -> Any:  # type: ignore[override]
+    def forward(ctx: Any, inp: Tensor, fn: Callable[[Tensor], Tensor]  # type: ignore[override]
+                ) -> Tensor:
         out = fn(inp)
         ctx.fn = fn
         ctx.save_for_backward(inp, out)
@@ -106,7 +109,7 @@ class _Rescale(_SavesInputAndOutput):
     """
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> Any:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         inp, out = ctx.saved_tensors
         local = _local_grad(ctx.fn, inp, grad)
         m = inp.shape[0] // 2
@@ -154,7 +157,7 @@ class _MaxPool(_SavesInputAndOutput):
     """
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> Any:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         inp, out = ctx.saved_tensors
         m = inp.shape[0] // 2
         pair = inp.shape[0] == 2 * m and m > 0
@@ -192,14 +195,15 @@ class _Softmax(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, inp: Any, fn: Any, dim: int, rule: str) -> Any:  # type: ignore[override]
+    def forward(ctx: Any, inp: Tensor, fn: Callable[..., Tensor], dim: int,  # type: ignore[override]
+                rule: str) -> Tensor:
         out = fn(inp)
         ctx.fn, ctx.dim, ctx.rule = fn, dim, rule
         ctx.save_for_backward(inp, out)
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> Any:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         inp, out = ctx.saved_tensors
         local = _local_grad(ctx.fn, inp, grad)
         m = inp.shape[0] // 2
@@ -224,13 +228,13 @@ class _Guided(torch.autograd.Function):
     """ReLU whose backward passes ``relu(grad) * (x > 0)`` (guided backprop)."""
 
     @staticmethod
-    def forward(ctx: Any, inp: Any, deconv: bool) -> Any:  # type: ignore[override]
+    def forward(ctx: Any, inp: Tensor, deconv: bool) -> Tensor:  # type: ignore[override]
         ctx.deconv = deconv
         ctx.save_for_backward(inp)
         return torch.relu(inp)
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> Any:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         (inp,) = ctx.saved_tensors
         if ctx.deconv:
             return torch.relu(grad), None

@@ -357,6 +357,7 @@ def path_sums(run: _Run, n: int, steps: int, like: Tensor, fill: Fill,
         def reduce(g: Tensor, segs: Any = segs, lo: int = lo, hi: int = hi,
                    factors: list[Tensor | None] = factors) -> Tensor:
             res = torch.empty((hi - lo, *shape), dtype=g.dtype, device=g.device)
+            term = torch.empty_like(res)
             for i, cnt, j0, j1, off in segs:
                 dst = res[i - lo : i - lo + cnt]
                 if j0 == 0:
@@ -369,7 +370,7 @@ def path_sums(run: _Run, n: int, steps: int, like: Tensor, fill: Fill,
                     0, (cnt, j1 - j0))
                 for j in range(j0, j1):
                     factor = weights[j] if c_block is None else c_block[:, j - j0]
-                    dst.add_(block[:, j - j0] * factor)
+                    dst.add_(torch.mul(block[:, j - j0], factor, out=term[:cnt]))
             return res
 
         model_in = None if inputs is None else inputs[torch.arange(
