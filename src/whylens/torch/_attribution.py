@@ -176,12 +176,6 @@ def _check_float(name: str, value: Any, minimum: float = 0.0) -> float:
     return float(value)
 
 
-def _require_layer(layer: Any, instead: str) -> None:
-    if layer is None:
-        raise InputError(describe("layer", "the layer to attribute (a name or submodule)",
-                                  None, f"For input attributions use {instead}."))
-
-
 # ---------------------------------------------------------------------- the base
 class GradientAttribution:
     """Base of every gradient attribution (one override point: :meth:`_attribute`).
@@ -219,6 +213,10 @@ class GradientAttribution:
     def __init__(self, model: Any, layer: Any = None, *, batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET,
                  internal_batch_size: int | None = None) -> None:
+        if self.is_layer_method and layer is None:
+            raise InputError(describe(
+                "layer", "the layer to attribute (a name or submodule)", None,
+                f"For input attributions use {type(self).__name__.removeprefix('Layer')}."))
         self.layer = check_module_and_layer(model, layer)
         self.model = model
         self.batch_size = _batch_size_argument(batch_size, internal_batch_size)

@@ -14,7 +14,6 @@ from whylens.torch._attribution import (
     GradientAttribution,
     _baseline_rows,
     _pair_index,
-    _require_layer,
 )
 from whylens.torch._cam_base import _as_input
 from whylens.torch._rules import SOFTMAX_RULES, DeepLiftMode
@@ -258,7 +257,6 @@ class LayerDeepLift(DeepLift):
     def __init__(self, model: Any, layer: Any, *, softmax: str = "captum",
                  batch_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
                  internal_batch_size: int | None = None) -> None:
-        _require_layer(layer, "DeepLift")
         GradientAttribution.__init__(self, model, layer, batch_size=batch_size,
                                      memory_budget=memory_budget,
                                      internal_batch_size=internal_batch_size)
@@ -291,7 +289,6 @@ class LayerDeepShap(DeepShap):
                  softmax: str = "captum", batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET,
                  internal_batch_size: int | None = None) -> None:
-        _require_layer(layer, "DeepShap")
         GradientAttribution.__init__(self, model, layer, batch_size=batch_size,
                                      memory_budget=memory_budget,
                                      internal_batch_size=internal_batch_size)

@@ -14,7 +14,6 @@ from whylens.torch._attribution import (
     GradientAttribution,
     _baseline_rows,
     _check_float,
-    _require_layer,
 )
 from whylens.torch._runner import _Run, path_sums
 
@@ -139,7 +138,6 @@ class LayerGradientShap(GradientShap):
                  random_state: Any = None, batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET,
                  internal_batch_size: int | None = None) -> None:
-        _require_layer(layer, "GradientShap")
         GradientAttribution.__init__(self, model, layer, batch_size=batch_size,
                                      memory_budget=memory_budget,
                                      internal_batch_size=internal_batch_size)

@@ -15,7 +15,6 @@ from whylens.torch._attribution import (
     GradientAttribution,
     _baseline_rows,
     _pair_index,
-    _require_layer,
 )
 from whylens.torch._runner import _Run, path_sums
 
@@ -128,7 +127,7 @@ class IntegratedGradients(GradientAttribution):
         Notes
         -----
         The ``n * n_steps`` rows (instance-major) go through the model in
-        chunks (:func:`~whylens.torch._attribution.path_sums`); a chunk's rows
+        chunks (:func:`~whylens.torch._runner.path_sums`); a chunk's rows
         are at most three rectangles of the (instance, step) grid, so its
         points are broadcast ``addcmul`` into one buffer reused by every chunk,
         with no gathered starts or differences; ``e - s`` multiplies the
@@ -201,7 +200,6 @@ class LayerIntegratedGradients(IntegratedGradients):
                  method: str = "gausslegendre", batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET,
                  internal_batch_size: int | None = None) -> None:
-        _require_layer(layer, "IntegratedGradients")
         GradientAttribution.__init__(self, model, layer, batch_size=batch_size,
                                      memory_budget=memory_budget,
                                      internal_batch_size=internal_batch_size)
