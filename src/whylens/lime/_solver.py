@@ -312,11 +312,11 @@ class LimeSolver:
         ndarray of int, shape (k,)
         """
         y = np.asarray(y, dtype=np.float64).reshape(-1)
-        return self._select(y, None, num_features, method)
+        return self._select(y, self._moments(y), num_features, method)
 
-    def _select(self, y: np.ndarray, moments: tuple[float, np.ndarray, float] | None,
+    def _select(self, y: np.ndarray, moments: tuple[float, np.ndarray, float],
                 num_features: int, method: str) -> np.ndarray:
-        """:meth:`select`, with ``y``'s moments when the caller has them."""
+        """:meth:`select`, given ``y``'s moments (:meth:`_moments`)."""
         check_feature_selection(method)
         if method == "none":
             return np.arange(self.n_features, dtype=np.int64)
@@ -324,8 +324,6 @@ class LimeSolver:
             method = "forward_selection" if num_features <= 6 else "highest_weights"
         if method == "lasso_path":
             return self._lasso_path(y, num_features)
-        if moments is None:
-            moments = self._moments(y)
         if method == "forward_selection":
             return self._forward_selection(moments, num_features)
         return self._highest_weights(moments, num_features)
@@ -369,14 +367,13 @@ class LimeSolver:
             raise InputError(describe("model_regressor", "None for a solver built with "
                                       "overwrite_samples=True", model_regressor,
                                       "Build the LimeSolver without overwrite_samples."))
+        moments = self._moments(y)
+        used = self._select(y, moments, num_features, feature_selection)
         if model_regressor is None:
-            moments = self._moments(y)
-            used = self._select(y, moments, num_features, feature_selection)
             coef, intercept = self._ridge(moments, used, alpha=1.0)
             score = self._r2(moments, used, coef)
             local = float(self.instance[used] @ coef + intercept)
         else:
-            used = self._select(y, None, num_features, feature_selection)
             x_used = self.Z[:, used]
             if not all(hasattr(model_regressor, m) for m in ("fit", "predict", "score")):
                 raise InputTypeError(
