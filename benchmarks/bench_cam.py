@@ -159,7 +159,7 @@ def run(size: int, repeats: int, score_repeats: int, score_layer: str) -> dict:
         "peer_ms": 1e3 * statistics.median(t_peer),
         "reference_ms": 1e3 * statistics.median(t_ref),
         "reference": f"{channels} forwards in batches of {best}",
-        "whylens_batch": ScoreCAM(model, score_layer)._batch_size(x),
+        "whylens_batch": chosen[-1]["cap"],  # the memory budget's rows per forward
         "whylens_chunks": chosen,
         "reference_probe_s": probe,
         "max_abs_diff_minmax": float(np.abs(minmax(ours_map) - minmax(peer_map)).max()),

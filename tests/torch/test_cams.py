@@ -29,6 +29,7 @@ from .models import (  # noqa: E402
     ValidConvText,
     seeded,
 )
+from .test_hooks import odd_model  # noqa: E402
 
 HAND_X = torch.arange(16.0).reshape(1, 1, 4, 4)
 A0 = np.array([[10.0, 18.0], [42.0, 50.0]])
@@ -514,15 +515,6 @@ def test_callback_counts_every_model_row(method):
     assert done[:2] == [2, 3]  # the explained rows, in chunks of 2
 
 
-def _odd_model():
-    """Training mode with one frozen, eval-mode submodule: both must survive."""
-    model = seeded(GapNet())
-    model.train()
-    model.features[0].eval()
-    model.features[0].weight.requires_grad_(False)
-    return model
-
-
 def _flags(model):
     return ([m.training for m in model.modules()], [p.requires_grad for p in model.parameters()],
             [p.grad for p in model.parameters()])
@@ -538,7 +530,7 @@ def _no_hooks(model):
 def test_callback_cancels_between_chunks_and_leaves_the_model_as_it_was(method, stop):
     from whylens.errors import Cancelled
 
-    model = _odd_model()
+    model = odd_model()
     before = _flags(model)
     seen = []
 
@@ -559,7 +551,7 @@ def test_callback_cancels_between_chunks_and_leaves_the_model_as_it_was(method, 
 def test_scorecam_cancels_inside_its_extra_forwards():
     from whylens.errors import Cancelled
 
-    model = _odd_model()
+    model = odd_model()
     before = _flags(model)
     seen = []
     with pytest.raises(Cancelled):
@@ -587,7 +579,7 @@ def test_threads_on_one_model_give_the_sequential_maps(n_threads, method, shared
     one (before the model lock, 11-13 of 20 Grad-CAM maps came out all zero)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    model = _odd_model()
+    model = odd_model()
     before = _flags(model)
     xs = [torch.randn(2, 3, 8, 8, dtype=torch.float64,
                       generator=torch.Generator().manual_seed(100 + i)) for i in range(16)]
