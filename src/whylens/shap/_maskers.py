@@ -60,19 +60,6 @@ class BackgroundSizeWarning(UserWarning):
     """A background was summarised because it would make every evaluation slow."""
 
 
-def check_background(background: Any, argument: str = "background") -> np.ndarray:
-    """Return ``background`` as a finite float64 matrix (n_rows, n_features).
-
-    Raises
-    ------
-    InputTypeError
-        Not numeric.
-    InputError
-        Not 2-D, empty, or with NaN / infinity.
-    """
-    return check_table(table_values(background, argument)[0], argument)
-
-
 def summarize_background(
     X: Any, k: int = 10, *, random_state: int | np.random.Generator | None = 0
 ) -> TabularMasker:

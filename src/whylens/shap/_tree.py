@@ -22,6 +22,7 @@ from whylens.errors import (
 from whylens.explanation import Explanation, Features
 from whylens.models import Model
 from whylens.models._frames import is_dataframe
+from whylens.representations.masking import check_rows
 from whylens.shap._tree_models import FlatEnsemble, model_output, read_model
 
 __all__ = ["TreeExplainer"]
@@ -89,31 +90,8 @@ def _frame_columns(X: Any, names: list[str] | None, argument: str) -> Any:
 
 
 def _as_table(X: Any, d: int, argument: str) -> tuple[np.ndarray, bool]:
-    if hasattr(X, "to_numpy"):
-        X = X.to_numpy()
-    try:
-        A = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputTypeError(
-            describe(argument, f"a numeric array of shape (n, {d})", X,
-                     "Encode categorical columns as numbers, as when the model was fitted.")
-        ) from exc
-    single = A.ndim == 1
-    if single:
-        A = A[None, :]
-    if A.ndim != 2 or A.shape[1] != d or A.shape[0] == 0:
-        raise InputError(
-            describe(argument, f"rows of the model's {d} features, shape (n, {d})",
-                     got_text=f"shape {A.shape}",
-                     fix="Pass the columns the model was fitted on; X[i:i+1] for one row.")
-        )
-    if np.isinf(A).any():
-        rows = np.flatnonzero(np.isinf(A).any(axis=1))
-        raise InputError(
-            describe(argument, "finite values or NaN", got_text=f"infinity in row(s) "
-                     f"{rows[:10].tolist()}", fix="Replace infinities before explaining.")
-        )
-    return A, single
+    """Rows as float64 (n, d) with NaN allowed (routed by the trees), and whether one came."""
+    return check_rows(X, d, argument, allow_nan=True, what="the model's")
 
 
 def _transform(code: int, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
