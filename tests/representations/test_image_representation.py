@@ -119,15 +119,15 @@ def test_tensors_built_for_a_module_equal_the_numpy_images(image, hide_color):
     Z = RNG.integers(0, 2, size=(9, 6)).astype(float)
     Z[0] = 1.0
     expected = as_channels_first(ImageRepresentation(image, SEGMENTS, hide_color).apply(Z))
-    for dtype in (torch.float32, torch.float64):
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):  # bf16: torch.where's path
         rep = ImageRepresentation(image, SEGMENTS, hide_color, device="cpu", dtype=dtype)
         out = rep.apply(Z)
         assert isinstance(out, torch.Tensor) and out.dtype == dtype and rep.as_tensor
         assert out.shape == expected.shape and out.is_contiguous()
-        np.testing.assert_array_equal(out.numpy(), expected.astype(out.numpy().dtype))
+        torch.testing.assert_close(out, torch.from_numpy(expected).to(dtype), rtol=0, atol=0)
         tensor = torch.from_numpy(np.ascontiguousarray(as_channels_first(image[None])[0]))
         from_tensor = ImageRepresentation(tensor, SEGMENTS, hide_color, dtype=dtype).apply(Z)
-        np.testing.assert_array_equal(from_tensor.numpy(), out.numpy())
+        torch.testing.assert_close(from_tensor, out, rtol=0, atol=0)
 
 
 def test_tensors_built_on_a_cuda_device_equal_the_cpu_ones():

@@ -50,6 +50,9 @@ def eval_mode(module: Any) -> Iterator[None]:
     each submodule's flag is recorded and restored one by one.
     """
     flags = [(m, m.training) for m in module.modules()]
+    if not any(flag for _, flag in flags):  # already in eval mode: nothing to toggle
+        yield
+        return
     try:
         module.eval()
         yield

@@ -276,8 +276,15 @@ class ImageRepresentation:
         self.device = device
         table = self.segments.ravel().astype(np.intp)
         # On the CPU numpy's take makes the pixel mask fastest (torch's index ops take ~3x
-        # longer there); on another device the table lives there and only the masks travel.
+        # longer there), and a fill then a masked copy into a new array beats torch.where
+        # (0.12 vs 0.16 ms per 224 px float32 image); the arrays share the tensors' memory.
+        # On another device the table lives there and only the masks travel.
         self._table = table if device.type == "cpu" else torch.as_tensor(table, device=device)
+        self._cpu_arrays: tuple[np.ndarray, np.ndarray] | None = None
+        if device.type == "cpu" and self._image_t.dtype != torch.bfloat16:  # numpy has no bf16
+            flat = (1 if self._image_t.ndim == 2 else self._image_t.shape[0], -1)
+            self._cpu_arrays = (self._image_t.reshape(flat).numpy(),
+                                self.fill.reshape(flat).numpy())
 
     @property
     def names(self) -> list[str]:
@@ -342,6 +349,12 @@ class ImageRepresentation:
             return out.reshape(n, *self.array.shape)
         import torch
 
+        if self._cpu_arrays is not None:
+            image, fill = self._cpu_arrays  # ([C or 1], H*W), sharing the tensors' memory
+            out = np.empty((n, *image.shape), image.dtype)
+            out[...] = fill
+            np.copyto(out, image, where=keep.take(self._table, axis=1)[:, None])
+            return torch.from_numpy(out).view(n, *self._image_t.shape)
         shape = (n, *self.array.shape[:2])
         if isinstance(self._table, np.ndarray):
             mask = torch.from_numpy(keep.take(self._table, axis=1)).view(shape)
