@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from whylens._convention import ALL, check_batch_size, checked_callback, resolve_target
+from whylens._convention import ALL, check_batch_size, checked_callback
 from whylens._validation import check_names, check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
@@ -45,6 +45,7 @@ from whylens.shap._solvers import (
     permutation_shapley,
     sample_kernel_coalitions,
 )
+from whylens.shap._target import select_target
 
 #: Coalitions per row up to which the rows of a table share one design and model calls.
 _SHARED_CALLS_MAX = 1 << 16
@@ -55,7 +56,6 @@ __all__ = [
     "KernelExplainer",
     "PermutationExplainer",
     "ShapExplainer",
-    "select_target",
 ]
 
 
@@ -89,38 +89,6 @@ def _batch_size(batch_size: Any, chunk_size: Any) -> int | None:
         batch_size = chunk_size
     return check_batch_size(batch_size, "chunk_size" if chunk_size is not None
                             else "batch_size")
-
-
-def select_target(target: Any, values: np.ndarray, base_values: np.ndarray,
-                  output: np.ndarray, output_names: Sequence[str] | None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keep the explained labels of every output's values, by the convention.
-
-    Parameters
-    ----------
-    target : "all", None, int, str or a length-n sequence
-        As :func:`whylens._convention.resolve_target`.
-    values : ndarray of shape (n, n_outputs, n_features)
-    base_values : ndarray of shape (n, n_outputs)
-    output : ndarray of shape (n, n_outputs)
-    output_names : sequence of str, optional
-
-    Returns
-    -------
-    labels : ndarray of int, shape (n, n_labels)
-    values : ndarray of shape (n, n_labels, n_features)
-    base_values : ndarray of shape (n, n_labels)
-
-    Raises
-    ------
-    InputError, InputTypeError
-        A bad ``target``.
-    """
-    labels = resolve_target(target, output, output_names=output_names)
-    if isinstance(target, str) and target == ALL:
-        return labels, values, base_values
-    return (labels, np.take_along_axis(values, labels[:, :, None], axis=1),
-            np.take_along_axis(base_values, labels, axis=1))
 
 
 class ShapExplainer:

@@ -14,6 +14,7 @@ from whylens._validation import check_names, check_random_state, random_state_pa
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.shap._maskers import TabularMasker
+from whylens.shap._target import select_target
 
 __all__ = ["LinearExplainer"]
 
@@ -222,8 +223,6 @@ class LinearExplainer:
 
     def _explain(self, X: Any, target: Any = ALL, callback: Any = None
                  ) -> tuple[Explanation, bool]:
-        from whylens.shap._explainers import select_target
-
         callback = checked_callback(callback)
         rows, single = self.masker.rows(X)
         centred = rows - self.mean

@@ -23,6 +23,7 @@ from whylens.explanation import Explanation, Features
 from whylens.models import Model
 from whylens.models._frames import is_dataframe
 from whylens.representations.masking import check_rows
+from whylens.shap._target import select_target
 from whylens.shap._tree_models import FlatEnsemble, model_output, read_model
 
 __all__ = ["TreeExplainer"]
@@ -402,8 +403,6 @@ class TreeExplainer:
     def _explain(self, X: Any, y: Any = None, target: Any = ALL,
                  progress: bool | None = None, callback: Any = None
                  ) -> tuple[Explanation, bool]:
-        from whylens.shap._explainers import select_target
-
         callback = checked_callback(callback)
         ens = self.ensemble
         X = _frame_columns(X, ens.feature_names, "X")

@@ -1,0 +1,44 @@
+"""``target=`` for explainers that compute every output at once (SHAP)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from whylens._convention import ALL, resolve_target
+
+__all__ = ["select_target"]
+
+
+def select_target(target: Any, values: np.ndarray, base_values: np.ndarray,
+                  output: np.ndarray, output_names: Sequence[str] | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the explained labels of every output's values, by the convention.
+
+    Parameters
+    ----------
+    target : "all", None, int, str or a length-n sequence
+        As :func:`whylens._convention.resolve_target`.
+    values : ndarray of shape (n, n_outputs, n_features)
+    base_values : ndarray of shape (n, n_outputs)
+    output : ndarray of shape (n, n_outputs)
+    output_names : sequence of str, optional
+
+    Returns
+    -------
+    labels : ndarray of int, shape (n, n_labels)
+    values : ndarray of shape (n, n_labels, n_features)
+    base_values : ndarray of shape (n, n_labels)
+
+    Raises
+    ------
+    InputError, InputTypeError
+        A bad ``target``.
+    """
+    labels = resolve_target(target, output, output_names=output_names)
+    if isinstance(target, str) and target == ALL:
+        return labels, values, base_values
+    return (labels, np.take_along_axis(values, labels[:, :, None], axis=1),
+            np.take_along_axis(base_values, labels, axis=1))
