@@ -1,12 +1,18 @@
-"""SHAP: exact, kernel, permutation and linear Shapley-value explainers.
+"""SHAP: exact, kernel, permutation, linear and tree Shapley-value explainers.
 
-Every explainer is called on a batch and returns one
-:class:`whylens.Explanation`::
+Every explainer follows the calling convention, is called on a batch and
+returns one :class:`whylens.Explanation`::
 
     from whylens.shap import KernelExplainer, summarize_background
-    explainer = KernelExplainer(model.predict_proba, summarize_background(X_train, 20))
-    exp = explainer(X_test[:50])          # values (50, n_outputs, n_features)
-    sv = explainer.shap_values(X_test)    # shap's layout, (n, d) or (n, d, k)
+    explainer = KernelExplainer(model.predict_proba, summarize_background(X_train, 20),
+                                batch_size=None, random_state=0)
+    exp = explainer(X_test[:50])               # values (50, n_outputs, n_features)
+    exp = explainer(X_test[:50], target=None)  # each row's predicted class: (50, 1, d)
+    sv = explainer.shap_values(X_test)         # shap's layout, (n, d) or (n, d, k)
+
+``target`` defaults to ``"all"`` (every output costs the same evaluations);
+``progress=`` and ``callback=`` are per call. A DataFrame background keeps its
+columns and dtypes all the way to the model.
 """
 
 from whylens.shap._explainers import (
