@@ -346,3 +346,38 @@ def test_torch_module_is_fed_on_its_own_device(device):
     net.calls.clear()
     as_model(net)(torch.ones(2, 3))  # a CPU tensor is moved too
     assert net.calls[0]["device"] == device
+
+
+def test_torch_model_pickles_and_threads_equal_the_sequential_call():
+    """A wrapped module pickles (its prediction function is an object, not a closure),
+    and four threads on one module in training mode give the sequential answer: each
+    forward runs in eval mode under the module's lock, and the flags end as they began."""
+    import pickle
+    import threading
+
+    from whylens.models._torch import TorchPredictFn, torch_module_of
+
+    torch.manual_seed(0)
+    net = _Net()
+    net.train()
+    model = as_model(net, output="probability", chunk_size=3)
+    assert isinstance(model.fn, TorchPredictFn) and torch_module_of(model) is net
+    assert torch_module_of(as_model(lambda x: x)) is None
+    x = np.random.default_rng(1).normal(size=(40, 3)).astype(np.float32)
+    expected = model(x)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again(x), expected)
+    results = [None] * 4
+
+    def run(i):
+        for _ in range(5):
+            results[i] = model(x)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for out in results:
+        np.testing.assert_array_equal(out, expected)
+    assert all(m.training for m in net.modules())
