@@ -368,7 +368,7 @@ def path_sums(run: _Run, n: int, steps: int, like: Tensor, fill: Fill,
                 c = factors[0]
                 c_block = None if c is None else c[off : off + cnt * (j1 - j0)].unflatten(
                     0, (cnt, j1 - j0))
-                for j in range(j0, j1):
+                for j in range(j0, j1):  # one correctly rounded product and sum per term
                     factor = weights[j] if c_block is None else c_block[:, j - j0]
                     dst.add_(torch.mul(block[:, j - j0], factor, out=term[:cnt]))
             return res
