@@ -375,6 +375,8 @@ class TabularBackground:
     def outputs(self, model: Model, rows: np.ndarray, *, progress: bool | None = False,
                 callback: Callable[[int, int], Any] | None = None) -> np.ndarray:
         """The model at float ``rows`` (n, n_features) as they are, (n, n_outputs)."""
+        if self.schema is None:  # one call when the rows fit (no chunk bookkeeping)
+            return model(rows, progress=progress, callback=callback)
         return model.call_chunked(rows.shape[0], lambda a, b: self.to_model(rows[a:b]),
                                   sample=rows[:1], progress=progress, callback=callback)
 
