@@ -29,6 +29,7 @@ def fill_categorical(u, tables, first, columns, Zt, inverse):  # pragma: no cove
     cum, n_values, values, low, knot_scale, knot_base, binned, quantiles, top_knot = tables
     k, n = u.shape
     idx = np.empty(n, dtype=np.int64)
+    one = np.uint64(1)
     for j in range(k):
         last = n_values[j] - 1
         col = columns[j]
@@ -57,22 +58,24 @@ def fill_categorical(u, tables, first, columns, Zt, inverse):  # pragma: no cove
         fj = first[j]
         for s in range(1, n):
             zc[s] = np.float64(idx[s] == fj)
+        # Unsigned indices: numba then skips its negative-index wraparound,
+        # which halves the time of these gathers.
         if binned[j]:
             lj = low[j]
             sj = knot_scale[j]
             bj = knot_base[j]
             for s in range(1, n):
-                i_s = idx[s]
+                i_s = np.uint64(idx[s])
                 t = min((uj[s] - lj[i_s]) * sj[i_s], top_knot)
-                i = np.int64(t)
+                i = np.uint64(t)
                 frac = t - i
-                b = bj[i_s] + i
+                b = np.uint64(bj[i_s]) + i
                 q0 = quantiles[b]
-                inverse[s, col] = q0 + frac * (quantiles[b + 1] - q0)
+                inverse[s, col] = q0 + frac * (quantiles[b + one] - q0)
         else:
             vj = values[j]
             for s in range(1, n):
-                inverse[s, col] = vj[idx[s]]
+                inverse[s, col] = vj[np.uint64(idx[s])]
 
 
 @njit(cache=True, nogil=True, inline="always")
