@@ -70,7 +70,7 @@ class _Tokens:
     """A minimal Representation: features are positions of a 0/1 row."""
 
     n_features = 4
-    names = ["a", "b", "c", "d"]
+    names = ("a", "b", "c", "d")
     instance = np.ones(4)
 
     def apply(self, Z):

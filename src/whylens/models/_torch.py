@@ -176,7 +176,7 @@ class TorchPredictFn:
         ndarray of shape (n, n_outputs), float64
         """
         import torch
-        from whylens.torch._hooks import model_lock
+        from whylens._locks import model_lock
 
         module = self.module
         x = batch if isinstance(batch, torch.Tensor) else torch.as_tensor(np.asarray(batch))

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import difflib
 import threading
-import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from whylens._locks import model_lock
 from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
 
 __all__ = [
@@ -37,31 +37,6 @@ __all__ = [
     "restore_state",
     "snapshot_state",
 ]
-
-
-_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
-
-
-def model_lock(model: Any) -> threading.RLock:
-    """The re-entrant lock of ``model``: one per module object, for its lifetime.
-
-    Every whylens method that registers hooks on a model or changes its
-    flags (training mode, ``requires_grad``) holds this lock for the whole
-    call, so calls on one model from many threads run one at a time (each sees
-    only its own hooks and restores exactly the flags it found), while calls
-    on different models run in parallel. :class:`capture` takes it too; it is
-    re-entrant, so a method may open several captures inside its own hold.
-
-    Returns
-    -------
-    threading.RLock
-    """
-    with _LOCKS_GUARD:
-        lock = _LOCKS.get(model)
-        if lock is None:
-            lock = _LOCKS[model] = threading.RLock()
-        return lock
 
 
 class StopForward(Exception):
