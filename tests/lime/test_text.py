@@ -184,7 +184,7 @@ def test_a_model_that_raises_surfaces_chained():
 def test_text_masks_remove_a_uniform_number_of_uniformly_chosen_words():
     """lime's text sampling: row 0 keeps all; every other row removes k words, k uniform
     on 1..d (the drawn k exactly), the removed set uniform among the sets of size k."""
-    from whylens.lime._text import sample_text_masks
+    from whylens.representations.samplers import sample_text_masks
 
     d, n = 7, 40000
     Z = sample_text_masks(d, n, np.random.default_rng(5))

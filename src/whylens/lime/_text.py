@@ -24,31 +24,12 @@ from whylens.lime._common import (
 from whylens.lime._solver import check_feature_selection
 from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
 from whylens.representations._runner import evaluate_rows
+from whylens.representations.samplers import sample_text_masks
 from whylens.representations.text import TextRepresentation
 from whylens.text._select import get_tokenizer
 from whylens.text._tokenize import char_tokenize
 
 __all__ = ["LimeTextExplainer"]
-
-
-def sample_text_masks(n_features: int, num_samples: int, rng: np.random.Generator
-                      ) -> np.ndarray:
-    """LIME's text masks: row 0 keeps everything; each other row removes a
-    uniformly drawn number (1..n_features) of distinct features.
-
-    Returns
-    -------
-    ndarray of float64, shape (num_samples, n_features), entries 0/1
-    """
-    n_remove = rng.integers(1, n_features + 1, size=num_samples - 1)
-    # The features with the n_remove smallest of a row's uniform keys are
-    # removed: keys above the row's n_remove-th smallest are kept (a sort of
-    # the keys, no argsort or scatter; continuous keys do not tie).
-    keys = rng.random((num_samples - 1, n_features))
-    threshold = np.sort(keys, axis=1)[np.arange(num_samples - 1), n_remove - 1]
-    Z = np.ones((num_samples, n_features))
-    np.greater(keys, threshold[:, None], out=Z[1:])
-    return Z
 
 
 class LimeTextExplainer:
