@@ -126,9 +126,11 @@ class LimeImageExplainer:
         batch_size : int, optional
             Images per model call (lime: 10). ``None``: at most as many as a
             256 MiB budget allows; when that splits the job, the first chunks
-            time a few sizes (4, 8, 16, ... up to the budget's) on real samples
-            and the rest run in the fastest per image (on a CPU, small batches
-            often beat large ones). Results do not depend on it for a model
+            time a few sizes (4, 8, 16, ... up to the budget's, two chunks
+            each) on real samples and the rest run in the fastest per image
+            (on a CPU, small batches often beat large ones; a model whose
+            call cost dominates, as on a GPU, gets the budget's size after
+            three chunks). Results do not depend on it for a model
             that scores each image independently; pass e.g. ``batch_size=10``
             to fix the chunk size (and the float rounding of models whose
             output depends on the batch).
