@@ -109,8 +109,9 @@ def test_lime_tabular_dataframe_reaches_model_as_dataframe():
     assert all(isinstance(f, pd.DataFrame) and list(f.columns) == list(X.columns)
                for f in seen)
     assert exp.labels.tolist() == [0]
+    plain = LogisticRegression(max_iter=500).fit(X.to_numpy(), data.target)
     ref = LimeTabularExplainer(X.to_numpy(), random_state=0).explain_instance(
-        X.to_numpy()[0], clf.predict_proba, num_samples=500, labels=(0,))
+        X.to_numpy()[0], plain.predict_proba, num_samples=500, labels=(0,))
     np.testing.assert_allclose(exp.values, ref.values)
 
 
