@@ -66,7 +66,10 @@ def test_probe_sizes_double_up_to_the_cap_within_half_the_job():
     assert probe_sizes(27, 192) == [4, 8, 16]  # 4 + 2 * 55 > 96
     assert probe_sizes(85, PROBE_MIN_ROWS - 1) == []  # too small to amortise
     assert probe_sizes(1000, 1000) == []  # one chunk holds it all
-    assert probe_sizes(4, 1000) == []  # nothing smaller than the cap to try
+    # under PROBE_SMALL_CAP rows (large images) the probe starts at one row
+    assert probe_sizes(13, 1000) == [1, 2, 4, 8, 13]
+    assert probe_sizes(2, 1000) == [1, 2]
+    assert probe_sizes(1, 1000) == []  # nothing smaller than the cap to try
 
 
 def test_probe_picks_the_fastest_size_and_its_rows_are_real_work(clock):
@@ -127,7 +130,11 @@ CNN_64 = {1: 0.505, 4: 0.488, 8: 0.439, 10: 0.420, 16: 0.412, 32: 0.412, 64: 0.4
           128: 0.614, 170: 0.625, 256: 0.691}
 
 
-@pytest.mark.parametrize(("profile", "cap"), [(CNN_224, 27), (CNN_224, 13), (CNN_64, 170)])
+CNN_512 = {1: 25.2, 2: 35.0, 4: 44.4}
+
+
+@pytest.mark.parametrize(("profile", "cap"),
+                         [(CNN_224, 27), (CNN_224, 13), (CNN_64, 170), (CNN_512, 2)])
 def test_probed_run_is_never_slower_than_fixed_chunks_of_ten(clock, profile, cap):
     """On measured CNN costs the probe, its own chunks included, takes no longer than
     lime's fixed 10 images per call (at 64 px the cap alone would take 1.5x longer)."""
@@ -135,7 +142,7 @@ def test_probed_run_is_never_slower_than_fixed_chunks_of_ten(clock, profile, cap
     run_chunked(1000, lambda a, b: fake.work(b - a), cap=cap)
     probed = fake.now
     fake.now = 0.0
-    run_chunked(1000, lambda a, b: fake.work(b - a), cap=cap, chunk_size=10)
+    run_chunked(1000, lambda a, b: fake.work(b - a), cap=cap, chunk_size=min(10, cap))
     assert probed <= fake.now
 
 
