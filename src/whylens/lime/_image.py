@@ -30,21 +30,9 @@ from whylens.representations.image import (
     SegmentationAlgorithm,
     to_channels_last,
 )
+from whylens.representations.samplers import sample_image_masks
 
 __all__ = ["LimeImageExplainer", "SegmentationAlgorithm", "sample_image_masks"]
-
-
-def sample_image_masks(n_features: int, num_samples: int, rng: np.random.Generator
-                       ) -> np.ndarray:
-    """lime's image masks: each superpixel on with probability 1/2; row 0 all on.
-
-    Returns
-    -------
-    ndarray of float64, shape (num_samples, n_features), entries 0/1
-    """
-    Z = rng.integers(0, 2, size=(num_samples, n_features)).astype(np.float64)
-    Z[0] = 1.0
-    return Z
 
 
 class LimeImageExplainer:
