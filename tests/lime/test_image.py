@@ -80,10 +80,10 @@ def per_row_fastest_at(best):
 
 
 def test_probed_chunks_give_the_same_bits_and_stay_under_the_budget(monkeypatch):
-    from whylens.models import _base, as_model
+    from whylens.models import _chunks, as_model
 
     clock = [0.0]
-    monkeypatch.setattr(_base, "_clock", lambda: clock[0])
+    monkeypatch.setattr(_chunks, "_clock", lambda: clock[0])
     calls = []
     cost = per_row_fastest_at(8)
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from whylens.models import _base, as_model
-from whylens.models._base import PROBE_MIN_ROWS, ChunkReport, probe_sizes, run_chunked
+from whylens.models import _base, _chunks, as_model
+from whylens.models._chunks import PROBE_MIN_ROWS, ChunkReport, probe_sizes, run_chunked
 
 
 class FakeClock:
@@ -52,7 +52,7 @@ def tabulated(ms_per_row: dict[int, float]):
 def clock(monkeypatch):
     def install(per_row):
         fake = FakeClock(per_row)
-        monkeypatch.setattr(_base, "_clock", fake)
+        monkeypatch.setattr(_chunks, "_clock", fake)
         return fake
 
     return install

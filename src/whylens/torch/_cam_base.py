@@ -39,7 +39,7 @@ from whylens.errors import (
 )
 from whylens.explanation import Explanation, Features
 from whylens.models import DEFAULT_MEMORY_BUDGET, Model
-from whylens.models._base import ChunkReport
+from whylens.models._chunks import ChunkReport
 from whylens.models._torch import _module_float_dtype
 from whylens.representations._runner import evaluate_rows
 from whylens.torch._hooks import capture, check_module_and_layer, check_same_device, model_lock
