@@ -116,10 +116,10 @@ def test_scorecam_and_ablation_do_not_depend_on_batch_size():
 
 
 def test_scorecam_and_ablation_probe_chunk_sizes_under_the_budget(monkeypatch):
-    from whylens.models import _base
+    from whylens.models import _chunks
 
     clock = [0.0]
-    monkeypatch.setattr(_base, "_clock", lambda: clock[0])
+    monkeypatch.setattr(_chunks, "_clock", lambda: clock[0])
 
     class Timed(torch.nn.Module):
         """GapNet on a fake clock whose forwards are fastest at 8 rows (1 ms per row there)."""
