@@ -24,6 +24,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from torch.nn import Module
+
+import torch
+from torch import Tensor
 from whylens._locks import model_lock
 from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
 
@@ -63,14 +67,12 @@ def check_module_and_layer(model: Any, layer: Any) -> Any:
     InputError
         No such layer (see :func:`get_layer`).
     """
-    import torch
-
     if not isinstance(model, torch.nn.Module):
         raise InputTypeError(describe("model", "a torch.nn.Module", model))
     return None if layer is None else get_layer(model, layer)[0]
 
 
-def get_layer(model: Any, layer: Any) -> tuple[str, Any]:
+def get_layer(model: Module, layer: str | Module) -> tuple[str, Module]:
     """Return ``(name, module)`` for a layer given by name or as a submodule.
 
     Parameters
@@ -93,8 +95,6 @@ def get_layer(model: Any, layer: Any) -> tuple[str, Any]:
     InputTypeError
         If ``layer`` is neither a str nor a module.
     """
-    import torch
-
     named = dict(model.named_modules())
     if isinstance(layer, str):
         if layer in named and layer != "":
@@ -118,14 +118,14 @@ def get_layer(model: Any, layer: Any) -> tuple[str, Any]:
     raise InputTypeError(describe("layer", "a layer name (str) or a submodule", layer))
 
 
-def snapshot_state(model: Any) -> tuple[list[tuple[Any, bool]], list[tuple[Any, bool]]]:
+def snapshot_state(model: Module) -> tuple[list[tuple[Module, bool]], list[tuple[Tensor, bool]]]:
     """Record every submodule's training flag and every parameter's ``requires_grad``."""
     flags = [(m, m.training) for m in model.modules()]
     grads = [(p, p.requires_grad) for p in model.parameters()]
     return flags, grads
 
 
-def restore_state(state: tuple[list[tuple[Any, bool]], list[tuple[Any, bool]]]) -> None:
+def restore_state(state: tuple[list[tuple[Module, bool]], list[tuple[Tensor, bool]]]) -> None:
     """Undo :func:`snapshot_state`'s record: flags and ``requires_grad`` as they were."""
     flags, grads = state
     for module, flag in flags:
@@ -135,7 +135,7 @@ def restore_state(state: tuple[list[tuple[Any, bool]], list[tuple[Any, bool]]]) 
             param.requires_grad_(flag)
 
 
-def check_same_device(model: Any, x: Any, argument: str = "x") -> None:
+def check_same_device(model: Module, x: Tensor, argument: str = "x") -> None:
     """Raise if ``x`` is a tensor on another device than the model's parameters.
 
     Raises
@@ -217,9 +217,7 @@ class capture:
         self._lock: threading.RLock | None = None
 
     def _hook_for(self, name: str) -> Any:
-        import torch
-
-        def hook(module: Any, inputs: Any, output: Any) -> Any:
+        def hook(module: Module, inputs: Any, output: Tensor) -> Tensor | None:
             if not isinstance(output, torch.Tensor):
                 raise NotSupportedError(
                     describe("layer", "a layer whose output is one tensor",
@@ -281,7 +279,7 @@ class capture:
     def __exit__(self, *exc: Any) -> None:
         self._close()
 
-    def run(self, x: Any) -> Any:
+    def run(self, x: Tensor) -> Tensor | None:
         """Call the model on ``x``; ``None`` when the forward was stopped at the layer.
 
         The model's own exceptions are raised as :class:`~whylens.errors.ModelError`.
@@ -301,7 +299,7 @@ class capture:
                 "exception above."
             ) from exc
 
-    def last(self, name: str | None = None) -> Any:
+    def last(self, name: str | None = None) -> Tensor:
         """The activation of the layer's last call (``(n, C, *spatial)`` tensor).
 
         Raises
@@ -320,7 +318,7 @@ class capture:
             )
         return records[-1]
 
-    def gradients(self, score: Any, names: Sequence[str] | None = None,
+    def gradients(self, score: Tensor, names: Sequence[str] | None = None,
                   retain_graph: bool = False) -> dict[str, Any]:
         """Gradients of ``score`` (a scalar tensor) at each layer's last call.
 
@@ -338,8 +336,6 @@ class capture:
             Gradient of the same shape as the activation (zeros where the
             score does not depend on it).
         """
-        import torch
-
         if not self.want_gradients:
             raise NotSupportedError(
                 describe("gradients", "a capture opened with gradients=True", False)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from torch.nn import Module
+
+import torch
+from torch import Tensor
 from whylens.errors import InputError, describe
 from whylens.torch._hooks import check_same_device, model_lock, restore_state, snapshot_state
 
@@ -58,7 +62,7 @@ def _is_spatial(shape: tuple[int, ...] | None) -> bool:
     return positions > 1
 
 
-def layers(model: Any, example_input: Any) -> list[LayerInfo]:
+def layers(model: Module, example_input: Tensor) -> list[LayerInfo]:
     """List every named layer of ``model`` with its output shape on ``example_input``.
 
     One forward pass (eval mode, no gradients) with a forward hook on every
@@ -84,10 +88,8 @@ def layers(model: Any, example_input: Any) -> list[LayerInfo]:
     return _trace(model, example_input)[0]
 
 
-def _trace(model: Any, example_input: Any) -> tuple[list[LayerInfo], dict[str, int]]:
+def _trace(model: Module, example_input: Tensor) -> tuple[list[LayerInfo], dict[str, int]]:
     """:func:`layers`, and each layer's output storage address."""
-    import torch
-
     check_same_device(model, example_input, "example_input")
     named = [(n, m) for n, m in model.named_modules() if n]
     shapes: dict[str, tuple[int, ...] | None] = {}
@@ -97,7 +99,7 @@ def _trace(model: Any, example_input: Any) -> tuple[list[LayerInfo], dict[str, i
     counter = [0]
 
     def make_hook(name: str) -> Any:
-        def hook(module: Any, inputs: Any, output: Any) -> None:
+        def hook(module: Module, inputs: Any, output: Any) -> None:
             shapes[name] = tuple(output.shape) if isinstance(output, torch.Tensor) else None
             order[name] = counter[0]  # a reused module keeps its last completion
             if isinstance(output, torch.Tensor):
@@ -131,7 +133,7 @@ def _trace(model: Any, example_input: Any) -> tuple[list[LayerInfo], dict[str, i
     return out, storage
 
 
-def default_layer(model: Any, example_input: Any) -> str:
+def default_layer(model: Module, example_input: Tensor) -> str:
     """Name of the default CAM layer: the last spatial layer the forward finishes.
 
     Chosen by shapes, not names: among layers whose output is ``(n, C, *spatial)``
