@@ -275,9 +275,9 @@ class ImageRepresentation:
                                                                     dtype=self._image_t.dtype)
         self.device = device
         table = self.segments.ravel().astype(np.intp)
-        # On the CPU numpy's take makes the pixel mask fastest (torch's index ops take ~3x
-        # longer there), and a fill then a masked copy into a new array beats torch.where
-        # (0.12 vs 0.16 ms per 224 px float32 image); the arrays share the tensors' memory.
+        # On the CPU numpy's take makes the pixel mask fastest (torch's index ops are
+        # slower there), and a fill then a masked copy into a new array beats
+        # torch.where; the arrays share the tensors' memory.
         # On another device the table lives there and only the masks travel.
         self._table = table if device.type == "cpu" else torch.as_tensor(table, device=device)
         self._cpu_arrays: tuple[np.ndarray, np.ndarray] | None = None
