@@ -140,7 +140,7 @@ def test_batch_size_bit_identical(name, make, data, monkeypatch):
         got = make(bg, batch_size=batch_size)(X)
         assert got.values.tobytes() == ref.values.tobytes(), batch_size
         assert got.base_values.tobytes() == ref.base_values.tobytes()
-    monkeypatch.setattr(module, "_SHARED_CALLS_MAX", 0)  # one game per row
+    monkeypatch.setattr(module, "SHARED_CALLS_MAX", 0)  # one game per row
     per_row = [make(bg, batch_size=b)(X).values.tobytes() for b in (1, 7, None)]
     assert per_row[0] == per_row[1] == per_row[2]
 
@@ -169,7 +169,7 @@ def test_callback_reports_and_cancels(shared, data, monkeypatch):
     import whylens.shap._explainers as module
 
     if not shared:
-        monkeypatch.setattr(module, "_SHARED_CALLS_MAX", 0)
+        monkeypatch.setattr(module, "SHARED_CALLS_MAX", 0)
     bg, X = data
     seen = []
     explainer = KernelExplainer(_three_outputs, bg, nsamples=30, random_state=0, batch_size=16)

@@ -416,7 +416,7 @@ def test_shared_model_calls_equal_per_row_games(name, make, data, monkeypatch):
 
     bg, X = data
     shared = make(_interaction_model, bg)(X)
-    monkeypatch.setattr(module, "_SHARED_CALLS_MAX", 0)
+    monkeypatch.setattr(module, "SHARED_CALLS_MAX", 0)
     per_row = make(_interaction_model, bg)(X)
     np.testing.assert_allclose(shared.values, per_row.values, rtol=0, atol=1e-12)
     assert shared.n_evals == per_row.n_evals
