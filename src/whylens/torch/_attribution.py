@@ -70,7 +70,6 @@ from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.models import DEFAULT_MEMORY_BUDGET
 from whylens.models._torch import _module_float_dtype
-from whylens.torch._cam_base import _as_input, _to_channels_last
 from whylens.torch._hooks import (
     check_module_and_layer,
     check_same_device,
@@ -78,6 +77,7 @@ from whylens.torch._hooks import (
     restore_state,
     snapshot_state,
 )
+from whylens.torch._inputs import as_input, to_channels_last
 from whylens.torch._runner import _Progress, _Run
 
 __all__ = ["GradientAttribution"]
@@ -302,7 +302,7 @@ class GradientAttribution:
         ModelError
             The model raised (chained).
         """
-        x = _as_input(x)
+        x = as_input(x)
         check_same_device(self.model, x)
         if x.is_floating_point():
             x = x.to(_module_float_dtype(self.model))
@@ -380,7 +380,7 @@ class GradientAttribution:
             values=values.numpy(),
             labels=labels.numpy(),
             method=f"torch.{self.name}",
-            features=Features(kind=kind, names=names, data=_to_channels_last(x)),
+            features=Features(kind=kind, names=names, data=to_channels_last(x)),
             mode="classification",
             output=out.numpy(),
             output_names=[str(i) for i in range(int(out.shape[1]))],

@@ -31,10 +31,6 @@ from whylens._convention import (
 from whylens._validation import check_positive_int
 from whylens.errors import (
     InputError,
-    InputTypeError,
-    ModelError,
-    ModelOutputError,
-    WhylensError,
     describe,
 )
 from whylens.explanation import Explanation, Features
@@ -43,125 +39,17 @@ from whylens.models._chunks import ChunkReport
 from whylens.models._torch import _module_float_dtype
 from whylens.representations._runner import evaluate_rows
 from whylens.torch._hooks import capture, check_module_and_layer, check_same_device, model_lock
+from whylens.torch._inputs import (
+    WORKING_FACTOR,
+    as_input,
+    call_model,
+    run_rows,
+    to_channels_last,
+)
 from whylens.torch._layers import default_layer
 from whylens.torch._upsample import upsample
 
 __all__ = ["BaseCAM", "CAMContext", "run_rows"]
-
-#: Estimated working memory of a CAM's forward per byte of input (activations,
-#: the autograd graph of a gradient CAM); sizes chunks from ``memory_budget``.
-WORKING_FACTOR = 16.0
-
-
-def _as_input(x: Any) -> Tensor:
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(np.ascontiguousarray(x))
-    if not isinstance(x, torch.Tensor):
-        raise InputTypeError(
-            describe("x", "a torch.Tensor (or ndarray) with a batch dimension", x)
-        )
-    if x.ndim < 2:
-        raise InputError(
-            describe("x", "a batch of shape (n, ...), e.g. (n, C, H, W) images",
-                     got_text=f"shape {tuple(x.shape)}",
-                     fix="Add the batch dimension: x[None] or x.unsqueeze(0).")
-        )
-    return x
-
-
-def _to_channels_last(x: Tensor) -> np.ndarray:
-    data = x.detach().to("cpu").numpy()
-    if data.ndim == 4:
-        data = np.moveaxis(data, 1, -1)
-    return np.ascontiguousarray(data)
-
-
-def _call_model(model: Any, x: Tensor) -> Tensor:
-    """``model(x)`` as an (n, n_outputs) tensor; the model's own errors as ModelError."""
-    try:
-        out = model(x)
-    except WhylensError:
-        raise
-    except Exception as exc:
-        raise ModelError(
-            f"model {type(model).__name__!r} raised {type(exc).__name__} on an input of "
-            f"shape {tuple(x.shape)}; see the chained exception above."
-        ) from exc
-    if isinstance(out, (tuple, list)):
-        out = out[0]
-    if not isinstance(out, torch.Tensor):
-        raise ModelOutputError(
-            describe("output of the model", "a tensor of shape (n, n_outputs)", out)
-        )
-    if out.ndim == 1:
-        out = out[:, None]
-    if out.ndim != 2 or out.shape[0] != x.shape[0]:
-        raise ModelOutputError(
-            describe("output of the model", f"a tensor of shape ({x.shape[0]}, n_outputs)",
-                     got_text=f"shape {tuple(out.shape)}",
-                     fix="CAMs explain classifier outputs (one score per class).")
-        )
-    return out
-
-
-def _weighted_sum(weights: Tensor, acts: Tensor) -> Tensor:
-    """sum_k weights[n, l, k] * acts[n, k, ...] -> (n, l, ...)."""
-    return (weights[(...,) + (None,) * (acts.ndim - 2)] * acts[:, None]).sum(dim=2)
-
-
-def run_rows(forward: Callable[[Tensor], Any], x: Tensor, *, batch_size: int | None,
-             memory_budget: int, name: str, progress: bool | None = None,
-             callback: Callable[[int, int], Any] | None = None) -> np.ndarray:
-    """Run ``forward`` over the rows of ``x`` in chunks, as a model call.
-
-    The torch methods' main pass (a CAM's forward and backward, a feature
-    map's forward to the layer) goes through :meth:`Model.call_chunked`, so
-    ``batch_size``, ``memory_budget``, ``progress`` and ``callback`` mean
-    what they mean for every model call. Chunks are the budget's (no timing
-    probe), in order.
-
-    Parameters
-    ----------
-    forward : callable
-        ``forward(rows) -> (m, k)`` tensor or array for the next chunk of rows.
-    x : Tensor of shape (n, ...)
-    batch_size : int or None
-        Rows per chunk; None: as many as ``memory_budget`` allows (estimated
-        as 16 times the rows' bytes).
-    memory_budget : int
-    name : str
-        Names the work in the progress bar.
-    progress, callback
-        As in :func:`whylens.representations.evaluate`.
-
-    Returns
-    -------
-    ndarray of shape (n, k), float64
-
-    Raises
-    ------
-    InputError
-        A bad ``batch_size``; whylens' own errors raised by ``forward`` (a
-        layer that is not spatial, a target out of range) as they are.
-    ModelError
-        The model raised (chained).
-    Cancelled
-        The callback stopped the work.
-    """
-    main = Model(forward, chunk_size=check_batch_size(batch_size), memory_budget=memory_budget,
-                 working_factor=WORKING_FACTOR, kind="torch", name=name, probe_chunks=False)
-    try:
-        return main.call_chunked(int(x.shape[0]), lambda start, stop: x[start:stop],
-                                 sample=x[:1], progress=progress, callback=callback)
-    except ModelError as exc:
-        # whylens' own errors raised inside ``forward`` are about the arguments,
-        # not the model: Model wraps every exception of its function
-        cause = exc.__cause__
-        if isinstance(cause, WhylensError) and not isinstance(
-                cause, (ModelError, ModelOutputError)):
-            raise cause from None
-        raise
-
 
 class CAMContext:
     """What :meth:`BaseCAM.compute` sees: rows of the input with their layer and labels.
@@ -275,7 +163,7 @@ class CAMContext:
         def forward(batch: Any) -> Tensor:
             with capture(cam.model, name, record=False, replace=perturbation.replace(batch)), \
                     torch.no_grad():
-                return _call_model(cam.model, batch.inputs)
+                return call_model(cam.model, batch.inputs)
 
         model = Model(forward, chunk_size=cam.batch_size, memory_budget=cam.memory_budget,
                       working_factor=WORKING_FACTOR, kind="torch", name=f"{cam.name} forwards")
@@ -364,7 +252,7 @@ class _Call:
         grad_mode = torch.enable_grad() if cam.uses_gradients else torch.no_grad()
         with capture(cam.model, cam.layer, gradients=cam.uses_gradients) as cap:
             with grad_mode:
-                out = _call_model(cam.model, rows)
+                out = call_model(cam.model, rows)
             acts = cap.last()
         if not self.input_shape:
             self.check_layer(acts)
@@ -500,7 +388,7 @@ class BaseCAM:
         Cancelled
             The callback stopped the call.
         """
-        x = _as_input(x)
+        x = as_input(x)
         with model_lock(self.model):
             check_same_device(self.model, x)
             if x.is_floating_point():
@@ -532,7 +420,7 @@ class BaseCAM:
             layer_values=maps.to("cpu", torch.float64).numpy(),
             labels=row_labels,
             method=f"torch.{self.name}",
-            features=Features(kind=kind, names=[], data=_to_channels_last(x)),
+            features=Features(kind=kind, names=[], data=to_channels_last(x)),
             mode="classification",
             output=output,
             output_names=[str(i) for i in range(int(output.shape[1]))],

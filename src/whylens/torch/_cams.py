@@ -27,20 +27,14 @@ from typing import Any
 import torch
 from torch import Tensor
 from whylens.errors import InputError, describe
-from whylens.torch._cam_base import (
-    BaseCAM,
-    CAMContext,
-    _as_input,
-    _call_model,
-    _to_channels_last,
-    _weighted_sum,
-)
+from whylens.torch._cam_base import BaseCAM, CAMContext
 from whylens.torch._cams_perturbation import (
     AblationCAM,
     ChannelPerturbation,
     EigenCAM,
     ScoreCAM,
 )
+from whylens.torch._inputs import weighted_sum
 from whylens.torch._upsample import upsample
 
 __all__ = [
@@ -55,9 +49,6 @@ __all__ = [
     "HiResCAM",
     "LayerCAM",
     "ScoreCAM",
-    "_as_input",
-    "_call_model",
-    "_to_channels_last",
     "cam",
     "upsample",
 ]
@@ -76,7 +67,7 @@ class GradCAM(BaseCAM):
     def compute(self, ctx: CAMContext) -> Tensor:
         grads = ctx.gradients()  # (n, L, C, *sp)
         weights = grads.flatten(3).mean(dim=3)
-        return _weighted_sum(weights, ctx.activations)
+        return weighted_sum(weights, ctx.activations)
 
 
 class GradCAMPlusPlus(BaseCAM):
@@ -96,7 +87,7 @@ class GradCAMPlusPlus(BaseCAM):
         denom = 2 * g2 + total * g2 * g
         alpha = torch.where(g != 0, g2 / torch.where(denom != 0, denom, _EPS), 0.0)
         weights = (torch.relu(g) * alpha).sum(dim=3)
-        return _weighted_sum(weights, acts)
+        return weighted_sum(weights, acts)
 
 
 class HiResCAM(BaseCAM):

@@ -16,7 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 from whylens.errors import NotSupportedError, describe
-from whylens.torch._cam_base import BaseCAM, CAMContext, _weighted_sum
+from whylens.torch._cam_base import BaseCAM, CAMContext
+from whylens.torch._inputs import weighted_sum
 from whylens.torch._upsample import _conv_offsets, upsample
 
 __all__ = ["AblationCAM", "ChannelPerturbation", "EigenCAM", "ScoreCAM"]
@@ -149,7 +150,7 @@ class ScoreCAM(BaseCAM):
         masks = masks.reshape(n, c, *ctx.input_shape)
         scores = ctx.scores(ChannelPerturbation(x, c, masks)).reshape(n, c, -1)  # (n, C, L)
         weights = torch.softmax(scores.to(acts.dtype), dim=1).transpose(1, 2)  # (n, L, C)
-        return _weighted_sum(weights, acts)
+        return weighted_sum(weights, acts)
 
 
 class AblationCAM(BaseCAM):
@@ -172,7 +173,7 @@ class AblationCAM(BaseCAM):
         y = ctx.output.gather(1, labels)[:, None, :]  # (n, 1, L)
         y = torch.where(y.abs() > _EPS, y, _EPS)
         weights = ((y - ablated) / y).to(acts.dtype).transpose(1, 2)
-        return _weighted_sum(weights, acts)
+        return weighted_sum(weights, acts)
 
 
 class EigenCAM(BaseCAM):

@@ -15,7 +15,7 @@ from whylens.torch._attribution import (
     _baseline_rows,
     _pair_index,
 )
-from whylens.torch._cam_base import _as_input
+from whylens.torch._inputs import as_input
 from whylens.torch._rules import SOFTMAX_RULES, DeepLiftMode
 from whylens.torch._runner import _Run
 
@@ -224,7 +224,7 @@ class DeepShap(DeepLift):
         """
         if target is None and labels is None:
             target = "all"
-        return self(_as_input(X), target=target, labels=labels).shap_values
+        return self(as_input(X), target=target, labels=labels).shap_values
 
 
 class LayerDeepLift(DeepLift):

@@ -11,8 +11,8 @@ import torch
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.models import DEFAULT_MEMORY_BUDGET
-from whylens.torch._cam_base import _as_input, _to_channels_last, run_rows
 from whylens.torch._hooks import capture, check_same_device, get_layer, model_lock
+from whylens.torch._inputs import as_input, run_rows, to_channels_last
 
 __all__ = ["check_channels", "feature_maps"]
 
@@ -96,7 +96,7 @@ def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None 
     Cancelled
         The callback stopped the call.
     """
-    x = _as_input(x)
+    x = as_input(x)
     name, _ = get_layer(model, layer)
     parts: list[Any] = []
 
@@ -126,7 +126,7 @@ def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None 
         labels=np.asarray(order, dtype=np.int64),
         method="torch.feature_maps",
         features=Features(kind="image" if spatial == 2 else "sequence", names=[],
-                          data=_to_channels_last(x)),
+                          data=to_channels_last(x)),
         mode="classification",
         base_values=means[:, order],
         params={"layer": name, "channels": None if channels is None else order},

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 from whylens._convention import checked_callback
 from whylens.errors import NotSupportedError, describe
-from whylens.torch._cam_base import _call_model
 from whylens.torch._hooks import capture
+from whylens.torch._inputs import call_model
 
 if TYPE_CHECKING:
     from whylens.torch._attribution import GradientAttribution
@@ -128,7 +128,7 @@ class _Run:
         with torch.no_grad():
             for start in range(0, int(inputs.shape[0]), size):
                 part = inputs[start : start + size]
-                parts.append(_call_model(self.model, part))
+                parts.append(call_model(self.model, part))
                 self.n_evals += int(part.shape[0])
         return torch.cat(parts)
 
@@ -146,7 +146,7 @@ class _Run:
         for start in range(0, int(inputs.shape[0]), size):
             part = inputs[start : start + size]
             with capture(self.model, name) as cap, torch.no_grad():
-                outs.append(_call_model(self.model, part))
+                outs.append(call_model(self.model, part))
                 self.n_evals += int(part.shape[0])
                 if len(cap.activations[name]) > 1:
                     raise NotSupportedError(
@@ -164,14 +164,14 @@ class _Run:
             with torch.enable_grad():
                 if mode is not None:
                     with mode:
-                        return _call_model(self.model, points)
-                return _call_model(self.model, points)
+                        return call_model(self.model, points)
+                return call_model(self.model, points)
         with capture(self.model, self.method.layer, record=False,
                      replace=lambda _n, _out: points), torch.enable_grad():
             if mode is not None:
                 with mode:
-                    return _call_model(self.model, inputs)
-            return _call_model(self.model, inputs)
+                    return call_model(self.model, inputs)
+            return call_model(self.model, inputs)
 
     def _label_grads(self, out: Tensor, leaf: Tensor, rows: Tensor | None) -> Tensor:
         """``d sum_r out[r, label of row r] / d leaf`` per label column.
@@ -260,11 +260,11 @@ class _Run:
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
                     torch.enable_grad():
                 if self.method.layer is None:
-                    _call_model(self.model, inp)
+                    call_model(self.model, inp)
                 else:
                     with capture(self.model, self.method.layer, record=False,
                                  replace=lambda _n, o: o.detach().requires_grad_(True).clone()):
-                        _call_model(self.model, inp)
+                        call_model(self.model, inp)
             self.n_evals += k
             return sum(seen.values())
 
