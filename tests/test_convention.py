@@ -127,3 +127,48 @@ def test_lime_text_target_by_name_and_cancel():
     with pytest.raises(Cancelled):
         explainer.explain_instance("a good film", fn, num_samples=200, batch_size=50,
                                    callback=lambda d, t: False)
+
+
+def test_runner_refuses_bad_masks_and_empty_rows():
+    from whylens.representations import evaluate_rows
+
+    model = as_model(lambda X: X.sum(axis=1))
+    with pytest.raises(InputError, match="Z"):
+        evaluate(model, _Tokens(), np.zeros(4))
+    with pytest.raises(InputError, match="Z"):
+        evaluate(model, _Tokens(), np.zeros((0, 4)))
+    with pytest.raises(InputError, match="rows"):
+        evaluate_rows(model, np.zeros((0, 4)))
+
+
+def test_callback_and_batch_size_checks():
+    from whylens._convention import check_batch_size, checked_callback
+
+    with pytest.raises(InputTypeError, match="callback"):
+        checked_callback(3)
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(InputError, match="batch_size"):
+            check_batch_size(bad)
+    assert check_batch_size(np.int64(7)) == 7 and check_batch_size(None) is None
+    with pytest.raises(InputError, match="batch_size"):
+        LimeTextExplainer().explain_instance("a good film", lambda d: np.ones((len(d), 2)) / 2,
+                                             batch_size=0)
+
+
+def test_dataframe_schema_round_trip_and_refusal():
+    pd = pytest.importorskip("pandas")
+    from whylens.models._frames import table_values
+
+    frame = pd.DataFrame({"age": np.array([30, 41], dtype=np.int32), "flag": [True, False],
+                          "w": np.array([1.5, 2.5], dtype=np.float32)})
+    values, schema = table_values(frame, "training_data")
+    assert values.dtype == np.float64 and values.tolist() == [[30, 1, 1.5], [41, 0, 2.5]]
+    back = schema.to_frame(np.array([[29.6, 0.0, 1.25]]))
+    assert list(back.columns) == ["age", "flag", "w"]
+    assert back.dtypes.tolist() == [np.dtype(np.int32), np.dtype(bool), np.dtype(np.float32)]
+    assert back.iloc[0].tolist() == [30, False, 1.25]
+    assert table_values(values, "x") == (values, None)
+    with pytest.raises(InputTypeError, match=r"training_data.*'city'"):
+        table_values(pd.DataFrame({"age": [1, 2], "city": ["a", "b"]}), "training_data")
+    with pytest.raises(InputTypeError, match="training_data"):
+        LimeTabularExplainer(pd.DataFrame({"age": [1, 2], "city": ["a", "b"]}))

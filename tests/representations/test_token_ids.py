@@ -71,3 +71,13 @@ def test_token_id_masking_is_a_representation_over_the_sent_tokens():
     model = as_model(lambda ids: (ids == 1).sum(axis=1, keepdims=True).astype(float),
                      chunk_size=2)
     assert evaluate(model, masking, Z)[:, 0].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_token_id_masking_bad_input():
+    from whylens.errors import InputTypeError
+
+    rep = TokenIdRepresentation({"good": 1}, max_len=4)
+    with pytest.raises(InputTypeError, match="text"):
+        rep.masking(["a good film"])
+    with pytest.raises(InputError, match="text"):
+        rep.masking("no known words")
