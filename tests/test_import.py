@@ -66,3 +66,19 @@ def test_import_whylens_loads_only_the_result_type():
     assert loaded == str(["whylens", "whylens._serialize", "whylens._views", "whylens.errors",
                           "whylens.explanation"])
     assert plot_then == "True False"
+
+
+def test_subpackages_load_only_what_they_use():
+    """LIME does not load SHAP (nor torch); SHAP does not load LIME."""
+    out = _run("""
+        import sys
+        import whylens.lime
+        print("whylens.shap" in sys.modules, "torch" in sys.modules)
+    """)
+    assert out == "False False"
+    out = _run("""
+        import sys
+        import whylens.shap
+        print("whylens.lime" in sys.modules)
+    """)
+    assert out == "False"

@@ -5,10 +5,11 @@
 - LIME tables: :class:`~whylens.representations.tabular.TabularSampler` (bins and
   categories from training frequencies, values from truncated normals), which
   draws the masks together with the rows they stand for;
-- SHAP: the coalition designs of Kernel SHAP, the enumeration of Exact SHAP and
-  the antithetic orders of Permutation SHAP, re-exported from
-  :mod:`whylens.shap._solvers`, where each sits beside the solver that needs its
-  weights.
+- SHAP: the coalition designs of Kernel SHAP (``sample_kernel_coalitions``),
+  the enumeration of Exact SHAP (``exact_masks``) and the antithetic orders of
+  Permutation SHAP (``permutation_orders``) stay in :mod:`whylens.shap._solvers`,
+  each beside the solver that needs its weights; importing them here would make
+  every LIME import load all of ``whylens.shap``.
 
 Every sampler draws from a numpy Generator only, so the same ``random_state``
 gives the same masks.
@@ -19,16 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from whylens.representations.tabular import TabularSampler
-from whylens.shap._solvers import exact_masks, permutation_orders, sample_kernel_coalitions
 
-__all__ = [
-    "TabularSampler",
-    "exact_masks",
-    "permutation_orders",
-    "sample_image_masks",
-    "sample_kernel_coalitions",
-    "sample_text_masks",
-]
+__all__ = ["TabularSampler", "sample_image_masks", "sample_text_masks"]
 
 
 def sample_text_masks(n_features: int, num_samples: int, rng: np.random.Generator
