@@ -1,0 +1,17 @@
+"""Global views of a model: permutation importance, partial dependence and ICE,
+accumulated local effects, global SHAP summaries and submodular pick.
+
+Every function here evaluates the model through :mod:`whylens.models` in large
+chunked calls (progress, cancellation and the memory bound come from there),
+returns a result object that serialises to JSON, and has a scikit-learn style
+Display (``from_estimator``, ``from_result``, ``.plot(ax=...)``) in
+:mod:`whylens.inspection._display`.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
+
+# ---- permutation importance, partial dependence, displays (owner: issue 18 part A) ----
+
+# ---- other global views: append imports and ``__all__ += [...]`` lines below ----
