@@ -47,3 +47,21 @@ def test_an_idle_scratch_pool_after_eight_lime_threads_holds_what_one_thread_hol
     run(1)  # the next borrow drops every buffer that has been idle
     assert abs(_workspace.pooled_bytes() - one_thread) <= 0.1 * one_thread
     _workspace.release()
+
+
+# ---------------------------------------------------------------------- demo --out ""
+@pytest.mark.parametrize("out", ["", "  "])
+def test_demo_refuses_an_empty_out_instead_of_writing_into_the_current_directory(
+        out, tmp_path, monkeypatch, capsys):
+    from whylens.cli import main
+    from whylens.demo import run_demo
+    from whylens.errors import InputError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "index.html").write_text("mine", encoding="utf-8")
+    assert main(["demo", "--out", out, "--quick", "--no-progress"]) == 2
+    assert "--out: expected a directory name" in capsys.readouterr().err
+    with pytest.raises(InputError, match="out_dir: expected a directory name"):
+        run_demo(out, quick=True, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+    assert (tmp_path / "index.html").read_text(encoding="utf-8") == "mine"

@@ -74,6 +74,9 @@ def _demo(args: argparse.Namespace) -> int:
                      "Try --samples 5000 (or --quick for a fast run).")
     if args.seed < 0:
         raise _Usage(f"--seed: expected an integer >= 0, got {args.seed}.")
+    if not args.out.strip():  # Path("") would be the current directory
+        raise _Usage(f"--out: expected a directory name, got {args.out!r}. Name an output "
+                     "directory (--out . for the current one).")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise _Usage(f"--out: expected a directory (or a path to create), got the existing "

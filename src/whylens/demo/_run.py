@@ -70,6 +70,10 @@ def _check_out_dir(out_dir: Any) -> Path:
         path = Path(out_dir)
     except TypeError as exc:
         raise InputTypeError(describe("out_dir", "a path (str or os.PathLike)", out_dir)) from exc
+    if isinstance(out_dir, str) and not out_dir.strip():
+        # Path("") is the current directory: its index.html would be overwritten.
+        raise InputError(describe("out_dir", "a directory name", out_dir,
+                                  "Name an output directory (\".\" for the current one)."))
     if path.exists() and not path.is_dir():
         raise InputError(describe("out_dir", "a directory (or a path to create)",
                                   got_text=f"the existing file {path}",
