@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -65,3 +66,44 @@ def test_demo_refuses_an_empty_out_instead_of_writing_into_the_current_directory
         run_demo(out, quick=True, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
     assert (tmp_path / "index.html").read_text(encoding="utf-8") == "mine"
+
+
+# ---------------------------------------------------------------------- save paths
+def _small_explanation():
+    from whylens import Explanation
+    from whylens.explanation import Features
+
+    return Explanation(values=np.array([[[0.5, -0.25, 0.0]]]), labels=[1], method="test",
+                       features=Features(kind="tabular", names=["a", "b", "c"]),
+                       output=np.array([[0.3, 0.7]]), output_names=["no", "yes"],
+                       base_values=np.array([[0.45]]))
+
+
+@pytest.mark.parametrize("method", ["save_html", "save_to_file"])
+def test_save_paths_refuse_an_int_instead_of_writing_to_that_file_descriptor(method, tmp_path):
+    import io
+    import os
+
+    from whylens.errors import InputTypeError
+
+    exp = _small_explanation()
+    save = getattr(exp, method)
+    mine = tmp_path / "mine.txt"
+    with open(mine, "w", encoding="utf-8") as handle:
+        handle.write("kept")
+        handle.flush()
+        for bad in (handle.fileno(), 3, True, 2.5, None):
+            with pytest.raises(InputTypeError, match="an int is not taken as a file descriptor"):
+                save(bad)
+        os.fstat(handle.fileno())  # still open
+    assert mine.read_text(encoding="utf-8") == "kept"
+    # str and PathLike paths, and an open text file that is left open
+    save(str(tmp_path / "a.html"))
+    save(tmp_path / "b.html")
+    buffer = io.StringIO()
+    save(buffer)
+    assert not buffer.closed and buffer.getvalue().startswith("<")
+    page = (tmp_path / "a.html").read_text(encoding="utf-8")
+    assert page == (tmp_path / "b.html").read_text(encoding="utf-8") == buffer.getvalue()
+    with pytest.raises(InputTypeError, match="text mode"), open(tmp_path / "c", "wb") as raw:
+        save(raw)

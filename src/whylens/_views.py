@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from whylens.errors import (
     BatchExplanationError,
     InputError,
+    InputTypeError,
     MissingDependencyError,
     NotSupportedError,
     describe,
@@ -34,7 +35,57 @@ if TYPE_CHECKING:
 
     from whylens.explanation import Explanation, Features, Surrogate
 
-__all__ = ["ExplanationViews", "image_and_mask"]
+__all__ = ["ExplanationViews", "check_destination", "image_and_mask", "write_text"]
+
+
+def check_destination(argument: str, destination: Any) -> None:
+    """Raise unless ``destination`` is a path (str or os.PathLike) or a text file.
+
+    An int is refused: ``open(3)`` would write into file descriptor 3 (maybe
+    the user's own open file) and close it.
+
+    Raises
+    ------
+    InputTypeError
+        Naming ``argument`` and what came.
+    """
+    if isinstance(destination, (str, os.PathLike)):
+        if isinstance(destination, str) and not destination.strip():
+            raise InputError(describe(argument, "a file path", destination,
+                                      "Name the file to write, e.g. 'explanation.html'."))
+        return
+    if callable(getattr(destination, "write", None)) and not isinstance(destination, type):
+        return
+    raise InputTypeError(describe(
+        argument, "a file path (str or os.PathLike) or an open text file", destination,
+        "Pass the file's name, e.g. 'explanation.html'; an int is not taken as a file "
+        "descriptor."))
+
+
+def write_text(argument: str, destination: Any, text: str) -> None:
+    """Write ``text`` to a path (created or overwritten, UTF-8) or to an open text
+    file, which is left open (only flushed).
+
+    Raises
+    ------
+    InputTypeError
+        ``destination`` is neither (see :func:`check_destination`), or a file
+        opened in binary mode.
+    """
+    check_destination(argument, destination)
+    if isinstance(destination, (str, os.PathLike)):
+        with open(destination, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    try:
+        destination.write(text)
+    except TypeError as exc:  # a binary file
+        raise InputTypeError(describe(
+            argument, "a file opened in text mode", destination,
+            "Open it with open(name, 'w', encoding='utf-8'), or pass its name.")) from exc
+    flush = getattr(destination, "flush", None)
+    if callable(flush):
+        flush()
 
 
 class ExplanationViews:
@@ -370,20 +421,52 @@ class ExplanationViews:
 
     def save_to_file(
         self,
-        file_path: str | os.PathLike[str],
+        file_path: str | os.PathLike[str] | TextIO,
         labels: Sequence[int] | None = None,
         predict_proba: bool = True,
         show_predicted_value: bool = True,
         **kwargs: Any,
     ) -> None:
-        """Write :meth:`as_html` to ``file_path`` (lime's signature)."""
-        html = self.as_html(labels, predict_proba, show_predicted_value, **kwargs)
-        with open(file_path, "w", encoding="utf-8") as handle:
-            handle.write(html)
+        """Write :meth:`as_html` to ``file_path`` (lime's signature).
 
-    def save_html(self, path: str | os.PathLike[str], **kwargs: Any) -> None:
-        """Write a standalone HTML file of this explanation to ``path``."""
-        self.save_to_file(path, **kwargs)
+        Parameters
+        ----------
+        file_path : str, os.PathLike or text file object
+            A path (the file is created or overwritten), or an open text file
+            that is written to and left open.
+        labels, predict_proba, show_predicted_value, **kwargs
+            As :meth:`as_html`.
+
+        Raises
+        ------
+        InputTypeError
+            ``file_path`` is neither a path nor a text file (an int is not taken
+            as a file descriptor).
+        InputError, BatchExplanationError
+            As :meth:`as_html`.
+        """
+        check_destination("file_path", file_path)
+        html = self.as_html(labels, predict_proba, show_predicted_value, **kwargs)
+        write_text("file_path", file_path, html)
+
+    def save_html(self, path: str | os.PathLike[str] | TextIO, **kwargs: Any) -> None:
+        """Write a standalone HTML file of this explanation to ``path``.
+
+        Parameters
+        ----------
+        path : str, os.PathLike or text file object
+            A path (created or overwritten), or an open text file, left open.
+        **kwargs
+            As :meth:`save_to_file`.
+
+        Raises
+        ------
+        InputTypeError
+            ``path`` is neither a path nor a text file.
+        """
+        check_destination("path", path)
+        html = self.as_html(**kwargs)
+        write_text("path", path, html)
 
     def as_pyplot_figure(self, label: int = 1, **kwargs: Any) -> Figure:
         """Return a matplotlib bar chart of :meth:`as_list` (lime's method).
