@@ -107,3 +107,65 @@ def test_save_paths_refuse_an_int_instead_of_writing_to_that_file_descriptor(met
     assert page == (tmp_path / "b.html").read_text(encoding="utf-8") == buffer.getvalue()
     with pytest.raises(InputTypeError, match="text mode"), open(tmp_path / "c", "wb") as raw:
         save(raw)
+
+
+# ---------------------------------------------------------------------- categorical names
+def _categorical_table():
+    rng = np.random.default_rng(0)
+    return np.c_[rng.normal(size=200), rng.integers(0, 2, 200)]
+
+
+@pytest.mark.parametrize("value", [-1.0, 1.5, 7.0, 2.0])
+def test_unseen_category_codes_are_refused_before_any_model_call(value):
+    """-1 and 1.5 were described as '1=yes' (negative index, int() truncation); 7 raised
+    IndexError after the model had run."""
+    from whylens.errors import InputError
+
+    calls = []
+
+    def model(rows):
+        calls.append(len(rows))
+        return np.c_[1 - rows[:, 1] / 2, rows[:, 1] / 2]
+
+    explainer = LimeTabularExplainer(_categorical_table(), categorical_features=[1],
+                                     categorical_names={1: ["no", "yes"]},
+                                     feature_names=["x", "kind"], random_state=0)
+    with pytest.raises(InputError, match=r"data_row\[1\]: expected a category code of column 1: "
+                                         r"an integer in \[0, 2\)"):
+        explainer.explain_instance(np.array([0.3, value]), model, num_samples=50)
+    assert calls == []
+    exp = explainer.explain_instance(np.array([0.3, 1.0]), model, num_samples=50)
+    assert exp.features.descriptions[0][1] == "kind=yes" and calls
+
+
+@pytest.mark.parametrize("names, error, match", [
+    ({1: 5}, "InputTypeError", r"categorical_names\[1\]: expected a list of category names"),
+    ({1: "ny"}, "InputTypeError", r"categorical_names\[1\]: expected a list"),
+    ({"1": ["no", "yes"]}, "InputTypeError", "int column indices as keys"),
+    ({9: ["no", "yes"]}, "InputError", r"column indices in \[0, 2\)"),
+    ([["no", "yes"]], "InputTypeError", "a dict of column index"),
+])
+def test_categorical_names_of_the_wrong_kind_are_refused_at_construction(names, error, match):
+    from whylens import errors
+
+    with pytest.raises(getattr(errors, error), match=match):
+        LimeTabularExplainer(_categorical_table(), categorical_features=[1],
+                             categorical_names=names)
+
+
+# ---------------------------------------------------------------------- messages
+def test_a_row_with_string_categories_names_the_column_not_the_table():
+    pd = pytest.importorskip("pandas")
+    from whylens.errors import InputTypeError
+
+    X = pd.DataFrame({"age": [30.0, 40.0, 50.0, 60.0], "city": [0, 1, 0, 1]})
+    bad = pd.DataFrame({"age": [30.0], "city": ["Seoul"]})
+    for explainer, row in [(LimeTabularExplainer(data, random_state=0), row)
+                           for data in (X, X.to_numpy()) for row in (bad, bad.iloc[0])]:
+        with pytest.raises(InputTypeError) as info:
+            explainer.explain_instance(row, lambda rows: np.ones((len(rows), 2)) / 2,
+                                       num_samples=20)
+        message = str(info.value)
+        assert "'city'" in message and "\n" not in message and "Seoul" not in message
+    with pytest.raises(InputTypeError, match=r"non-numeric column\(s\) \['city'\]"):
+        LimeTabularExplainer(bad)

@@ -27,9 +27,15 @@ from whylens.lime._common import (
 )
 from whylens.lime._solver import check_feature_selection
 from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
-from whylens.models._frames import table_values
+from whylens.models._frames import row_values, table_values
 from whylens.representations._runner import evaluate_rows
-from whylens.representations.tabular import DISCRETIZERS, Discretizer, TabularSampler
+from whylens.representations.tabular import (
+    DISCRETIZERS,
+    Discretizer,
+    TabularSampler,
+    check_categorical_names,
+    check_category_codes,
+)
 
 __all__ = ["LimeTabularExplainer"]
 
@@ -133,7 +139,7 @@ class LimeTabularExplainer:
                 raise InputError(describe("categorical_features",
                                           f"column indices in [0, {d})", categorical_features))
         self.categorical_features = sorted({int(c) for c in cats})
-        self.categorical_names = {int(k): list(v) for k, v in (categorical_names or {}).items()}
+        self.categorical_names = check_categorical_names(categorical_names, d)
         self.kernel, width = check_kernel(kernel, kernel_width)
         self.kernel_width = float(np.sqrt(d) * 0.75) if width is None else width
         self.class_names = None if class_names is None else [str(c) for c in class_names]
@@ -223,9 +229,9 @@ class LimeTabularExplainer:
         ModelError, ModelOutputError
             The model raised or returned unusable output.
         """
-        if self.schema is not None and hasattr(data_row, "to_numpy"):
-            data_row = data_row.to_numpy(dtype=np.float64).reshape(-1)
+        data_row = row_values(data_row, "data_row")
         row = check_finite_row("data_row", data_row, self.n_features)
+        check_category_codes(row, self.categorical_features, self.categorical_names)
         num_samples = check_positive_int("num_samples", num_samples)
         num_features = check_positive_int("num_features", num_features)
         batch_size = check_batch_size(batch_size)

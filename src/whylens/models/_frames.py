@@ -15,13 +15,54 @@ import numpy as np
 
 from whylens.errors import InputTypeError, describe
 
-__all__ = ["TableSchema", "is_dataframe", "table_values"]
+__all__ = ["TableSchema", "is_dataframe", "row_values", "table_values"]
 
 
 def is_dataframe(data: Any) -> bool:
     """Whether ``data`` is a pandas DataFrame (without importing pandas)."""
     return type(data).__module__.startswith("pandas") and hasattr(data, "columns") \
         and hasattr(data, "dtypes")
+
+
+def row_values(data: Any, argument: str) -> Any:
+    """The numbers of a pandas Series or DataFrame row; anything else unchanged.
+
+    Parameters
+    ----------
+    data : pandas Series, pandas DataFrame or array-like
+    argument : str
+        Name used in messages.
+
+    Returns
+    -------
+    ndarray of float64 (the Series' or DataFrame's values) or ``data`` unchanged
+
+    Raises
+    ------
+    InputTypeError
+        Naming the entries (Series) or columns (DataFrame) that are not
+        numbers, instead of showing the table itself.
+    """
+    if not type(data).__module__.startswith("pandas") or not hasattr(data, "to_numpy"):
+        return data
+    try:
+        return data.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        if is_dataframe(data):
+            bad = [str(c) for c, t in zip(data.columns, data.dtypes, strict=True)
+                   if not isinstance(t, np.dtype) or t.kind not in "biuf"]
+            what = "column(s)"
+        else:
+            bad = []
+            for label, value in data.items():
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    bad.append(str(label))
+            what = "entry(ies)"
+        raise InputTypeError(describe(
+            argument, "numeric values", got_text=f"non-numeric {what} {bad[:5]}",
+            fix="Encode categorical values as numbers, as in the training data.")) from exc
 
 
 @dataclass(frozen=True)

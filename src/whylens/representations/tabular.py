@@ -13,12 +13,13 @@ arithmetic (:mod:`whylens.representations._tabular_kernels`).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from whylens._workspace import scratch
+from whylens.errors import InputError, InputTypeError, describe
 from whylens.representations._discretize import (
     BELOW_ONE,
     DISCRETIZERS,
@@ -31,9 +32,85 @@ __all__ = [
     "DISCRETIZERS",
     "Discretizer",
     "TabularSampler",
+    "check_categorical_names",
+    "check_category_codes",
     "truncated_normal",
     "truncated_normal_ppf",
 ]
+
+def check_categorical_names(categorical_names: Any, n_features: int
+                            ) -> dict[int, list[Any]]:
+    """Check lime's ``categorical_names``: column index -> list of category names.
+
+    Parameters
+    ----------
+    categorical_names : mapping of int to sequence, or None
+        ``categorical_names[col][code]`` names category ``code`` of column ``col``.
+    n_features : int
+
+    Returns
+    -------
+    dict of int to list
+        A copy (the caller's lists are never kept).
+
+    Raises
+    ------
+    InputTypeError
+        Not a mapping, a key that is not an int, names that are not a list or
+        tuple (a str, a number).
+    InputError
+        A column index outside ``[0, n_features)``.
+    """
+    if categorical_names is None:
+        return {}
+    if not isinstance(categorical_names, Mapping):
+        raise InputTypeError(describe(
+            "categorical_names", "a dict of column index -> list of category names",
+            categorical_names, "e.g. {1: ['no', 'yes']}."))
+    out: dict[int, list[Any]] = {}
+    for col, names in categorical_names.items():
+        if isinstance(col, bool) or not isinstance(col, (int, np.integer)):
+            raise InputTypeError(describe(
+                "categorical_names", "int column indices as keys", got_text=f"key {col!r}"))
+        if not 0 <= col < n_features:
+            raise InputError(describe(
+                "categorical_names", f"column indices in [0, {n_features}) as keys",
+                got_text=f"key {col}"))
+        if isinstance(names, (str, bytes)) or not isinstance(names, (Sequence, np.ndarray)):
+            raise InputTypeError(describe(
+                f"categorical_names[{col}]", "a list of category names (index = code)",
+                names, f"e.g. {{{col}: ['no', 'yes']}}."))
+        out[int(col)] = list(names)
+    return out
+
+
+def check_category_codes(row: np.ndarray, categorical_features: Sequence[int],
+                         categorical_names: dict[int, list[Any]],
+                         argument: str = "data_row") -> None:
+    """Raise unless every named categorical column of ``row`` holds a code that
+    has a name: an integer in ``[0, len(categorical_names[col]))``.
+
+    Raises
+    ------
+    InputError
+        Naming the column, its value and the names' range: a negative,
+        fractional or too large code would be described with another
+        category's name (or fail after the model was called).
+    """
+    for col in categorical_features:
+        names = categorical_names.get(int(col))
+        if names is None:
+            continue
+        value = float(row[col])
+        if not (value.is_integer() and 0 <= value < len(names)):
+            raise InputError(describe(
+                f"{argument}[{col}]",
+                f"a category code of column {col}: an integer in [0, {len(names)}) "
+                "(categorical_names has no name for others)",
+                got_text=repr(row[col].item() if hasattr(row[col], "item") else row[col]),
+                fix=f"Encode the value as one of the codes, or add its name to "
+                    f"categorical_names[{col}]."))
+
 
 class CategoricalTables(NamedTuple):
     """Padded (k, width) tables of a sampler's k categorical (and binned)
