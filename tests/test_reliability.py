@@ -169,3 +169,59 @@ def test_a_row_with_string_categories_names_the_column_not_the_table():
         assert "'city'" in message and "\n" not in message and "Seoul" not in message
     with pytest.raises(InputTypeError, match=r"non-numeric column\(s\) \['city'\]"):
         LimeTabularExplainer(bad)
+
+
+# ---------------------------------------------------------------------- LinearExplainer
+@pytest.mark.parametrize("n_features", [8, 30])  # the exact transform, and sampled orderings
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_correlation_dependent_with_a_rank_deficient_background_adds_up(cancer, n_features, k):
+    """A background with no more rows than features (singular covariance): values + base
+    were [-23.12, -3.64, 3.89] against outputs [-20.53, -10.36, -15.63], silently."""
+    import warnings
+
+    from whylens.shap import LinearExplainer, summarize_background
+
+    X, y, _ = cancer
+    X = (X - X.mean(0)) / X.std(0)
+    X = X[:, :n_features]
+    clf = LogisticRegression(max_iter=5000).fit(X, y)
+    background = summarize_background(X, k) if k > 1 else X[:1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explainer = LinearExplainer(clf, background, "correlation_dependent", nsamples=40,
+                                    random_state=0)
+        exp = explainer(X[:20])
+    np.testing.assert_allclose(exp.values.sum(-1) + exp.base_values, exp.output, atol=1e-9)
+    assert exp.params["efficiency_max_abs_error"] < 1e-9
+    if k == 1:  # no covariance at all: the features are treated as independent
+        independent = LinearExplainer(clf, background)(X[:20])
+        np.testing.assert_allclose(exp.values, independent.values, atol=1e-12)
+
+
+def test_correlation_dependent_tied_pair_in_and_off_the_background_span():
+    """x1 == x0 on every background row, f = x0: the Gaussian game is v({}) = mu,
+    v({0}) = v({0, 1}) = a, v({1}) = b for x = (a, b), so phi = ((2a - b - mu) / 2,
+    (b - mu) / 2); on the span (a == b) the credit is shared, shap's tied pair."""
+    from whylens.shap import LinearExplainer
+
+    t = np.linspace(-1.0, 3.0, 9)
+    mu = t.mean()
+    explainer = LinearExplainer((np.array([1.0, 0.0]), 0.5), np.c_[t, t],
+                                "correlation_dependent")
+    for a, b in [(2.0, 2.0), (2.0, -1.0), (mu, 4.0)]:
+        exp = explainer(np.array([[a, b]]))
+        np.testing.assert_allclose(exp.values[0, 0], [(2 * a - b - mu) / 2, (b - mu) / 2],
+                                   atol=1e-12)
+        assert exp.output[0, 0] == pytest.approx(a + 0.5)
+
+
+def test_linear_explainer_warns_whenever_efficiency_fails():
+    from whylens.shap import EfficiencyWarning, LinearExplainer
+
+    rng = np.random.default_rng(0)
+    explainer = LinearExplainer((rng.normal(size=4), 0.0), rng.normal(size=(50, 4)),
+                                "correlation_dependent")
+    explainer.transform = explainer.transform * 1.5  # a transform that misses efficiency
+    with pytest.warns(EfficiencyWarning, match="LinearExplainer: Shapley values miss efficiency"):
+        exp = explainer(rng.normal(size=(3, 4)))
+    assert exp.params["efficiency_max_abs_error"] > 1e-3

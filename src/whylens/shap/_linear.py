@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from whylens._convention import ALL, checked_callback
 from whylens._validation import check_names, check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
+from whylens.shap._explainer_base import EfficiencyWarning
 from whylens.shap._maskers import TabularMasker
 from whylens.shap._target import select_target
 
@@ -21,6 +23,8 @@ __all__ = ["LinearExplainer"]
 _PERTURBATIONS = ("interventional", "correlation_dependent")
 #: Up to this many features the correlation-dependent transform is computed exactly.
 EXACT_TRANSFORM_FEATURES = 12
+#: Eigenvalues of the background covariance below this fraction of the largest count as 0.
+_RCOND = 1e-10
 
 
 def _coefficients(model: Any) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
@@ -49,20 +53,43 @@ def _coefficients(model: Any) -> tuple[np.ndarray, np.ndarray, list[str] | None]
     return coef, intercept, names
 
 
-def _row_maps(coef: np.ndarray, cov: np.ndarray, subset: np.ndarray) -> np.ndarray:
-    """``r_S = c^T C[:, S] C[S, S]^-1`` placed on S's columns, per output: (k, d)."""
+def _row_maps(coef: np.ndarray, cov: np.ndarray, subset: np.ndarray, singular: bool = False
+              ) -> np.ndarray:
+    """The game's linear map ``v(S) - v({}) = r_S (x - mean)``, per output: (k, d).
+
+    ``v(S) = c^T x'`` with ``x'_S = x_S`` and ``x'_rest = E[x_rest | x_S] =
+    mu_rest + C[rest, S] C[S, S]^-1 (x_S - mu_S)``, so ``r_S`` is ``c_S +
+    C[S, S]^-1 C[S, rest] c_rest`` on S's columns. With a singular covariance
+    (a background with no more rows than features) the inverse is the
+    pseudo-inverse (the least-squares regression of the rest on ``x_S``):
+    ``x_S`` itself is still kept, so ``v(all) = f(x)`` and the values add up
+    to the output exactly.
+    """
     d = cov.shape[0]
     out = np.zeros((coef.shape[0], d))
     if subset.size == 0:
         return out
+    rest = np.setdiff1d(np.arange(d), subset, assume_unique=True)
+    out[:, subset] = coef[:, subset]
+    if rest.size == 0:
+        return out
     css = cov[np.ix_(subset, subset)]
-    rhs = cov[subset, :] @ coef.T  # (|S|, k)
-    try:
-        sol = np.linalg.solve(css, rhs)
-    except np.linalg.LinAlgError:
-        sol = np.linalg.pinv(css) @ rhs
-    out[:, subset] = sol.T
+    rhs = cov[np.ix_(subset, rest)] @ coef[:, rest].T  # (|S|, k)
+    if singular:
+        sol = np.linalg.pinv(css, rcond=_RCOND, hermitian=True) @ rhs
+    else:
+        try:
+            sol = np.linalg.solve(css, rhs)
+        except np.linalg.LinAlgError:
+            sol = np.linalg.pinv(css, rcond=_RCOND, hermitian=True) @ rhs
+    out[:, subset] += sol.T
     return out
+
+
+def is_singular(cov: np.ndarray) -> bool:
+    """Whether ``cov`` has rank below its size (relative tolerance ``_RCOND``)."""
+    eig = np.linalg.eigvalsh(cov)
+    return bool(eig.size) and bool(eig.min() <= _RCOND * max(float(eig.max()), 0.0))
 
 
 def correlation_transform(coef: np.ndarray, cov: np.ndarray, nsamples: int | None,
@@ -76,6 +103,7 @@ def correlation_transform(coef: np.ndarray, cov: np.ndarray, nsamples: int | Non
     """
     k, d = coef.shape
     T = np.zeros((k, d, d))
+    singular = is_singular(cov)
     if nsamples is None:
         w = np.array([1.0 / (d * math.comb(d - 1, s)) for s in range(d)])
         a = np.concatenate([[0.0], w])
@@ -83,7 +111,7 @@ def correlation_transform(coef: np.ndarray, cov: np.ndarray, nsamples: int | Non
         for code in range(1 << d):
             member = ((code >> np.arange(d)) & 1).astype(bool)
             s = int(member.sum())
-            r = _row_maps(coef, cov, np.flatnonzero(member))  # (k, d)
+            r = _row_maps(coef, cov, np.flatnonzero(member), singular)  # (k, d)
             # phi_j gets +a(|S|) r_S for j in S and -b(|S|) r_S for j not in S.
             T += np.where(member[None, :, None], a[s], -b[s]) * r[:, None, :]
         return T
@@ -93,7 +121,7 @@ def correlation_transform(coef: np.ndarray, cov: np.ndarray, nsamples: int | Non
     for order in orders:
         prev = np.zeros((k, d))
         for i in range(d):
-            cur = _row_maps(coef, cov, order[: i + 1])
+            cur = _row_maps(coef, cov, order[: i + 1], singular)
             T[:, order[i], :] += cur - prev
             prev = cur
     return T / orders.shape[0]
@@ -111,7 +139,15 @@ class LinearExplainer:
       ``v(S) = f(E[x | x_S])`` under a Gaussian with the background's
       covariance, ``phi = T (x - E[x])`` with a transform ``T`` computed once:
       exactly over all subsets for d <= 12, else by ``nsamples`` antithetic
-      orderings.
+      orderings. The known features keep their values (``x_S``); with a
+      singular covariance (a background with no more rows than features, or a
+      constant column) ``C[S, S]^-1`` is the pseudo-inverse, so the values
+      still add up to the output, and a one-row background gives the
+      interventional values.
+
+    Whenever the values miss efficiency (sum of values + base value != output,
+    beyond rounding), an :class:`~whylens.shap.EfficiencyWarning` is issued
+    and ``params["efficiency_max_abs_error"]`` holds the gap.
 
     Parameters
     ----------
@@ -232,7 +268,13 @@ class LinearExplainer:
             values = np.einsum("kjd,nd->nkj", self.transform, centred)
         output = rows @ self.coef.T + self.intercept
         base = np.tile(self.expected_value_, (rows.shape[0], 1))
-        gap = float(np.abs(values.sum(-1) + base - output).max())
+        gap = float(np.abs(values.sum(-1) + base - output).max()) if rows.shape[0] else 0.0
+        scale = 1.0 + float(np.abs(output).max(initial=0.0)) + float(np.abs(base).max(initial=0.0))
+        if not gap <= 1e-8 * scale:
+            warnings.warn(
+                f"LinearExplainer: Shapley values miss efficiency by {gap:.3g} (sum of values "
+                "+ base value != model output); the background's covariance may be "
+                "numerically unstable.", EfficiencyWarning, stacklevel=3)
         labels, values, base = select_target(target, values, base, output, self.output_names)
         if callback is not None:
             callback(rows.shape[0], rows.shape[0])
