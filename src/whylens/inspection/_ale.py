@@ -1,0 +1,822 @@
+"""Accumulated local effects (ALE): 1-D, 2-D and categorical, with bootstrap bands.
+
+ALE (Apley & Zhu, 2020) describes how a model's output changes with one
+feature (or a pair) while the other features keep the values they have in the
+data, so unlike partial dependence it never evaluates the model far from the
+data when features are correlated.
+
+For a continuous feature the range is cut into quantile bins
+``z_0 < z_1 < ... < z_K``; every row is moved to the two edges of its own bin,
+the differences ``f(z_k, x_rest) - f(z_{k-1}, x_rest)`` are averaged per bin and
+accumulated, and the curve is centred so that its mean over the data is 0.
+A pair of features uses the second differences over the four corners of each
+cell, with the two main effects and a constant removed (ALEPlot's estimator;
+empty cells take the value of the nearest non-empty cell). A categorical
+feature has no natural order: its categories are ordered by how alike the
+other features are in each category (the sum over the other features of the
+Kolmogorov-Smirnov distance of numeric ones and the total-variation distance
+of categorical ones, reduced to one dimension by classical multidimensional
+scaling, as in R's ``iml`` and PyALE), and the effect between neighbouring
+categories is averaged over the rows of both.
+
+Every model evaluation of every requested feature is one chunked model call
+(:meth:`whylens.models.Model.call_chunked`: the memory bound, progress and
+cancellation come from there). Bootstrap bands resample rows and reuse the
+local differences already computed, so they cost no further model calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from whylens._convention import check_batch_size, checked_callback, resolve_labels_argument
+from whylens._serialize import decode, dumps, encode, loads
+from whylens._validation import (
+    check_names,
+    check_positive_int,
+    check_random_state,
+    random_state_param,
+)
+from whylens.errors import (
+    InputError,
+    InputTypeError,
+    NotSupportedError,
+    SerializationError,
+    describe,
+)
+from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
+from whylens.models._frames import is_dataframe, table_values
+from whylens.representations._table_checks import check_table
+
+__all__ = ["ALEEffect", "ALEResult", "accumulated_local_effects", "order_categories"]
+
+#: The ``"format"`` entry of an ALE result document.
+ALE_FORMAT = "whylens.ALEResult/1"
+
+#: Quantile levels of the rug the displays draw under a 1-D curve.
+DECILES = np.linspace(0.1, 0.9, 9)
+
+
+@dataclass(eq=False)
+class ALEEffect:
+    """The accumulated local effect of one feature or one pair.
+
+    Attributes
+    ----------
+    features : tuple of str
+        One name (1-D) or two (2-D).
+    columns : tuple of int
+        Their column indices in ``X``.
+    kind : {"continuous", "categorical", "interaction"}
+        ``"interaction"`` is a 2-D effect of two continuous features.
+    grid : list of ndarray
+        Continuous: the bin edges, shape (K + 1,). Categorical: the categories
+        in the similarity order used, shape (K,). Interaction: both edge arrays.
+    values : ndarray
+        Centred effects at the grid, shape (n_targets, n_grid) in 1-D and
+        (n_targets, K1 + 1, K2 + 1) in 2-D (the pure second-order effect).
+    counts : ndarray
+        Rows per bin (K,), per category (K,) or per cell (K1, K2).
+    lower, upper : ndarray, optional
+        Bootstrap percentile band at ``confidence``, shaped like ``values``.
+    std : ndarray, optional
+        Bootstrap standard deviation, shaped like ``values``.
+    deciles : list of ndarray
+        Deciles of each feature in ``X`` (for a rug under a curve).
+    """
+
+    features: tuple[str, ...]
+    columns: tuple[int, ...]
+    kind: str
+    grid: list[np.ndarray]
+    values: np.ndarray
+    counts: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    std: np.ndarray | None = None
+    deciles: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The feature name, or ``"a x b"`` for a pair."""
+        return " x ".join(self.features)
+
+
+@dataclass(eq=False)
+class ALEResult:
+    """Accumulated local effects of several features, for one or more model outputs.
+
+    Attributes
+    ----------
+    effects : list of ALEEffect
+        One per requested feature or pair, in the order asked.
+    targets : list of int
+        The model outputs whose effects ``values[t]`` hold.
+    target_names : list of str
+        Their names (the model's output names, else the indices).
+    feature_names : list of str
+        Names of every column of ``X``.
+    confidence : float
+        Level of the bootstrap bands.
+    n_evals : int
+        Model evaluations (rows) spent.
+    params : dict
+        The arguments that reproduce the result, ``random_state`` included.
+    """
+
+    effects: list[ALEEffect]
+    targets: list[int]
+    target_names: list[str]
+    feature_names: list[str]
+    confidence: float = 0.95
+    n_evals: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.effects)
+
+    def __iter__(self) -> Any:
+        return iter(self.effects)
+
+    def __getitem__(self, key: int | str | tuple[str, str]) -> ALEEffect:
+        """The effect at position ``key``, or of the feature (or pair) named ``key``.
+
+        Raises
+        ------
+        InputError
+            No such effect.
+        """
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if -len(self.effects) <= key < len(self.effects):
+                return self.effects[int(key)]
+        else:
+            wanted = (str(key),) if isinstance(key, str) else tuple(str(k) for k in key)
+            for effect in self.effects:
+                if effect.features == wanted:
+                    return effect
+        raise InputError(describe("key", "a position or one of the features "
+                                  f"{[e.features for e in self.effects]}", key))
+
+    def __repr__(self) -> str:
+        return (f"ALEResult(effects={[e.name for e in self.effects]}, targets={self.targets}, "
+                f"n_evals={self.n_evals})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict (arrays keep dtype, shape and bits).
+
+        Returns
+        -------
+        dict
+        """
+        out: dict[str, Any] = {"format": ALE_FORMAT}
+        for f in dataclasses.fields(self):
+            out[f.name] = encode(getattr(self, f.name), (ALEEffect,))
+        return out
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as standard JSON text."""
+        return dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> ALEResult:
+        """Rebuild a result from :meth:`to_dict` output.
+
+        Raises
+        ------
+        SerializationError
+            Not an ALE result document, or a damaged one.
+        """
+        if not isinstance(payload, dict) or payload.get("format") != ALE_FORMAT:
+            got = payload.get("format") if isinstance(payload, dict) else payload
+            raise SerializationError(describe(
+                "payload", f"a dict with format={ALE_FORMAT!r}", got,
+                "Pass the output of ALEResult.to_dict() or to_json()."))
+        try:
+            kwargs = {f.name: decode(payload[f.name]) for f in dataclasses.fields(cls)
+                      if f.name in payload}
+            kwargs["effects"] = [ALEEffect(**e) for e in kwargs["effects"]]
+            return cls(**kwargs)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SerializationError(describe(
+                "payload", "a complete whylens ALE result document",
+                got_text=f"a document that fails to decode ({exc})")) from exc
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ALEResult:
+        """Rebuild a result from :meth:`to_json` output.
+
+        Raises
+        ------
+        SerializationError
+            Not JSON, or not an ALE result document.
+        """
+        return cls.from_dict(loads(text))
+
+
+# ---------------------------------------------------------------- arguments
+def _column(key: Any, names: list[str], argument: str) -> int:
+    d = len(names)
+    if isinstance(key, (str, np.str_)):
+        if str(key) not in names:
+            raise InputError(describe(argument, f"a column of X (one of {names[:10]})", key,
+                                      "Use a column name of X or an index."))
+        return names.index(str(key))
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, numbers.Integral):
+        raise InputTypeError(describe(argument, "a column index (int) or name (str)", key))
+    if not -d <= key < d:
+        raise InputError(describe(argument, f"a column index in [-{d}, {d})", key))
+    return int(key) % d
+
+
+def _parse_features(features: Any, names: list[str]) -> list[tuple[int, ...]]:
+    """``features`` as a list of 1- or 2-column tuples.
+
+    A tuple is one spec (one feature or a pair); a list holds several specs,
+    each a column or a pair.
+    """
+    def spec(item: Any) -> tuple[int, ...]:
+        if isinstance(item, (tuple, list, np.ndarray)):
+            cols = tuple(_column(k, names, "features") for k in item)
+            if len(cols) not in (1, 2) or len(set(cols)) != len(cols):
+                raise InputError(describe(
+                    "features", "a feature or a pair of two different features", item,
+                    "Pass (a, b) for a 2-D effect; a list [a, b] asks for two 1-D effects."))
+            return cols
+        return (_column(item, names, "features"),)
+
+    if isinstance(features, tuple):
+        return [spec(features)]
+    if isinstance(features, (list, np.ndarray)):
+        if len(features) == 0:
+            raise InputError(describe("features", "at least one feature", features))
+        return [spec(item) for item in features]
+    return [spec(features)]
+
+
+def _categorical_mask(categorical_features: Any, names: list[str], bool_columns: list[bool]
+                      ) -> np.ndarray:
+    d = len(names)
+    mask = np.array(bool_columns, dtype=bool)
+    if categorical_features is None:
+        return mask
+    items = np.asarray(categorical_features) if isinstance(categorical_features, np.ndarray) \
+        else categorical_features
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__len__"):
+        raise InputTypeError(describe("categorical_features",
+                                      "a sequence of column indices or names, or a boolean mask",
+                                      categorical_features))
+    if len(items) and all(isinstance(v, (bool, np.bool_)) for v in items):
+        if len(items) != d:
+            raise InputError(describe("categorical_features", f"a boolean mask of length {d}",
+                                      got_text=f"length {len(items)}"))
+        return mask | np.asarray(items, dtype=bool)
+    for item in items:
+        mask[_column(item, names, "categorical_features")] = True
+    return mask
+
+
+def _check_confidence(confidence: Any) -> float:
+    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) \
+            or not 0.0 < float(confidence) < 1.0:
+        raise InputError(describe("confidence", "a level strictly between 0 and 1", confidence,
+                                  "Pass e.g. confidence=0.95."))
+    return float(confidence)
+
+
+def _edges(x: np.ndarray, spec: Any, name: str) -> np.ndarray:
+    """Bin edges of one continuous feature: quantiles (R's type 1) or the user's."""
+    if isinstance(spec, (bool, np.bool_)) or isinstance(spec, numbers.Integral):
+        k = check_positive_int("bins", spec)
+        edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, k + 1), method="inverted_cdf"))
+        edges = np.unique(np.r_[x.min(), edges])
+        if edges.size < 2:
+            raise InputError(describe(
+                "features", "a feature that takes at least two values in X",
+                got_text=f"{name!r}, which is constant ({x[0]!r})",
+                fix="Its effect is zero; leave it out."))
+        return edges
+    try:
+        edges = np.asarray(spec, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputTypeError(describe("bins", "an int or an array of bin edges", spec)) from exc
+    if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) \
+            or np.any(np.diff(edges) <= 0):
+        raise InputError(describe("bins", "at least two finite, strictly increasing edges",
+                                  spec))
+    if x.min() < edges[0] or x.max() > edges[-1]:
+        raise InputError(describe(
+            "bins", f"edges that cover every value of {name!r} in X "
+            f"([{x.min():.6g}, {x.max():.6g}])",
+            got_text=f"edges from {edges[0]:.6g} to {edges[-1]:.6g}",
+            fix="Widen the first and last edge, or pass an int for quantile bins."))
+    return edges
+
+
+def _bins_for(bins: Any, column: int, names: list[str]) -> Any:
+    if isinstance(bins, Mapping):
+        for key, value in bins.items():
+            if _column(key, names, "bins") == column:
+                return value
+        return 20
+    return bins
+
+
+def _bin_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin of each value: ``(z_{k-1}, z_k]``, the first bin closed on the left."""
+    return np.clip(np.searchsorted(edges, x, side="left") - 1, 0, edges.size - 2)
+
+
+def _resolve_targets(target: Any, n_outputs: int, output: str,
+                     output_names: Sequence[str] | None) -> list[int]:
+    if target is None:
+        if n_outputs == 2 and output == "probability":
+            return [1]  # a binary classifier: the positive class (as scikit-learn)
+        return list(range(n_outputs))
+    if isinstance(target, str) and target == "all":
+        return list(range(n_outputs))
+    return [int(t) for t in resolve_labels_argument(target, n_outputs,
+                                                    output_names=output_names,
+                                                    argument="target")]
+
+
+# ---------------------------------------------------------------- categories
+def order_categories(C: np.ndarray, column: int, categorical: np.ndarray
+                     ) -> np.ndarray:
+    """Categories of ``C[:, column]`` ordered by the similarity of the other features.
+
+    The distance between two categories is the sum over the other columns of
+    the Kolmogorov-Smirnov distance between the column's distributions within
+    the two categories (numeric columns, ECDFs compared at 100 quantiles) or
+    the total-variation distance of its category frequencies (categorical
+    columns). Classical multidimensional scaling to one dimension gives the
+    order (as R's ``iml`` and PyALE), oriented so that it runs from the
+    smallest towards the largest category value.
+
+    Parameters
+    ----------
+    C : ndarray of shape (n, d)
+    column : int
+    categorical : ndarray of bool, shape (d,)
+        Which columns are categorical.
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        The K categories (values of the column) in order.
+    """
+    cats, codes = np.unique(C[:, column], return_inverse=True)
+    K = cats.size
+    if K < 3:
+        return cats
+    counts = np.bincount(codes, minlength=K).astype(float)
+    D = np.zeros((K, K))
+    for j in range(C.shape[1]):
+        if j == column:
+            continue
+        x = C[:, j]
+        if categorical[j]:
+            levels, lcodes = np.unique(x, return_inverse=True)
+            table = np.zeros((K, levels.size))
+            np.add.at(table, (codes, lcodes), 1.0)
+            props = table / counts[:, None]
+            D += 0.5 * np.abs(props[:, None, :] - props[None, :, :]).sum(axis=2)
+        else:
+            q = np.quantile(x, np.linspace(0.0, 1.0, 100, endpoint=False))
+            ecdf = np.empty((K, q.size))
+            for k in range(K):
+                xs = np.sort(x[codes == k])
+                ecdf[k] = np.searchsorted(xs, q, side="right") / xs.size
+            D += np.abs(ecdf[:, None, :] - ecdf[None, :, :]).max(axis=2)
+    J = np.eye(K) - 1.0 / K
+    B = -0.5 * J @ (D**2) @ J
+    vals, vecs = np.linalg.eigh(B)
+    coord = vecs[:, np.argmax(vals)] * np.sqrt(max(vals.max(), 0.0))
+    if np.ptp(coord) > 0 and np.corrcoef(coord, np.arange(K))[0, 1] < 0:
+        coord = -coord
+    return cats[np.argsort(coord, kind="stable")]
+
+
+# ---------------------------------------------------------------- evaluation plan
+class _Plan:
+    """The rows to evaluate: a data row with one or two of its columns replaced."""
+
+    def __init__(self, C: np.ndarray) -> None:
+        self.C = C
+        self.parts: list[tuple[np.ndarray, ...]] = []
+        self.total = 0
+
+    def add(self, rows: np.ndarray, col_a: int, val_a: np.ndarray, col_b: int = -1,
+            val_b: np.ndarray | None = None) -> slice:
+        m = rows.size
+        self.parts.append((rows.astype(np.int64), np.full(m, col_a, np.int64), val_a,
+                           np.full(m, col_b, np.int64),
+                           np.zeros(m) if val_b is None else val_b))
+        out = slice(self.total, self.total + m)
+        self.total += m
+        return out
+
+    def freeze(self) -> None:
+        self.rows, self.col_a, self.val_a, self.col_b, self.val_b = (
+            np.concatenate(p) for p in zip(*self.parts, strict=True))
+        self.parts = []
+
+    def chunk(self, start: int, stop: int) -> np.ndarray:
+        rows = self.C[self.rows[start:stop]]  # a new array: the model may keep it
+        at = np.arange(rows.shape[0])
+        rows[at, self.col_a[start:stop]] = self.val_a[start:stop]
+        cb = self.col_b[start:stop]
+        second = cb >= 0
+        if second.any():
+            rows[at[second], cb[second]] = self.val_b[start:stop][second]
+        return rows
+
+
+def _indicator(groups: np.ndarray, n_groups: int, keep: np.ndarray | None = None) -> Any:
+    """Sparse (n_groups, n) matrix with a one at (groups[i], i) for every kept row."""
+    from scipy.sparse import csr_matrix
+
+    n = groups.size
+    cols = np.arange(n) if keep is None else np.flatnonzero(keep)
+    return csr_matrix((np.ones(cols.size), (groups[cols], cols)), shape=(n_groups, n))
+
+
+# ---------------------------------------------------------------- estimators
+def _curve_1d(A: Any, diff: np.ndarray, w: np.ndarray, fallback: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Centred 1-D ALE at the K+1 edges, (T, K+1), and the rows per bin."""
+    counts = A @ w
+    sums = A @ (diff * w[:, None])  # (K, T)
+    empty = counts <= 0
+    mean = sums / np.where(empty, 1.0, counts)[:, None]
+    if empty.any():
+        mean[empty] = 0.0 if fallback is None else fallback[empty]
+    g = np.vstack([np.zeros((1, mean.shape[1])), np.cumsum(mean, axis=0)])
+    centre = ((g[:-1] + g[1:]) / 2 * counts[:, None]).sum(axis=0) / counts.sum()
+    return (g - centre).T, mean
+
+
+def _curve_categorical(A_up: Any, A_down: Any, A_cat: Any, up: np.ndarray, down: np.ndarray,
+                       w: np.ndarray, fallback: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Centred ALE at the K ordered categories, (T, K)."""
+    pair = A_up @ w + A_down @ w
+    sums = A_up @ (up * w[:, None]) + A_down @ (down * w[:, None])  # (K-1, T)
+    empty = pair <= 0
+    mean = sums / np.where(empty, 1.0, pair)[:, None]
+    if empty.any():
+        mean[empty] = 0.0 if fallback is None else fallback[empty]
+    g = np.vstack([np.zeros((1, mean.shape[1])), np.cumsum(mean, axis=0)])
+    n_cat = A_cat @ w
+    centre = (g * n_cat[:, None]).sum(axis=0) / n_cat.sum()
+    return (g - centre).T, mean
+
+
+def _fill_empty(mean: np.ndarray, counts: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Empty cells take the mean of the nearest non-empty cell (ALEPlot's rule)."""
+    empty = counts.reshape(-1) <= 0
+    if not empty.any():
+        return mean
+    from scipy.spatial import cKDTree
+
+    flat = mean.reshape(-1, mean.shape[-1]).copy()
+    full = np.flatnonzero(~empty)
+    _, nearest = cKDTree(centres[full]).query(centres[empty], k=1)
+    flat[empty] = flat[full[nearest]]
+    return flat.reshape(mean.shape)
+
+
+def _curve_2d(A: Any, d2: np.ndarray, w: np.ndarray, K1: int, K2: int, centres: np.ndarray
+              ) -> np.ndarray:
+    """Centred pure second-order ALE at the (K1+1, K2+1) edge grid, (T, K1+1, K2+1)."""
+    T = d2.shape[1]
+    counts = (A @ w).reshape(K1, K2)
+    sums = (A @ (d2 * w[:, None])).reshape(K1, K2, T)
+    mean = sums / np.where(counts > 0, counts, 1.0)[:, :, None]
+    mean = _fill_empty(mean, counts, centres)
+    h = np.zeros((K1 + 1, K2 + 1, T))
+    h[1:, 1:] = np.cumsum(np.cumsum(mean, axis=0), axis=1)
+    c = counts[:, :, None]
+    # Remove the main effects ALE of each feature that h still contains (ALEPlot).
+    d1 = h[1:] - h[:-1]
+    n1 = counts.sum(axis=1)[:, None]
+    avg1 = (c * (d1[:, :-1] + d1[:, 1:]) / 2).sum(axis=1) / np.where(n1 > 0, n1, 1.0)
+    d2_ = h[:, 1:] - h[:, :-1]
+    n2 = counts.sum(axis=0)[:, None]
+    avg2 = (c * (d2_[:-1] + d2_[1:]) / 2).sum(axis=0) / np.where(n2 > 0, n2, 1.0)
+    h = h - np.vstack([np.zeros((1, T)), np.cumsum(avg1, axis=0)])[:, None, :]
+    h = h - np.vstack([np.zeros((1, T)), np.cumsum(avg2, axis=0)])[None, :, :]
+    f0 = (c * (h[:-1, :-1] + h[:-1, 1:] + h[1:, :-1] + h[1:, 1:]) / 4).sum(axis=(0, 1))
+    h = h - f0 / counts.sum()
+    return np.moveaxis(h, 2, 0)
+
+
+# ---------------------------------------------------------------- one effect each
+@dataclass
+class _Job:
+    """One requested effect: what to evaluate and how to turn outputs into a curve."""
+
+    columns: tuple[int, ...]
+    kind: str
+    grid: list[np.ndarray]
+    counts: np.ndarray
+    slices: list[slice]
+    estimate: Callable[[list[np.ndarray], np.ndarray, Any], np.ndarray] | None = None
+    setup: Callable[[list[np.ndarray]], Any] | None = None
+
+
+def _continuous_job(C: np.ndarray, plan: _Plan, j: int, edges: np.ndarray) -> _Job:
+    n = C.shape[0]
+    b = _bin_index(C[:, j], edges)
+    K = edges.size - 1
+    rows = np.arange(n)
+    lo = plan.add(rows, j, edges[b])
+    hi = plan.add(rows, j, edges[b + 1])
+    A = _indicator(b, K)
+
+    def setup(outs: list[np.ndarray]) -> Any:
+        diff = outs[1] - outs[0]
+        _, mean = _curve_1d(A, diff, np.ones(n), None)
+        return diff, mean
+
+    def estimate(outs: list[np.ndarray], w: np.ndarray, state: Any) -> np.ndarray:
+        diff, mean = state
+        return _curve_1d(A, diff, w, mean)[0]
+
+    return _Job((j,), "continuous", [edges], np.bincount(b, minlength=K), [lo, hi],
+                estimate, setup)
+
+
+def _categorical_job(C: np.ndarray, plan: _Plan, j: int, categorical: np.ndarray) -> _Job:
+    n = C.shape[0]
+    cats = order_categories(C, j, categorical)
+    K = cats.size
+    if K < 2:
+        raise InputError(describe("features", "a categorical feature with at least two "
+                                  "categories in X", got_text=f"column {j}, which is constant"))
+    # Position of each row's category in the similarity order.
+    pos = np.argsort(cats)[np.searchsorted(np.sort(cats), C[:, j])]
+    has_up = pos < K - 1
+    has_down = pos > 0
+    rows = np.arange(n)
+    own = plan.add(rows, j, C[:, j].copy())
+    up = plan.add(rows[has_up], j, cats[pos[has_up] + 1])
+    down = plan.add(rows[has_down], j, cats[pos[has_down] - 1])
+    A_up = _indicator(np.minimum(pos, K - 2), K - 1, has_up)
+    A_down = _indicator(np.maximum(pos - 1, 0), K - 1, has_down)
+    A_cat = _indicator(pos, K)
+
+    def diffs(outs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        f_own, f_up, f_down = outs
+        T = f_own.shape[1]
+        d_up = np.zeros((n, T))
+        d_up[has_up] = f_up - f_own[has_up]
+        d_down = np.zeros((n, T))
+        d_down[has_down] = f_own[has_down] - f_down
+        return d_up, d_down
+
+    def setup(outs: list[np.ndarray]) -> Any:
+        d_up, d_down = diffs(outs)
+        _, mean = _curve_categorical(A_up, A_down, A_cat, d_up, d_down, np.ones(n), None)
+        return d_up, d_down, mean
+
+    def estimate(outs: list[np.ndarray], w: np.ndarray, state: Any) -> np.ndarray:
+        d_up, d_down, mean = state
+        return _curve_categorical(A_up, A_down, A_cat, d_up, d_down, w, mean)[0]
+
+    return _Job((j,), "categorical", [cats], np.bincount(pos, minlength=K), [own, up, down],
+                estimate, setup)
+
+
+def _pair_job(C: np.ndarray, plan: _Plan, j: int, k: int, e1: np.ndarray, e2: np.ndarray
+              ) -> _Job:
+    n = C.shape[0]
+    b1, b2 = _bin_index(C[:, j], e1), _bin_index(C[:, k], e2)
+    K1, K2 = e1.size - 1, e2.size - 1
+    rows = np.arange(n)
+    corners = [plan.add(rows, j, e1[b1 + a], k, e2[b2 + c]) for a in (0, 1) for c in (0, 1)]
+    A = _indicator(b1 * K2 + b2, K1 * K2)
+    mid1 = (e1[:-1] + e1[1:]) / 2 / (np.ptp(e1) or 1.0)
+    mid2 = (e2[:-1] + e2[1:]) / 2 / (np.ptp(e2) or 1.0)
+    centres = np.column_stack([np.repeat(mid1, K2), np.tile(mid2, K1)])
+
+    def setup(outs: list[np.ndarray]) -> Any:
+        f00, f01, f10, f11 = outs
+        return (f11 - f10) - (f01 - f00)
+
+    def estimate(outs: list[np.ndarray], w: np.ndarray, d2: Any) -> np.ndarray:
+        return _curve_2d(A, d2, w, K1, K2, centres)
+
+    counts = np.bincount(b1 * K2 + b2, minlength=K1 * K2).reshape(K1, K2)
+    return _Job((j, k), "interaction", [e1, e2], counts, corners, estimate, setup)
+
+
+# ---------------------------------------------------------------- public entry
+def accumulated_local_effects(
+    model: Any,
+    X: Any,
+    features: Any,
+    *,
+    bins: int | Sequence[float] | Mapping[Any, Any] = 20,
+    categorical_features: Any = None,
+    target: Any = None,
+    n_bootstrap: int = 0,
+    confidence: float = 0.95,
+    random_state: int | np.random.Generator | None = None,
+    feature_names: Sequence[str] | None = None,
+    batch_size: int | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    progress: bool | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+) -> ALEResult:
+    """Accumulated local effects of features and pairs of features (Apley & Zhu).
+
+    Parameters
+    ----------
+    model : callable, scikit-learn estimator or pipeline, torch module, or Model
+        Wrapped by :func:`whylens.models.as_model` (``predict_proba`` for a
+        classifier, else ``decision_function``, else ``predict``; pass
+        ``as_model(est, output=...)`` for another).
+    X : array-like or DataFrame of shape (n, d)
+        The data the effects are measured on (numeric; categorical columns as
+        codes). A DataFrame reaches the model as a DataFrame of its columns
+        and dtypes.
+    features : int, str, tuple or list
+        A column (index or name) for a 1-D effect; a tuple of two columns for
+        a 2-D effect; a list of columns and pairs for several effects at once,
+        so ``[0, 1]`` asks for two 1-D effects and ``[(0, 1)]`` for one 2-D.
+    bins : int, array-like of edges, or dict, default=20
+        Bins per continuous feature (quantiles of ``X``, R's type 1, so each
+        bin holds data; fewer when values repeat), or the bin edges, or a dict
+        ``{feature: int or edges}`` (other features get 20). User edges must
+        cover the feature's values; an empty bin adds no effect.
+    categorical_features : sequence of int or str, or boolean mask, optional
+        Columns whose values are categories (bool columns of a DataFrame are
+        always). Their effect is given at each category, in the similarity
+        order of :func:`order_categories`.
+    target : None, int, str, sequence, or "all"
+        Model outputs whose effects are computed: ``None`` gives every output,
+        except the positive class of a binary classifier's probabilities (as
+        scikit-learn's partial dependence).
+    n_bootstrap : int, default=0
+        Bootstrap resamples of the rows for the bands (``0``: no bands). The
+        bin edges and category order stay those of ``X``; a bin a resample
+        leaves empty keeps the full data's mean local effect.
+    confidence : float, default=0.95
+        Level of the percentile bands.
+    random_state : None, int or numpy.random.Generator
+        Seeds the bootstrap; the same seed gives the same bands.
+    feature_names : sequence of str, optional
+        Names of the columns (default: a DataFrame's columns, else x0, x1, ...).
+    batch_size : int, optional
+        Rows per model call (``None``: from ``memory_budget``).
+    memory_budget : int, default=256 MiB
+    progress : bool, optional
+        A progress bar over the model evaluations.
+    callback : callable, optional
+        ``callback(done, total)`` after every chunk of model evaluations;
+        raising :class:`~whylens.errors.Cancelled` or returning ``False`` stops.
+
+    Returns
+    -------
+    ALEResult
+        One :class:`ALEEffect` per requested feature or pair. Model
+        evaluations: 2n per continuous feature, at most 3n per categorical
+        one, 4n per pair, all in one chunked call.
+
+    Raises
+    ------
+    InputError, InputTypeError
+        A feature not in ``X``, a constant feature, bad ``bins``,
+        ``n_bootstrap``, ``confidence``, ``target`` or ``batch_size``, a
+        non-numeric or non-finite ``X``.
+    NotSupportedError
+        A pair with a categorical feature.
+    ModelError, ModelOutputError
+        The model raised or returned unusable output.
+    Cancelled
+        The callback stopped the work.
+
+    References
+    ----------
+    D. W. Apley and J. Zhu, "Visualizing the effects of predictor variables in
+    black box supervised learning models", JRSS B 82(4), 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> ale = accumulated_local_effects(lambda A: A[:, 0] ** 2 + A[:, 1], X, [0, 1], bins=10)
+    >>> ale[1].values.shape
+    (1, 11)
+    """
+    n_bootstrap = check_positive_int("n_bootstrap", n_bootstrap, minimum=0)
+    confidence = _check_confidence(confidence)
+    check_random_state(random_state)
+    batch_size = check_batch_size(batch_size)
+    callback = checked_callback(callback)
+    bool_columns: list[bool] = []
+    if is_dataframe(X):
+        bool_columns = [np.dtype(t).kind == "b" if isinstance(t, np.dtype) else False
+                        for t in X.dtypes]
+    values, schema = table_values(X, "X")
+    if np.ndim(values) != 2:
+        raise InputError(describe("X", "a 2-D table of shape (n, d)", got_text=f"{np.ndim(values)}"
+                                  "-D data", fix="Pass X.reshape(-1, 1) for a single feature."))
+    C = check_table(values, "X")
+    n, d = C.shape
+    names = check_names("feature_names", schema.names if feature_names is None and schema
+                        else feature_names, d, "x")
+    bool_columns = bool_columns or [False] * d
+    specs = _parse_features(features, names)
+    categorical = _categorical_mask(categorical_features, names, bool_columns)
+    wrapped = as_model(model, chunk_size=batch_size, memory_budget=memory_budget)
+    to_model = (lambda rows: rows) if schema is None else schema.to_frame
+
+    plan = _Plan(C)
+    jobs: list[_Job] = []
+    for spec in specs:
+        if len(spec) == 1:
+            j = spec[0]
+            if categorical[j]:
+                jobs.append(_categorical_job(C, plan, j, categorical))
+            else:
+                jobs.append(_continuous_job(C, plan, j, _edges(C[:, j], _bins_for(bins, j, names),
+                                                               names[j])))
+        else:
+            j, k = spec
+            if categorical[j] or categorical[k]:
+                raise NotSupportedError(describe(
+                    "features", "a pair of two continuous features for a 2-D effect",
+                    got_text=f"({names[j]!r}, {names[k]!r}) with a categorical feature",
+                    fix="Ask for the 1-D effects of a categorical feature instead."))
+            jobs.append(_pair_job(C, plan, j, k,
+                                  _edges(C[:, j], _bins_for(bins, j, names), names[j]),
+                                  _edges(C[:, k], _bins_for(bins, k, names), names[k])))
+    plan.freeze()
+
+    n_evals = 0
+    targets: list[int] | None = None
+    if target is not None and not (isinstance(target, str) and target == "all"):
+        # Check the target on one row before spending the real evaluations.
+        probe = wrapped(to_model(C[:1].copy()))
+        n_evals += 1
+        targets = _resolve_targets(target, probe.shape[1], wrapped.output,
+                                   wrapped.output_names)
+    out = wrapped.call_chunked(plan.total, lambda a, b: to_model(plan.chunk(a, b)),
+                               sample=to_model(plan.chunk(0, 1)), progress=progress,
+                               callback=callback, unit="rows")
+    n_evals += plan.total
+    if targets is None:
+        targets = _resolve_targets(target, out.shape[1], wrapped.output, wrapped.output_names)
+    out = out[:, targets]
+
+    rng = check_random_state(random_state)
+    seeds = rng.integers(0, 2**63 - 1, size=n_bootstrap) if n_bootstrap else []
+    ones = np.ones(n)
+    deciles = np.quantile(C, DECILES, axis=0)
+    effects = []
+    for job in jobs:
+        outs = [out[s] for s in job.slices]
+        state = job.setup(outs) if job.setup is not None else None
+        assert job.estimate is not None
+        curve = job.estimate(outs, ones, state)
+        lower = upper = std = None
+        if n_bootstrap:
+            reps = np.empty((n_bootstrap, *curve.shape))
+            for r, seed in enumerate(seeds):
+                take = np.random.default_rng(int(seed)).integers(0, n, size=n)
+                reps[r] = job.estimate(outs, np.bincount(take, minlength=n).astype(float), state)
+            alpha = (1.0 - confidence) / 2
+            lower, upper = np.quantile(reps, [alpha, 1.0 - alpha], axis=0)
+            std = reps.std(axis=0, ddof=1) if n_bootstrap > 1 else np.zeros_like(curve)
+        effects.append(ALEEffect(
+            features=tuple(names[c] for c in job.columns), columns=job.columns, kind=job.kind,
+            grid=job.grid, values=curve, counts=job.counts, lower=lower, upper=upper, std=std,
+            deciles=[deciles[:, c].copy() for c in job.columns]))
+    out_names = wrapped.output_names
+    return ALEResult(
+        effects=effects, targets=targets,
+        target_names=[out_names[t] if out_names and t < len(out_names) else str(t)
+                      for t in targets],
+        feature_names=names, confidence=confidence, n_evals=n_evals,
+        params={"bins": bins if isinstance(bins, numbers.Integral) else encode_bins(bins),
+                "categorical_features": np.flatnonzero(categorical).tolist(),
+                "target": target if target is None or isinstance(target, (int, str))
+                else list(np.asarray(target).tolist()),
+                "n_bootstrap": n_bootstrap, "confidence": confidence,
+                "random_state": random_state_param(random_state), "batch_size": batch_size})
+
+
+def encode_bins(bins: Any) -> Any:
+    """``bins`` as plain JSON-friendly values for ``params``."""
+    if isinstance(bins, Mapping):
+        return {str(k): encode_bins(v) for k, v in bins.items()}
+    if isinstance(bins, numbers.Integral):
+        return int(bins)
+    return np.asarray(bins, dtype=np.float64).tolist()
