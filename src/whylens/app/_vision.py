@@ -1,0 +1,581 @@
+"""The vision view: a served CNN, its layers, and what each mode computes and draws.
+
+A :class:`VisionModel` is a PyTorch module taking ``(n, 3, size, size)``
+images in [0, 1] (with an optional ``preprocess`` in front), its class names
+and a few images. Each mode of :data:`MODES` is one library call
+(:func:`whylens.torch.feature_maps`, a CAM, :class:`~whylens.lime.LimeImageExplainer`
+...) and a drawing of its Explanation; the workbench runs them in the model's
+worker and caches their results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from whylens.app import _pictures as pictures
+from whylens.app._images import ImageStore, StoredImage, square_resize
+from whylens.app._params import Param, parse_params
+from whylens.app._served import Cache, Plan, Result
+from whylens.errors import InputError, InputTypeError, describe
+
+__all__ = ["MODES", "Mode", "VisionModel", "run_mode"]
+
+
+def _default_preprocess_module(module: Any, preprocess: Callable[[Any], Any] | None) -> Any:
+    if preprocess is None:
+        return module
+    import torch
+
+    class Preprocessed(torch.nn.Module):
+        """``preprocess`` (on [0, 1] images) in front of the served network."""
+
+        def __init__(self, net: Any) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: Any) -> Any:
+            return self.net(preprocess(x))
+
+    return Preprocessed(module)
+
+
+class VisionModel:
+    """A PyTorch image classifier served by the workbench.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Takes ``(n, 3, size, size)`` float images in [0, 1] (after
+        ``preprocess``) and returns ``(n, n_classes)`` logits.
+    labels : sequence of str, optional
+        Class names (default ``"0"``, ``"1"``, ...).
+    images : mapping of str to array, optional
+        Pictures offered in the picker: (H, W, 3) arrays (uint8, or float in
+        [0, 1]); center-cropped and resized to ``size``.
+    preprocess : callable, optional
+        ``preprocess(x)`` maps a [0, 1] batch to what ``module`` takes (e.g.
+        ImageNet normalisation); it becomes part of the explained network, so
+        its layers are named ``net.<name>``.
+    size : int, default=224
+        Side of the square input.
+    title : str, optional
+        Shown in the page.
+
+    Raises
+    ------
+    InputTypeError
+        ``module`` is not a torch module, or images are not arrays.
+    InputError
+        A bad size, label list or image.
+    """
+
+    kind = "vision"
+
+    def __init__(self, module: Any, *, labels: Sequence[str] | None = None,
+                 images: Mapping[str, Any] | None = None,
+                 preprocess: Callable[[Any], Any] | None = None, size: int = 224,
+                 title: str | None = None) -> None:
+        import torch
+        from whylens.torch import default_layer, layers
+
+        if not isinstance(module, torch.nn.Module):
+            raise InputTypeError(describe("module", "a torch.nn.Module", module))
+        if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 1024:
+            raise InputError(describe("size", "an int in [8, 1024]", size))
+        self.module = _default_preprocess_module(module, preprocess)
+        self.size = size
+        self.title = title or type(module).__name__
+        self.images = ImageStore()
+        example = torch.zeros((1, 3, size, size), dtype=_float_dtype(self.module))
+        self.layers = layers(self.module, example)
+        self.default_layer = default_layer(self.module, example)
+        from whylens.models._torch import module_device
+
+        self.device = module_device(self.module)
+        probs = self._probabilities(np.zeros((1, size, size, 3), np.float32))
+        self.n_classes = int(probs.shape[1])
+        if labels is None:
+            labels = [str(i) for i in range(self.n_classes)]
+        labels = [str(v) for v in labels]
+        if len(labels) != self.n_classes:
+            raise InputError(describe("labels", f"{self.n_classes} class names (the model's "
+                                      "outputs)", got_text=f"{len(labels)} names"))
+        self.labels = labels
+        self.bundled: list[StoredImage] = []
+        for name, image in (images or {}).items():
+            arr = np.asarray(image)
+            if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+                raise InputError(describe(f"images[{name!r}]", "an (H, W, 3) RGB array", arr))
+            self.bundled.append(self.images.add(square_resize(arr[..., :3], size), str(name),
+                                                pinned=True))
+
+    # ------------------------------------------------------------------ model calls
+    def tensor(self, pixels: np.ndarray) -> Any:
+        """(H, W, 3) or (n, H, W, 3) pixels as the module's (n, 3, H, W) input tensor."""
+        import torch
+
+        arr = np.asarray(pixels, dtype=np.float32)
+        if arr.ndim == 3:
+            arr = arr[None]
+        t = torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
+        return t.to(device=self.device, dtype=_float_dtype(self.module))
+
+    def _probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        from whylens._locks import model_lock
+        from whylens.models._torch import torch_predict_fn
+
+        with model_lock(self.module):
+            return torch_predict_fn(self.module, probability=True)(self.tensor(pixels))
+
+    def top_classes(self, image: StoredImage, k: int = 5) -> list[dict[str, Any]]:
+        """The ``k`` most probable classes of an image: ``[{"index", "label", "p"}]``."""
+        p = self._probabilities(image.pixels)[0]
+        order = np.argsort(-p, kind="stable")[:k]
+        return [{"index": int(i), "label": self.labels[i], "p": float(p[i])} for i in order]
+
+    def check_layer(self, layer: Any) -> str:
+        """Return ``layer`` if it is a named layer of the model, else raise :class:`InputError`."""
+        names = {info.name for info in self.layers}
+        if not isinstance(layer, str) or layer not in names:
+            raise InputError(describe("layer", "a layer name of GET /api/models/{model}",
+                                      layer, f"For example {self.default_layer!r}."))
+        return layer
+
+    def check_target(self, target: Any) -> int:
+        """Return ``target`` if it is a class index of the model, else raise."""
+        if isinstance(target, bool) or not isinstance(target, int):
+            raise InputTypeError(describe("target", "a class index (int)", target))
+        if not 0 <= target < self.n_classes:
+            raise InputError(describe("target", f"a class index in [0, {self.n_classes})",
+                                      target))
+        return target
+
+    def image(self, digest: Any) -> StoredImage:
+        """The stored image with this id, else raise :class:`InputError`."""
+        image = self.images.get(digest) if isinstance(digest, str) else None
+        if image is None:
+            raise InputError(describe("image", "the id of a bundled or uploaded image",
+                                      digest, "Upload it with POST /api/models/{model}/images."))
+        return image
+
+    def plan(self, body: dict[str, Any], cache: Cache) -> Plan:
+        """Check an explain request and plan it.
+
+        ``body``: ``{"image": id, "mode": name, "layer": name, "target": int,
+        "params": {...}}``; ``mode="predict"`` returns the top-5 classes.
+        ``target`` defaults to the image's most probable class.
+
+        Raises
+        ------
+        InputError, InputTypeError
+            Unknown image, mode, layer or class; a parameter out of range.
+        """
+        image = self.image(body.get("image"))
+        mode_name = body.get("mode")
+        if mode_name == "predict":
+            return Plan(("predict", image.digest),
+                        lambda report: Result(None, {"classes": self.top_classes(image)}))
+        mode = MODES.get(mode_name) if isinstance(mode_name, str) else None
+        if mode is None:
+            raise InputError(describe("mode", f"one of {['predict', *MODES]}", mode_name))
+        layer = self.check_layer(body.get("layer", self.default_layer)) if mode.uses_layer \
+            else None
+        target = body.get("target")
+        target = None if target is None or not mode.uses_target else self.check_target(target)
+        params = parse_params(mode.params, body.get("params"))
+        compute_key = ("explanation", image.digest, mode.name, layer, target,
+                       mode.compute_params(params))
+        key = (*compute_key, tuple(params.items()))
+
+        def run(report: Any) -> Result:
+            if not mode.uses_target:
+                chosen = 0  # not used
+            elif target is None:
+                chosen = self.top_classes(image, 1)[0]["index"]
+            else:
+                chosen = target
+            exp = cache.get((*compute_key[:4], chosen, compute_key[5]))
+            result = run_mode(self, mode, image, layer, chosen, params, report, exp)
+            cache.put((*compute_key[:4], chosen, compute_key[5]), result.explanation)
+            return result
+
+        return Plan(key, run, long=mode.long)
+
+    def info(self) -> dict[str, Any]:
+        """What the page needs to draw the view (JSON-ready)."""
+        return {
+            "kind": self.kind, "title": self.title, "size": self.size,
+            "n_classes": self.n_classes, "default_layer": self.default_layer,
+            "layers": [{"name": i.name, "kind": i.kind,
+                        "shape": None if i.output_shape is None else list(i.output_shape),
+                        "spatial": i.spatial, "n_params": i.n_params, "order": i.order,
+                        "depth": i.name.count(".")} for i in self.layers],
+            "images": [{"id": im.digest, "name": im.name} for im in self.bundled],
+            "modes": [m.schema() for m in MODES.values()],
+        }
+
+
+def _float_dtype(module: Any) -> Any:
+    from whylens.models._torch import _module_float_dtype
+
+    return _module_float_dtype(module)
+
+
+# ---------------------------------------------------------------------- modes
+@dataclass(frozen=True)
+class Mode:
+    """One thing the page can show for a clicked layer (or the whole input).
+
+    Attributes
+    ----------
+    name, title : str
+    uses_layer : bool
+        Whether the result depends on the clicked layer.
+    long : bool
+        Whether it usually takes seconds (the page shows progress and Cancel).
+    params : tuple of Param
+    compute : callable
+        ``compute(model, image, layer, target, params, report) -> Explanation``.
+    draw : callable
+        ``draw(model, image, explanation, target, params) -> (pixels, meta)``.
+    """
+
+    name: str
+    title: str
+    uses_layer: bool
+    long: bool
+    params: tuple[Param, ...]
+    compute: Callable[..., Any]
+    draw: Callable[..., tuple[np.ndarray, dict[str, Any]]]
+    uses_target: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        """The mode as the page sees it."""
+        return {"name": self.name, "title": self.title, "uses_layer": self.uses_layer,
+                "uses_target": self.uses_target, "long": self.long,
+                "params": [p.schema() for p in self.params]}
+
+    def compute_params(self, params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+        """The parameters that change the computation (the rest only change the drawing)."""
+        views = {p.name for p in self.params if p.view}
+        return tuple((k, v) for k, v in params.items() if k not in views)
+
+
+_ALPHA = Param("alpha", "float", 0.5, 0.0, 1.0, label="overlay opacity", view=True)
+
+
+# --- feature maps
+def _fmaps(model: VisionModel, image: StoredImage, layer: str, target: int,
+           params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
+    from whylens.torch import feature_maps
+
+    return feature_maps(model.module, model.tensor(image.pixels), layer, callback=report,
+                        progress=False)
+
+
+def _draw_fmaps(model: VisionModel, image: StoredImage, exp: Any, target: int,
+                params: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    values = exp.values[0]  # (C, *spatial), ranked by mean activation
+    channels = np.asarray(exp.labels)
+    means = np.asarray(exp.base_values)[0]
+    if params["order"] == "index":
+        order = np.argsort(channels, kind="stable")
+        values, channels, means = values[order], channels[order], means[order]
+    per_page = int(params["per_page"])
+    n = len(channels)
+    pages = max(1, -(-n // per_page))
+    page = min(int(params["page"]), pages - 1)
+    sl = slice(page * per_page, (page + 1) * per_page)
+    grid = pictures.channel_grid(values[sl], columns=8 if per_page >= 32 else 4,
+                                 tile=96 if per_page <= 16 else 64)
+    return grid, {"n_channels": n, "page": page, "pages": pages,
+                  "channels": channels[sl].tolist(),
+                  "means": [round(float(m), 5) for m in means[sl]],
+                  "spatial": list(values.shape[1:])}
+
+
+# --- filter patterns
+def _patterns(model: VisionModel, image: StoredImage, layer: str, target: int,
+              params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
+    from whylens.torch import filter_patterns
+
+    info = next(i for i in model.layers if i.name == layer)
+    n_channels = info.output_shape[1] if info.output_shape and len(info.output_shape) > 1 \
+        else None
+    start = int(params["first_channel"])
+    if n_channels is not None and start >= n_channels:
+        raise InputError(describe("params.first_channel",
+                                  f"a channel index in [0, {n_channels})", start))
+    stop = start + int(params["count"])
+    if n_channels is not None:
+        stop = min(stop, n_channels)
+    return filter_patterns(model.module, layer, list(range(start, stop)),
+                           steps=int(params["steps"]), size=int(params["size"]),
+                           lr=float(params["lr"]), random_state=0,
+                           input_shape=(3, int(params["size"]), int(params["size"])),
+                           callback=report, progress=False)
+
+
+def _draw_patterns(model: VisionModel, image: StoredImage, exp: Any, target: int,
+                   params: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    pats = exp.values[0]  # (k, H, W, C)
+    tiles = []
+    for p in pats:
+        lo, hi = np.percentile(p, [1, 99])
+        tiles.append(np.clip((p - lo) / (hi - lo) if hi > lo else p * 0.0, 0.0, 1.0))
+    k = len(tiles)
+    cols = min(4, k)
+    rows = -(-k // cols)
+    h, w = tiles[0].shape[:2]
+    scale = max(1, 128 // max(h, w))
+    th, tw, gap = h * scale, w * scale, 2
+    out = np.full((rows * (th + gap) - gap, cols * (tw + gap) - gap, 3), 255, np.uint8)
+    for i, t in enumerate(tiles):
+        t8 = (t * 255.0 + 0.5).astype(np.uint8)
+        t8 = np.repeat(np.repeat(t8, scale, axis=0), scale, axis=1)
+        r, c = divmod(i, cols)
+        out[r * (th + gap) : r * (th + gap) + th, c * (tw + gap) : c * (tw + gap) + tw] = t8
+    return out, {"channels": np.asarray(exp.labels).tolist(),
+                 "reached": [round(float(v), 5) for v in np.asarray(exp.output)[0]]}
+
+
+# --- CAMs
+def _cam_compute(method: str) -> Callable[..., Any]:
+    def compute(model: VisionModel, image: StoredImage, layer: str, target: int,
+                params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
+        from whylens.torch import cam
+
+        return cam(method, model.module, layer)(model.tensor(image.pixels), target=target,
+                                                 callback=report, progress=False)
+
+    return compute
+
+
+def _heat_meta(exp: Any, lo: float, hi: float) -> dict[str, Any]:
+    return {"min": round(lo, 6), "max": round(hi, 6), "n_evals": int(exp.n_evals or 0)}
+
+
+def _draw_unsigned(model: VisionModel, image: StoredImage, exp: Any, target: int,
+                   params: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    from whylens.plot._image import heat_map
+
+    scaled, lo, hi = pictures.unsigned_scale(heat_map(exp))
+    pixels = pictures.heat_overlay(image.pixels, scaled, cmap="jet", alpha=params["alpha"])
+    return pixels, _heat_meta(exp, lo, hi)
+
+
+def _draw_signed(model: VisionModel, image: StoredImage, exp: Any, target: int,
+                 params: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    from whylens.plot._image import heat_map
+
+    values = heat_map(exp)
+    if values.ndim == 3:  # a layer's (C, h, w) attribution: its channels summed
+        values = values.sum(axis=0)
+    scaled, bound = pictures.signed_scale(values)
+    pixels = pictures.heat_overlay(image.pixels, scaled, cmap="bwr",
+                                   alpha=min(1.0, params["alpha"] * 1.6),
+                                   weight_by_value=True)
+    meta = _heat_meta(exp, -bound, bound)
+    if getattr(exp, "delta", None) is not None:
+        meta["delta"] = round(float(np.abs(np.asarray(exp.delta)).max()), 6)
+    return pixels, meta
+
+
+def _layer_values_map(exp: Any) -> Any:
+    """A layer attribution (1, 1, C, h, w) as the (1, 1, h, w) map of its channels' sum."""
+    import dataclasses
+
+    summed = np.asarray(exp.values).sum(axis=2)
+    return dataclasses.replace(exp, values=summed)
+
+
+def _layer_gradient_shap(model: VisionModel, image: StoredImage, layer: str, target: int,
+                         params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
+    import torch
+    from whylens.torch import LayerGradientShap
+
+    x = model.tensor(image.pixels)
+    rng = np.random.default_rng(0)
+    noise = torch.as_tensor(rng.uniform(0, 1, size=(2, *x.shape[1:])), dtype=x.dtype,
+                            device=x.device)
+    baselines = torch.cat([torch.zeros_like(x), noise])
+    exp = LayerGradientShap(model.module, layer, n_samples=int(params["n_samples"]),
+                            stdevs=float(params["stdevs"]), random_state=0)(
+        x, target=target, baselines=baselines, callback=report, progress=False)
+    return exp
+
+
+def _draw_layer_signed(model: VisionModel, image: StoredImage, exp: Any, target: int,
+                       params: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    values = np.asarray(exp.values)[0, 0]
+    if values.ndim == 3:
+        values = values.sum(axis=0)
+    scaled, bound = pictures.signed_scale(values)
+    pixels = pictures.heat_overlay(image.pixels, scaled, cmap="bwr",
+                                   alpha=min(1.0, params["alpha"] * 1.6), weight_by_value=True)
+    return pixels, _heat_meta(exp, -bound, bound)
+
+
+def _baseline(image: StoredImage, kind: str) -> np.ndarray:
+    if kind == "black":
+        return np.zeros_like(image.pixels)
+    if kind == "white":
+        return np.ones_like(image.pixels)
+    from scipy.ndimage import gaussian_filter
+
+    return gaussian_filter(image.pixels, sigma=(10, 10, 0)).astype(np.float32)
+
+
+def _integrated_gradients(model: VisionModel, image: StoredImage, layer: str, target: int,
+                          params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
+    from whylens.torch import IntegratedGradients
+
+    base = model.tensor(_baseline(image, params["baseline"]))
+    return IntegratedGradients(model.module, n_steps=int(params["n_steps"]))(
+        model.tensor(image.pixels), target=target, baselines=base, callback=report,
+        progress=False)
+
+
+def _smoothgrad(model: VisionModel, image: StoredImage, layer: str, target: int,
+                params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
+    from whylens.torch import SmoothGrad
+
+    return SmoothGrad(model.module, nt_samples=int(params["nt_samples"]),
+                      stdevs=float(params["stdevs"]), abs=True, random_state=0)(
+        model.tensor(image.pixels), target=target, callback=report, progress=False)
+
+
+def _draw_abs(model: VisionModel, image: StoredImage, exp: Any, target: int,
+              params: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    from whylens.plot._image import heat_map
+
+    scaled, lo, hi = pictures.unsigned_scale(np.abs(heat_map(exp)))
+    pixels = pictures.heat_overlay(image.pixels, scaled, cmap="inferno", alpha=params["alpha"])
+    return pixels, _heat_meta(exp, lo, hi)
+
+
+_SEGMENTATIONS = {
+    "quickshift": {"kernel_size": 4, "max_dist": 200, "ratio": 0.2},
+    "slic": {"n_segments": 60, "compactness": 10, "start_label": 0},
+    "felzenszwalb": {"scale": 200, "sigma": 0.5, "min_size": 100},
+}
+
+
+def _lime(model: VisionModel, image: StoredImage, layer: str, target: int,
+          params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
+    from whylens.lime import LimeImageExplainer
+    from whylens.representations.image import SegmentationAlgorithm
+
+    seg_name = params["segmentation"]
+    extra = {"random_seed": 0} if seg_name == "quickshift" else {}
+    seg = SegmentationAlgorithm(seg_name, **_SEGMENTATIONS[seg_name], **extra)
+    hide = None if params["hide_color"] == "mean" else (
+        0.0 if params["hide_color"] == "black" else "blur")
+    explainer = LimeImageExplainer(random_state=int(params["random_state"]))
+    return explainer.explain_instance(
+        image.pixels, model.module, target=target, hide_color=hide,
+        num_samples=int(params["num_samples"]), segmentation_fn=seg,
+        class_names=model.labels, callback=report, progress=False)
+
+
+def _draw_lime(model: VisionModel, image: StoredImage, exp: Any, target: int,
+               params: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    segments = exp.features.segments[0]
+    weights = np.asarray(exp.values)[0, 0]
+    k = int(params["num_features"])
+    top = np.argsort(-np.abs(weights), kind="stable")[:k]
+    shown = np.zeros_like(weights)
+    shown[top] = weights[top]
+    scaled, bound = pictures.signed_scale(shown[segments])
+    pixels = pictures.heat_overlay(image.pixels, scaled, cmap="bwr",
+                                   alpha=min(1.0, params["alpha"] * 1.6), weight_by_value=True)
+    keep = np.isin(segments, top)
+    pixels = pictures.segment_boundaries(pixels, np.where(keep, segments, -1))
+    surrogate = getattr(exp, "surrogate", None)
+    score = None if surrogate is None else surrogate.score
+    meta = {"n_segments": int(weights.shape[0]), "min": -bound, "max": bound,
+            "n_evals": int(exp.n_evals or 0),
+            "top": [{"segment": int(s), "weight": round(float(weights[s]), 6)} for s in top]}
+    if score is not None:
+        meta["score"] = round(float(np.ravel(score)[0]), 6)
+    return pixels, meta
+
+
+MODES: dict[str, Mode] = {}
+
+
+def _add(mode: Mode) -> None:
+    MODES[mode.name] = mode
+
+
+_add(Mode("feature_maps", "Feature maps", True, False, (
+    Param("page", "int", 0, 0, 10_000, view=True),
+    Param("per_page", "choice", 32, choices=(16, 32, 64), label="channels per page", view=True),
+    Param("order", "choice", "mean", choices=("mean", "index"), label="sort by", view=True),
+), _fmaps, _draw_fmaps, uses_target=False))
+_add(Mode("filter_patterns", "Filter patterns", True, True, (
+    Param("first_channel", "int", 0, 0, 100_000, label="first channel"),
+    Param("count", "int", 8, 1, 32, label="channels"),
+    Param("steps", "int", 48, 1, 512),
+    Param("size", "int", 64, 16, 224),
+    Param("lr", "float", 0.1, 0.0, 10.0, label="step size"),
+), _patterns, _draw_patterns, uses_target=False))
+for _name, _title, _long in (("gradcam", "Grad-CAM", False), ("gradcam++", "Grad-CAM++", False),
+                             ("hirescam", "HiResCAM", False), ("layercam", "LayerCAM", False),
+                             ("eigencam", "EigenCAM", False), ("scorecam", "Score-CAM", True),
+                             ("ablationcam", "Ablation-CAM", True)):
+    _add(Mode(_name, _title, True, _long, (_ALPHA,), _cam_compute(_name), _draw_unsigned,
+              uses_target=_name != "eigencam"))
+_add(Mode("layer_gradient_shap", "Layer Gradient SHAP", True, True, (
+    Param("n_samples", "int", 16, 1, 256, label="samples"),
+    Param("stdevs", "float", 0.0, 0.0, 1.0, label="noise"),
+    _ALPHA,
+), _layer_gradient_shap, _draw_layer_signed))
+_add(Mode("integrated_gradients", "Integrated Gradients", False, True, (
+    Param("n_steps", "int", 32, 2, 512, label="steps"),
+    Param("baseline", "choice", "black", choices=("black", "white", "blur")),
+    _ALPHA,
+), _integrated_gradients, _draw_signed))
+_add(Mode("smoothgrad", "SmoothGrad", False, True, (
+    Param("nt_samples", "int", 25, 1, 256, label="samples"),
+    Param("stdevs", "float", 0.15, 0.0, 1.0, label="noise"),
+    _ALPHA,
+), _smoothgrad, _draw_abs))
+_add(Mode("lime", "LIME", False, True, (
+    Param("num_samples", "int", 1000, 10, 10_000, label="samples"),
+    Param("segmentation", "choice", "quickshift", choices=tuple(_SEGMENTATIONS)),
+    Param("hide_color", "choice", "mean", choices=("mean", "black", "blur"),
+          label="hidden segments"),
+    Param("random_state", "int", 0, 0, 2**31 - 1, label="seed"),
+    Param("num_features", "int", 8, 1, 100, label="segments shown", view=True),
+    _ALPHA,
+), _lime, _draw_lime))
+
+
+def run_mode(model: VisionModel, mode: Mode, image: StoredImage, layer: str | None,
+             target: int, params: Mapping[str, Any], report: Callable[[int, int], None],
+             explanation: Any = None) -> Result:
+    """Compute (unless ``explanation`` is given) and draw one panel.
+
+    Returns
+    -------
+    Result
+    """
+    start = time.perf_counter()
+    if explanation is None:
+        explanation = mode.compute(model, image, layer, target, params, report)
+    computed = time.perf_counter() - start
+    pixels, meta = mode.draw(model, image, explanation, target, params)
+    meta.update({"mode": mode.name, "layer": layer if mode.uses_layer else None,
+                 "target": target if mode.uses_target else None,
+                 "target_label": model.labels[target] if mode.uses_target else None,
+                 "seconds": round(computed, 4),
+                 "draw_seconds": round(time.perf_counter() - start - computed, 4),
+                 "width": int(pixels.shape[1]), "height": int(pixels.shape[0])})
+    return Result(explanation=explanation, meta=meta, png=pictures.png(pixels),
+                  title=f"{mode.title} of {model.title}")
