@@ -225,3 +225,41 @@ def test_linear_explainer_warns_whenever_efficiency_fails():
     with pytest.warns(EfficiencyWarning, match="LinearExplainer: Shapley values miss efficiency"):
         exp = explainer(rng.normal(size=(3, 4)))
     assert exp.params["efficiency_max_abs_error"] > 1e-3
+
+
+# ---------------------------------------------------------------------- num_samples=1
+@pytest.mark.parametrize("modality", ["tabular", "text", "image"])
+def test_lime_refuses_one_sample_instead_of_returning_all_zero_weights(cancer, modality):
+    from whylens.errors import InputError, InputTypeError
+    from whylens.lime import LimeImageExplainer, LimeTextExplainer
+
+    X, _, clf = cancer
+
+    def text_model(docs):
+        p = np.array([0.2 + 0.6 * ("good" in d) for d in docs])
+        return np.c_[1 - p, p]
+
+    def image_model(images):
+        p = images.mean(axis=(1, 2, 3))
+        return np.c_[1 - p, p]
+
+    def grid(image):
+        from whylens.representations.image import grid_segments
+
+        return grid_segments(image, 4)
+
+    runs = {
+        "tabular": lambda n: LimeTabularExplainer(X, random_state=0).explain_instance(
+            X[0], clf.predict_proba, num_samples=n),
+        "text": lambda n: LimeTextExplainer(random_state=0).explain_instance(
+            "a good film", text_model, num_samples=n),
+        "image": lambda n: LimeImageExplainer(random_state=0).explain_instance(
+            np.random.default_rng(0).random((8, 8, 3)), image_model, num_samples=n,
+            segmentation_fn=grid),
+    }
+    with pytest.raises(InputError, match=r"num_samples: expected an integer >= 2 \(the "
+                                         r"instance and at least one perturbed sample\)"):
+        runs[modality](1)
+    with pytest.raises(InputTypeError, match="num_samples"):
+        runs[modality](2.0)
+    assert runs[modality](2).n_evals == 2

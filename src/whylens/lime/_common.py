@@ -18,6 +18,7 @@ from whylens.lime._solver import LimeSolver, exponential_kernel
 __all__ = [
     "LabelFits",
     "check_kernel",
+    "check_num_samples",
     "distances_to_first",
     "finish_explanation",
     "fit_labels",
@@ -26,6 +27,29 @@ __all__ = [
 ]
 
 Kernel = Callable[[np.ndarray, float], np.ndarray]
+
+
+def check_num_samples(num_samples: Any) -> int:
+    """Return ``num_samples`` as an int >= 2.
+
+    One sample is the instance alone: the surrogate has nothing to fit and
+    every weight would be 0.
+
+    Raises
+    ------
+    InputTypeError
+        Not an integer.
+    InputError
+        Below 2.
+    """
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
+        return check_positive_int("num_samples", num_samples, minimum=2)
+    if num_samples < 2:
+        raise InputError(describe(
+            "num_samples", "an integer >= 2 (the instance and at least one perturbed sample)",
+            num_samples, "With the instance alone every weight would be 0; lime's default "
+                         "is 5000."))
+    return int(num_samples)
 
 
 def check_kernel(kernel: Any, kernel_width: Any) -> tuple[Kernel, float | None]:

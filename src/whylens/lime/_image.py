@@ -17,6 +17,7 @@ from whylens.errors import InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.lime._common import (
     check_kernel,
+    check_num_samples,
     distances_to_first,
     finish_explanation,
     surrogate_solver,
@@ -158,7 +159,7 @@ class LimeImageExplainer:
             The classifier raised or returned unusable output.
         """
         array, channels_first = to_channels_last(image)
-        num_samples = check_positive_int("num_samples", num_samples)
+        num_samples = check_num_samples(num_samples)
         num_features = check_positive_int("num_features", num_features)
         batch_size = check_batch_size(batch_size)
         seed_param = random_state_param(self.random_state)

@@ -21,6 +21,7 @@ from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.lime._common import (
     check_kernel,
+    check_num_samples,
     distances_to_first,
     finish_explanation,
     surrogate_solver,
@@ -232,7 +233,7 @@ class LimeTabularExplainer:
         data_row = row_values(data_row, "data_row")
         row = check_finite_row("data_row", data_row, self.n_features)
         check_category_codes(row, self.categorical_features, self.categorical_names)
-        num_samples = check_positive_int("num_samples", num_samples)
+        num_samples = check_num_samples(num_samples)
         num_features = check_positive_int("num_features", num_features)
         batch_size = check_batch_size(batch_size)
         output = "probability" if self.mode == "classification" else "auto"

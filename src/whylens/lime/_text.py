@@ -17,6 +17,7 @@ from whylens.errors import InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.lime._common import (
     check_kernel,
+    check_num_samples,
     distances_to_first,
     finish_explanation,
     surrogate_solver,
@@ -162,7 +163,7 @@ class LimeTextExplainer:
                 describe("text_instance", "a str (one document)", text_instance,
                          "To explain several documents, call explain_instance once per document.")
             )
-        num_samples = check_positive_int("num_samples", num_samples)
+        num_samples = check_num_samples(num_samples)
         num_features = check_positive_int("num_features", num_features)
         batch_size = check_batch_size(batch_size)
         model = as_model(classifier_fn, output="probability", chunk_size=batch_size,
