@@ -13,5 +13,19 @@ from __future__ import annotations
 __all__: list[str] = []
 
 # ---- permutation importance, partial dependence, displays (owner: issue 18 part A) ----
+from whylens.inspection._permutation import (
+    ImportanceResult,
+    impurity_importance,
+    permutation_importance,
+)
+from whylens.inspection._results import InspectionResult, SubsamplingWarning
+
+__all__ += [
+    "ImportanceResult",
+    "InspectionResult",
+    "SubsamplingWarning",
+    "impurity_importance",
+    "permutation_importance",
+]
 
 # ---- other global views: append imports and ``__all__ += [...]`` lines below ----

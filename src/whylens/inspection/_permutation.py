@@ -1,0 +1,507 @@
+"""Permutation importance (with groups of features permuted jointly) and impurity importance.
+
+Every repeat of a feature (or group) is evaluated in one chunked model call:
+the permuted rows of all repeats are built chunk by chunk inside
+:meth:`whylens.models.Model.call_chunked`, so the model sees few, large
+batches (scikit-learn calls it once per feature and repeat). The scores are
+then computed per repeat by the scorers the user named, which see a *replay*
+stand-in of the model whose ``predict``/``predict_proba``/``decision_function``
+return the outputs already computed; every scikit-learn scorer, by name or
+object, and every callable ``scorer(estimator, X, y)`` works unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from whylens._convention import check_batch_size, checked_callback
+from whylens._validation import (
+    check_names,
+    check_positive_int,
+    check_random_state,
+    random_state_param,
+)
+from whylens.errors import InputError, InputTypeError, describe
+from whylens.inspection._results import InspectionResult
+from whylens.inspection._scoring import ReplayToken, replay, resolve_scoring, responses_of
+from whylens.inspection._tables import as_table, column_index, n_rows_of, take_rows
+from whylens.models._frames import is_dataframe
+
+__all__ = ["ImportanceResult", "impurity_importance", "permutation_importance"]
+
+
+# ----------------------------------------------------------------------------- the result
+@dataclasses.dataclass
+class ImportanceResult(InspectionResult):
+    """Feature importances with their spread over repeats, for one or several scorers.
+
+    Attributes
+    ----------
+    method : str
+        ``"permutation"`` or ``"impurity"``.
+    scorers : list of str
+        The scorers' names (``["impurity"]`` for impurity importance).
+    names : list of str
+        One name per feature or group (a group's name joins its columns with ``+``
+        unless it was named).
+    mean : ndarray of shape (n_scorers, n_features)
+        Mean importance: the score of the rows as they are minus the score with
+        the feature permuted, averaged over the repeats (for impurity, the
+        ensemble's ``feature_importances_``).
+    std : ndarray of shape (n_scorers, n_features)
+        Standard deviation over the repeats (over the trees, for impurity).
+    raw : ndarray of shape (n_scorers, n_features, n_repeats)
+        Importance per repeat (per tree, for impurity).
+    baseline : ndarray of shape (n_scorers,)
+        Score of the unpermuted rows (NaN for impurity).
+    groups : list of list of int
+        The columns of each feature or group.
+    n_samples : int
+        Rows given.
+    sample_indices : ndarray of int or None
+        Rows used (``max_samples``); None when all were used.
+    params : dict
+        The arguments that reproduce the result (``random_state`` included).
+    n_evals : int
+        Model evaluations (rows), per response method used.
+    """
+
+    FORMAT = "whylens.ImportanceResult/1"
+
+    method: str
+    scorers: list[str]
+    names: list[str]
+    mean: np.ndarray
+    std: np.ndarray
+    raw: np.ndarray
+    baseline: np.ndarray
+    groups: list[list[int]]
+    n_samples: int
+    sample_indices: np.ndarray | None
+    params: dict[str, Any]
+    n_evals: int
+
+    def __getitem__(self, scorer: str | int) -> ImportanceResult:
+        """The result of one scorer (by name or position)."""
+        if isinstance(scorer, str):
+            if scorer not in self.scorers:
+                raise InputError(describe("scorer", f"one of {self.scorers}", scorer))
+            index = self.scorers.index(scorer)
+        elif isinstance(scorer, (int, np.integer)) and -len(self.scorers) <= scorer < len(
+                self.scorers):
+            index = int(scorer) % len(self.scorers)
+        else:
+            raise InputError(describe("scorer", f"a name in {self.scorers} or a position",
+                                      scorer))
+        s = slice(index, index + 1)
+        return dataclasses.replace(self, scorers=[self.scorers[index]], mean=self.mean[s],
+                                   std=self.std[s], raw=self.raw[s], baseline=self.baseline[s])
+
+    def _single(self, what: str) -> int:
+        if len(self.scorers) != 1:
+            raise InputError(describe(
+                "result", f"one scorer for .{what}", got_text=f"{len(self.scorers)} scorers "
+                f"{self.scorers}", fix=f"Select one first: result[{self.scorers[0]!r}].{what}, "
+                "or read .mean/.std/.raw (scorer first)."))
+        return 0
+
+    @property
+    def importances_mean(self) -> np.ndarray:
+        """ndarray of shape (n_features,): the mean of the one scorer (scikit-learn's name)."""
+        return self.mean[self._single("importances_mean")]
+
+    @property
+    def importances_std(self) -> np.ndarray:
+        """ndarray of shape (n_features,): the std of the one scorer (scikit-learn's name)."""
+        return self.std[self._single("importances_std")]
+
+    @property
+    def importances(self) -> np.ndarray:
+        """ndarray of shape (n_features, n_repeats) of the one scorer (scikit-learn's name)."""
+        return self.raw[self._single("importances")]
+
+    def ranking(self, scorer: str | int = 0) -> list[str]:
+        """Names from the most to the least important for ``scorer``."""
+        one = self[scorer]
+        return [one.names[i] for i in np.argsort(-one.mean[0], kind="stable")]
+
+
+# ----------------------------------------------------------------------------- inputs
+def _resolve_groups(feature_groups: Any, names: list[str]) -> tuple[list[list[int]], list[str]]:
+    if feature_groups is None:
+        return [[j] for j in range(len(names))], list(names)
+    if isinstance(feature_groups, dict):
+        items = list(feature_groups.items())
+    elif isinstance(feature_groups, (list, tuple)):
+        items = [(None, g) for g in feature_groups]
+    else:
+        raise InputTypeError(describe(
+            "feature_groups", "None, a list of column lists or a dict name -> columns",
+            feature_groups))
+    if not items:
+        raise InputError(describe("feature_groups", "at least one group", feature_groups))
+    groups, group_names, owner = [], [], {}
+    for position, (name, group) in enumerate(items):
+        members = [group] if isinstance(group, (str, int, np.integer)) else group
+        try:
+            members = list(members)
+        except TypeError as exc:
+            raise InputTypeError(describe(f"feature_groups[{position}]", "a list of columns",
+                                          group)) from exc
+        if not members:
+            raise InputError(describe(f"feature_groups[{position}]", "at least one column",
+                                      group))
+        cols = [column_index(c, names, "feature_groups") for c in members]
+        for c in cols:
+            if c in owner:
+                where = owner[c]
+                raise InputError(describe(
+                    "feature_groups", "groups that do not overlap",
+                    got_text=f"column {names[c]!r} in group {where} and in group {position}",
+                    fix="Put each column in one group only (it is permuted with its group)."))
+            owner[c] = position
+        groups.append(cols)
+        group_names.append(str(name) if name is not None else "+".join(names[c] for c in cols))
+    return groups, group_names
+
+
+def _row_count(max_samples: Any, n: int) -> int:
+    if max_samples is None:
+        return n
+    if isinstance(max_samples, (float, np.floating)) and not isinstance(max_samples, bool):
+        if not 0.0 < max_samples <= 1.0:
+            raise InputError(describe("max_samples", "a fraction in (0, 1] or a row count",
+                                      max_samples))
+        return max(1, round(float(max_samples) * n))
+    count = check_positive_int("max_samples", max_samples)
+    if count > n:
+        raise InputError(describe("max_samples", f"at most the {n} rows of X", max_samples,
+                                  "Pass None to use every row."))
+    return count
+
+
+class _Permuted:
+    """Builds the rows of every repeat of one group: row r of repeat t is row r with the
+    group's columns taken from row ``perms[t, r]``."""
+
+    def __init__(self, table: Any, perms: np.ndarray, cols: list[int]) -> None:
+        self.table, self.perms, self.cols = table, perms, cols
+        self.n = perms.shape[1]
+
+    def __call__(self, start: int, stop: int) -> Any:
+        index = np.arange(start, stop)
+        rows, donors = index % self.n, self.perms[index // self.n, index % self.n]
+        if is_dataframe(self.table):
+            chunk = self.table.iloc[rows].reset_index(drop=True)
+            for c in self.cols:
+                chunk.isetitem(c, self.table.iloc[:, c].to_numpy()[donors])
+            return chunk
+        chunk = self.table[rows]
+        chunk[:, self.cols] = self.table[donors[:, None], self.cols]
+        return chunk
+
+
+# ----------------------------------------------------------------------------- public
+def permutation_importance(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    scoring: Any = None,
+    n_repeats: int = 5,
+    feature_groups: Any = None,
+    max_samples: int | float | None = None,
+    sample_weight: Any = None,
+    random_state: Any = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+) -> ImportanceResult:
+    """Permutation importance of every feature, or of groups of features permuted jointly.
+
+    The importance of a feature is how much the score drops when its column
+    is shuffled (breaking its relation to the target and the other features):
+    ``score(X, y) - score(X with the column permuted, y)``, over ``n_repeats``
+    permutations. A group's columns are permuted with the same permutation, so
+    correlated or duplicated features, which hide each other when permuted
+    alone, are measured together.
+
+    All repeats of one feature are evaluated in one chunked model call (rows
+    of every repeat stacked, built chunk by chunk), so the model is called
+    about ``n_features`` times instead of ``n_features * n_repeats``.
+
+    Parameters
+    ----------
+    model : fitted scikit-learn estimator or pipeline, callable, torch module, or Model
+        A scikit-learn estimator is scored as scikit-learn scores it (its
+        ``predict``, ``predict_proba``, ``decision_function`` as the scorer
+        asks). Any other model goes through :func:`whylens.models.as_model`:
+        an output of one column is a regression's prediction; several columns
+        are a classifier's probabilities (when the model says so, or they are
+        non-negative rows summing to 1) or decision scores, whose arg max is
+        the predicted class (classes: the model's output names, else 0..k-1).
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        The rows to permute; a DataFrame reaches the model as a DataFrame.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        The targets.
+    scoring : str, callable, list of str, dict of str -> str or callable, or None
+        As in scikit-learn: a scorer name (``sklearn.metrics.get_scorer_names()``),
+        a callable ``scorer(estimator, X, y, sample_weight=None) -> float``
+        (greater is better), several names, or a dict of them. ``None``:
+        accuracy for a classifier, R² otherwise. Every scorer uses the same
+        model outputs. A callable receives a stand-in estimator whose response
+        methods return the precomputed outputs; a scikit-learn scorer also
+        receives a token for ``X`` instead of the permuted table.
+    n_repeats : int, default=5
+        Permutations per feature.
+    feature_groups : list of lists, or dict of str -> list, optional
+        Columns (indices or names) permuted together; one importance per
+        group, named by the dict's keys or the columns joined by ``+``.
+        Groups must not overlap; columns in no group are not measured.
+        ``None``: every column on its own.
+    max_samples : int or float, optional
+        Rows to use (a count, or a fraction of ``n_samples``), drawn once
+        without replacement and used for the baseline score and every
+        permutation. The rows used are in ``result.sample_indices``.
+    sample_weight : array-like of shape (n_samples,), optional
+        Passed to the scorers.
+    random_state : None, int or numpy.random.Generator
+        Seeds the rows drawn and the permutations (the same permutations
+        serve every feature, as in scikit-learn).
+    batch_size : int, optional
+        Rows per model call; ``None`` sizes the chunks from the memory budget.
+    progress : bool, optional
+        A progress bar over all model evaluations (default: when stderr is a
+        terminal).
+    callback : callable, optional
+        ``callback(done, total)`` after every chunk (rows evaluated, over all
+        features and response methods); raising
+        :class:`~whylens.errors.Cancelled` or returning ``False`` stops the work.
+
+    Returns
+    -------
+    ImportanceResult
+        ``mean``/``std`` of shape (n_scorers, n_features), ``raw`` of shape
+        (n_scorers, n_features, n_repeats), ``names``, ``baseline``; with one
+        scorer also scikit-learn's ``importances_mean``, ``importances_std``
+        and ``importances``.
+
+    Raises
+    ------
+    InputError
+        ``y`` or ``sample_weight`` whose length is not ``n_samples``,
+        overlapping or unknown groups, an unknown scorer name, ``n_repeats``
+        < 1, ``max_samples`` out of range, an unfitted estimator.
+    InputTypeError
+        Arguments of the wrong type.
+    ModelError, ModelOutputError
+        The model raised or returned unusable output.
+    Cancelled
+        The callback stopped the work.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from whylens.inspection import permutation_importance
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 3)); y = X @ [2.0, 1.0, 0.0]
+    >>> r = permutation_importance(LinearRegression().fit(X, y), X, y,
+    ...                            scoring="neg_mean_squared_error", random_state=0)
+    >>> np.round(r.importances_mean / (2 * np.array([4.0, 1.0, 0.0]) + 1e-12), 1)
+    array([1., 1., 0.])
+    """
+    n_repeats = check_positive_int("n_repeats", n_repeats)
+    batch_size = check_batch_size(batch_size)
+    user_callback = checked_callback(callback)
+    table, names = as_table(X)
+    n = n_rows_of(table)
+    if y is None:
+        raise InputError(describe("y", f"{n} targets (one per row of X)", y))
+    y_array = y if hasattr(y, "iloc") else np.asarray(y)
+    if y_array.ndim == 0 or n_rows_of(y_array) != n:
+        raise InputError(describe("y", f"one target per row of X ({n})",
+                                  got_text=f"{n_rows_of(y_array) if y_array.ndim else 0} targets",
+                                  fix="Pass the targets of exactly the rows in X."))
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (n,):
+            raise InputError(describe("sample_weight", f"shape ({n},)",
+                                      got_text=f"shape {sample_weight.shape}"))
+    groups, group_names = _resolve_groups(feature_groups, names)
+    rng = check_random_state(random_state)
+    m = _row_count(max_samples, n)
+    sample_indices = None if m == n else np.sort(rng.choice(n, size=m, replace=False))
+    rows = np.arange(n) if sample_indices is None else sample_indices
+    data = take_rows(table, rows)
+    if is_dataframe(data):
+        data = data.reset_index(drop=True)
+    else:
+        data = np.array(data, copy=True)
+    y_used = take_rows(y_array, rows)
+    weight = None if sample_weight is None else sample_weight[rows]
+    perms = np.stack([rng.permutation(m) for _ in range(n_repeats)])
+
+    responses = responses_of(model, batch_size, take_rows(data, np.arange(min(m, 8))))
+    scorers = resolve_scoring(scoring, classifier=responses.classifier)
+
+    # baseline: the scorers on the rows as they are, recording the methods they use
+    used: list[str] = []
+    base_outputs: dict[str, np.ndarray] = {}
+
+    def respond_base(method: str, X_: Any) -> Any:
+        source = responses.method_source[method]
+        if source not in base_outputs:
+            base_outputs[source] = responses.sources[source](data, progress=False)
+        if method not in used:
+            used.append(method)
+        return responses.decoders[method](base_outputs[source])
+
+    baseline = np.array([_score(scorer, replay(responses, respond_base), data, y_used, weight,
+                                name) for name, scorer in scorers.items()])
+    sources = list(dict.fromkeys(responses.method_source[mth] for mth in used))
+
+    total = len(groups) * len(sources) * n_repeats * m
+    bar = _progress_bar(progress, total)
+    done = [0]
+
+    def report(part_done: int, part_total: int) -> None:
+        if bar is not None:
+            bar.update(done[0] + part_done - bar.n)
+        if user_callback is not None:
+            user_callback(done[0] + part_done, total)
+
+    raw = np.empty((len(scorers), len(groups), n_repeats))
+    try:
+        for g, cols in enumerate(groups):
+            build = _Permuted(data, perms, cols)
+            outputs: dict[str, np.ndarray] = {}
+            for source in sources:
+                outputs[source] = responses.sources[source].call_chunked(
+                    n_repeats * m, build, sample=build(0, 1), progress=False,
+                    callback=report)
+                done[0] += n_repeats * m
+            for t in range(n_repeats):
+                def respond(method: str, X_: Any, t: int = t, build: Any = build,
+                            outputs: dict[str, np.ndarray] = outputs) -> Any:
+                    source = responses.method_source[method]
+                    if source not in outputs:  # a method the baseline did not use
+                        outputs[source] = responses.sources[source].call_chunked(
+                            n_repeats * m, build, sample=build(0, 1), progress=False)
+                    return responses.decoders[method](outputs[source][t * m:(t + 1) * m])
+
+                stand_in = replay(responses, respond)
+                for s, (name, scorer) in enumerate(scorers.items()):
+                    X_t = (ReplayToken(m) if type(scorer).__module__.startswith("sklearn.")
+                           else build(t * m, (t + 1) * m))
+                    raw[s, g, t] = baseline[s] - _score(scorer, stand_in, X_t, y_used, weight,
+                                                        name)
+    finally:
+        if bar is not None:
+            bar.close()
+    n_evals = m * (len(sources) + total // m) if sources else 0
+    return ImportanceResult(
+        method="permutation", scorers=list(scorers), names=group_names,
+        mean=raw.mean(axis=2), std=raw.std(axis=2), raw=raw, baseline=baseline,
+        groups=groups, n_samples=n, sample_indices=sample_indices,
+        params={"n_repeats": n_repeats, "max_samples": max_samples,
+                "random_state": random_state_param(random_state),
+                "scoring": list(scorers), "batch_size": batch_size,
+                "response_methods": used},
+        n_evals=int(n_evals))
+
+
+def _progress_bar(progress: bool | None, total: int) -> Any:
+    if total and (progress or (progress is None and sys.stderr.isatty())):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="whylens: permutation importance", unit="rows",
+                    leave=False)
+    return None
+
+
+def _score(scorer: Callable[..., Any], estimator: Any, X: Any, y: Any, weight: Any,
+           name: str) -> float:
+    value = scorer(estimator, X, y) if weight is None else scorer(estimator, X, y,
+                                                                  sample_weight=weight)
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise InputTypeError(describe(f"scoring[{name!r}]", "a scorer returning one number",
+                                      value, "For several metrics pass a list or a dict of "
+                                      "scorers.")) from exc
+
+
+def impurity_importance(model: Any) -> ImportanceResult:
+    """Mean decrease in impurity of a fitted tree ensemble (``feature_importances_``).
+
+    Free to compute (the trees recorded it while training), but biased: it
+    is measured on the training data, so it rewards what the trees overfit,
+    and it favours high-cardinality features (continuous columns, IDs, many
+    categories), which offer more split points and so more chances to
+    decrease impurity by chance, even when they carry no signal. Prefer
+    :func:`permutation_importance` on held-out data to rank features.
+
+    Parameters
+    ----------
+    model : fitted tree or tree ensemble, or a pipeline ending in one
+        Anything with ``feature_importances_`` (random forests, extra trees,
+        gradient boosting, decision trees); the spread is over its
+        ``estimators_`` when it has them.
+
+    Returns
+    -------
+    ImportanceResult
+        ``method="impurity"``, ``scorers=["impurity"]``; ``mean`` of shape
+        (1, n_features), ``std`` and ``raw`` (1, n_features, n_trees) over the
+        trees (``raw`` has one column, zero ``std``, for a single tree).
+
+    Raises
+    ------
+    InputTypeError
+        A model without ``feature_importances_``.
+    InputError
+        An unfitted model.
+    """
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if not hasattr(type(final), "feature_importances_"):
+        raise InputTypeError(describe(
+            "model", "a fitted tree ensemble with feature_importances_", got_text=f"a "
+            f"{type(final).__name__}", fix="Use permutation_importance for other models."))
+    try:
+        mean = np.asarray(final.feature_importances_, dtype=np.float64)
+    except Exception as exc:  # NotFittedError and the like
+        raise InputError(describe("model", "a fitted estimator", got_text=f"an unfitted "
+                                  f"{type(final).__name__} ({exc})",
+                                  fix="Call .fit(X, y) first.")) from exc
+    trees = getattr(final, "estimators_", None)
+    per_tree = []
+    if trees is not None:
+        for tree in np.asarray(trees, dtype=object).ravel():
+            values = getattr(tree, "feature_importances_", None)
+            if values is not None:
+                per_tree.append(np.asarray(values, dtype=np.float64))
+    raw = np.stack(per_tree, axis=1) if per_tree else mean[:, None]
+    names = _model_feature_names(model, final, mean.size)
+    return ImportanceResult(
+        method="impurity", scorers=["impurity"], names=names, mean=mean[None],
+        std=raw.std(axis=1)[None], raw=raw[None], baseline=np.array([np.nan]),
+        groups=[[j] for j in range(mean.size)], n_samples=0, sample_indices=None,
+        params={"model": type(final).__name__}, n_evals=0)
+
+
+def _model_feature_names(model: Any, final: Any, d: int) -> list[str]:
+    names = getattr(final, "feature_names_in_", None)
+    if names is None and hasattr(model, "steps") and len(model.steps) > 1:
+        try:
+            names = model[:-1].get_feature_names_out()
+        except Exception:  # transformers without feature names
+            names = None
+    if names is None or len(names) != d:
+        return check_names("feature_names", None, d, "x")
+    return [str(v) for v in names]
