@@ -1,7 +1,8 @@
 """The ``whylens`` command line.
 
-``whylens demo`` trains the embedded default models, explains a few
-predictions and writes an HTML report; ``whylens --version`` prints the
+``whylens serve`` opens the workbench (a browser app) on the embedded models
+or the user's; ``whylens demo`` trains the embedded default models, explains a
+few predictions and writes an HTML report; ``whylens --version`` prints the
 version. User errors print one line to stderr and exit with status 2.
 """
 
@@ -65,7 +66,53 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true",
                       help="no progress bars or stage messages on stderr")
     demo.set_defaults(func=_demo)
+
+    serve = sub.add_parser(
+        "serve",
+        help="open the workbench: click a layer of a CNN, explain text and tables in a browser",
+        description="Serve the workbench on 127.0.0.1: EfficientNet-Lite0 with scikit-image's "
+                    "photos, the demo's review classifier and breast-cancer forest, or your own "
+                    "model with --model package.module:factory. Needs the app extra "
+                    '(pip install "whylens[app,demo]").',
+    )
+    serve.add_argument("--model", metavar="SPEC", action="append", default=None,
+                       help="package.module:factory returning a torch module (or a dict with "
+                            "module, labels, images, preprocess, size), or a .pt file with "
+                            "--trust-model; repeat for several models [default: the embedded "
+                            "models]")
+    serve.add_argument("--trust-model", action="store_true",
+                       help="allow loading a pickled .pt module (unpickling runs its code)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="bind address; anything but loopback exposes the models "
+                            "[default: %(default)s]")
+    serve.add_argument("--port", type=int, default=8000, help="[default: %(default)s]")
+    serve.add_argument("--no-browser", action="store_true",
+                       help="do not open the page in a browser")
+    serve.set_defaults(func=_serve)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise _Usage(f"--port: expected an integer in [0, 65535], got {args.port}.")
+    import matplotlib
+
+    matplotlib.use("Agg")  # exports are drawn off screen
+
+    from whylens.app import embedded_models, load_model_spec, serve
+
+    print(f"{PROG}: loading the models ...", file=sys.stderr, flush=True)
+    if args.model:
+        models: dict = {}
+        for spec in args.model:
+            models.update(load_model_spec(spec, trust_model=args.trust_model))
+    else:
+        models = embedded_models()
+    if not models:
+        raise _Usage("no model could be loaded; install the extras: "
+                     'pip install "whylens[app,demo]"')
+    serve(models, host=args.host, port=args.port, open_browser=not args.no_browser)
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
