@@ -263,3 +263,96 @@ def test_lime_refuses_one_sample_instead_of_returning_all_zero_weights(cancer, m
     with pytest.raises(InputTypeError, match="num_samples"):
         runs[modality](2.0)
     assert runs[modality](2).n_evals == 2
+
+
+# ---------------------------------------------------------------------- torch inputs
+def _torch_net():
+    torch = pytest.importorskip("torch")
+    from tests.torch.models import GapNet
+
+    torch.manual_seed(0)
+    return torch, GapNet().double()
+
+
+def _torch_methods(model):
+    from whylens.torch import GradCAM, IntegratedGradients, Saliency
+
+    return {"gradcam": GradCAM(model, "features.2"), "ig": IntegratedGradients(model, n_steps=4),
+            "saliency": Saliency(model)}
+
+
+@pytest.mark.parametrize("method", ["gradcam", "ig", "saliency"])
+def test_torch_methods_refuse_an_empty_batch(method):
+    """rand(0, 3, 16, 16) raised IndexError (GradCAM), a torch.cat ValueError (IG) and a
+    stack RuntimeError (Saliency)."""
+    from whylens.errors import InputError
+
+    torch, model = _torch_net()
+    with pytest.raises(InputError, match=r"x: expected a batch of at least one row, got an "
+                                         r"empty batch of shape \(0, 3, 16, 16\)"):
+        _torch_methods(model)[method](torch.rand(0, 3, 16, 16, dtype=torch.float64), target=1)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "ig", "saliency"])
+def test_torch_methods_refuse_nan_inputs_and_baselines_instead_of_nan_maps(method):
+    from whylens.errors import InputError
+
+    torch, model = _torch_net()
+    calls = []
+    handle = model.register_forward_hook(lambda *args: calls.append(1))
+    explainer = _torch_methods(model)[method]
+    x = torch.rand(3, 3, 8, 8, dtype=torch.float64)
+    for bad in (float("nan"), float("inf")):
+        x_bad = x.clone()
+        x_bad[2, 1, 4, 4] = bad
+        with pytest.raises(InputError, match=r"x: expected finite numbers, got NaN or infinity "
+                                             r"in 1 row\(s\) \(first: row 2\)"):
+            explainer(x_bad, target=1)
+    if method == "ig":
+        baseline = torch.zeros(3, 8, 8, dtype=torch.float64)
+        baseline[0, 0, 0] = float("nan")
+        for b in (baseline, float("nan")):
+            with pytest.raises(InputError, match="baselines: expected finite numbers"):
+                explainer(x, target=1, baselines=b)
+    handle.remove()
+    assert calls == []
+    assert np.isfinite(explainer(x, target=1).values).all()
+    assert not model._forward_hooks and all(p.requires_grad for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", ["Saliency", "InputXGradient", "GuidedBackprop", "Deconvolution",
+                                  "IntegratedGradients", "DeepLift"])
+def test_integer_inputs_suggest_a_layer_method_that_exists(name):
+    """Saliency on token ids suggested LayerSaliency, which does not exist."""
+    import re
+
+    import whylens.torch as wt
+    from whylens.errors import InputTypeError
+
+    torch, model = _torch_net()
+    with pytest.raises(InputTypeError, match="floating-point inputs") as info:
+        getattr(wt, name)(model)(torch.randint(0, 5, (2, 3, 8, 8)), target=1)
+    suggested = re.search(r"whylens\.torch\.(\w+)\(model, model\.embedding\)", str(info.value))
+    assert suggested and isinstance(getattr(wt, suggested.group(1), None), type)
+    if name in ("IntegratedGradients", "DeepLift"):
+        assert suggested.group(1) == f"Layer{name}"
+    else:
+        assert f"({name} has no layer variant)" in str(info.value)
+
+
+def test_a_model_returning_none_is_told_it_returned_nothing(cancer):
+    from whylens.errors import ModelOutputError
+    from whylens.models import as_model
+
+    X, _, _ = cancer
+
+    def forgot_return(rows):
+        rows.sum()
+
+    for call in (lambda: as_model(forgot_return)(X[:4]),
+                 lambda: LimeTabularExplainer(X, random_state=0).explain_instance(
+                     X[0], forgot_return, num_samples=20)):
+        with pytest.raises(ModelOutputError, match=r"got None\. The function returned "
+                                                   r"nothing") as info:
+            call()
+        assert "labels, not scores" not in str(info.value)

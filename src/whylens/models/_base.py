@@ -90,6 +90,12 @@ def to_output_matrix(raw: Any, expected_rows: int, source: str = "the model") ->
         If the output is not numeric, has the wrong number of rows or
         dimensions, or contains NaN or infinity.
     """
+    if raw is None:
+        raise ModelOutputError(
+            describe(f"output of {source}", "an array of shape (n,) or (n, n_outputs)",
+                     got_text="None", fix="The function returned nothing: return the "
+                     "predictions (is a return statement missing?).")
+        )
     if hasattr(raw, "detach") and hasattr(raw, "cpu"):  # a torch tensor
         raw = raw.detach().cpu().numpy()
     if hasattr(raw, "toarray") and not isinstance(raw, np.ndarray):  # scipy sparse

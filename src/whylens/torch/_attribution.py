@@ -77,7 +77,7 @@ from whylens.torch._hooks import (
     restore_state,
     snapshot_state,
 )
-from whylens.torch._inputs import as_input, to_channels_last
+from whylens.torch._inputs import as_input, check_finite, to_channels_last
 from whylens.torch._runner import _Progress, _Run
 
 __all__ = ["GradientAttribution"]
@@ -110,14 +110,27 @@ def _explained_labels(target: Any, labels: Any, output: Tensor) -> np.ndarray:
     return np.broadcast_to(chosen, (int(output.shape[0]), len(chosen))).copy()
 
 
+def _layer_variant(method: GradientAttribution) -> str:
+    """The name of ``method``'s layer variant, or LayerIntegratedGradients when it has none."""
+    import whylens.torch
+
+    name = f"Layer{type(method).__name__}"
+    variant = getattr(whylens.torch, name, None)
+    if isinstance(variant, type) and issubclass(variant, GradientAttribution):
+        return name
+    return "LayerIntegratedGradients"
+
+
 def _float_input(x: Tensor, method: GradientAttribution) -> Tensor:
     if not x.is_floating_point():
+        variant = _layer_variant(method)
+        own = type(method).__name__
+        note = "" if variant == f"Layer{own}" else f" ({own} has no layer variant)"
         raise InputTypeError(
             describe("x", "floating-point inputs to differentiate",
                      got_text=f"dtype {x.dtype}",
                      fix=f"For token ids, attribute the embedding layer: "
-                         f"Layer{type(method).__name__}(model, model.embedding) "
-                         "(whylens.torch.LayerIntegratedGradients).")
+                         f"whylens.torch.{variant}(model, model.embedding){note}.")
         )
     return x
 
@@ -138,7 +151,7 @@ def _baseline_rows(baselines: Any, x: Tensor, argument: str = "baselines",
     if baselines is None:
         return torch.zeros_like(x[:1])
     if isinstance(baselines, (int, float)) and not isinstance(baselines, bool):
-        return torch.full_like(x[:1], baselines)
+        baselines = torch.full_like(x[:1], baselines)
     if isinstance(baselines, np.ndarray):
         baselines = torch.from_numpy(np.ascontiguousarray(baselines))
     if not isinstance(baselines, Tensor):
@@ -159,6 +172,9 @@ def _baseline_rows(baselines: Any, x: Tensor, argument: str = "baselines",
                      " or one row", got_text=f"shape {tuple(baselines.shape)}",
                      fix="Give one reference row for all, or one per instance.")
         )
+    if b.is_floating_point():
+        check_finite(argument, b, "Give finite reference rows (zeros, a blurred input, "
+                                  "training rows).")
     return b
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "WORKING_FACTOR",
     "as_input",
     "call_model",
+    "check_finite",
     "run_rows",
     "to_channels_last",
     "weighted_sum",
@@ -54,7 +55,30 @@ def as_input(x: Any) -> Tensor:
                      got_text=f"shape {tuple(x.shape)}",
                      fix="Add the batch dimension: x[None] or x.unsqueeze(0).")
         )
+    if x.shape[0] == 0:
+        raise InputError(describe("x", "a batch of at least one row",
+                                  got_text=f"an empty batch of shape {tuple(x.shape)}"))
+    if x.is_floating_point() or x.is_complex():
+        check_finite("x", x, "Impute or drop the rows with missing values first.")
     return x
+
+
+def check_finite(argument: str, t: Tensor, fix: str) -> None:
+    """Raise unless every entry of the floating-point tensor ``t`` is finite.
+
+    A NaN in an input or a baseline gives NaN maps without any error.
+
+    Raises
+    ------
+    InputError
+        Naming ``argument`` and the first row with NaN or infinity.
+    """
+    bad = ~torch.isfinite(t.detach())
+    if bool(bad.any()):
+        rows = torch.nonzero(bad.reshape(bad.shape[0], -1).any(dim=1)).reshape(-1)
+        raise InputError(describe(
+            argument, "finite numbers", got_text=f"NaN or infinity in {rows.numel()} row(s) "
+            f"(first: row {int(rows[0])})", fix=fix))
 
 
 def to_channels_last(x: Tensor) -> np.ndarray:
