@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__: list[str] = []
 
 # ---- permutation importance, partial dependence, displays (owner: issue 18 part A) ----
+from whylens.inspection._partial_dependence import PartialDependenceResult, partial_dependence
 from whylens.inspection._permutation import (
     ImportanceResult,
     impurity_importance,
@@ -23,8 +24,10 @@ from whylens.inspection._results import InspectionResult, SubsamplingWarning
 __all__ += [
     "ImportanceResult",
     "InspectionResult",
+    "PartialDependenceResult",
     "SubsamplingWarning",
     "impurity_importance",
+    "partial_dependence",
     "permutation_importance",
 ]
 
