@@ -10,6 +10,7 @@ from whylens.lime._solver import (
     SurrogateFit,
     exponential_kernel,
 )
+from whylens.lime._submodular import SubmodularPick, submodular_pick
 from whylens.lime._tabular import LimeTabularExplainer
 from whylens.lime._text import LimeTextExplainer
 
@@ -20,6 +21,8 @@ __all__ = [
     "LimeTabularExplainer",
     "LimeTextExplainer",
     "SegmentationAlgorithm",
+    "SubmodularPick",
     "SurrogateFit",
     "exponential_kernel",
+    "submodular_pick",
 ]
