@@ -112,12 +112,13 @@ def _explained_labels(target: Any, labels: Any, output: Tensor) -> np.ndarray:
 
 def _layer_variant(method: GradientAttribution) -> str:
     """The name of ``method``'s layer variant, or LayerIntegratedGradients when it has none."""
-    import whylens.torch
-
     name = f"Layer{type(method).__name__}"
-    variant = getattr(whylens.torch, name, None)
-    if isinstance(variant, type) and issubclass(variant, GradientAttribution):
-        return name
+    pending = list(GradientAttribution.__subclasses__())
+    while pending:  # every defined method class (no import of the package: no cycle)
+        cls = pending.pop()
+        if cls.__name__ == name and getattr(cls, "is_layer_method", False):
+            return name
+        pending.extend(cls.__subclasses__())
     return "LayerIntegratedGradients"
 
 
