@@ -32,3 +32,16 @@ __all__ += [
 ]
 
 # ---- other global views: append imports and ``__all__ += [...]`` lines below ----
+from whylens.inspection._ale import ALEEffect, ALEResult, accumulated_local_effects  # noqa: E402
+from whylens.inspection._ale_display import ALEDisplay  # noqa: E402
+from whylens.inspection._global_shap import GlobalShap, global_shap, summary_plot  # noqa: E402
+
+__all__ += [
+    "ALEDisplay",
+    "ALEEffect",
+    "ALEResult",
+    "GlobalShap",
+    "accumulated_local_effects",
+    "global_shap",
+    "summary_plot",
+]
