@@ -13,7 +13,8 @@ from whylens.errors import (
     NotSupportedError,
     SerializationError,
 )
-from whylens.inspection._ale import ALEResult, accumulated_local_effects, order_categories
+from whylens.inspection import ALEResult, accumulated_local_effects
+from whylens.inspection._ale import order_categories
 
 
 def additive(A):

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from whylens.errors import InputError, InputTypeError
-from whylens.inspection._ale import ALEResult, accumulated_local_effects
-from whylens.inspection._ale_display import ALEDisplay
+from whylens.inspection import ALEDisplay, ALEResult, accumulated_local_effects
 
 
 def model(A):

@@ -8,7 +8,7 @@ import pytest
 
 from whylens.errors import InputError, InputTypeError, SerializationError
 from whylens.explanation import Explanation, Features
-from whylens.inspection._global_shap import GlobalShap, global_shap, summary_plot
+from whylens.inspection import GlobalShap, global_shap, summary_plot
 
 
 @pytest.fixture(scope="module")
