@@ -402,3 +402,15 @@ def test_threads_hammering_one_model_get_sequential_answers(client):
         t.join()
     assert not errors
     assert pngs == [want_png] * 8
+
+
+def test_old_jobs_find_their_results_in_the_cache(client):
+    image = _image_id(client)
+    first = _explain(client, image=image, mode="gradcam", layer="features.1", target=3).json()
+    png = client.get(first["result"]["png"]).content
+    pool = client.app.state.pool
+    for k in range(pool.keep_results + 4):  # newer jobs: the first no longer holds its result
+        _explain(client, image=image, mode="layercam", layer="features.1", target=k % 4,
+                 params={"alpha": 0.2 + 0.03 * k})
+    assert pool.get(first["job"]["id"]).result is None
+    assert client.get(first["result"]["png"]).content == png

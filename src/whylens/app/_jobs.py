@@ -283,6 +283,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._keep = keep_jobs
+        self.keep_results = 16
         self.workers = {name: Worker(name, max_queue, self._store) for name in models}
 
     def _store(self, job: Job) -> None:
@@ -320,8 +321,17 @@ class WorkerPool:
             return job
 
     def _remember(self, job: Job) -> None:
-        """Keep ``job`` by id; forget the oldest finished jobs beyond ``keep_jobs``."""
+        """Keep ``job`` by id; forget the oldest finished jobs beyond ``keep_jobs``.
+
+        Only the newest :attr:`keep_results` jobs hold their result themselves;
+        older ones find it in the cache (:meth:`result`), so remembered jobs
+        do not pin memory the cache has let go.
+        """
         self._jobs[job.id] = job
+        holding = [j for j in self._jobs.values() if j.result is not None]
+        for old in holding[: max(0, len(holding) - self.keep_results)]:
+            if old.finished_flag:
+                old.result = None
         while len(self._jobs) > self._keep:
             old_id, old = next(iter(self._jobs.items()))
             if not old.finished_flag:
@@ -333,6 +343,12 @@ class WorkerPool:
     def _new(self, model: str, key: tuple[Any, ...], fn: Any, timeout: float | None) -> Job:
         return Job(id=f"j{next(self._ids)}", model=model, key=key, fn=fn,
                    timeout=self.timeout if timeout is None else float(timeout))
+
+    def result(self, job: Job) -> Any:
+        """A done job's result: its own, or the cached one for its key (``None`` if dropped)."""
+        if job.state != "done":
+            return None
+        return job.result if job.result is not None else self.cache.get(job.key)
 
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or ``None``."""

@@ -83,10 +83,9 @@ def _static(name: str) -> bytes:
     return resources.files("whylens.app").joinpath("static", name).read_bytes()
 
 
-def _result_view(job: Job, model: Served) -> dict[str, Any] | None:
-    if job.state != "done" or not isinstance(job.result, Result):
+def _result_view(job: Job, result: Any) -> dict[str, Any] | None:
+    if not isinstance(result, Result):
         return None
-    result: Result = job.result
     out = dict(result.meta)
     base = f"/api/jobs/{job.id}/result"
     out["png"] = f"{base}.png" if (result.png is not None or result.draw_png) else None
@@ -247,8 +246,7 @@ def build_app(models: Mapping[str, Served], settings: Settings | None = None) ->
 
     # ------------------------------------------------------------------ jobs
     def job_view(job: Job) -> dict[str, Any]:
-        model = models[job.model]
-        return {"job": job.view(), "result": _result_view(job, model)}
+        return {"job": job.view(), "result": _result_view(job, pool.result(job))}
 
     @app.post("/api/models/{name}/explain")
     async def explain(name: str, request: Request) -> JSONResponse:
@@ -311,9 +309,13 @@ def build_app(models: Mapping[str, Served], settings: Settings | None = None) ->
 
     def finished_result(job_id: str) -> tuple[Job, Result]:
         job = find_job(job_id)
-        if job.state != "done" or not isinstance(job.result, Result):
+        result = pool.result(job)
+        if not isinstance(result, Result):
+            if job.state == "done":
+                raise _NotFound(f"result: the result of job {job_id!r} is no longer kept; "
+                                "ask for it again.")
             raise _NotFound(f"result: job {job_id!r} is {job.state}, not done.")
-        return job, job.result
+        return job, result
 
     @app.get("/api/jobs/{job_id}/result.png")
     def result_png(job_id: str) -> Response:
