@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__: list[str] = []
 
 # ---- permutation importance, partial dependence, displays (owner: issue 18 part A) ----
+from whylens.inspection._display import PartialDependenceDisplay, PermutationImportanceDisplay
 from whylens.inspection._partial_dependence import PartialDependenceResult, partial_dependence
 from whylens.inspection._permutation import (
     ImportanceResult,
@@ -24,7 +25,9 @@ from whylens.inspection._results import InspectionResult, SubsamplingWarning
 __all__ += [
     "ImportanceResult",
     "InspectionResult",
+    "PartialDependenceDisplay",
     "PartialDependenceResult",
+    "PermutationImportanceDisplay",
     "SubsamplingWarning",
     "impurity_importance",
     "partial_dependence",
