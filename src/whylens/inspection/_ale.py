@@ -768,8 +768,9 @@ def accumulated_local_effects(
         n_evals += 1
         targets = _resolve_targets(target, probe.shape[1], wrapped.output,
                                    wrapped.output_names)
+    # Chunks are sized from the float rows (a DataFrame's per-row size is only guessed).
     out = wrapped.call_chunked(plan.total, lambda a, b: to_model(plan.chunk(a, b)),
-                               sample=to_model(plan.chunk(0, 1)), progress=progress,
+                               sample=plan.chunk(0, 1), progress=progress,
                                callback=callback, unit="rows")
     n_evals += plan.total
     if targets is None:
