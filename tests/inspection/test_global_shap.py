@@ -161,3 +161,13 @@ def test_image_maps_are_refused():
                       features=Features(kind="image", names=[]))
     with pytest.raises(InputError, match="explanation"):
         global_shap(exp)
+
+
+def test_summary_plot_takes_shaps_class_names_and_show():
+    rng = np.random.default_rng(4)
+    per_class = [rng.normal(size=(10, 3)) for _ in range(2)]
+    fig = summary_plot(per_class, class_names=["cat", "dog"], show=False)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["Class cat", "Class dog"]
+    with pytest.raises(InputError, match="class_names"):
+        summary_plot(per_class, class_names=["cat"])

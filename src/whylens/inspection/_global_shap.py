@@ -419,7 +419,8 @@ def global_shap(explanation: Any, *, interaction_values: Any = None,
 def summary_plot(explanation_or_values: Any, features: Any = None,
                  feature_names: Sequence[str] | None = None, plot_type: str | None = None,
                  max_display: int = 20, *, label: int | None = None, ax: Axes | None = None,
-                 title: str | None = None) -> Figure:
+                 title: str | None = None, class_names: Sequence[str] | None = None,
+                 show: bool = False) -> Figure:
     """shap's ``summary_plot``: a beeswarm (``"dot"``) or global bar chart (``"bar"``).
 
     Never calls ``plt.show()``: returns the figure (``ax``'s when given).
@@ -443,6 +444,12 @@ def summary_plot(explanation_or_values: Any, features: Any = None,
         one bar segment per class.
     ax : matplotlib.axes.Axes, optional
     title : str, optional
+    class_names : sequence of str, optional
+        Names of the outputs (shap's argument), one per model output.
+    show : bool, default=False
+        Accepted for shap's calls (``show=False``); the figure is returned and
+        never shown, whatever the value (display it in a notebook as the
+        cell's value, or save it with ``fig.savefig``).
 
     Returns
     -------
@@ -452,9 +459,14 @@ def summary_plot(explanation_or_values: Any, features: Any = None,
     ------
     InputError, InputTypeError
         Unknown ``plot_type``, SHAP values and features of different shapes,
-        a label that was not explained.
+        a label that was not explained, ``class_names`` of the wrong length.
     """
+    del show  # never plt.show(): the caller decides what to do with the figure
     exp = _as_explanation(explanation_or_values, features, feature_names)
+    if class_names is not None:
+        width = max(int(exp.labels.max()) + 1, len(exp.output_names or []))
+        names = check_names("class_names", class_names, width, "")
+        exp = dataclasses.replace(exp, output_names=names)
     check_positive_int("max_display", max_display)
     n_labels = exp.values.shape[1]
     if plot_type is None:
