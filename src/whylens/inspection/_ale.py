@@ -447,34 +447,43 @@ def _indicator(groups: np.ndarray, n_groups: int, keep: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------- estimators
-def _curve_1d(A: Any, diff: np.ndarray, w: np.ndarray, fallback: np.ndarray | None
+def _fill(mean: np.ndarray, empty: np.ndarray, fallback: np.ndarray | None) -> np.ndarray:
+    """Bins no row falls in take the full data's mean (0 when the full data has none)."""
+    if not empty.any():
+        return mean
+    fill = 0.0 if fallback is None else np.broadcast_to(fallback[:, :, None], mean.shape)
+    return np.where(empty, fill, mean)
+
+
+def _curve_1d(A: Any, diff: np.ndarray, W: np.ndarray, fallback: np.ndarray | None
               ) -> tuple[np.ndarray, np.ndarray]:
-    """Centred 1-D ALE at the K+1 edges, (T, K+1), and the rows per bin."""
-    counts = A @ w
-    sums = A @ (diff * w[:, None])  # (K, T)
+    """Centred 1-D ALE at the K+1 edges for each weight column: (b, T, K+1), and the
+    bins' mean local effects (T, K, b)."""
+    T = diff.shape[1]
+    counts = A @ W  # (K, b)
+    sums = np.stack([A @ (diff[:, t, None] * W) for t in range(T)])  # (T, K, b)
     empty = counts <= 0
-    mean = sums / np.where(empty, 1.0, counts)[:, None]
-    if empty.any():
-        mean[empty] = 0.0 if fallback is None else fallback[empty]
-    g = np.vstack([np.zeros((1, mean.shape[1])), np.cumsum(mean, axis=0)])
-    centre = ((g[:-1] + g[1:]) / 2 * counts[:, None]).sum(axis=0) / counts.sum()
-    return (g - centre).T, mean
+    mean = _fill(sums / np.where(empty, 1.0, counts), empty, fallback)
+    g = np.concatenate([np.zeros((T, 1, W.shape[1])), np.cumsum(mean, axis=1)], axis=1)
+    centre = ((g[:, :-1] + g[:, 1:]) / 2 * counts).sum(axis=1) / counts.sum(axis=0)
+    return np.moveaxis(g - centre[:, None, :], 2, 0), mean
 
 
 def _curve_categorical(A_up: Any, A_down: Any, A_cat: Any, up: np.ndarray, down: np.ndarray,
-                       w: np.ndarray, fallback: np.ndarray | None
+                       W: np.ndarray, fallback: np.ndarray | None
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Centred ALE at the K ordered categories, (T, K)."""
-    pair = A_up @ w + A_down @ w
-    sums = A_up @ (up * w[:, None]) + A_down @ (down * w[:, None])  # (K-1, T)
+    """Centred ALE at the K ordered categories for each weight column: (b, T, K), and
+    the mean effect between neighbouring categories (T, K-1, b)."""
+    T = up.shape[1]
+    pair = A_up @ W + A_down @ W  # (K-1, b)
+    sums = np.stack([A_up @ (up[:, t, None] * W) + A_down @ (down[:, t, None] * W)
+                     for t in range(T)])  # (T, K-1, b)
     empty = pair <= 0
-    mean = sums / np.where(empty, 1.0, pair)[:, None]
-    if empty.any():
-        mean[empty] = 0.0 if fallback is None else fallback[empty]
-    g = np.vstack([np.zeros((1, mean.shape[1])), np.cumsum(mean, axis=0)])
-    n_cat = A_cat @ w
-    centre = (g * n_cat[:, None]).sum(axis=0) / n_cat.sum()
-    return (g - centre).T, mean
+    mean = _fill(sums / np.where(empty, 1.0, pair), empty, fallback)
+    g = np.concatenate([np.zeros((T, 1, W.shape[1])), np.cumsum(mean, axis=1)], axis=1)
+    n_cat = A_cat @ W  # (K, b)
+    centre = (g * n_cat).sum(axis=1) / n_cat.sum(axis=0)
+    return np.moveaxis(g - centre[:, None, :], 2, 0), mean
 
 
 def _fill_empty(mean: np.ndarray, counts: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -526,8 +535,10 @@ class _Job:
     grid: list[np.ndarray]
     counts: np.ndarray
     slices: list[slice]
-    estimate: Callable[[list[np.ndarray], np.ndarray, Any], np.ndarray] | None = None
-    setup: Callable[[list[np.ndarray]], Any] | None = None
+    #: ``estimate(W, state)``: the centred curves for each weight column of W (n, b),
+    #: shape (b, *curve shape); ``state = setup(outputs of each slice)``.
+    estimate: Callable[[np.ndarray, Any], np.ndarray]
+    setup: Callable[[list[np.ndarray]], Any]
 
 
 def _continuous_job(C: np.ndarray, plan: _Plan, j: int, edges: np.ndarray) -> _Job:
@@ -541,10 +552,10 @@ def _continuous_job(C: np.ndarray, plan: _Plan, j: int, edges: np.ndarray) -> _J
 
     def setup(outs: list[np.ndarray]) -> Any:
         diff = outs[1] - outs[0]
-        _, mean = _curve_1d(A, diff, np.ones(n), None)
-        return diff, mean
+        _, mean = _curve_1d(A, diff, np.ones((n, 1)), None)
+        return diff, mean[:, :, 0]
 
-    def estimate(outs: list[np.ndarray], w: np.ndarray, state: Any) -> np.ndarray:
+    def estimate(w: np.ndarray, state: Any) -> np.ndarray:
         diff, mean = state
         return _curve_1d(A, diff, w, mean)[0]
 
@@ -582,10 +593,10 @@ def _categorical_job(C: np.ndarray, plan: _Plan, j: int, categorical: np.ndarray
 
     def setup(outs: list[np.ndarray]) -> Any:
         d_up, d_down = diffs(outs)
-        _, mean = _curve_categorical(A_up, A_down, A_cat, d_up, d_down, np.ones(n), None)
-        return d_up, d_down, mean
+        _, mean = _curve_categorical(A_up, A_down, A_cat, d_up, d_down, np.ones((n, 1)), None)
+        return d_up, d_down, mean[:, :, 0]
 
-    def estimate(outs: list[np.ndarray], w: np.ndarray, state: Any) -> np.ndarray:
+    def estimate(w: np.ndarray, state: Any) -> np.ndarray:
         d_up, d_down, mean = state
         return _curve_categorical(A_up, A_down, A_cat, d_up, d_down, w, mean)[0]
 
@@ -609,8 +620,9 @@ def _pair_job(C: np.ndarray, plan: _Plan, j: int, k: int, e1: np.ndarray, e2: np
         f00, f01, f10, f11 = outs
         return (f11 - f10) - (f01 - f00)
 
-    def estimate(outs: list[np.ndarray], w: np.ndarray, d2: Any) -> np.ndarray:
-        return _curve_2d(A, d2, w, K1, K2, centres)
+    def estimate(w: np.ndarray, d2: Any) -> np.ndarray:
+        return np.stack([_curve_2d(A, d2, w[:, r], K1, K2, centres)
+                         for r in range(w.shape[1])])
 
     counts = np.bincount(b1 * K2 + b2, minlength=K1 * K2).reshape(K1, K2)
     return _Job((j, k), "interaction", [e1, e2], counts, corners, estimate, setup)
@@ -778,24 +790,30 @@ def accumulated_local_effects(
     out = out[:, targets]
 
     rng = check_random_state(random_state)
-    seeds = rng.integers(0, 2**63 - 1, size=n_bootstrap) if n_bootstrap else []
-    ones = np.ones(n)
+    seeds = rng.integers(0, 2**63 - 1, size=n_bootstrap)
     deciles = np.quantile(C, DECILES, axis=0)
+    states = [job.setup([out[s] for s in job.slices]) for job in jobs]
+    curves = [job.estimate(np.ones((n, 1)), state)[0]
+              for job, state in zip(jobs, states, strict=True)]
+    reps = [np.empty((n_bootstrap, *curve.shape)) for curve in curves]
+    # Resamples as row weights, a block of them at a time (one weight column each,
+    # drawn from its own seed, so the bands do not depend on the block size).
+    block = max(1, min(n_bootstrap, 2**21 // n))
+    for start in range(0, n_bootstrap, block):
+        stop = min(start + block, n_bootstrap)
+        W = np.empty((n, stop - start))
+        for c, seed in enumerate(seeds[start:stop]):
+            W[:, c] = np.bincount(np.random.default_rng(int(seed)).integers(0, n, size=n),
+                                  minlength=n)
+        for job, state, rep in zip(jobs, states, reps, strict=True):
+            rep[start:stop] = job.estimate(W, state)
     effects = []
-    for job in jobs:
-        outs = [out[s] for s in job.slices]
-        state = job.setup(outs) if job.setup is not None else None
-        assert job.estimate is not None
-        curve = job.estimate(outs, ones, state)
+    for job, curve, rep in zip(jobs, curves, reps, strict=True):
         lower = upper = std = None
         if n_bootstrap:
-            reps = np.empty((n_bootstrap, *curve.shape))
-            for r, seed in enumerate(seeds):
-                take = np.random.default_rng(int(seed)).integers(0, n, size=n)
-                reps[r] = job.estimate(outs, np.bincount(take, minlength=n).astype(float), state)
             alpha = (1.0 - confidence) / 2
-            lower, upper = np.quantile(reps, [alpha, 1.0 - alpha], axis=0)
-            std = reps.std(axis=0, ddof=1) if n_bootstrap > 1 else np.zeros_like(curve)
+            lower, upper = np.quantile(rep, [alpha, 1.0 - alpha], axis=0)
+            std = rep.std(axis=0, ddof=1) if n_bootstrap > 1 else np.zeros_like(curve)
         effects.append(ALEEffect(
             features=tuple(names[c] for c in job.columns), columns=job.columns, kind=job.kind,
             grid=job.grid, values=curve, counts=job.counts, lower=lower, upper=upper, std=std,
