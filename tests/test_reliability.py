@@ -356,3 +356,177 @@ def test_a_model_returning_none_is_told_it_returned_nothing(cancer):
                                                    r"nothing") as info:
             call()
         assert "labels, not scores" not in str(info.value)
+
+
+# ---------------------------------------------------------------------- Explanation.from_json
+def _document():
+    """A complete document, labels and n_evals as plain JSON (the fields to attack)."""
+    from whylens.explanation import Surrogate
+
+    exp = _small_explanation()
+    exp.surrogate = Surrogate(intercept=np.array([[0.1]]), score=np.array([[0.9]]),
+                              local_prediction=np.array([[0.6]]), kernel_width=0.75)
+    exp.features.descriptions = [["a <= 1", "b", "c=2"]]
+    exp.params = {"random_state": 3, "nested": {"k": (1, 2.5)}}
+    exp.n_evals = 100
+    doc = exp.to_dict()
+    doc["labels"] = [1]
+    return exp, doc
+
+
+def _hostile_json(field, raw):
+    import json
+
+    _, doc = _document()
+    text = json.dumps(doc)
+    return text.replace(f'"{field}": {json.dumps(doc[field])}', f'"{field}": {raw}')
+
+
+@pytest.mark.parametrize("text, match", [
+    (123, r"text: expected a JSON document \(str or bytes\), got 123"),
+    (None, r"text: expected a JSON document \(str or bytes\), got None"),
+    ("[" * 100000, "text: expected a JSON document, got"),
+    ("1" * 5000, "text: expected a JSON document, got invalid JSON"),
+    (b"\xff\xfe{", "text: expected a JSON document"),
+    (_hostile_json("labels", "[1e999]"), r"payload\['labels'\]: expected an array of ints"),
+    (_hostile_json("labels", f"[{2**70}]"), r"payload\['labels'\]: expected"),
+    (_hostile_json("labels", "[1e20]"), r"payload\['labels'\]: expected an array of ints"),
+    (_hostile_json("labels", "[1.7]"), r"payload\['labels'\]: expected an array of ints"),
+    (_hostile_json("labels", "[true]"), r"payload\['labels'\]: expected an array of ints"),
+    (_hostile_json("labels", "[2]"), r"payload\['labels'\]: expected labels in \[0, 1\] "
+                                     r"\(one of the model's outputs\), got labels from 2 to 2"),
+    (_hostile_json("labels", "[-1]"), r"payload\['labels'\]: expected labels in \[0, 1\]"),
+    (_hostile_json("n_evals", "1e999"), r"payload\['n_evals'\]: expected an int"),
+    (_hostile_json("n_evals", "-5"), r"payload\['n_evals'\]: expected an int in \[0, "),
+    (_hostile_json("n_evals", "1" * 5000), "text: expected a JSON document"),
+    (_hostile_json("values", '{"__ndarray__": "AAAA", "dtype": "<f8", "shape": [3]}'),
+     r"payload\['values'\]: .*3 bytes do not make an array of shape \(3,\)"),
+    (_hostile_json("values", '{"__ndarray__": "AAAAAAAAAAA=", "dtype": "|O", "shape": [1]}'),
+     r"payload\['values'\]: .*not a bool, int or float dtype"),
+    (_hostile_json("output", '[[0.5, 0.5], [0.5, 0.5]]'),
+     r"payload\['output'\]: expected an array with one row per instance \(1\)"),
+    (_hostile_json("features", '{"kind": "tabular", "names": [1, 2, 3]}'),
+     r"payload\['features.names'\]: expected a list of str"),
+    (_hostile_json("features", '{"kind": "tabular", "names": [], "extra": 1}'),
+     r"payload\['features'\]: expected the fields of Features, got unknown field\(s\) "
+     r"\['extra'\]"),
+    (_hostile_json("params", '{"__float__": "abc"}'), r"payload\['params'\]: .*__float__"),
+    (_hostile_json("params", '{"__dict__": [[[1], 2]]}'), r"payload\['params'\]: .*dict key"),
+    (_hostile_json("params", "[" * 5000 + "]" * 5000), r"(payload\['params'\]|text): "),
+])
+def test_from_json_turns_every_hostile_document_into_a_serialization_error_naming_the_field(
+        text, match):
+    from whylens import Explanation
+    from whylens.errors import SerializationError
+
+    with pytest.raises(SerializationError, match=match):
+        Explanation.from_json(text)
+
+
+def test_from_json_reads_back_what_to_json_wrote():
+    from whylens import Explanation
+
+    exp, doc = _document()
+    assert Explanation.from_json(exp.to_json()) == exp
+    assert Explanation.from_dict(doc) == exp  # labels as a plain list of ints
+
+
+_HOSTILE_VALUES = [
+    None, True, -1, 0, 1, 1.7, 2**70, 1e20, float("inf"), float("nan"), "x", "", [], {},
+    [[1, 2], [3]], [1.5], [-3], ["a"], [[[0.1]]], [None], {"kind": "text"},
+    {"__ndarray__": "!!", "dtype": "<f8", "shape": [1]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "|O", "shape": [1]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "<f8", "shape": [2]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "<f8", "shape": [1]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "<f8", "shape": [1, 1]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "<f8", "shape": [1, 1, 1]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "<i8", "shape": [1]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "<f8", "shape": [-1]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "<f8", "shape": [1.0]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "V8", "shape": [1]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "<M8[s]", "shape": [1]},
+    {"__ndarray__": "AAAAAAAA8D8=", "dtype": "nonsense", "shape": [1]},
+    {"__ndarray__": 5, "dtype": "<f8", "shape": [1]},
+    {"__float__": "abc"}, {"__float__": 5}, {"__float__": "-inf"}, {"__tuple__": 5},
+    {"__tuple__": [1, 2]}, {"__dict__": [[[1], 2]]}, {"__dict__": 3}, {"__dict__": [[1]]},
+    {"__list__": 3}, {"__list__": [[1, 2], [3]]}, {"__list__": ["a", "b"]}, {"__repr__": 5},
+]
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, (*prefix, i))
+
+
+def _mutate(doc, rng):
+    import copy
+
+    doc = copy.deepcopy(doc)
+    for _ in range(rng.randint(1, 3)):
+        paths = [p for p in _paths(doc) if p]
+        path = paths[rng.randrange(len(paths))]
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        op = rng.random()
+        if op < 0.6:
+            parent[path[-1]] = copy.deepcopy(rng.choice(_HOSTILE_VALUES))
+        elif op < 0.75:
+            del parent[path[-1]]
+        elif op < 0.85 and isinstance(parent, dict):
+            parent["unexpected"] = rng.choice(_HOSTILE_VALUES[:12])
+        else:
+            other = paths[rng.randrange(len(paths))]
+            value = doc
+            for key in other:
+                value = value[key]
+            parent[path[-1]] = copy.deepcopy(value)
+    return doc
+
+
+def test_fuzzed_documents_give_a_serialization_error_or_a_valid_explanation():
+    """2,000 seeded mutations of a complete document (hostile values, deleted and unknown
+    fields, fields swapped, text cut or garbled): from_json raises SerializationError
+    or returns an Explanation that works (repr, rows, a JSON round trip, as_list and
+    as_map or a whylens error)."""
+    import json
+    import random
+
+    from whylens import Explanation
+    from whylens.errors import SerializationError, WhylensError
+
+    _, doc = _document()
+    rng = random.Random(16)
+    outcomes = {"error": 0, "valid": 0}
+    for _ in range(2000):
+        text = json.dumps(_mutate(doc, rng))
+        cut = rng.random()
+        if cut < 0.1:
+            text = text[: rng.randrange(len(text))]
+        elif cut < 0.2:
+            i = rng.randrange(len(text))
+            text = text[:i] + rng.choice('[]{}",:0e-\\x') + text[i + 1:]
+        try:
+            back = Explanation.from_json(text)
+        except SerializationError:
+            outcomes["error"] += 1
+            continue
+        outcomes["valid"] += 1
+        repr(back)
+        assert len(back) == back.values.shape[0]
+        for i in range(len(back)):
+            assert back[i].values.shape[0] == 1
+        assert Explanation.from_json(back.to_json()) == back
+        if len(back) == 1 and back.labels.size:
+            label = int(back.labels.reshape(-1)[0])
+            for view, args in ((back.as_list, (label,)), (back.as_map, ())):
+                try:
+                    view(*args)
+                except WhylensError:  # a clear refusal (e.g. names that do not fit values)
+                    pass
+    assert outcomes["error"] > 500 and outcomes["valid"] > 100, outcomes

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from whylens._serialize import FORMAT, check_format, decode, dumps, encode, loads
+from whylens._serialize import FORMAT, dumps, encode, explanation_fields, loads
 from whylens._views import ExplanationViews
 from whylens.errors import InputError, InputTypeError, SerializationError, describe
 
@@ -389,21 +389,16 @@ class Explanation(ExplanationViews):
         SerializationError
             If ``payload`` is not a whylens Explanation document.
         """
-        check_format(payload)
+        kwargs = explanation_fields(payload, [f.name for f in dataclasses.fields(cls)])
         try:
-            kwargs = {
-                f.name: decode(payload[f.name])
-                for f in dataclasses.fields(cls)
-                if f.name in payload
-            }
             kwargs["features"] = Features(**kwargs["features"])
             if kwargs.get("surrogate") is not None:
                 kwargs["surrogate"] = Surrogate(**kwargs["surrogate"])
             return cls(**kwargs)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # InputError included
             raise SerializationError(
-                describe("payload", "a complete whylens Explanation document",
-                         got_text=f"a document that fails to decode ({exc})")
+                describe("payload", "a consistent whylens Explanation document",
+                         got_text=f"a document that fails to build ({exc})")
             ) from exc
 
     @classmethod
@@ -413,7 +408,9 @@ class Explanation(ExplanationViews):
         Raises
         ------
         SerializationError
-            If ``text`` is not JSON or not a whylens Explanation document.
+            If ``text`` is not a str or bytes, not JSON, or not a whylens
+            Explanation document; the message names the field that is wrong
+            (e.g. ``payload['labels']``: a float, or past the model's outputs).
         """
         return cls.from_dict(loads(text))
 
