@@ -183,7 +183,10 @@ def test_every_class_of_a_classifier():
     assert res.targets == [0, 1, 2] and res.target_names == ["0", "1", "2"]
     # Probabilities sum to one, so the classes' effects sum to zero.
     np.testing.assert_allclose(res[0].values.sum(axis=0), 0.0, atol=1e-12)
-    one = accumulated_local_effects(clf, X, [2], bins=8, target=2)
+    one = accumulated_local_effects(clf, X, [2], bins=8, target=np.int64(2))
+    assert one.params["target"] == 2 and one.targets == [2]
+    pair = accumulated_local_effects(clf, X, [2], bins=8, target=["0", 2])
+    assert pair.targets == [0, 2] and pair.params["target"] == ["0", 2]
     np.testing.assert_allclose(one[0].values[0], res[0].values[2], atol=1e-14)
     assert one.n_evals == 2 * len(X) + 1
     binary = LogisticRegression(max_iter=500).fit(X, y == 2)

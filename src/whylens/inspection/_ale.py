@@ -826,10 +826,18 @@ def accumulated_local_effects(
         feature_names=names, confidence=confidence, n_evals=n_evals,
         params={"bins": bins if isinstance(bins, numbers.Integral) else encode_bins(bins),
                 "categorical_features": np.flatnonzero(categorical).tolist(),
-                "target": target if target is None or isinstance(target, (int, str))
-                else list(np.asarray(target).tolist()),
+                "target": _target_param(target),
                 "n_bootstrap": n_bootstrap, "confidence": confidence,
                 "random_state": random_state_param(random_state), "batch_size": batch_size})
+
+
+def _target_param(target: Any) -> Any:
+    """``target`` as plain JSON-friendly values for ``params``."""
+    if target is None or isinstance(target, (str, np.str_)):
+        return None if target is None else str(target)
+    if isinstance(target, numbers.Integral):
+        return int(target)
+    return [str(t) if isinstance(t, (str, np.str_)) else int(t) for t in target]
 
 
 def encode_bins(bins: Any) -> Any:
