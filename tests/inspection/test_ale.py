@@ -218,6 +218,7 @@ def test_chunks_progress_and_cancellation(uniform):
     ({"features": 0, "bins": [0.2, 0.5, 1.0]}, InputError, "bins"),
     ({"features": 0, "bins": [0.0, 0.5, 0.5, 1.0]}, InputError, "bins"),
     ({"features": 0, "bins": "ten"}, InputTypeError, "bins"),
+    ({"features": 0, "bins": {0: 5, "nope": 3}}, InputError, "bins"),
     ({"features": 0, "n_bootstrap": -1}, InputError, "n_bootstrap"),
     ({"features": 0, "confidence": 1.5}, InputError, "confidence"),
     ({"features": 0, "target": 3}, InputError, "target"),

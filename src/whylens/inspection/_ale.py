@@ -747,6 +747,9 @@ def accumulated_local_effects(
     bool_columns = bool_columns or [False] * d
     specs = _parse_features(features, names)
     categorical = _categorical_mask(categorical_features, names, bool_columns)
+    if isinstance(bins, Mapping):
+        for key in bins:
+            _column(key, names, "bins")
     wrapped = as_model(model, chunk_size=batch_size, memory_budget=memory_budget)
     to_model = (lambda rows: rows) if schema is None else schema.to_frame
 
