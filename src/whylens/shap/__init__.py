@@ -15,6 +15,7 @@ returns one :class:`whylens.Explanation`::
 columns and dtypes all the way to the model.
 """
 
+from whylens.shap._auto import Explainer
 from whylens.shap._explainers import (
     EfficiencyWarning,
     ExactExplainer,
@@ -22,6 +23,7 @@ from whylens.shap._explainers import (
     PermutationExplainer,
     ShapExplainer,
 )
+from whylens.shap._legacy import force_plot, summary_plot
 from whylens.shap._linear import LinearExplainer
 from whylens.shap._maskers import (
     BackgroundSizeWarning,
@@ -37,6 +39,7 @@ __all__ = [
     "BackgroundSizeWarning",
     "EfficiencyWarning",
     "ExactExplainer",
+    "Explainer",
     "Game",
     "ImageMasker",
     "KernelExplainer",
@@ -46,7 +49,9 @@ __all__ = [
     "TabularMasker",
     "TextMasker",
     "TreeExplainer",
+    "force_plot",
     "summarize_background",
+    "summary_plot",
 ]
 
 

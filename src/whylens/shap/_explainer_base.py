@@ -67,6 +67,44 @@ def _batch_size(batch_size: Any, chunk_size: Any) -> int | None:
                             else "batch_size")
 
 
+LINKS = ("identity", "logit")
+
+#: Probabilities are clipped to [eps, 1 - eps] before the logit (a forest's 0 and 1 would be
+#: infinite).
+LOGIT_EPS = 1e-12
+
+
+def check_link(link: Any) -> str:
+    """Return ``link`` if it is one of :data:`LINKS`, else raise :class:`InputError`."""
+    if not isinstance(link, str) or link not in LINKS:
+        raise InputError(describe("link", f"one of {list(LINKS)}", link,
+                                  "shap's link objects map to these names: "
+                                  "shap.links.logit -> 'logit'."))
+    return link
+
+
+def apply_link(link: str, values: np.ndarray) -> np.ndarray:
+    """``values`` through the link (identity, or logit of clipped probabilities)."""
+    if link == "identity":
+        return values
+    p = np.clip(np.asarray(values, dtype=np.float64), LOGIT_EPS, 1.0 - LOGIT_EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+class _LinkedGame:
+    """A game whose coalition values go through the link (after the background average)."""
+
+    def __init__(self, game: Any, link: str) -> None:
+        self._game = game
+        self._link = link
+
+    def __call__(self, Z: np.ndarray) -> np.ndarray:
+        return apply_link(self._link, self._game(Z))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._game, name)
+
+
 class ShapExplainer:
     """Base of the game-based SHAP explainers (one override point: ``_solve``).
 
@@ -93,6 +131,11 @@ class ShapExplainer:
         Seed; the same int gives bit-identical explanations.
     chunk_size : int, optional
         Deprecated name of ``batch_size`` (shap-era whylens), still accepted.
+    link : {"identity", "logit"}, default="identity"
+        shap's link: the game's values (the model's output averaged over the
+        background for each coalition), the base value and the output go
+        through it, so with ``"logit"`` the values add up in log-odds.
+        Probabilities are clipped to [1e-12, 1 - 1e-12] first.
     """
 
     method = "shap"
@@ -101,7 +144,8 @@ class ShapExplainer:
                  output_names: Sequence[str] | None = None, batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET,
                  random_state: int | np.random.Generator | None = None,
-                 chunk_size: int | None = None) -> None:
+                 chunk_size: int | None = None, link: str = "identity") -> None:
+        self.link = check_link(link)
         self.batch_size = _batch_size(batch_size, chunk_size)
         self.memory_budget = memory_budget
         self.model = as_model(model, chunk_size=self.batch_size, memory_budget=memory_budget,
@@ -154,7 +198,7 @@ class ShapExplainer:
                 describe("expected_value", "a tabular masker", got_text=f"a {self.masker.kind} "
                          "masker", fix="Read exp.base_values of an explanation instead.")
             )
-        base = self.masker.base_value(self.model)
+        base = apply_link(self.link, self.masker.base_value(self.model))
         return float(base[0]) if base.shape[0] == 1 else base
 
     def __call__(self, X: Any, *, target: Any = ALL, progress: bool | None = None,
@@ -239,9 +283,10 @@ class ShapExplainer:
                                      callback=callback)
         else:
             out = masker.outputs(self.model, head)
-        fx = out[:n]
-        base = masker.weights @ out[n:]
+        fx = apply_link(self.link, out[:n])
+        base = apply_link(self.link, masker.weights @ out[n:])
         if plan is not None:
+            v = apply_link(self.link, v)
             # One design for all rows (the same seed gives every row the same
             # coalitions): the model calls are shared, and the solver runs once
             # with every (row, output) as a column of one right-hand side.
@@ -256,7 +301,8 @@ class ShapExplainer:
             for i in range(n):
                 game = Game(masker.representation(rows[i]), self.model, progress=progress,
                             tracker=tracker)
-                phis.append(self._solve(game, base, fx[i], np.random.default_rng(entropy)))
+                linked = game if self.link == "identity" else _LinkedGame(game, self.link)
+                phis.append(self._solve(linked, base, fx[i], np.random.default_rng(entropy)))
                 coalitions += game.n_evals
             values = np.stack([p.T for p in phis])
         base_values = np.tile(base, (n, 1))
@@ -273,6 +319,8 @@ class ShapExplainer:
         phis, bases, outs, n_evals = [], [], [], 0
         for rep in reps:
             game = Game(rep, self.model, progress=progress, tracker=tracker)
+            if self.link != "identity":
+                game = _LinkedGame(game, self.link)
             ends = game(np.array([np.zeros(rep.n_features, bool),
                                   np.ones(rep.n_features, bool)]))
             phis.append(self._solve(game, ends[0], ends[1], np.random.default_rng(entropy)))
@@ -312,6 +360,7 @@ class ShapExplainer:
         mode = "classification" if (self.model.output == "probability" or k > 1) \
             else "regression"
         params = {"explainer": type(self).__name__,
+                  "link": self.link,
                   "random_state": random_state_param(self.random_state),
                   "efficiency_max_abs_error": gap_max,
                   "model_rows": int(model_rows),

@@ -13,6 +13,7 @@ the rows of a table, :meth:`ShapExplainer._solve` for one instance's
 
 from __future__ import annotations
 
+import copy
 import numbers
 from typing import Any
 
@@ -150,6 +151,14 @@ class KernelExplainer(ShapExplainer):
                  l1_reg: bool | int = False, size_weights: str = "leverage",
                  **kwargs: Any) -> None:
         super().__init__(model, masker, **kwargs)
+        if size_weights not in ("leverage", "kernel", "sqrt"):
+            raise InputError(describe("size_weights", "'leverage', 'kernel' or 'sqrt'",
+                                      size_weights))
+        self.size_weights = size_weights
+        self._set_budget(nsamples, l1_reg)
+
+    def _set_budget(self, nsamples: Any, l1_reg: Any) -> None:
+        """Check and set ``nsamples`` and ``l1_reg`` (the constructor's and shap_values')."""
         if not (nsamples == "auto" or (isinstance(nsamples, numbers.Integral)
                                        and not isinstance(nsamples, bool))):
             raise InputTypeError(describe("nsamples", "'auto' or an int", nsamples))
@@ -160,12 +169,8 @@ class KernelExplainer(ShapExplainer):
                          "shap's 'aic'/'bic'/'auto' are not offered: they zero features "
                          "silently.")
             )
-        if size_weights not in ("leverage", "kernel", "sqrt"):
-            raise InputError(describe("size_weights", "'leverage', 'kernel' or 'sqrt'",
-                                      size_weights))
         self.nsamples = nsamples
         self.l1_reg = l1_reg
-        self.size_weights = size_weights
         if self.masker.kind == "tabular":
             self._budget(self.masker.n_features)
 
@@ -185,6 +190,38 @@ class KernelExplainer(ShapExplainer):
     def _params(self):
         return {"nsamples": self.nsamples, "l1_reg": self.l1_reg,
                 "size_weights": self.size_weights}
+
+    def shap_values(self, X: Any, *, nsamples: int | str | None = None,
+                    l1_reg: bool | int | None = None, silent: bool = False,
+                    **kwargs: Any) -> np.ndarray:
+        """Shapley values in shap's layout; shap's per-call ``nsamples`` and ``l1_reg``.
+
+        ``nsamples`` / ``l1_reg`` given here apply to this call only (on a
+        copy of the explainer: the explainer itself is not changed, so calls
+        from several threads do not interfere). ``silent=True`` turns the
+        progress bar off (shap's argument). Other keywords as
+        :meth:`ShapExplainer.shap_values`.
+
+        Returns
+        -------
+        ndarray
+            (n, n_features) for one explained output, (n, n_features, n_labels)
+            otherwise; without the first axis when ``X`` is a single row.
+
+        Raises
+        ------
+        InputError, InputTypeError
+            A bad ``nsamples`` or ``l1_reg`` (as the constructor).
+        """
+        explainer = self
+        if nsamples is not None or l1_reg is not None:
+            explainer = copy.copy(self)
+            KernelExplainer._set_budget(
+                explainer, self.nsamples if nsamples is None else nsamples,
+                self.l1_reg if l1_reg is None else l1_reg)
+        if silent:
+            kwargs["progress"] = False
+        return ShapExplainer.shap_values(explainer, X, **kwargs)
 
     def _coalitions(self, d):
         return 0 if d == 1 else 2 * ((min(self._budget(d), 2**d if d < 63 else 2**62) - 2) // 2)
