@@ -57,6 +57,7 @@ depend on the chunking.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +67,7 @@ import torch
 from torch import Tensor
 from whylens._convention import check_batch_size, resolve_labels_argument, resolve_target
 from whylens._validation import check_positive_int
-from whylens.errors import InputError, InputTypeError, describe
+from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
 from whylens.explanation import Explanation, Features
 from whylens.models import DEFAULT_MEMORY_BUDGET
 from whylens.models._torch import _module_float_dtype
@@ -319,6 +320,12 @@ class GradientAttribution:
         ModelError
             The model raised (chained).
         """
+        run, result = self._compute(x, target, baselines, labels, progress, callback)
+        return self._explanation(run, result)
+
+    def _compute(self, x: Any, target: Any, baselines: Any, labels: Any,
+                 progress: bool | None, callback: Any) -> tuple[_Run, dict[str, Any]]:
+        """The call's work: the run (rows, labels, outputs) and ``_attribute``'s result."""
         x = as_input(x)
         check_same_device(self.model, x)
         if x.is_floating_point():
@@ -338,7 +345,147 @@ class GradientAttribution:
             finally:
                 report.close()
                 restore_state(state)
-        return self._explanation(run, result)
+        return run, result
+
+    # ------------------------------------------------------------------ captum's call
+    #: captum's order of ``attribute``'s arguments after ``inputs`` for this method.
+    _captum_positional: tuple[str, ...] = ("target", "additional_forward_args")
+    #: Options of the method that a captum call may set for that call
+    #: (``n_steps``, ``method``, ``abs``, ``n_samples``, ``stdevs``...).
+    _captum_options: tuple[str, ...] = ()
+    #: Whether ``return_convergence_delta`` is accepted (methods with a reference).
+    _captum_delta = False
+
+    def _reconfigure(self) -> None:
+        """Rebuild what depends on the options after :meth:`_replaced` set them."""
+
+    def _replaced(self, options: dict[str, Any]) -> GradientAttribution:
+        """A shallow copy of this method with some options set (one captum call's)."""
+        if not options:
+            return self
+        clone = copy.copy(self)
+        clone._chunk_cache = self._chunk_cache  # the memory probe's answer still holds
+        for name, value in options.items():
+            setattr(clone, name, value)
+        clone._reconfigure()
+        return clone
+
+    def attribute(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """captum's call: attributions as tensors, shaped and typed as captum returns them.
+
+        Accepts captum's arguments of the same method, by keyword or in
+        captum's positional order: ``target``, ``baselines`` (methods with a
+        reference), ``additional_forward_args``, ``internal_batch_size``,
+        ``return_convergence_delta`` and the method's options (``n_steps``
+        and ``method`` for Integrated Gradients, ``abs`` for Saliency,
+        ``n_samples`` and ``stdevs`` for GradientShap), which hold for this
+        call only. ``inputs`` (and ``baselines``) may be a tensor or a tuple of
+        one tensor, as captum's.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (n, ...) or a 1-tuple of it
+        *args, **kwargs
+            captum's arguments (above).
+
+        Returns
+        -------
+        Tensor of shape (n, *inputs.shape[1:]) (layer methods: the layer's
+        output shape), in the input's dtype and on its device; a 1-tuple of it
+        when ``inputs`` was a tuple; with ``return_convergence_delta=True``,
+        ``(attributions, delta)``, ``delta`` of shape (n,): the completeness
+        gap ``sum(attributions) - (f(x) - f(baseline))`` per instance (for
+        GradientShap the gap of the expected value; captum reports one per
+        sample).
+
+        Raises
+        ------
+        InputError
+            An argument this method does not take, or any error of the call.
+        NotSupportedError
+            Several input tensors, ``attribute_to_layer_input=True``,
+            ``return_convergence_delta`` on a method without a reference.
+
+        Examples
+        --------
+        >>> ig = IntegratedGradients(model)                                # doctest: +SKIP
+        >>> attr, delta = ig.attribute(x, baselines=x * 0, target=0,
+        ...                            return_convergence_delta=True)       # doctest: +SKIP
+        """
+        from whylens.torch._peer import (
+            captum_arguments,
+            captum_inputs,
+            check_captum_flag,
+            rows_of,
+            run_with_args,
+            unwrap_baselines,
+        )
+
+        opts = captum_arguments(type(self).__name__, args, kwargs, self._captum_positional,
+                                sorted(self._captum_accepted()))
+        x, as_tuple = captum_inputs(inputs)
+        target = opts.pop("target", None)
+        baselines = unwrap_baselines(opts.pop("baselines", None))
+        extra = opts.pop("additional_forward_args", None)
+        want_delta = bool(opts.pop("return_convergence_delta", False))
+        if want_delta and not self._captum_delta:
+            raise NotSupportedError(describe(
+                "return_convergence_delta", f"False for {type(self).__name__} (only methods "
+                "with a reference, IntegratedGradients, DeepLift, GradientShap and their "
+                "layer variants, report a completeness gap)", True))
+        check_captum_flag("attribute_to_layer_input", opts.pop("attribute_to_layer_input", False),
+                          False)
+        check_captum_flag("custom_attribution_func", opts.pop("custom_attribution_func", None),
+                          None)
+        size = opts.pop("internal_batch_size", None)
+        method = self._replaced(self._call_options(opts))
+        if size is not None:
+            method = method._replaced({"batch_size": _batch_size_argument(None, size)})
+        dtype = x.dtype if isinstance(x, Tensor) else None
+        x = as_input(x)
+        if isinstance(target, Tensor) and target.ndim == 0:
+            target = int(target)
+
+        n = int(x.shape[0])
+
+        def call(rows: slice) -> tuple[Tensor, Tensor | None]:
+            run, result = method._compute(x[rows], rows_of(target, rows, n),
+                                          rows_of(baselines, rows, n), None, False, None)
+            values = result["values"][:, 0]
+            return values, (method._delta(run, result) if want_delta else None)
+
+        values, delta = run_with_args(self.model, n, extra, call)
+        out_dtype = dtype if dtype is not None and dtype.is_floating_point else values.dtype
+        values = values.detach().to(device=x.device, dtype=out_dtype)
+        attr: Any = (values,) if as_tuple else values
+        if want_delta and delta is not None:
+            return attr, delta.to(device=x.device, dtype=out_dtype)
+        return attr
+
+    def _captum_accepted(self) -> set[str]:
+        """Every keyword this method's ``attribute`` takes."""
+        accepted = {"target", "additional_forward_args", "internal_batch_size",
+                    *self._captum_options, *self._captum_positional}
+        if self._captum_delta:
+            accepted |= {"baselines", "return_convergence_delta"}
+        if self.is_layer_method:
+            accepted.add("attribute_to_layer_input")
+        return accepted
+
+    def _call_options(self, opts: dict[str, Any]) -> dict[str, Any]:
+        """One captum call's options as attribute values (checked as the constructor does)."""
+        return dict(opts)
+
+    def _delta(self, run: _Run, result: dict[str, Any]) -> Tensor | None:
+        """The completeness gap of each row (its first label), or None without a reference."""
+        base = result.get("base_values")
+        if base is None:
+            return None
+        values = result["values"].detach().to(torch.float64)
+        out = run.output.detach().to(values.device, torch.float64)
+        labels = run.labels.to(values.device)
+        gap = out.gather(1, labels) - base.detach().to(values.device, torch.float64)
+        return (values.flatten(2).sum(dim=2) - gap)[:, 0]
 
     def _first_forward(self, run: _Run, target: Any, labels: Any, baselines: Any) -> None:
         """The outputs at x (and at the references), and the labels they give."""

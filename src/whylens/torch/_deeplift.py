@@ -67,6 +67,9 @@ class DeepLift(GradientAttribution):
     """
 
     name = "deeplift"
+    _captum_positional = ("baselines", "target", "additional_forward_args",
+                          "return_convergence_delta", "custom_attribution_func")
+    _captum_delta = True
 
     def __init__(self, model: Any, *, softmax: str = "captum", batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET,
@@ -252,6 +255,9 @@ class LayerDeepLift(DeepLift):
     """
 
     name = "layerdeeplift"
+    _captum_positional = ("baselines", "target", "additional_forward_args",
+                          "return_convergence_delta", "attribute_to_layer_input",
+                          "custom_attribution_func")
     is_layer_method = True
 
     def __init__(self, model: Any, layer: Any, *, softmax: str = "captum",
@@ -283,6 +289,9 @@ class LayerDeepShap(DeepShap):
     """
 
     name = "layerdeepshap"
+    _captum_positional = ("baselines", "target", "additional_forward_args",
+                          "return_convergence_delta", "attribute_to_layer_input",
+                          "custom_attribution_func")
     is_layer_method = True
 
     def __init__(self, model: Any, layer: Any, background: Any = None, *,

@@ -47,6 +47,13 @@ class GradientShap(GradientAttribution):
     """
 
     name = "gradientshap"
+    _captum_positional = ("baselines", "n_samples", "stdevs", "target", "additional_forward_args",
+                          "return_convergence_delta")
+    _captum_options = ("n_samples", "stdevs")
+    _captum_delta = True
+
+    def _reconfigure(self) -> None:
+        self._configure(self.n_samples, self.stdevs, self.random_state)
 
     def __init__(self, model: Any, *, n_samples: int = 5, stdevs: float = 0.0,
                  random_state: Any = None, batch_size: int | None = None,
@@ -132,6 +139,8 @@ class LayerGradientShap(GradientShap):
     """
 
     name = "layergradientshap"
+    _captum_positional = ("baselines", "n_samples", "stdevs", "target", "additional_forward_args",
+                          "return_convergence_delta", "attribute_to_layer_input")
     is_layer_method = True
 
     def __init__(self, model: Any, layer: Any, *, n_samples: int = 5, stdevs: float = 0.0,

@@ -92,6 +92,13 @@ class IntegratedGradients(GradientAttribution):
     """
 
     name = "integratedgradients"
+    _captum_positional = ("baselines", "target", "additional_forward_args", "n_steps", "method",
+                          "internal_batch_size", "return_convergence_delta")
+    _captum_options = ("n_steps", "method")
+    _captum_delta = True
+
+    def _reconfigure(self) -> None:
+        self._configure(self.n_steps, self.method)
 
     def __init__(self, model: Any, *, n_steps: int = 50, method: str = "gausslegendre",
                  batch_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
@@ -194,6 +201,9 @@ class LayerIntegratedGradients(IntegratedGradients):
     """
 
     name = "layerintegratedgradients"
+    _captum_positional = ("baselines", "target", "additional_forward_args", "n_steps", "method",
+                          "internal_batch_size", "return_convergence_delta",
+                          "attribute_to_layer_input")
     is_layer_method = True
 
     def __init__(self, model: Any, layer: Any, *, n_steps: int = 50,

@@ -67,6 +67,36 @@ class NoiseTunnel(GradientAttribution):
     def __repr__(self) -> str:
         return f"NoiseTunnel({self.inner!r}, nt_type={self.nt_type!r})"
 
+    # captum's NoiseTunnel.attribute(inputs, nt_type, nt_samples, nt_samples_batch_size,
+    # stdevs, draw_baseline_from_distrib, **kwargs of the inner method)
+    _captum_positional = ("nt_type", "nt_samples", "nt_samples_batch_size", "stdevs",
+                          "draw_baseline_from_distrib")
+    _captum_options = ("nt_type", "nt_samples", "stdevs")
+
+    def _captum_accepted(self) -> set[str]:
+        return (super()._captum_accepted() | self.inner._captum_accepted()
+                | {"return_convergence_delta"})
+
+    def _call_options(self, opts: dict[str, Any]) -> dict[str, Any]:
+        """Own options (``nt_samples_batch_size`` is the chunk's rows); the rest go inside."""
+        from whylens.torch._peer import check_captum_flag
+
+        own = {k: opts.pop(k) for k in self._captum_options if k in opts}
+        check_captum_flag("draw_baseline_from_distrib",
+                          opts.pop("draw_baseline_from_distrib", False), False)
+        size = opts.pop("nt_samples_batch_size", None)
+        if size is not None:
+            own["batch_size"] = check_positive_int("nt_samples_batch_size", size)
+        if opts:
+            own["inner"] = self.inner._replaced(self.inner._call_options(opts))
+        return own
+
+    def _reconfigure(self) -> None:
+        if self.nt_type not in self.NT_TYPES:
+            raise InputError(describe("nt_type", f"one of {list(self.NT_TYPES)}", self.nt_type))
+        self.nt_samples = check_positive_int("nt_samples", self.nt_samples)
+        self.stdevs = _check_float("stdevs", self.stdevs)
+
     def _params(self) -> dict[str, Any]:
         return {"inner": self.inner.name, **self.inner._params(), "nt_type": self.nt_type,
                 "nt_samples": self.nt_samples, "stdevs": self.stdevs,

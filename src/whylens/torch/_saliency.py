@@ -27,6 +27,8 @@ class Saliency(GradientAttribution):
     """
 
     name = "saliency"
+    _captum_positional = ("target", "abs", "additional_forward_args")
+    _captum_options = ("abs",)
     _gradient_at_x = True
 
     def __init__(self, model: Any, *, abs: bool = True, batch_size: int | None = None,
@@ -60,6 +62,9 @@ class Saliency(GradientAttribution):
 
 class _SignedGradient(Saliency):
     """A :class:`Saliency` variant that keeps the gradient's sign and has no options."""
+
+    _captum_positional = ("target", "additional_forward_args")
+    _captum_options = ()
 
     def __init__(self, model: Any, *, batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET,
