@@ -118,6 +118,43 @@ def test_several_scorers_match_one_scorer_at_a_time(multiclass):
     assert set(both.params["response_methods"]) == {"predict", "predict_proba"}
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("case, metrics", [
+    ("regression", ["r2", "neg_mean_squared_error", "neg_root_mean_squared_error",
+                    "neg_mean_absolute_error"]),
+    ("binary", ["accuracy", "neg_log_loss"]),
+    ("multiclass", ["accuracy", "neg_log_loss"]),
+])
+def test_vectorised_metrics_equal_scikit_learn_scorers(case, metrics, weighted, monkeypatch):
+    """Scorers given by name are computed over every repeat at once; the same scorers given
+    as objects go through scikit-learn's code one repeat at a time: equal values."""
+    from sklearn.metrics import get_scorer
+
+    from whylens.inspection import _permutation
+
+    calls = []
+    score = _permutation._score
+    monkeypatch.setattr(_permutation, "_score", lambda *a: calls.append(1) or score(*a))
+
+    if case == "regression":
+        X, y = make_regression(n_samples=200, n_features=3, noise=5.0, random_state=0)
+        model = LinearRegression().fit(X, y)
+    else:
+        X, y = make_classification(n_samples=200, n_features=4, n_informative=3,
+                                   n_redundant=0, n_classes=2 if case == "binary" else 3,
+                                   random_state=0)
+        y = np.array(["no", "yes", "maybe"])[y]  # string labels, not sorted by code
+        model = LogisticRegression(max_iter=500).fit(X, y)
+    weight = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y)) if weighted else None
+    by_name = permutation_importance(model, X, y, scoring=metrics, n_repeats=3,
+                                     random_state=0, sample_weight=weight)
+    assert calls == []  # no scorer was called: numpy over all repeats
+    by_object = permutation_importance(model, X, y, scoring={m: get_scorer(m) for m in metrics},
+                                       n_repeats=3, random_state=0, sample_weight=weight)
+    np.testing.assert_allclose(by_name.baseline, by_object.baseline, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(by_name.raw, by_object.raw, rtol=1e-9, atol=1e-12)
+
+
 def test_callable_and_dict_scorers_get_the_rows_and_the_stand_in(multiclass):
     X, y, clf = multiclass
     seen = []

@@ -28,7 +28,13 @@ from whylens._validation import (
 )
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.inspection._results import InspectionResult
-from whylens.inspection._scoring import ReplayToken, replay, resolve_scoring, responses_of
+from whylens.inspection._scoring import (
+    ReplayToken,
+    fast_metrics,
+    replay,
+    resolve_scoring,
+    responses_of,
+)
 from whylens.inspection._tables import as_table, column_index, n_rows_of, take_rows
 from whylens.models._frames import is_dataframe
 
@@ -348,10 +354,12 @@ def permutation_importance(
     perms = np.stack([rng.permutation(m) for _ in range(n_repeats)])
 
     responses = responses_of(model, batch_size, take_rows(data, np.arange(min(m, 8))))
-    scorers = resolve_scoring(scoring, classifier=responses.classifier)
+    scorers, metric_names = resolve_scoring(scoring, classifier=responses.classifier)
+    fast = fast_metrics(metric_names, responses, y_used)
+    y_fast = np.asarray(y_used) if fast else None
 
     # baseline: the scorers on the rows as they are, recording the methods they use
-    used: list[str] = []
+    used: list[str] = list(dict.fromkeys(method for method, _ in fast.values()))
     base_outputs: dict[str, np.ndarray] = {}
 
     def respond_base(method: str, X_: Any) -> Any:
@@ -362,8 +370,14 @@ def permutation_importance(
             used.append(method)
         return responses.decoders[method](base_outputs[source])
 
-    baseline = np.array([_score(scorer, replay(responses, respond_base), data, y_used, weight,
-                                name) for name, scorer in scorers.items()])
+    baseline = np.empty(len(scorers))
+    for s, (name, scorer) in enumerate(scorers.items()):
+        if name in fast:
+            method, fn = fast[name]
+            baseline[s] = fn(respond_base(method, None)[None], y_fast, weight)[0]
+        else:
+            baseline[s] = _score(scorer, replay(responses, respond_base), data, y_used, weight,
+                                 name)
     sources = list(dict.fromkeys(responses.method_source[mth] for mth in used))
 
     total = len(groups) * len(sources) * n_repeats * m
@@ -386,6 +400,13 @@ def permutation_importance(
                     n_repeats * m, build, sample=build(0, 1), progress=False,
                     callback=report)
                 done[0] += n_repeats * m
+            for s, name in enumerate(scorers):
+                if name in fast:  # every repeat at once
+                    method, fn = fast[name]
+                    decoded = responses.decoders[method](
+                        outputs[responses.method_source[method]])
+                    stacked = decoded.reshape(n_repeats, m, *decoded.shape[1:])
+                    raw[s, g] = baseline[s] - fn(stacked, y_fast, weight)
             for t in range(n_repeats):
                 def respond(method: str, X_: Any, t: int = t, build: Any = build,
                             outputs: dict[str, np.ndarray] = outputs) -> Any:
@@ -397,6 +418,8 @@ def permutation_importance(
 
                 stand_in = replay(responses, respond)
                 for s, (name, scorer) in enumerate(scorers.items()):
+                    if name in fast:
+                        continue
                     X_t = (ReplayToken(m) if type(scorer).__module__.startswith("sklearn.")
                            else build(t * m, (t + 1) * m))
                     raw[s, g, t] = baseline[s] - _score(scorer, stand_in, X_t, y_used, weight,

@@ -20,14 +20,16 @@ import numpy as np
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.models import Model, as_model
 
-__all__ = ["ReplayToken", "Responses", "is_sklearn_estimator", "replay", "resolve_scoring",
-           "responses_of"]
+__all__ = ["ReplayToken", "Responses", "fast_metrics", "is_sklearn_estimator", "replay",
+           "resolve_scoring", "responses_of"]
 
 _METHODS = ("predict", "predict_proba", "decision_function", "predict_log_proba")
 
 
-def resolve_scoring(scoring: Any, *, classifier: bool) -> dict[str, Callable[..., Any]]:
-    """The scorers by name, read as scikit-learn reads ``scoring``."""
+def resolve_scoring(scoring: Any, *, classifier: bool
+                    ) -> tuple[dict[str, Callable[..., Any]], dict[str, str]]:
+    """The scorers by name, read as scikit-learn reads ``scoring``, and the scikit-learn
+    names of those given by name (``{name: metric}``)."""
     from sklearn.metrics import get_scorer, get_scorer_names
 
     def one(name: str, value: Any) -> Callable[..., Any]:
@@ -46,15 +48,16 @@ def resolve_scoring(scoring: Any, *, classifier: bool) -> dict[str, Callable[...
 
     if scoring is None:
         name = "accuracy" if classifier else "r2"
-        return {name: get_scorer(name)}
+        return {name: get_scorer(name)}, {name: name}
     if isinstance(scoring, str):
-        return {scoring: one(scoring, scoring)}
+        return {scoring: one(scoring, scoring)}, {scoring: scoring}
     if callable(scoring):
-        return {getattr(scoring, "__name__", "score"): scoring}
+        return {getattr(scoring, "__name__", "score"): scoring}, {}
     if isinstance(scoring, dict):
         if not scoring:
             raise InputError(describe("scoring", "a non-empty dict of name -> scorer", scoring))
-        return {str(k): one(str(k), v) for k, v in scoring.items()}
+        return ({str(k): one(str(k), v) for k, v in scoring.items()},
+                {str(k): v for k, v in scoring.items() if isinstance(v, str)})
     if isinstance(scoring, (list, tuple, set, frozenset)):
         items = list(scoring)
         if not items or not all(isinstance(s, str) for s in items):
@@ -62,7 +65,7 @@ def resolve_scoring(scoring: Any, *, classifier: bool) -> dict[str, Callable[...
                                       "Pass callables as a dict {name: scorer}."))
         if len(set(items)) != len(items):
             raise InputError(describe("scoring", "distinct scorer names", scoring))
-        return {s: one(s, s) for s in items}
+        return {s: one(s, s) for s in items}, {s: s for s in items}
     raise InputTypeError(describe(
         "scoring", "None, a scorer name, a callable, a list of names or a dict", scoring))
 
@@ -187,3 +190,80 @@ def replay(responses: Responses, respond: Callable[[str, Any], Any]) -> Any:
     if responses.classifier:
         stand_in.classes_ = responses.classes
     return stand_in
+
+
+# ----------------------------------------------------------------------------- fast metrics
+#: Score of every repeat at once: ``fn(P, y, w) -> (n_repeats,)`` from the decoded outputs
+#: ``P`` of shape (n_repeats, m) (predictions, labels) or (n_repeats, m, k) (probabilities).
+MetricFn = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
+
+
+def _average(values: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """``np.average`` along the rows of every repeat (scikit-learn's ``_average``)."""
+    if w is None:
+        return values.mean(axis=1)
+    return (values * w).sum(axis=1) / w.sum()
+
+
+def _r2(P: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    weight = 1.0 if w is None else w
+    numerator = (weight * (y - P) ** 2).sum(axis=1)
+    denominator = (weight * (y - np.average(y, weights=w)) ** 2).sum()
+    if denominator == 0:  # scikit-learn's force_finite
+        return np.where(numerator == 0, 1.0, 0.0)
+    return 1.0 - numerator / denominator
+
+
+def _log_loss(classes: np.ndarray) -> MetricFn:
+    def fn(P: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        index = np.searchsorted(classes, y)
+        if P.shape[2] == 2:  # scikit-learn sees the positive column and rebuilds 1 - p
+            p1 = P[:, :, 1]
+            p_true = np.where(index == 1, p1, 1.0 - p1)
+        else:
+            p_true = P[:, np.arange(P.shape[1]), index]
+        eps = np.finfo(np.float64).eps
+        return _average(np.log(np.clip(p_true, eps, 1 - eps)), w)
+
+    return fn
+
+
+def fast_metrics(metric_names: dict[str, str], responses: Responses, y: Any
+                 ) -> dict[str, tuple[str, MetricFn]]:
+    """The scorers named after scikit-learn metrics that numpy computes over every repeat at
+    once, equal to scikit-learn's scorers (``{name: (method, fn)}``).
+
+    Covered: ``r2``, ``neg_mean_squared_error``, ``neg_root_mean_squared_error``,
+    ``neg_mean_absolute_error`` for a regressor's 1-D predictions; ``accuracy``
+    for a classifier; ``neg_log_loss`` for a classifier's probabilities when
+    every class occurs in ``y``. Anything else goes through the scorer.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        return {}
+    out: dict[str, tuple[str, MetricFn]] = {}
+    regression = not responses.classifier and "predict" in responses.method_source and \
+        y.dtype.kind in "biuf"
+    for name, metric in metric_names.items():
+        if regression and metric == "r2":
+            out[name] = ("predict", _r2)
+        elif regression and metric == "neg_mean_squared_error":
+            out[name] = ("predict", lambda P, y, w: -_average((y - P) ** 2, w))
+        elif regression and metric == "neg_root_mean_squared_error":
+            out[name] = ("predict", lambda P, y, w: -np.sqrt(_average((y - P) ** 2, w)))
+        elif regression and metric == "neg_mean_absolute_error":
+            out[name] = ("predict", lambda P, y, w: -_average(np.abs(P - y), w))
+        elif responses.classifier and metric == "accuracy" and \
+                "predict" in responses.method_source:
+            out[name] = ("predict", lambda P, y, w: _average((P == y).astype(np.float64), w))
+        elif responses.classifier and metric == "neg_log_loss" and \
+                "predict_proba" in responses.method_source:
+            classes = np.asarray(responses.classes)
+            try:
+                present = np.array_equal(np.unique(y), classes)
+            except TypeError:  # labels that do not compare
+                present = False
+            if present and classes.size >= 2:
+                loss = _log_loss(classes)
+                out[name] = ("predict_proba", loss)
+    return out
