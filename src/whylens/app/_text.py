@@ -154,6 +154,7 @@ class TextModel:
         self._lock = threading.Lock()
         self._torch: tuple[Any, Any, str, str] | None = None
         self._torch_unready: str | None = None
+        self._torch_loader: Callable[[], tuple[Any, Any, str]] | None = None
         if (torch_module is None) != (encode is None):
             raise InputError(describe("encode" if encode is None else "torch_module",
                                       "torch_module and encode given together", None,
@@ -196,7 +197,37 @@ class TextModel:
             self._torch = None
             self._torch_unready = str(reason)
 
+    def defer_torch(self, load: Callable[[], tuple[Any, Any, str]], reason: str) -> None:
+        """Offer Integrated Gradients once ``load()`` has built the network (e.g. trained it).
+
+        ``load() -> (torch_module, encode, returns)`` runs in a background
+        thread started by the first request for this model (its info or an
+        explanation), so a server starts without waiting for it; until it
+        returns, Integrated Gradients answers ``reason`` (a 400). When it
+        raises, the mode answers why.
+        """
+        with self._lock:
+            self._torch = None
+            self._torch_unready = str(reason)
+            self._torch_loader = load
+
+    def _start_loader(self) -> None:
+        with self._lock:
+            load, self._torch_loader = self._torch_loader, None
+        if load is None:
+            return
+
+        def work() -> None:
+            try:
+                module, encode, returns = load()
+                self.attach_torch(module, encode, returns=returns)
+            except Exception as exc:  # reported by the mode; the server keeps running
+                self.torch_unready(f"Building the network failed: {type(exc).__name__}: {exc}")
+
+        threading.Thread(target=work, name="whylens-app-text-torch", daemon=True).start()
+
     def _torch_entry(self) -> tuple[Any, Any, str, str]:
+        self._start_loader()
         with self._lock:
             entry, reason = self._torch, self._torch_unready
         if entry is None:
@@ -283,6 +314,7 @@ class TextModel:
     # ------------------------------------------------------------------ the served protocol
     def info(self) -> dict[str, Any]:
         """What the page needs to draw the view (JSON-ready)."""
+        self._start_loader()
         with self._lock:
             has_torch = self._torch is not None
             unready = self._torch_unready
