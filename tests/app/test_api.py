@@ -223,6 +223,10 @@ def test_cancel_stops_lime_between_chunks():
         rows = model.module.rows
         time.sleep(0.3)
         assert model.module.rows == rows  # nothing runs after the cancel
+        # The cancelled job keeps neither a result nor the closure (and the arrays it held).
+        from whylens.app._jobs import _spent
+
+        assert pool.get(job["id"]).result is None and pool.get(job["id"]).fn is _spent
         # The worker serves the next request.
         again = c.post("/api/models/slow/explain", json={"image": image, "mode": "gradcam",
                                                          "wait": 20})
