@@ -46,6 +46,7 @@ from whylens.torch._integrated_gradients import (
 )
 from whylens.torch._layers import LayerInfo, default_layer, layers
 from whylens.torch._noise_tunnel import NoiseTunnel, SmoothGrad
+from whylens.torch._reshape import swint_reshape_transform, vit_reshape_transform
 from whylens.torch._saliency import Deconvolution, GuidedBackprop, InputXGradient, Saliency
 
 __all__ = [
@@ -87,5 +88,7 @@ __all__ = [
     "get_layer",
     "layers",
     "path_weights",
+    "swint_reshape_transform",
     "upsample",
+    "vit_reshape_transform",
 ]

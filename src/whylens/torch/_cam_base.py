@@ -15,7 +15,8 @@ the model, upsamples the map to the input and returns an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,11 @@ from whylens._convention import (
 from whylens._validation import check_positive_int
 from whylens.errors import (
     InputError,
+    InputTypeError,
+    ModelError,
+    ModelOutputError,
+    NotSupportedError,
+    WhylensError,
     describe,
 )
 from whylens.explanation import Explanation, Features
@@ -84,10 +90,15 @@ class CAMContext:
     def __init__(self, cam: BaseCAM, x: Tensor, output: Tensor, activations: Tensor,
                  labels: np.ndarray, input_shape: tuple[int, ...], *,
                  cap: capture | None = None, progress: bool | None = None,
-                 callback: Callable[[int, int], Any] | None = None) -> None:
+                 callback: Callable[[int, int], Any] | None = None,
+                 targets: list[Any] | None = None, raw_output: Tensor | None = None) -> None:
         self._cam = cam
         self._cap = cap
         self._out = output
+        #: pytorch-grad-cam's target callables of the rows (``target(output_row)``
+        #: is the score explained), or None: the ``labels`` are.
+        self.targets = targets
+        self._raw = output if raw_output is None else raw_output
         self.x = x
         self.activations = activations.detach()
         self.output = output.detach()
@@ -121,15 +132,28 @@ class CAMContext:
             raise NotSupportedError(
                 describe("gradients", f"a CAM with uses_gradients=True ({self._cam.name})",
                          False))
+        reshape = self._cam.reshape_transform
+        if self.targets is not None:
+            score = _target_scores(self.targets, self._raw).sum()
+            g = self._cap.gradients(score)[self._cap.names[0]]
+            self.n_backward += 1
+            return (g if reshape is None else reshape(g))[:, None]
         labels = torch.as_tensor(self.labels, device=self._out.device)
         n_labels = int(labels.shape[1])
         grads = []
         for j in range(n_labels):
             score = self._out.gather(1, labels[:, j : j + 1]).sum()
-            g = self._cap.gradients(score, retain_graph=j < n_labels - 1)
-            grads.append(g[self._cap.names[0]])
+            g = self._cap.gradients(score, retain_graph=j < n_labels - 1)[self._cap.names[0]]
+            grads.append(g if reshape is None else reshape(g))
             self.n_backward += 1
         return torch.stack(grads, dim=1)
+
+    def label_outputs(self) -> Tensor:
+        """The explained scores at ``x``: ``(m, n_labels)`` (a target's score per row)."""
+        if self.targets is not None:
+            return _target_scores(self.targets, self._raw).detach()[:, None]
+        labels = torch.as_tensor(self.labels, device=self.output.device)
+        return self.output.gather(1, labels)
 
     def scores(self, perturbation: Any) -> Tensor:
         """Model outputs of each row's labels at extra inputs, through the one runner.
@@ -160,10 +184,16 @@ class CAMContext:
         """
         cam, name = self._cam, self._cam.layer
 
+        targets = self.targets
+
         def forward(batch: Any) -> Tensor:
             with capture(cam.model, name, record=False, replace=perturbation.replace(batch)), \
                     torch.no_grad():
-                return call_model(cam.model, batch.inputs)
+                if targets is None:
+                    return call_model(cam.model, batch.inputs)
+                raw = call_raw(cam.model, batch.inputs)
+                rows = batch.instances.tolist()
+                return _target_scores([targets[i] for i in rows], raw)[:, None]
 
         model = Model(forward, chunk_size=cam.batch_size, memory_budget=cam.memory_budget,
                       working_factor=WORKING_FACTOR, kind="torch", name=f"{cam.name} forwards")
@@ -175,16 +205,69 @@ class CAMContext:
         self.n_evals += model.n_evaluated
         self.chunks = cam.last_chunks = model.last_chunks
         instance = perturbation.instances(rows).cpu().numpy()
-        picked = np.take_along_axis(outputs, self.labels[instance], axis=1)
+        picked = (outputs if targets is not None
+                  else np.take_along_axis(outputs, self.labels[instance], axis=1))
         return torch.as_tensor(picked).to(self.output.device, self.output.dtype)
+
+
+def call_raw(model: Any, x: Tensor) -> Tensor:
+    """``model(x)`` for a target callable: any output with one row per input row."""
+    try:
+        out = model(x)
+    except WhylensError:
+        raise
+    except Exception as exc:
+        raise ModelError(
+            f"model {type(model).__name__!r} raised {type(exc).__name__} on an input of "
+            f"shape {tuple(x.shape)}; see the chained exception above.") from exc
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    if not isinstance(out, Tensor) or out.ndim < 1 or int(out.shape[0]) != int(x.shape[0]):
+        raise ModelOutputError(describe(
+            "output of the model", f"a tensor with one row per input row ({x.shape[0]})",
+            out if not isinstance(out, Tensor) else None,
+            got_text=None if not isinstance(out, Tensor) else f"shape {tuple(out.shape)}"))
+    return out
+
+
+def _reshaped(reshape: Callable[[Tensor], Tensor], acts: Tensor) -> Tensor:
+    """``reshape_transform(acts)``, checked to be ``(m, C, *spatial)``."""
+    out = reshape(acts)
+    if not isinstance(out, Tensor) or out.ndim not in (3, 4) or int(out.shape[0]) != int(
+            acts.shape[0]):
+        raise InputError(describe(
+            "reshape_transform", "a function from the layer's output to (n, C, H, W) "
+            "(e.g. whylens.torch.vit_reshape_transform for ViT tokens)",
+            got_text=f"{type(out).__name__} of shape "
+                     f"{tuple(out.shape) if isinstance(out, Tensor) else '?'} from the "
+                     f"layer's {tuple(acts.shape)}"))
+    return out
+
+
+def _target_scores(targets: list[Any], raw: Tensor) -> Tensor:
+    """``targets[i](raw[i])`` for every row, as a (m,) tensor (pytorch-grad-cam's rule)."""
+    scores = []
+    for t, o in zip(targets, raw, strict=True):
+        value = t(o)
+        if not isinstance(value, Tensor):
+            value = torch.as_tensor(value, dtype=raw.dtype, device=raw.device)
+        if value.numel() != 1:
+            raise InputError(describe(
+                "targets", "callables that return one score per image",
+                got_text=f"{type(t).__name__} returning shape {tuple(value.shape)}"))
+        scores.append(value.reshape(()))
+    return torch.stack(scores)
 
 
 class _Call:
     """One call of a CAM: the convention's arguments, the main pass, its results."""
 
     def __init__(self, cam: BaseCAM, x: Tensor, target: Any, labels: Any,
-                 progress: bool | None, callback: Any) -> None:
+                 progress: bool | None, callback: Any, *, targets: list[Any] | None = None,
+                 relu: bool = True) -> None:
         self.cam = cam
+        self.targets = targets
+        self.relu = relu
         self.x = x
         self.n = int(x.shape[0])
         self.target = target
@@ -199,6 +282,7 @@ class _Call:
         self.outputs: list[Tensor] = []
         self.activations: list[Tensor] = []
         self.chunk_labels: list[np.ndarray] = []
+        self.raw_outputs: list[Tensor] = []
         self.n_backward = 0
         self.chunk = 0  # most rows in one chunk of the main pass
 
@@ -250,25 +334,34 @@ class _Call:
         """The main pass on the next chunk of rows: output, activations, gradient maps."""
         cam = self.cam
         grad_mode = torch.enable_grad() if cam.uses_gradients else torch.no_grad()
+        m = int(rows.shape[0])
         with capture(cam.model, cam.layer, gradients=cam.uses_gradients) as cap:
             with grad_mode:
-                out = call_model(cam.model, rows)
+                raw = (call_model(cam.model, rows) if self.targets is None
+                       else call_raw(cam.model, rows))
             acts = cap.last()
+        if cam.reshape_transform is not None:
+            acts = _reshaped(cam.reshape_transform, acts)
+        out = raw if raw.ndim == 2 else raw.reshape(m, -1)
         if not self.input_shape:
             self.check_layer(acts)
             if cam.forwards_per_channel:
                 self.total = self.n * (1 + int(acts.shape[1]))
-        labels = self.resolve(out)
-        self.done += int(rows.shape[0])
-        self.chunk = max(self.chunk, int(rows.shape[0]))
+        targets = None if self.targets is None else self.targets[self.done : self.done + m]
+        labels = self.resolve(out) if targets is None else np.zeros((m, 1), dtype=np.int64)
+        self.done += m
+        self.chunk = max(self.chunk, m)
         self.chunk_labels.append(labels)
         if cam.uses_gradients:
-            ctx = CAMContext(cam, rows, out, acts, labels, self.input_shape, cap=cap)
-            self.maps.append(torch.relu(cam.compute(ctx).detach()))
+            ctx = CAMContext(cam, rows, out, acts, labels, self.input_shape, cap=cap,
+                             targets=targets, raw_output=raw)
+            maps = cam.compute(ctx).detach()
+            self.maps.append(torch.relu(maps) if self.relu else maps)
             self.n_backward += ctx.n_backward
         else:
             self.activations.append(acts.detach())
             self.outputs.append(out.detach())
+            self.raw_outputs.append(raw.detach())
         return out.detach()
 
 
@@ -293,6 +386,17 @@ class BaseCAM:
     memory_budget : int, default=256 MiB
         Bytes one chunk may use (estimated as 16 times its inputs); caps the
         chunk when ``batch_size`` is None.
+    target_layers : list of torch.nn.Module or str, optional
+        pytorch-grad-cam's argument (also accepted as the second positional
+        argument, a list): the layers to explain. A CAM built with it answers
+        pytorch-grad-cam's call, ``cam(input_tensor=, targets=)``, with maps
+        scaled to [0, 1] per image and averaged over the layers as
+        pytorch-grad-cam does. Give ``layer`` or ``target_layers``, not both.
+    reshape_transform : callable, optional
+        Applied to the layer's output and its gradient before the map is
+        computed: tokens ``(n, T, D)`` of a vision transformer to a grid
+        ``(n, D, h, w)`` (:func:`whylens.torch.vit_reshape_transform`), as
+        pytorch-grad-cam's argument of the same name.
 
     Attributes
     ----------
@@ -311,6 +415,11 @@ class BaseCAM:
     one model from several threads run one after the other and each gives
     the sequential result. Maps are ReLU'd, not normalised (plots normalise),
     so they keep their known closed forms.
+
+    The peers' calls: ``cam(input_tensor=, targets=[...])`` (pytorch-grad-cam;
+    ``(N, H, W)`` float32 in [0, 1]), ``with GradCAM(model=m, target_layers=[l])
+    as cam:`` (nothing to release: hooks live only during a call), and
+    :meth:`attribute` (captum's ``LayerGradCam.attribute``).
     """
 
     #: Name used in ``Explanation.method`` (``"torch.<name>"``).
@@ -322,9 +431,37 @@ class BaseCAM:
     #: (through :meth:`CAMContext.scores`); it counts in the progress total.
     forwards_per_channel = False
 
-    def __init__(self, model: Any, layer: Any = None, *, batch_size: int | None = None,
+    def __init__(self, model: Any, layer: Any = None, *,
+                 target_layers: Sequence[Any] | None = None,
+                 reshape_transform: Callable[[Tensor], Tensor] | None = None,
+                 batch_size: int | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
-        self.layer = check_module_and_layer(model, layer)
+        if isinstance(layer, (list, tuple)):  # pytorch-grad-cam's GradCAM(model, [layer])
+            if target_layers is not None:
+                raise InputError(describe("layer", "None when target_layers= is given",
+                                          layer, "Pass the layers once."))
+            layer, target_layers = None, layer
+        self.layers: list[str] | None = None
+        if target_layers is not None:
+            if layer is not None:
+                raise InputError(describe(
+                    "target_layers", "None when layer= is given", target_layers,
+                    "Pass layer= (whylens) or target_layers=[...] (pytorch-grad-cam)."))
+            if isinstance(target_layers, (str, torch.nn.Module)):
+                target_layers = [target_layers]
+            if not isinstance(target_layers, (list, tuple)) or not target_layers:
+                raise InputTypeError(describe(
+                    "target_layers", "a non-empty list of layers of the model "
+                    "(e.g. [model.layer4[-1]])", target_layers))
+            self.layers = [check_module_and_layer(model, one) for one in target_layers]
+            self.layer = self.layers[0]
+        else:
+            self.layer = check_module_and_layer(model, layer)
+        if reshape_transform is not None and not callable(reshape_transform):
+            raise InputTypeError(describe(
+                "reshape_transform", "None or a function tokens -> (n, C, H, W)",
+                reshape_transform))
+        self.reshape_transform = reshape_transform
         self.model = model
         self.batch_size = check_batch_size(batch_size)
         self.memory_budget = check_positive_int("memory_budget", memory_budget)
@@ -332,7 +469,17 @@ class BaseCAM:
         self.last_chunks: ChunkReport | None = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={type(self.model).__name__}, layer={self.layer!r})"
+        where = (f"target_layers={self.layers!r}" if self.layers is not None
+                 else f"layer={self.layer!r}")
+        return f"{type(self).__name__}(model={type(self.model).__name__}, {where})"
+
+    def __enter__(self) -> BaseCAM:
+        """pytorch-grad-cam's ``with GradCAM(...) as cam:``; hooks live only during a call."""
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        """Nothing to release; an exception raised in the block propagates."""
+        return None
 
     # ------------------------------------------------------------------ the override
     def compute(self, ctx: CAMContext) -> Tensor:
@@ -343,9 +490,11 @@ class BaseCAM:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the call
-    def __call__(self, x: Any, target: Any = None, *, labels: Any = None,
+    def __call__(self, x: Any = None, target: Any = None, *, labels: Any = None,
                  progress: bool | None = None,
-                 callback: Callable[[int, int], Any] | None = None) -> Explanation:
+                 callback: Callable[[int, int], Any] | None = None,
+                 input_tensor: Any = None, targets: Any = None,
+                 aug_smooth: bool = False, eigen_smooth: bool = False) -> Any:
         """Explain a batch.
 
         Parameters
@@ -367,6 +516,14 @@ class BaseCAM:
             explained rows, then ScoreCAM's and AblationCAM's extra forwards,
             counted together); raising :class:`~whylens.errors.Cancelled` or
             returning ``False`` stops the call between chunks.
+        input_tensor, targets, aug_smooth, eigen_smooth
+            pytorch-grad-cam's call (also when the CAM was built with
+            ``target_layers=``; then ``x`` and ``target`` are read as
+            ``input_tensor`` and ``targets``): ``targets`` is None (each
+            image's top class) or a list of one callable per image
+            (:mod:`whylens.torch.targets`); ``aug_smooth`` averages over
+            pytorch-grad-cam's six test-time augmentations (horizontal flip
+            times brightness 0.9, 1, 1.1); ``eigen_smooth`` is not supported.
 
         Returns
         -------
@@ -376,18 +533,74 @@ class BaseCAM:
             the map at the layer's resolution; ``labels`` (n_labels,), or
             (n, n_labels) when rows explain different outputs; ``output``: the
             model's output; ``features.data``: the input (images channels-last).
+        ndarray of float32, shape (n, *input_spatial)
+            For pytorch-grad-cam's call: per layer the ReLU'd map min-max
+            scaled per image (``(m - min) / (1e-7 + max)``) and resized to the
+            input (bilinear, half-pixel centres), then the mean over the
+            layers scaled again, as pytorch-grad-cam returns it.
 
         Raises
         ------
         InputError
             Input on another device, a layer that does not exist or is not
             spatial, a target out of range or of the wrong length, both
-            ``target`` and ``labels``.
+            ``target`` and ``labels``; ``targets`` not one per image.
         ModelError
             The model raised (chained).
         Cancelled
             The callback stopped the call.
         """
+        if input_tensor is not None or targets is not None or self.layers is not None:
+            if input_tensor is not None and x is not None:
+                raise InputError(describe("input_tensor", "None when x is given", "a tensor",
+                                          "Pass the images once."))
+            if targets is not None and target is not None:
+                raise InputError(describe("targets", "None when target is given", targets,
+                                          "Pass targets= (pytorch-grad-cam) or target= "
+                                          "(whylens), not both."))
+            if labels is not None:
+                raise InputError(describe(
+                    "labels", "None in pytorch-grad-cam's call (targets= chooses the score)",
+                    labels))
+            images = input_tensor if input_tensor is not None else x
+            if images is None:
+                raise InputError(describe("input_tensor", "a batch of images (n, C, H, W)",
+                                          None))
+            return self._peer_call(images, targets if targets is not None else target,
+                                   aug_smooth, eigen_smooth, progress, callback)
+        if aug_smooth or eigen_smooth:
+            raise InputError(describe(
+                "aug_smooth" if aug_smooth else "eigen_smooth",
+                "False in whylens' call (pytorch-grad-cam's call takes it: "
+                "cam(input_tensor=x, targets=..., aug_smooth=True))", True))
+        r = self._explain(x, target, labels, progress, callback)
+        values = upsample(r.maps.to(torch.float64), r.input_shape, conv=r.layer_module)
+        kind = "image" if len(r.input_shape) == 2 else "sequence"
+        rl = r.row_labels
+        shown = rl[0] if (rl == rl[:1]).all() else rl
+        return Explanation(
+            values=values.cpu().numpy(),
+            layer_values=r.maps.to("cpu", torch.float64).numpy(),
+            labels=rl,
+            method=f"torch.{self.name}",
+            features=Features(kind=kind, names=[], data=to_channels_last(r.x)),
+            mode="classification",
+            output=r.output,
+            output_names=[str(i) for i in range(int(r.output.shape[1]))],
+            params={"layer": self.layer, "target": shown.tolist(), "batch_size": r.chunk,
+                    "n_backward": r.n_backward},
+            n_evals=r.n_evals,
+        )
+
+    def _explain(self, x: Any, target: Any, labels: Any, progress: bool | None,
+                 callback: Callable[[int, int], Any] | None, *,
+                 targets: list[Any] | None = None, relu: bool = True) -> _Result:
+        """The call's work: the maps at the layer's resolution and what came with them."""
+        if self.layers is not None and len(self.layers) > 1:
+            raise NotSupportedError(describe(
+                "target_layers", "one layer for an Explanation or captum's attribute",
+                self.layers, "Call cam(input_tensor=x, targets=...) for pytorch-grad-cam's "
+                "mean over several layers."))
         x = as_input(x)
         with model_lock(self.model):
             check_same_device(self.model, x)
@@ -395,7 +608,8 @@ class BaseCAM:
                 x = x.to(_module_float_dtype(self.model))
             if self.layer is None:
                 self.layer = default_layer(self.model, x[:1])
-            call = _Call(self, x, target, labels, progress, callback)
+            call = _Call(self, x, target, labels, progress, callback, targets=targets,
+                         relu=relu)
             output = run_rows(call.forward, x, batch_size=self.batch_size,
                               memory_budget=self.memory_budget, name=self.name,
                               progress=progress, callback=call.report(0))
@@ -407,24 +621,133 @@ class BaseCAM:
             else:
                 ctx = CAMContext(self, x, torch.cat(call.outputs), torch.cat(call.activations),
                                  row_labels, call.input_shape, progress=progress,
-                                 callback=call.report(call.n))
-                maps = torch.relu(self.compute(ctx).detach())
+                                 callback=call.report(call.n), targets=targets,
+                                 raw_output=torch.cat(call.raw_outputs))
+                maps = self.compute(ctx).detach()
+                maps = torch.relu(maps) if relu else maps
                 n_evals = ctx.n_evals
                 chunk = ctx.chunks.cap if ctx.chunks is not None else call.n
             layer_module = dict(self.model.named_modules()).get(self.layer)
-        values = upsample(maps.to(torch.float64), call.input_shape, conv=layer_module)
-        kind = "image" if len(call.input_shape) == 2 else "sequence"
-        shown = row_labels[0] if (row_labels == row_labels[:1]).all() else row_labels
-        return Explanation(
-            values=values.cpu().numpy(),
-            layer_values=maps.to("cpu", torch.float64).numpy(),
-            labels=row_labels,
-            method=f"torch.{self.name}",
-            features=Features(kind=kind, names=[], data=to_channels_last(x)),
-            mode="classification",
-            output=output,
-            output_names=[str(i) for i in range(int(output.shape[1]))],
-            params={"layer": self.layer, "target": shown.tolist(), "batch_size": chunk,
-                    "n_backward": n_backward},
-            n_evals=n_evals,
+        return _Result(x, maps, row_labels, output, call.input_shape, layer_module, n_evals,
+                       n_backward, chunk)
+
+    # ------------------------------------------------------------------ pytorch-grad-cam
+    def _with_layer(self, name: str) -> BaseCAM:
+        one = copy.copy(self)
+        one.layer, one.layers = name, None
+        return one
+
+    def _peer_call(self, x: Any, targets: Any, aug_smooth: bool, eigen_smooth: bool,
+                   progress: bool | None, callback: Any) -> np.ndarray:
+        """pytorch-grad-cam's ``cam(input_tensor, targets)``: (N, H, W) float32 in [0, 1]."""
+        from whylens.torch._peer import check_target_objects
+        from whylens.torch.targets import ClassifierOutputTarget
+
+        if eigen_smooth:
+            raise NotSupportedError(describe(
+                "eigen_smooth", "False (whylens has no eigen smoothing of weighted "
+                "activations)", True, "Use EigenCAM for the first principal component."))
+        x = as_input(x)
+        objects = check_target_objects(targets, int(x.shape[0]))
+        target, callables = None, None
+        if objects is not None:
+            if all(isinstance(t, (int, np.integer, ClassifierOutputTarget)) for t in objects):
+                target = [int(getattr(t, "category", t)) for t in objects]
+            else:
+                callables = objects
+        if not aug_smooth:
+            return self._peer_maps(x, target, callables, progress, callback)
+        # pytorch-grad-cam's test-time augmentation (ttach): horizontal flip x brightness
+        maps = []
+        for flip in (False, True):
+            for factor in (0.9, 1.0, 1.1):
+                xa = x.flip(-1) if flip else x
+                m = self._peer_maps(xa * factor, target, callables, progress, callback)
+                maps.append(m[..., ::-1] if flip else m)
+        return np.mean(np.float32(maps), axis=0)
+
+    def _peer_maps(self, x: Tensor, target: Any, callables: list[Any] | None,
+                   progress: bool | None, callback: Any) -> np.ndarray:
+        from whylens.torch._peer import pgc_scale
+
+        names = self.layers if self.layers is not None else [self.layer]
+        per_layer = []
+        for name in names:
+            cam = self if name == self.layer and len(names) == 1 else self._with_layer(name)
+            r = cam._explain(x, target, None, progress, callback, targets=callables)
+            if self.layer is None:
+                self.layer = cam.layer  # chosen on the first call
+            per_layer.append(pgc_scale(torch.relu(r.maps[:, 0]), r.input_shape))
+        stacked = np.maximum(np.stack(per_layer, axis=1), 0)
+        return pgc_scale(torch.from_numpy(stacked.mean(axis=1)), None)
+
+    # ------------------------------------------------------------------ captum
+    def attribute(self, inputs: Any, target: Any = None, additional_forward_args: Any = None,
+                  attribute_to_layer_input: bool = False, relu_attributions: bool = False,
+                  attr_dim_summation: bool = True, grad_kwargs: Any = None) -> Any:
+        """captum's ``LayerGradCam(model, layer).attribute``: the map at the layer.
+
+        Parameters
+        ----------
+        inputs : Tensor of shape (n, ...) or a 1-tuple of it
+        target : int, sequence of n ints or None
+            As the call (None: each row's top class; captum needs one output).
+        additional_forward_args : object or tuple, optional
+            Passed to the model after the input (tensors with n rows are paired
+            with their row).
+        relu_attributions : bool, default=False
+            ReLU the map (captum's default keeps its sign; whylens' call ReLUs).
+        attribute_to_layer_input, attr_dim_summation, grad_kwargs
+            captum's; only their defaults are supported.
+
+        Returns
+        -------
+        Tensor of shape (n, 1, *layer_spatial)
+            On the input's device (a 1-tuple of it when ``inputs`` was one).
+
+        Raises
+        ------
+        NotSupportedError
+            Several inputs, or a captum option other than its default.
+        """
+        from whylens.torch._peer import (
+            captum_inputs,
+            check_captum_flag,
+            rows_of,
+            run_with_args,
         )
+
+        check_captum_flag("attribute_to_layer_input", attribute_to_layer_input, False)
+        check_captum_flag("attr_dim_summation", attr_dim_summation, True)
+        check_captum_flag("grad_kwargs", grad_kwargs, None)
+        x, as_tuple = captum_inputs(inputs)
+        x = as_input(x)
+        n = int(x.shape[0])
+        if isinstance(target, Tensor) and target.ndim == 0:
+            target = int(target)
+
+        def call(rows: slice) -> tuple[Tensor, None]:
+            r = self._explain(x[rows], rows_of(target, rows, n), None, False, None,
+                              relu=bool(relu_attributions))
+            return r.maps, None
+
+        maps, _ = run_with_args(self.model, n, additional_forward_args, call)
+        maps = maps.detach().to(x.device)
+        return (maps,) if as_tuple else maps
+
+
+class _Result:
+    """What one pass of a CAM gives (maps at the layer's resolution, before upsampling)."""
+
+    def __init__(self, x: Tensor, maps: Tensor, row_labels: np.ndarray, output: np.ndarray,
+                 input_shape: tuple[int, ...], layer_module: Any, n_evals: int,
+                 n_backward: int, chunk: int) -> None:
+        self.x = x
+        self.maps = maps
+        self.row_labels = row_labels
+        self.output = output
+        self.input_shape = input_shape
+        self.layer_module = layer_module
+        self.n_evals = n_evals
+        self.n_backward = n_backward
+        self.chunk = chunk

@@ -32,9 +32,10 @@ class _ChannelBatch:
     the memory budget as for any batch.
     """
 
-    def __init__(self, inputs: Tensor, channels: Tensor) -> None:
+    def __init__(self, inputs: Tensor, channels: Tensor, instances: Tensor) -> None:
         self.inputs = inputs
         self.channels = channels
+        self.instances = instances
 
     @property
     def shape(self) -> torch.Size:
@@ -85,11 +86,11 @@ class ChannelPerturbation:
         """Model inputs of a chunk of job rows (a batch with ``inputs`` and ``channels``)."""
         i, k = rows // self.n_channels, rows % self.n_channels
         if self.masks is None:
-            return _ChannelBatch(self.x[i], k)
+            return _ChannelBatch(self.x[i], k, i)
         m = self.masks[i, k]
         extra = self.x.ndim - m.ndim  # channel dims of the input
         return _ChannelBatch(self.x[i] * m.reshape(m.shape[0], *([1] * extra), *m.shape[1:]),
-                             k)
+                             k, i)
 
     def replace(self, batch: _ChannelBatch) -> Callable[[str, Tensor], Tensor] | None:
         """What the layer passes on for ``batch``: None (Score-CAM), or its output with
@@ -168,9 +169,13 @@ class AblationCAM(BaseCAM):
     def compute(self, ctx: CAMContext) -> Tensor:
         acts = ctx.activations
         n, c = int(acts.shape[0]), int(acts.shape[1])
+        if self.reshape_transform is not None:
+            raise NotSupportedError(describe(
+                "reshape_transform", "None for AblationCAM (channels are zeroed in the layer's "
+                "own output layout)", self.reshape_transform,
+                fix="Use GradCAM, ScoreCAM or EigenCAM on a vision transformer."))
         ablated = ctx.scores(ChannelPerturbation(ctx.x, c)).reshape(n, c, -1)  # (n, C, L)
-        labels = torch.as_tensor(ctx.labels, device=ctx.output.device)
-        y = ctx.output.gather(1, labels)[:, None, :]  # (n, 1, L)
+        y = ctx.label_outputs()[:, None, :]  # (n, 1, L)
         y = torch.where(y.abs() > _EPS, y, _EPS)
         weights = ((y - ablated) / y).to(acts.dtype).transpose(1, 2)
         return weighted_sum(weights, acts)
