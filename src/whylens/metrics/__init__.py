@@ -13,12 +13,18 @@ from whylens.metrics._faithfulness import (
     insertion,
 )
 from whylens.metrics._result import MetricResult, RandomControl
+from whylens.metrics._sensitivity import sensitivity_max
+from whylens.metrics._stability import StabilityResult, StabilityWarning, stability
 
 __all__ = [
     "MetricResult",
     "RandomControl",
+    "StabilityResult",
+    "StabilityWarning",
     "deletion",
     "faithfulness_correlation",
     "infidelity",
     "insertion",
+    "sensitivity_max",
+    "stability",
 ]
