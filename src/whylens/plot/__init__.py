@@ -10,7 +10,9 @@ accepted as aliases of ``max_display``.
 """
 
 from whylens.plot._bar import bar
+from whylens.plot._captum import visualize_image_attr
 from whylens.plot._fonts import cjk_font_family
+from whylens.plot._gradcam import show_cam_on_image
 from whylens.plot._image import feature_map_grid, image_mask, image_overlay
 from whylens.plot._shap import beeswarm, global_bar, heatmap, scatter
 from whylens.plot._shap_instance import force, force_html, text, waterfall
@@ -27,6 +29,8 @@ __all__ = [
     "image_mask",
     "image_overlay",
     "scatter",
+    "show_cam_on_image",
     "text",
+    "visualize_image_attr",
     "waterfall",
 ]
