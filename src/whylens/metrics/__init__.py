@@ -12,6 +12,7 @@ from whylens.metrics._faithfulness import (
     infidelity,
     insertion,
 )
+from whylens.metrics._randomization import RandomizationResult, randomization_check
 from whylens.metrics._result import MetricResult, RandomControl
 from whylens.metrics._sensitivity import sensitivity_max
 from whylens.metrics._stability import StabilityResult, StabilityWarning, stability
@@ -19,12 +20,14 @@ from whylens.metrics._stability import StabilityResult, StabilityWarning, stabil
 __all__ = [
     "MetricResult",
     "RandomControl",
+    "RandomizationResult",
     "StabilityResult",
     "StabilityWarning",
     "deletion",
     "faithfulness_correlation",
     "infidelity",
     "insertion",
+    "randomization_check",
     "sensitivity_max",
     "stability",
 ]

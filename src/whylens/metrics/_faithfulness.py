@@ -45,6 +45,11 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _area(curves: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """Trapezoidal area under each row of ``curves`` over ``fractions``."""
+    return ((curves[:, 1:] + curves[:, :-1]) * 0.5 * np.diff(fractions)).sum(axis=1)
+
+
 def _curve(model: Any, explanation: Any, x: Any, *, insert: bool, steps: Any, n_random: Any,
            **kwargs: Any) -> MetricResult:
     progress, callback = kwargs.pop("progress"), kwargs.pop("callback")
@@ -76,7 +81,7 @@ def _curve(model: Any, explanation: Any, x: Any, *, insert: bool, steps: Any, n_
     label_of = np.tile(task.labels.reshape(-1), 1 + n_random)
     picked = out.reshape(n_tasks, per_task, -1)[np.arange(n_tasks), :, label_of]
     fractions = counts / n_features
-    areas = np.trapezoid(picked, fractions, axis=1)  # (T,)
+    areas = _area(picked, fractions)  # (T,)
     areas = areas.reshape(1 + n_random, n, n_labels)
     control = RandomControl.from_scores(areas[1:].mean(axis=(1, 2))) if n_random else None
     params = dict(task.params)
