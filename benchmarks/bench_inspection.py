@@ -12,15 +12,17 @@ What is measured:
   per feature and repeat) against whylens' (one chunked call per feature, all
   repeats stacked). Models: a random forest regressor (100 trees, ``n_jobs=1``)
   scored by R², and a logistic regression scored by accuracy and log loss
-  (scikit-learn is called once per scorer there; whylens scores both from one
-  set of model calls). **overhead** is whylens' time over the time the model
-  alone takes on the same rows in the same calls (the baseline rows plus
-  ``n_repeats * n`` rows per feature), ``predict``/``predict_proba`` called
-  directly.
+  (scikit-learn is called once per scorer there, and once with the list;
+  whylens scores both from one set of model calls). **overhead** is whylens'
+  time over the time the model alone takes on the same kind of rows in the
+  same calls (the baseline rows, then per feature its ``n_repeats * n``
+  permuted rows stacked), ``predict``/``predict_proba`` called directly.
 * **brute PDP**: ``kind="average"`` and ``kind="both"`` for three 1-way
   features on a grid of 50 points; scikit-learn's ``partial_dependence
   (method="brute")`` once per feature (one model call per grid point) against
-  whylens' one chunked call over all features and grid points.
+  whylens' one chunked call over all features and grid points. **overhead**:
+  over the model alone on the same rows (every row at every grid point), one
+  call per feature.
 
 Calls are interleaved (whylens, scikit-learn, model alone, ... repeated) and the
 median is kept, so a noisy neighbour slows every contender alike. Nothing is
@@ -66,7 +68,13 @@ def _permutation_case(name: str, model: Any, X: np.ndarray, y: np.ndarray, scori
     from whylens.inspection import permutation_importance
 
     n, d = X.shape
-    stacked = np.tile(X, (n_repeats, 1))
+    rng = np.random.default_rng(0)
+    stacks = []  # the rows whylens builds: feature j permuted, every repeat stacked
+    for j in range(d):
+        stacked = np.tile(X, (n_repeats, 1))
+        for t in range(n_repeats):
+            stacked[t * n:(t + 1) * n, j] = X[rng.permutation(n), j]
+        stacks.append(stacked)
     predict = getattr(model, method)
     scorers = scoring if isinstance(scoring, list) else [scoring]
 
@@ -88,7 +96,7 @@ def _permutation_case(name: str, model: Any, X: np.ndarray, y: np.ndarray, scori
             model.predict, model.predict_proba]
         for fn in methods:
             fn(X)
-            for _ in range(d):
+            for stacked in stacks:
                 fn(stacked)
 
     contenders = {"whylens": whylens_run, "sklearn": sklearn_run, "model": model_only}
@@ -121,10 +129,15 @@ def _pdp_case(name: str, model: Any, X: np.ndarray, features: list[int], kind: s
 
     n = X.shape[0]
     method = model.predict_proba if hasattr(model, "predict_proba") else model.predict
-    block = np.tile(X, (grid_resolution, 1))
+    blocks = []  # the rows brute force needs: every row at every grid point of the feature
+    for j in features:
+        grid = np.linspace(*np.quantile(X[:, j], [0.05, 0.95]), grid_resolution)
+        block = np.tile(X, (grid_resolution, 1))
+        block[:, j] = np.repeat(grid, n)
+        blocks.append(block)
 
-    def model_only() -> None:  # the same rows in one call per feature
-        for _ in features:
+    def model_only() -> None:  # the same rows, in one call per feature
+        for block in blocks:
             method(block)
 
     t = _interleaved({"whylens": whylens_run, "sklearn": sklearn_run, "model": model_only},

@@ -103,6 +103,9 @@ def test_recursion_equals_brute_on_the_training_data(estimator, output, regressi
         np.testing.assert_allclose(a, b, atol=1e-7)
     auto = partial_dependence(estimator, X, [0], **kwargs)
     assert auto.method == "recursion"
+    with pytest.warns(SubsamplingWarning):  # rows to average over: brute force
+        assert partial_dependence(estimator, X, [0], subsample=0.5, random_state=0,
+                                  **kwargs).method == "brute"
 
 
 @pytest.mark.parametrize("kind", ["average", "individual", "both"])
@@ -252,6 +255,7 @@ def fitted(regression, three_classes):
     ("reg", {"method": "fast"}, InputError, "^method"),
     ("reg", {"method": "recursion"}, InputError, "recursion does not apply.*LinearRegression"),
     ("gb", {"method": "recursion", "kind": "both"}, InputError, "average only"),
+    ("gb", {"method": "recursion", "subsample": 10}, InputError, "training data"),
     ("reg", {"output": "probability"}, InputError, "^output: expected 'auto' or 'predict' for "
                                                     "a regressor"),
     ("clf", {"target": 3}, InputError, r"^target: expected an output index in \[0, 3\)"),

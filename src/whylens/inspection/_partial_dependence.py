@@ -222,7 +222,8 @@ def _recursion_offset(estimator: Any) -> np.ndarray | None:
     return np.zeros(1)
 
 
-def _recursion_problem(estimator: Any, output: str, kind: str) -> str | None:
+def _recursion_problem(estimator: Any, output: str, kind: str, subsample: Any
+                       ) -> str | None:
     """Why the recursion cannot give what was asked (None: it can)."""
     if not hasattr(estimator, "_compute_partial_dependence_recursion") or isinstance(
             estimator, Model):
@@ -230,6 +231,8 @@ def _recursion_problem(estimator: Any, output: str, kind: str) -> str | None:
                 f"boosting, got {type(estimator).__name__}")
     if kind != "average":
         return "it gives the average only (ICE curves need brute force)"
+    if subsample is not None:
+        return "it averages over the training data, so subsample= has no meaning there"
     from sklearn.base import is_classifier
 
     if is_classifier(estimator) and output != "decision":
@@ -363,7 +366,8 @@ def partial_dependence(
         The boosting's initial prediction is added back, so the recursion
         equals brute force on the training data where the trees allow it
         (scikit-learn leaves that constant out). ``"auto"``: recursion when
-        it applies to what was asked, else brute force.
+        it applies to what was asked (no ``subsample``, ``kind="average"``),
+        else brute force.
     output : {"auto", "probability", "decision", "predict"}, default="auto"
         Which output of a scikit-learn estimator (see
         :func:`~whylens.models.as_model`): ``"auto"`` gives a classifier's
@@ -431,7 +435,7 @@ def partial_dependence(
 
     estimator = model
     _check_output(estimator, output)
-    problem = _recursion_problem(estimator, output, kind)
+    problem = _recursion_problem(estimator, output, kind, subsample)
     if method == "recursion" and problem is not None:
         raise InputError(describe("method", "a method that applies to this model and request",
                                   "recursion", f"The recursion does not apply: {problem}. "
