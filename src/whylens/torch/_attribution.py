@@ -380,7 +380,9 @@ class GradientAttribution:
         and ``method`` for Integrated Gradients, ``abs`` for Saliency,
         ``n_samples`` and ``stdevs`` for GradientShap), which hold for this
         call only. ``inputs`` (and ``baselines``) may be a tensor or a tuple of
-        one tensor, as captum's.
+        one tensor, as captum's. The values equal captum's, except
+        ``method="riemann_trapezoid"``, whose weights sum to 1 here and to
+        ``1 - 1 / n_steps`` in captum (see :func:`path_weights`).
 
         Parameters
         ----------

@@ -51,7 +51,8 @@ def check_channels(channels: Any, n_channels: int, argument: str = "channels") -
 def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None = None, *,
                  batch_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
                  progress: bool | None = None,
-                 callback: Callable[[int, int], Any] | None = None) -> Explanation:
+                 callback: Callable[[int, int], Any] | None = None,
+                 reshape_transform: Callable[[Any], Any] | None = None) -> Explanation:
     """Return a layer's activations for ``x``, channels ranked by mean activation.
 
     The forward stops at the layer; rows go through it in chunks
@@ -77,6 +78,10 @@ def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None 
     callback : callable, optional
         ``callback(done, total)`` after every chunk of rows; raising
         :class:`~whylens.errors.Cancelled` or returning ``False`` stops the call.
+    reshape_transform : callable, optional
+        Applied to the layer's output first: a vision transformer's tokens
+        ``(n, T, D)`` to a grid ``(n, D, h, w)``
+        (:func:`whylens.torch.vit_reshape_transform`), as the CAMs' argument.
 
     Returns
     -------
@@ -98,12 +103,18 @@ def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None 
     """
     x = as_input(x)
     name, _ = get_layer(model, layer)
+    if reshape_transform is not None and not callable(reshape_transform):
+        raise InputTypeError(describe("reshape_transform", "None or a function tokens -> "
+                                      "(n, C, H, W)", reshape_transform))
     parts: list[Any] = []
 
     def forward(rows: Any) -> Any:
         with capture(model, name, stop=True) as cap, torch.no_grad():
             cap.run(rows)
-        acts = cap.last().to("cpu", torch.float64)
+        acts = cap.last()
+        if reshape_transform is not None:
+            acts = reshape_transform(acts)
+        acts = acts.to("cpu", torch.float64)
         if acts.ndim < 2:
             raise InputError(describe("layer", "a layer with output (n, C, ...)",
                                       got_text=f"{name!r} with output shape "
