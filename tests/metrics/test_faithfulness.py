@@ -334,3 +334,24 @@ def test_bad_input_of_the_perturbation_metrics(case):
         deletion(count_model, exp, target=0)
     with pytest.raises(InputTypeError, match="baseline"):
         deletion(count_model, exp, baseline=0)
+
+
+def test_torch_explanation_of_images_channels_first():
+    """Integrated Gradients of a linear network from 0 is w * x: exact for removal to 0."""
+    torch = pytest.importorskip("torch")
+    from whylens.torch import IntegratedGradients
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 5, 2)).double()
+    x = torch.rand(2, 3, 6, 5, dtype=torch.float64)
+    exp = IntegratedGradients(net)(x, target=1)
+    res = infidelity(net, exp, baseline="zero", n_random=2)  # x from exp (channels-last)
+    np.testing.assert_allclose(res.scores, 0.0, atol=1e-20)
+    d = deletion(net, exp, baseline="zero", steps=9, n_random=2)
+    w = net[1].weight.detach()[1].numpy().reshape(3, 6, 5)
+    out = net(x).detach().numpy()[:, 1]
+    for i in range(2):
+        a = (w * x[i].numpy()).ravel()
+        counts = np.rint(np.linspace(0, a.size, 10)).astype(int)
+        cum = np.r_[0.0, np.cumsum(np.sort(a)[::-1])]
+        np.testing.assert_allclose(d.curves[i, 0], out[i] - cum[counts], atol=1e-9)
