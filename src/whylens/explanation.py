@@ -166,6 +166,14 @@ class Explanation(ExplanationViews):
 
     _PER_INSTANCE = ("values", "output", "base_values", "selected", "layer_values", "delta")
 
+    # shap's view of a selection. Not dataclass fields (unannotated): neither serialised nor
+    # compared, and reset by dataclasses.replace. ``_shap_dropped`` names the axes an int or a
+    # single name selected ("rows", "features", "labels"), which shap's arrays drop;
+    # ``_shap_transformed`` marks values changed by ``abs`` or a reduction (``mean(0)`` ...),
+    # after which shap's bar plot shows feature names without data values.
+    _shap_dropped = frozenset()
+    _shap_transformed = False
+
     # ------------------------------------------------------------------ basics
     def __post_init__(self) -> None:
         self.values = np.asarray(self.values, dtype=np.float64)
@@ -211,15 +219,172 @@ class Explanation(ExplanationViews):
 
     @property
     def shap_values(self) -> np.ndarray:
-        """``values`` in shap's layout: labels moved last, dropped when there is one.
+        """``values`` in shap's layout: labels moved last, axes dropped as shap drops them.
+
+        The labels axis is dropped when one label is explained (shap's layout
+        for a single-output model); an axis selected by an int or a single
+        name is dropped, as in shap: ``exp[0].shap_values`` has shape
+        (n_features,) and ``exp[:, "bmi"].shap_values`` shape (n_instances,)
+        for a single output. ``values`` itself always keeps every axis.
 
         Returns
         -------
         ndarray of shape (n_instances, *feature_shape) for one label, else
-        (n_instances, *feature_shape, n_labels)
+        (n_instances, *feature_shape, n_labels), less the dropped axes
         """
-        moved = np.moveaxis(self.values, 1, -1)
-        return moved[..., 0] if moved.shape[-1] == 1 else moved
+        return self._shap_layout(np.moveaxis(self.values, 1, -1), features=True)
+
+    @property
+    def shap_base_values(self) -> np.ndarray | None:
+        """``base_values`` in shap's layout: (n_instances,) for one label, else
+        (n_instances, n_labels), less the dropped axes (a 0-d array for one row
+        of a single output)."""
+        if self.base_values is None:
+            return None
+        return self._shap_layout(self.base_values, features=False)
+
+    def _shap_layout(self, moved: np.ndarray, features: bool) -> np.ndarray:
+        """Drop the labels, features and rows axes of ``moved`` (labels last) as shap does."""
+        if moved.shape[-1] == 1 or "labels" in self._shap_dropped:
+            moved = moved[..., 0]
+        if features and "features" in self._shap_dropped and self.values.ndim == 3:
+            moved = moved[:, 0]
+        if "rows" in self._shap_dropped and moved.shape[0] == 1:
+            moved = moved[0]
+        return moved
+
+    def _with_shap_view(self, other: Explanation, dropped: Any = (),
+                        transformed: bool = False) -> Explanation:
+        """``other`` carrying this explanation's shap view plus ``dropped`` axes."""
+        other._shap_dropped = frozenset(self._shap_dropped) | frozenset(dropped)
+        other._shap_transformed = self._shap_transformed or transformed
+        return other
+
+    # ------------------------------------------------- shap's array operations
+    @property
+    def abs(self) -> Explanation:
+        """The Explanation with ``|values|`` (shap's ``sv.abs``): ``plot.bar(exp.abs.mean(0))``.
+
+        Returns
+        -------
+        Explanation
+            Every field as here, ``values`` replaced by their absolute values.
+        """
+        return self._with_shap_view(dataclasses.replace(self, values=np.abs(self.values)),
+                                    transformed=True)
+
+    def mean(self, axis: int = 0) -> Explanation:
+        """Mean over the instances (shap's ``sv.mean(0)``); see :meth:`sum`."""
+        return self._reduce("mean", axis)
+
+    def sum(self, axis: int = 0) -> Explanation:
+        """Reduce over the instances (shap's ``sv.sum(0)``, also ``mean``, ``max``, ``min``).
+
+        Parameters
+        ----------
+        axis : {0}
+            The instances axis, the only one reduced (as ``sv.mean(0)`` in
+            shap's documentation).
+
+        Returns
+        -------
+        Explanation
+            One instance: ``values`` (1, n_labels, *feature_shape) and
+            ``base_values`` (1, n_labels) reduced over the instances, numeric
+            ``features.data`` reduced alike (other per-instance fields are
+            dropped); shap's arrays drop the instances axis
+            (``exp.mean(0).shap_values`` has shape (n_features,) for one
+            output).
+
+        Raises
+        ------
+        InputError
+            ``axis`` other than 0, or labels that differ per instance (select
+            one output first, e.g. ``exp[:, :, 0]``).
+        """
+        return self._reduce("sum", axis)
+
+    def max(self, axis: int = 0) -> Explanation:
+        """Maximum over the instances (shap's ``sv.abs.max(0)``); see :meth:`sum`."""
+        return self._reduce("max", axis)
+
+    def min(self, axis: int = 0) -> Explanation:
+        """Minimum over the instances (shap's ``sv.min(0)``); see :meth:`sum`."""
+        return self._reduce("min", axis)
+
+    def _reduce(self, name: str, axis: Any) -> Explanation:
+        if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)) \
+                or int(axis) != 0:
+            raise InputError(describe("axis", "0 (the instances, as in sv.mean(0))", axis,
+                                      "Select features or outputs with exp[:, ...] instead."))
+        if self.labels.ndim == 2:
+            raise InputError(describe(
+                "explanation", "one set of labels shared by every instance",
+                got_text="labels that differ per instance",
+                fix="Select one output position first, e.g. exp[:, :, 0].mean(0)."))
+        func = getattr(np, name)
+        f = self.features
+        data = None
+        if isinstance(f.data, np.ndarray) and np.issubdtype(f.data.dtype, np.number):
+            data = func(f.data, axis=0, keepdims=True)
+        features = Features(kind=f.kind, names=list(f.names), data=data)
+        base = None if self.base_values is None else func(self.base_values, axis=0,
+                                                          keepdims=True)
+        out = dataclasses.replace(
+            self, values=func(self.values, axis=0, keepdims=True), base_values=base,
+            features=features, output=None, selected=None, surrogate=None, layer_values=None,
+            delta=None)
+        return self._with_shap_view(out, dropped=("rows",), transformed=True)
+
+    # ------------------------------------------------------------ shap objects
+    @classmethod
+    def from_shap(cls, explanation: Any) -> Explanation:
+        """Build a whylens Explanation from a ``shap.Explanation`` of tabular values.
+
+        Parameters
+        ----------
+        explanation : shap.Explanation
+            Values in any of shap's layouts: a batch (n, d) or (n, d, k), one
+            row (d,) or (d, k), or one feature's column (n,) or (n, k) as
+            ``sv[:, "bmi"]`` gives.
+
+        Returns
+        -------
+        Explanation
+            ``values`` (n, k, d), ``base_values`` (n, k), ``labels``
+            ``arange(k)``, the feature names and numeric data; method
+            ``"shap"``. Its ``shap_values`` has the shape of
+            ``explanation.values``.
+
+        Raises
+        ------
+        InputTypeError
+            Not a shap Explanation.
+        NotSupportedError
+            Image or text values (ragged or more than 3 axes).
+        """
+        from whylens._shap_interop import from_shap
+
+        return from_shap(cls, explanation)
+
+    def to_shap(self) -> Any:
+        """Return a ``shap.Explanation`` with shap's arrays (needs the ``shap`` package).
+
+        Returns
+        -------
+        shap.Explanation
+            ``values`` = :attr:`shap_values`, ``base_values`` =
+            :attr:`shap_base_values`, ``data``, ``feature_names`` and
+            ``output_names`` laid out as shap lays them out.
+
+        Raises
+        ------
+        MissingDependencyError
+            shap is not installed.
+        """
+        from whylens._shap_interop import to_shap
+
+        return to_shap(self)
 
     def __getitem__(self, index: Any) -> Explanation:
         """Return the Explanation of instance ``index`` (a batch of one), or a selection.
@@ -227,10 +392,27 @@ class Explanation(ExplanationViews):
         ``exp[i]`` is instance ``i``. As in shap, ``exp[rows, features]`` and
         ``exp[rows, features, labels]`` select instances (int, slice, list or
         boolean mask), features (int, name, slice or list of them) and
-        explained labels (positions in ``labels``). Every axis is kept (an int
-        selects a length-1 axis), so the result is an Explanation of the same
-        layout: ``exp[:, "bmi"].values`` has shape (n, n_labels, 1).
+        explained labels (positions in ``labels``, or output names). Every
+        axis is kept (an int selects a length-1 axis), so the result is an
+        Explanation of the same layout: ``exp[:, "bmi"].values`` has shape
+        (n, n_labels, 1); :attr:`shap_values` drops the axes shap drops.
+
+        An Ellipsis follows shap's layout (the axes of :attr:`shap_values`):
+        ``exp[..., k]`` selects output ``k`` when several are explained, and
+        feature ``k`` of a single-output explanation, as in shap.
+
+        Raises
+        ------
+        InputError
+            An index out of range, an unknown feature or output name
+            (the message names the axis: ``index (features)``, ``index (labels)``).
+        InputTypeError
+            An index of another type.
         """
+        if isinstance(index, tuple) and any(k is Ellipsis for k in index):
+            index = self._expand_ellipsis(index)
+        elif index is Ellipsis:
+            index = (slice(None),)
         if isinstance(index, (tuple, slice, list, np.ndarray)):
             return self._select(index)
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
@@ -253,7 +435,26 @@ class Explanation(ExplanationViews):
             changes["labels"] = self.labels[i]
         if self.surrogate is not None:
             changes["surrogate"] = self.surrogate._take(i)
-        return dataclasses.replace(self, **changes)
+        return self._with_shap_view(dataclasses.replace(self, **changes), dropped=("rows",))
+
+    def _expand_ellipsis(self, index: tuple) -> tuple:
+        """``(..., k)``-style keys in shap's layout as (rows, features, labels) keys."""
+        if sum(k is Ellipsis for k in index) > 1:
+            raise InputError(describe("index", "at most one Ellipsis (...)",
+                                      got_text=f"{sum(k is Ellipsis for k in index)}"))
+        axes = [a for a in ("rows", "features", "labels") if a not in self._shap_dropped]
+        if self.labels.shape[-1] == 1 and "labels" in axes:
+            axes.remove("labels")
+        given = [k for k in index if k is not Ellipsis]
+        if len(given) > len(axes):
+            raise InputError(describe(
+                "index", f"at most {len(axes)} keys around the Ellipsis (shap's axes: "
+                f"{', '.join(axes)})", got_text=f"{len(given)}"))
+        at = next(i for i, k in enumerate(index) if k is Ellipsis)
+        before, after = list(index[:at]), list(index[at + 1:])
+        keys = dict(zip(axes[:len(before)], before, strict=True))
+        keys.update(zip(axes[len(axes) - len(after):], after, strict=True))
+        return tuple(keys.get(a, slice(None)) for a in ("rows", "features", "labels"))
 
     def _axis_index(self, key: Any, size: int, names: Sequence[str] | None, axis: str
                     ) -> np.ndarray:
@@ -276,12 +477,16 @@ class Explanation(ExplanationViews):
         for k in keys:
             if isinstance(k, str):
                 if names is None or k not in names:
-                    raise InputError(describe(axis, "a known feature name" if names is None
-                                              else f"one of {list(names)[:10]}...", k))
+                    known = ("an int, a slice, a list or a mask (no names on this axis)"
+                             if names is None else f"one of {list(names)[:10]}"
+                             + ("..." if len(names) > 10 else ""))
+                    raise InputError(describe(axis, known, k))
                 out.append(list(names).index(k))
             elif isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
                 if not -size <= k < size:
-                    raise InputError(describe(axis, f"an index in [-{size}, {size})", k))
+                    what = ("an explained output position" if axis.endswith("(labels)")
+                            else "an index")
+                    raise InputError(describe(axis, f"{what} in [-{size}, {size})", k))
                 out.append(int(k) % size)
             else:
                 raise InputTypeError(describe(axis, "an int, a name, a slice, a list or a mask",
@@ -304,8 +509,15 @@ class Explanation(ExplanationViews):
             feat = self._axis_index(key[1], self.values.shape[2], self.features.names,
                                     "index (features)")
         labs = None
-        if len(key) > 2:
-            labs = self._axis_index(key[2], self.labels.shape[-1], None, "index (labels)")
+        if len(key) > 2 and not (isinstance(key[2], slice) and key[2] == slice(None)):
+            names = ([self.output_name(int(k)) for k in self.labels]
+                     if self.labels.ndim == 1 else None)
+            labs = self._axis_index(key[2], self.labels.shape[-1], names, "index (labels)")
+        dropped = [axis for axis, k in zip(("rows", "features", "labels"), key, strict=False)
+                   if isinstance(k, (str, np.str_)) or (
+                       isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)))]
+        if self.values.ndim != 3 and "features" in dropped:
+            dropped.remove("features")
 
         def take(value: Any, on_labels: bool, on_features: bool) -> Any:
             if value is None:
@@ -346,7 +558,7 @@ class Explanation(ExplanationViews):
                 sur, intercept=take(sur.intercept, True, False),
                 score=take(sur.score, True, False),
                 local_prediction=take(sur.local_prediction, True, False))
-        return dataclasses.replace(self, **changes)
+        return self._with_shap_view(dataclasses.replace(self, **changes), dropped=dropped)
 
     def __repr__(self) -> str:
         return (
