@@ -999,10 +999,10 @@
       const w = t.weight || 0;
       const a = Math.min(1, Math.abs(w) / max);
       const rgb = w >= 0 ? "220, 38, 38" : "37, 99, 235";
-      box.append(el("span", { class: "tok", testid: "token", "data-weight": w,
-        title: `${t.text}: ${fmt(w, 3)}`,
-        style: { backgroundColor: `rgba(${rgb}, ${(0.08 + 0.72 * a).toFixed(3)})`,
-          color: a > 0.6 ? "#fff" : "inherit" } }, text.slice(t.start, t.end)));
+      box.append(el("span", { class: "tok" + (a > 0 ? "" : " zero"), testid: "token",
+        "data-weight": w, title: `${t.text}: ${fmt(w, 3)}`,
+        style: { backgroundColor: a > 0 ? `rgba(${rgb}, ${(0.06 + 0.74 * a).toFixed(3)})` : "",
+          color: a > 0.6 ? "#fff" : "" } }, text.slice(t.start, t.end)));
       at = t.end;
     }
     if (at < text.length) box.append(document.createTextNode(text.slice(at)));
@@ -1094,6 +1094,7 @@
     }
 
     dispose() {
+      clearTimeout(this.readinessTimer);
       this.predictRunner.dispose();
       for (const p of this.panels) p.runner.dispose();
     }
@@ -1169,13 +1170,57 @@
     }
 
     runMode(panel) {
-      panel.runner.run(this.name, { ...this.base(), mode: panel.mode.name, params: panel.params() },
-        panel.mode.long);
+      const body = { ...this.base(), mode: panel.mode.name, params: panel.params() };
+      if (panel.mode.ready === false) {
+        panel.wanted = body; // run once the model says the mode is ready
+        panel.root.dataset.state = "waiting";
+        panel.status.className = "status note";
+        panel.status.textContent = panel.mode.unready || "This mode is not ready yet.";
+        this.watchReadiness();
+        return;
+      }
+      panel.text = body.text;
+      panel.runner.run(this.name, body, panel.mode.long);
+    }
+
+    /* Modes the server is still preparing (a network training in the background): ask the
+     * model's info every 2 s and run them once they are ready. */
+    watchReadiness() {
+      if (this.readinessTimer) return;
+      const started = Date.now();
+      const tick = async () => {
+        this.readinessTimer = null;
+        if (state.view !== this) return;
+        let info;
+        try {
+          info = await api("GET", modelUrl(this.name));
+        } catch (exc) {
+          info = null;
+        }
+        let waiting = false;
+        for (const panel of this.panels) {
+          if (panel.mode.ready !== false) continue;
+          const fresh = info && info.modes.find((m) => m.name === panel.mode.name);
+          if (fresh && fresh.ready !== false) {
+            panel.mode.ready = true;
+            panel.status.textContent = "";
+            if (panel.wanted) this.runMode(panel);
+          } else {
+            if (fresh && fresh.unready) panel.status.textContent = fresh.unready;
+            waiting = true;
+          }
+        }
+        if (waiting && Date.now() - started < 15 * 60 * 1000) {
+          this.readinessTimer = setTimeout(tick, 2000);
+        }
+      };
+      this.readinessTimer = setTimeout(tick, 2000);
     }
 
     drawResult(mode, result) {
       const tokens = result.tokens || [];
-      const text = this.textarea.value;
+      const panel = this.panels.find((p) => p.mode === mode);
+      const text = (panel && panel.text) || this.textarea.value;
       const facts = factList([
         ["class", result.target_label ? `${result.target_label} (#${result.target})` : null],
         ["tokens", tokens.length],
@@ -1186,17 +1231,16 @@
       const topList = el("ol", { class: "top-tokens" }, top.map((t) => el("li", {},
         el("span", { class: "tok-text" }, t.text),
         el("span", { class: t.weight >= 0 ? "pos" : "neg" }, fmt(t.weight)))));
-      // the result's own text (the request's) when the textarea changed since
-      const shown = result.text || text;
-      return el("div", {}, tokenHighlights(shown, tokens, `tokens-${mode.name}`), topList, facts);
+      return el("div", {}, tokenHighlights(text, tokens, `tokens-${mode.name}`), topList, facts);
     }
   }
 
   // ------------------------------------------------------------------ tabular
-  function waterfall(result, names) {
+  function waterfall(result, maxDisplay) {
     const feats = result.features || [];
-    const shown = feats.slice(0, 10);
-    const rest = feats.slice(10);
+    const keep = feats.length > maxDisplay ? maxDisplay - 1 : feats.length;
+    const shown = feats.slice(0, keep);
+    const rest = feats.slice(keep);
     const rows = shown.map((f) => ({ label: `${f.name} = ${fmt(f.value)}`, weight: f.weight }));
     if (rest.length) rows.push({ label: `${rest.length} other features`, weight: rest.reduce((s, f) => s + f.weight, 0) });
     const base = result.base_value ?? 0;
@@ -1411,7 +1455,7 @@
 
     drawResult(mode, result) {
       const chart = mode.name === "shap" || (result.base_value !== undefined && result.output_value !== undefined && mode.name !== "lime")
-        ? waterfall(result)
+        ? waterfall(result, Number(this.panels.find((p) => p.mode === mode).params().max_display) || 10)
         : signedBars(result);
       const facts = factList([
         ["class", result.target_label ? `${result.target_label} (#${result.target})` : null],
