@@ -157,8 +157,10 @@ def test_lime_equals_the_library_fitted_on_the_same_table(client, iris, forest):
     from whylens.lime import LimeTabularExplainer
 
     X, _, names, classes = iris
-    result = _result(client, mode="lime", row=100, target=2,
-                     params={"num_samples": 400, "num_features": 3, "random_state": 9})
+    r = _explain(client, mode="lime", row=100, target=2,
+                 params={"num_samples": 400, "num_features": 3, "random_state": 9})
+    result, progress = r.json()["result"], r.json()["job"]
+    assert progress["done"] == progress["total"] == 400  # the library reported to the job
     exp = LimeTabularExplainer(X, feature_names=names, class_names=classes,
                                random_state=9).explain_instance(
         X[100], forest.predict_proba, target=2, num_features=3, num_samples=400)

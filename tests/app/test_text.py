@@ -116,7 +116,9 @@ def test_lime_weights_equal_the_library_call_with_the_same_seed(client, pipeline
             "params": {"num_samples": 300, "random_state": 7, "bow": bow}}
     if target is not None:
         body["target"] = target
-    result, _ = _result(client, **body)
+    result, job = _result(client, **body)
+    progress = client.get(f"/api/jobs/{job}").json()["job"]
+    assert progress["done"] == progress["total"] == 300  # the library reported to the job
     chosen = int(np.argmax(pipeline.predict_proba([SENTENCE])[0])) if target is None \
         else target
     exp = LimeTextExplainer(class_names=["neg", "pos"], split_expression="word", bow=bow,
