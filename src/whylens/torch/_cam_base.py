@@ -467,6 +467,7 @@ class BaseCAM:
         self.memory_budget = check_positive_int("memory_budget", memory_budget)
         self.tuned_chunk_sizes: dict[tuple[Any, ...], int] = {}
         self.last_chunks: ChunkReport | None = None
+        self.outputs: Tensor | None = None
 
     def __repr__(self) -> str:
         where = (f"target_layers={self.layers!r}" if self.layers is not None
@@ -678,6 +679,9 @@ class BaseCAM:
             if self.layer is None:
                 self.layer = cam.layer  # chosen on the first call
             per_layer.append(pgc_scale(torch.relu(r.maps[:, 0]), r.input_shape))
+        out = torch.from_numpy(r.output)
+        # pytorch-grad-cam's cam.outputs: the model's outputs at the last call's images
+        self.outputs = out.to(x.dtype) if x.is_floating_point() else out
         stacked = np.maximum(np.stack(per_layer, axis=1), 0)
         return pgc_scale(torch.from_numpy(stacked.mean(axis=1)), None)
 

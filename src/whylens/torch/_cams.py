@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 _EPS = 1e-7
+_PP_EPS = 1e-6  # pytorch-grad-cam's in Grad-CAM++'s denominator
 
 
 class GradCAM(BaseCAM):
@@ -73,7 +74,8 @@ class GradCAM(BaseCAM):
 class GradCAMPlusPlus(BaseCAM):
     """Grad-CAM++ (Chattopadhay et al., 2018), weights from their Eq. 19.
 
-    ``a_kij = g² / (2 g² + sum_ij(A_k) g³)`` (0 where g = 0),
+    ``a_kij = g² / (2 g² + sum_ij(A_k) g³ + 1e-6)`` (0 where g = 0; the 1e-6 is
+    pytorch-grad-cam's, so the maps equal its maps),
     ``w_k = sum_ij relu(g_kij) a_kij``, ``map = relu(sum_k w_k A_k)``.
     """
 
@@ -85,7 +87,7 @@ class GradCAMPlusPlus(BaseCAM):
         total = acts.flatten(2).sum(dim=2)[:, None, :, None]  # (n, 1, C, 1)
         g2 = g * g
         denom = 2 * g2 + total * g2 * g
-        alpha = torch.where(g != 0, g2 / torch.where(denom != 0, denom, _EPS), 0.0)
+        alpha = torch.where(g != 0, g2 / (denom + _PP_EPS), 0.0)
         weights = (torch.relu(g) * alpha).sum(dim=3)
         return weighted_sum(weights, acts)
 
