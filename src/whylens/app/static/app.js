@@ -295,6 +295,9 @@
       },
       hide() {
         row.hidden = true;
+        delete row.dataset.done;
+        delete row.dataset.total;
+        delete row.dataset.state;
       },
     };
   }
