@@ -278,6 +278,28 @@ def _of_type(value: Any, types: type | tuple[type, ...], expected: str) -> Any:
     return value
 
 
+def _plain(value: Any) -> bool:
+    """Plain JSON: dicts of str keys, lists, finite floats, ints, str, bools, None."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, float):
+        return bool(np.isfinite(value))
+    return value is None or isinstance(value, (bool, int, str))
+
+
+def _quality(value: Any) -> dict[str, Any]:
+    """``quality``: metric name -> a dict of plain JSON figures."""
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in value.items()):
+        raise _Bad("a dict of metric name -> dict of figures", _kind(value))
+    if not _plain(value):
+        raise _Bad("figures as plain JSON numbers, strings, lists and dicts",
+                   "arrays, tuples or non-finite numbers")
+    return value
+
+
 def _descriptions(value: Any, n: int, n_names: int) -> list[list[str]]:
     rows = [_strings(d) for d in _per_instance(value, n, list)]
     if any(len(d) != n_names for d in rows):
@@ -310,6 +332,7 @@ def _check_fields(kw: dict[str, Any]) -> None:
         "output_names": _strings,
         "params": lambda v: _of_type(v, dict, "a dict"),
         "n_evals": _int,
+        "quality": _quality,
     }
     for name, checker in others.items():
         if kw.get(name) is not None:

@@ -146,6 +146,10 @@ class Explanation(ExplanationViews):
         Completeness gap of an additive gradient method (Integrated Gradients,
         DeepLIFT, DeepSHAP, GradientSHAP): ``sum(values) - (output[label] -
         base_values)``, the convergence delta of captum.
+    quality : dict, optional
+        Trust figures of the explanation, as :func:`whylens.metrics.quality`
+        returns them: metric name -> plain JSON (score, the random control's
+        mean and spread, ...). Kept by JSON and shown by the HTML view.
     """
 
     values: np.ndarray
@@ -163,6 +167,7 @@ class Explanation(ExplanationViews):
     n_evals: int = 0
     layer_values: np.ndarray | None = None
     delta: np.ndarray | None = None
+    quality: dict[str, Any] | None = None
 
     _PER_INSTANCE = ("values", "output", "base_values", "selected", "layer_values", "delta")
 
@@ -585,6 +590,8 @@ class Explanation(ExplanationViews):
         """
         out: dict[str, Any] = {"format": FORMAT}
         for f in dataclasses.fields(self):
+            if f.name == "quality" and self.quality is None:
+                continue  # documents without figures stay as they were
             out[f.name] = encode(getattr(self, f.name), _RECORDS)
         return out
 

@@ -73,7 +73,8 @@ class RandomizationResult:
     def to_dict(self) -> dict[str, Any]:
         """Per-layer figures as plain JSON numbers (NaN as None)."""
         return plain({
-            "metric": "randomization_check", "mode": self.mode, "layers": self.layers,
+            "metric": "randomization_check", "higher_is_better": False, "mode": self.mode,
+            "layers": self.layers,
             "spearman": self.spearman, "ssim": self.ssim,
             "random": {m: c.to_dict() for m, c in self.random.items()},
             "params": {k: v for k, v in self.params.items()

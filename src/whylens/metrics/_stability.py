@@ -84,7 +84,8 @@ class StabilityResult:
     def to_dict(self) -> dict[str, Any]:
         """The figures as plain JSON numbers (what ``Explanation.quality`` keeps)."""
         return plain({
-            "metric": "stability", "k": self.k, "seeds": list(self.seeds),
+            "metric": "stability", "higher_is_better": True, "k": self.k,
+            "seeds": list(self.seeds),
             "jaccard": self.jaccard, "spearman": self.spearman, "kendall": self.kendall,
             "random": {m: c.to_dict() for m, c in self.random.items()},
             "budget": self.budget, "budget_argument": self.budget_argument,

@@ -308,6 +308,41 @@ def legend_note(exp: Explanation, label: int) -> str:
     )
 
 
+def quality_section(exp: Explanation) -> str:
+    """A small table of ``exp.quality`` (score, random control, direction), or ""."""
+    figures = getattr(exp, "quality", None)
+    if not isinstance(figures, dict) or not figures:
+        return ""
+    rows = []
+    for name, fig in figures.items():
+        if not isinstance(fig, dict):
+            continue
+        random = fig.get("random") if isinstance(fig.get("random"), dict) else {}
+        label, score = str(name), fig.get("score")
+        if "jaccard" in fig:  # stability: the top-k agreement across seeds
+            label, score = f"{name} (top-k Jaccard)", fig["jaccard"]
+            random = random.get("jaccard") if isinstance(random.get("jaccard"), dict) else {}
+        elif isinstance(fig.get("spearman"), list) and fig["spearman"]:  # randomisation
+            label, score = f"{name} (Spearman, last layer)", fig["spearman"][-1]
+            random = random.get("spearman") if isinstance(random.get("spearman"), dict) else {}
+        chance, spread = random.get("mean"), random.get("std")
+        direction = {True: "higher is better", False: "lower is better"}.get(
+            fig.get("higher_is_better"), "")
+        control = _figure(chance) + (f" ± {_figure(spread)}" if spread is not None else "")
+        rows.append(f"<tr><td>{escape(label)}</td><td>{_figure(score)}</td>"
+                    f"<td>{control}</td><td>{escape(direction)}</td></tr>")
+    if not rows:
+        return ""
+    return ('<table class="wl-table wl-quality"><tr><th>quality</th><th>score</th>'
+            f'<th>random control</th><th></th></tr>{"".join(rows)}</table>')
+
+
+def _figure(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "–"
+    return escape(f"{value:.4g}")
+
+
 def footer(exp: Explanation) -> str:
     parts = [escape(exp.method)]
     if exp.n_evals:
@@ -315,4 +350,4 @@ def footer(exp: Explanation) -> str:
     seed = exp.params.get("random_state")
     if isinstance(seed, int):
         parts.append(f"random_state={seed}")
-    return f'<p class="wl-note">{" · ".join(parts)}</p>'
+    return f'{quality_section(exp)}<p class="wl-note">{" · ".join(parts)}</p>'
