@@ -388,7 +388,7 @@ class TextModel:
         label = self.class_names[chosen]
         meta = {"mode": mode.name, "title": f"{mode.title}: {label}", "target": chosen,
                 "target_label": label, "classes": top_classes(probs, self.class_names),
-                "tokens": tokens, "tokenizer": exp.params.get("tokenizer", tokenizer),
+                "tokens": tokens, "tokenizer": tokenizer,
                 "seconds": round(seconds, 4), "n_evals": int(exp.n_evals or 0)}
         if exp.base_values is not None:
             meta["base_value"] = float(np.asarray(exp.base_values)[0, 0])
@@ -396,6 +396,8 @@ class TextModel:
             meta["max_evals"] = exp.params.get("max_evals")
         if mode.name == "integrated_gradients":
             meta["model"] = "torch_module"
+            spec = getattr(entry[1], "tokenizer_spec", tokenizer)  # a TokenIdRepresentation's
+            meta["tokenizer"] = spec if isinstance(spec, str) else "the model's"
             if exp.delta is not None:
                 meta["delta"] = float(np.abs(np.asarray(exp.delta)).max())
         title = f"{mode.title} of {self.title} ({label})"
@@ -509,8 +511,9 @@ def draw_text_png(exp: Any, target: int, title: str, max_display: int = 15) -> b
     n = min(max_display, len(exp.features.names))
     doc = exp.features.texts[0]
     lines = len(doc) // 63 + 1 + doc.count("\n")
-    fig = Figure(figsize=(7.5, 1.0 + 0.3 * lines + 0.3 * n))
-    top, bottom = fig.subplots(2, 1, height_ratios=[0.3 + 0.3 * lines, 0.6 + 0.3 * n])
+    fig = Figure(figsize=(7.5, 0.9 + 0.3 * lines + 0.3 * n))
+    top, bottom = fig.subplots(2, 1, height_ratios=[0.3 * lines, 0.6 + 0.3 * n],
+                               gridspec_kw={"hspace": 0.15})
     text_plot(exp, label=target, ax=top, title=title)
     bar(exp, label=target, ax=bottom, max_display=n, title="")
     return figure_png(fig)
