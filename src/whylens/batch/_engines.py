@@ -30,6 +30,7 @@ ENGINES = ("local", "ray")
 #: One BLAS/OpenMP/numba thread per worker.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "NUMBA_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+_RAY_CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _WORK_CACHE: dict[int, Work] = {}
 _LIMITS: list[Any] = []
 
@@ -191,10 +192,37 @@ def start_ray(jobs: int, address: str | None) -> bool:
     else:
         # Workers find the driver's modules (a model factory in the working directory).
         env["PYTHONPATH"] = os.pathsep.join(p if p else os.getcwd() for p in sys.path)
-        ray.init(num_cpus=jobs, include_dashboard=False, _node_ip_address="127.0.0.1",
-                 runtime_env={"env_vars": env}, log_to_driver=False,
-                 configure_logging=False)
+        with _loopback_only():
+            ray.init(num_cpus=jobs, include_dashboard=False, _node_ip_address="127.0.0.1",
+                     runtime_env={"env_vars": env}, log_to_driver=False,
+                     configure_logging=False)
     return True
+
+
+@contextlib.contextmanager
+def _loopback_only() -> Iterator[None]:
+    """Keep a local Ray instance on 127.0.0.1.
+
+    On Linux Ray replaces a loopback node address by the machine's network
+    address (to let other nodes join); its switch for single-machine clusters
+    (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read at import by Ray's processes,
+    and the same constant in this one) keeps every server it starts (GCS,
+    raylet, workers) on loopback.
+    """
+    from ray._private import ray_constants
+
+    saved_env = os.environ.get(_RAY_CLUSTER_ENV)
+    saved = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    os.environ[_RAY_CLUSTER_ENV] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved
+        if saved_env is None:
+            os.environ.pop(_RAY_CLUSTER_ENV, None)
+        else:
+            os.environ[_RAY_CLUSTER_ENV] = saved_env
 
 
 def _run_ray(payload: bytes, tasks: Iterator[Task], *, jobs: int, seed: int,
