@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 import numpy as np
 
@@ -129,14 +129,23 @@ class ExplanationViews:
             return str(names[label])
         return str(label)
 
+    #: Views that are functions of :mod:`whylens.plot`, not Explanation methods: the
+    #: batch error's hint names the call that exists.
+    _PLOT_VIEWS: ClassVar[dict[str, str]] = {
+        "waterfall": "waterfall", "force": "force", "text": "text", "local_bar": "bar",
+        "image_mask": "image_mask", "heat_map": "image_overlay"}
+
     def _single(self, view: str) -> None:
         if self.n_instances != 1:
+            plot = self._PLOT_VIEWS.get(view)
+            call = (f"whylens.plot.{plot}(exp[0])" if plot is not None
+                    else f"exp[0].{view}(...)")
             raise BatchExplanationError(
                 describe(
                     "explanation",
                     f"a single-instance Explanation for {view}()",
                     got_text=f"a batch of {self.n_instances} instances",
-                    fix=f"Select one first, e.g. exp[0].{view}(...).",
+                    fix=f"Select one first, e.g. {call}.",
                 )
             )
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from whylens.plot._common import check_explanation, max_display_alias, new_axes
+from whylens.plot._common import as_explanation, max_display_alias, new_axes
 from whylens.plot._fonts import text_families
 
 if TYPE_CHECKING:
@@ -25,18 +25,22 @@ NEGATIVE_COLOR = "#d62728"
 
 def bar(
     exp: Explanation,
-    label: int = 1,
+    label: int | None = None,
     ax: Axes | None = None,
     max_display: int | None = None,
     title: str | None = None,
     *,
     max_features: int | None = None,
+    show: bool = False,
 ) -> Figure:
     """Plot ``exp.as_list(label)`` as horizontal bars, largest ``|weight|`` on top.
 
     On a batch (several instances) it plots global importance instead, the
     mean ``|value|`` per feature (:func:`whylens.plot.global_bar`, shap's bar
-    plot of an Explanation).
+    plot of an Explanation). One instance of a SHAP result (``exp[0]``, a
+    ``shap.Explanation`` row, or ``exp.abs.mean(0)``) is drawn as shap draws
+    it (:func:`whylens.plot.local_bar`): red and blue bars with their values,
+    ``"<value> = <name>"`` labels, the rest summed in one bar.
 
     The matplotlib equivalent of lime's ``Explanation.as_pyplot_figure``.
     Never calls ``plt.show()`` and never touches pyplot's state: without
@@ -45,10 +49,11 @@ def bar(
 
     Parameters
     ----------
-    exp : Explanation
-        A single-instance explanation.
-    label : int, default=1
-        Which explained output (in regression mode ``1`` is the output, as in lime).
+    exp : Explanation or shap.Explanation
+        A single-instance explanation (a batch plots global importance).
+    label : int, optional
+        Which explained output. Default ``1`` as in lime (in regression mode
+        ``1`` is the output); SHAP results of one output need none.
     ax : matplotlib.axes.Axes, optional
         Draw into this Axes; default: a new figure.
     max_display : int, optional
@@ -59,6 +64,8 @@ def bar(
         ``exp.output_names`` (``"Local explanation"`` in regression mode).
     max_features : int, optional
         Alias of ``max_display`` (the name this function took before).
+    show : bool, default=False
+        Accepted for shap's code; whylens never calls ``plt.show()``.
 
     Returns
     -------
@@ -76,14 +83,20 @@ def bar(
         If ``exp`` is no Explanation, ``ax`` no matplotlib Axes or
         ``max_display`` not an int.
     """
-    check_explanation(exp)
+    exp = as_explanation(exp)
     count = max_display_alias(max_display, max_features, "max_features", None)
+    shap_label = None if exp.labels.shape[0] == 1 else (1 if label is None else label)
     if exp.n_instances > 1:  # a batch: global importance, mean |value| (shap's bar)
         from whylens.plot._shap import global_bar
 
-        shap_label = None if exp.labels.shape[0] == 1 else label
         return global_bar(exp, label=shap_label, ax=ax, title=title,
                           max_display=10 if count is None else count)
+    if "shap" in str(exp.method).lower():  # one instance of SHAP values: shap's local bar
+        from whylens.plot._shap import local_bar
+
+        return local_bar(exp, label=shap_label, ax=ax, title=title,
+                         max_display=10 if count is None else count)
+    label = 1 if label is None else label
     items = exp.as_list(label)  # raises BatchExplanationError / InputError
     if count is not None:
         items = items[:count]

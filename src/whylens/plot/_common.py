@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["check_explanation", "max_display_alias", "new_axes"]
+__all__ = ["as_explanation", "check_explanation", "max_display_alias", "new_axes"]
 
 #: What a plot reads from an Explanation; an object without them is refused.
 _EXPLANATION_ATTRIBUTES = ("values", "labels", "features", "output_names", "method")
@@ -42,6 +42,27 @@ def check_explanation(exp: Any, argument: str = "exp") -> None:
     """
     if not all(hasattr(exp, name) for name in _EXPLANATION_ATTRIBUTES):
         raise InputTypeError(describe(argument, "a whylens Explanation", exp))
+
+
+def as_explanation(exp: Any, argument: str = "exp") -> Any:
+    """``exp`` as a whylens Explanation: a ``shap.Explanation`` is converted
+    (:meth:`whylens.Explanation.from_shap`), a whylens one passes as it is.
+
+    Raises
+    ------
+    InputTypeError
+        Neither, naming ``argument`` and what came.
+    """
+    from whylens._shap_interop import is_shap_explanation
+
+    if is_shap_explanation(exp):
+        from whylens.explanation import Explanation
+
+        return Explanation.from_shap(exp)
+    if not all(hasattr(exp, name) for name in _EXPLANATION_ATTRIBUTES):
+        raise InputTypeError(describe(argument, "a whylens Explanation or a shap.Explanation",
+                                      exp))
+    return exp
 
 
 def max_display_alias(max_display: int | None, alias: int | None, alias_name: str,

@@ -1,7 +1,8 @@
 """The SHAP plots of one instance: waterfall, force (figure and HTML), text.
 
 Every function takes a single-instance :class:`~whylens.Explanation`
-(``exp[i]``), never calls ``plt.show()`` and returns the
+(``exp[i]``) or ``shap.Explanation`` (``sv[i]``), accepts shap's ``show=``
+but never calls ``plt.show()``, and returns the
 :class:`matplotlib.figure.Figure` it drew on (:func:`force_html`: an HTML
 fragment). Feature names and texts use a CJK-capable font when one is
 installed.
@@ -14,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from whylens.errors import InputError, describe
-from whylens.plot._common import new_axes
+from whylens.errors import InputError, InputTypeError, describe
+from whylens.plot._common import as_explanation, new_axes
 from whylens.plot._fonts import text_families
 from whylens.plot._shap_base import (
     SHAP_NEGATIVE,
@@ -37,7 +38,8 @@ __all__ = ["force", "force_html", "text", "waterfall"]
 
 # ------------------------------------------------------------------ waterfall
 def waterfall(exp: Explanation, label: int | None = None, max_display: int = 10,
-              ax: Axes | None = None, title: str | None = None) -> Figure:
+              ax: Axes | None = None, title: str | None = None, *,
+              show: bool = False) -> Figure:
     """Waterfall of one instance: from the base value ``E[f(X)]`` to ``f(x)``.
 
     Features sorted by ``|value|`` (largest on top), each an arrow-like bar
@@ -60,6 +62,7 @@ def waterfall(exp: Explanation, label: int | None = None, max_display: int = 10,
     BatchExplanationError
         For a batch of several instances.
     """
+    exp = as_explanation(exp)
     r = label_row(exp, label)
     exp._single("waterfall")
     v = exp.values[0, r].reshape(-1)
@@ -110,6 +113,7 @@ def waterfall(exp: Explanation, label: int | None = None, max_display: int = 10,
 # ------------------------------------------------------------------ force
 def _force_parts(exp: Explanation, label: int | None, max_display: int
                  ) -> tuple[float, float, list[tuple[str, float]]]:
+    exp = as_explanation(exp)
     r = label_row(exp, label)
     exp._single("force")
     v = exp.values[0, r].reshape(-1)
@@ -125,25 +129,38 @@ def _force_parts(exp: Explanation, label: int | None, max_display: int
 
 
 def force(exp: Explanation, label: int | None = None, max_display: int = 8,
-          ax: Axes | None = None, title: str | None = None) -> Figure:
+          ax: Axes | None = None, title: str | None = None, *, show: bool = False,
+          **shap_arrays: object) -> Figure:
     """Static force plot of one instance.
 
     One horizontal band from the base value to ``f(x)``: red segments push the
     output up (drawn left of ``f(x)``), blue ones push it down (right of it),
     each as wide as its contribution, the largest labelled.
 
+    shap's array call is accepted too: ``force(base_value, shap_values,
+    features)`` (also by keyword, with ``feature_names=``), as
+    :func:`whylens.shap.force_plot` with ``matplotlib=True``.
+
     Parameters
     ----------
-    exp : Explanation
-        A single instance (``exp[i]``).
+    exp : Explanation, shap.Explanation or float
+        A single instance (``exp[i]``), or the base value of shap's array call.
     label : int, optional
     max_display : int, default=8
         Features drawn one by one; the rest as one segment.
+    show : bool, default=False
+        Accepted for shap's code; whylens never calls ``plt.show()``.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputTypeError
+        An unexpected keyword argument.
     """
+    exp, label, max_display = _force_arguments(exp, label, max_display, shap_arrays)
     base, fx, parts = _force_parts(exp, label, max_display)
     fig, ax = new_axes(ax, (9.0, 2.4))
     pos = sorted([p for p in parts if p[1] > 0], key=lambda p: p[1])  # small first, far left
@@ -185,6 +202,34 @@ def force(exp: Explanation, label: int | None = None, max_display: int = 8,
     if title:
         ax.set_title(title, family=text_families())
     return fig
+
+
+def _force_arguments(exp: object, label: object, max_display: object,
+                     shap_arrays: dict[str, object]) -> tuple[Explanation, int | None, int]:
+    """Explanation, label and count of a force call, shap's array order included."""
+    unknown = set(shap_arrays) - {"shap_values", "features", "feature_names", "matplotlib"}
+    if unknown:
+        raise InputTypeError(describe(
+            "force", "keywords label, max_display, ax, title, show (or shap's shap_values, "
+            "features, feature_names)", got_text=", ".join(sorted(unknown))))
+    from whylens._shap_interop import is_shap_explanation
+
+    if is_shap_explanation(exp) or hasattr(exp, "features"):
+        return as_explanation(exp), label, max_display  # type: ignore[return-value]
+    from whylens.shap._legacy import force_explanation
+
+    values = shap_arrays.get("shap_values")
+    if values is None and label is not None and np.ndim(label) >= 1:
+        values, label = label, None
+    features = shap_arrays.get("features")
+    if features is None and not isinstance(max_display, (int, np.integer)):
+        features, max_display = max_display, 8
+    if values is None:
+        raise InputTypeError(describe("exp", "a whylens Explanation or a shap.Explanation "
+                                      "(or shap's force(base_value, shap_values, features))",
+                                      exp))
+    return (force_explanation(exp, values, features, shap_arrays.get("feature_names")),
+            label, max_display)  # type: ignore[return-value]
 
 
 def force_html(exp: Explanation, label: int | None = None, max_display: int = 8) -> str:
@@ -237,7 +282,7 @@ def force_html(exp: Explanation, label: int | None = None, max_display: int = 8)
 
 # ------------------------------------------------------------------ text
 def text(exp: Explanation, label: int | None = None, ax: Axes | None = None,
-         width: float = 7.0, title: str | None = None) -> Figure:
+         width: float = 7.0, title: str | None = None, *, show: bool = False) -> Figure:
     """A document with each token's background coloured by its SHAP value.
 
     Red raises the output, blue lowers it; opacity grows with ``|value|``.
@@ -254,6 +299,7 @@ def text(exp: Explanation, label: int | None = None, ax: Axes | None = None,
     -------
     matplotlib.figure.Figure
     """
+    exp = as_explanation(exp)
     r = label_row(exp, label)
     exp._single("text")
     if exp.features.kind != "text" or not exp.features.texts:

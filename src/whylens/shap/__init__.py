@@ -23,7 +23,7 @@ from whylens.shap._explainers import (
     PermutationExplainer,
     ShapExplainer,
 )
-from whylens.shap._legacy import force_plot, summary_plot
+from whylens.shap._legacy import ForcePlot, force_plot, summary_plot
 from whylens.shap._linear import LinearExplainer
 from whylens.shap._maskers import (
     BackgroundSizeWarning,
@@ -40,6 +40,7 @@ __all__ = [
     "EfficiencyWarning",
     "ExactExplainer",
     "Explainer",
+    "ForcePlot",
     "Game",
     "ImageMasker",
     "KernelExplainer",
@@ -56,9 +57,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """``whylens.shap.DeepExplainer`` is :class:`whylens.torch.DeepShap` (imports torch on use)."""
+    """``whylens.shap.DeepExplainer`` is :class:`whylens.torch.DeepShap` (imports torch on use);
+    ``whylens.shap.plots`` is shap's plot namespace over :mod:`whylens.plot`."""
     if name == "DeepExplainer":
         from whylens.torch import DeepShap
 
         return DeepShap
+    if name == "plots":  # shap.plots.<name> over whylens.plot (imports matplotlib on use)
+        import importlib
+
+        return importlib.import_module("whylens.shap.plots")
     raise AttributeError(f"module 'whylens.shap' has no attribute {name!r}")

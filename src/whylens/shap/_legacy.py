@@ -17,7 +17,7 @@ import numpy as np
 from whylens.errors import InputError, describe
 from whylens.explanation import Explanation, Features
 
-__all__ = ["ForcePlot", "force_plot", "summary_plot"]
+__all__ = ["ForcePlot", "force_explanation", "force_plot", "summary_plot"]
 
 
 class ForcePlot:
@@ -81,6 +81,29 @@ def _explanation_from_arrays(base_value: Any, shap_values: Any, features: Any,
                        output=np.array([[b + float(values.sum())]]))
 
 
+def force_explanation(base_value: Any, shap_values: Any = None, features: Any = None,
+                      feature_names: Sequence[str] | None = None) -> Explanation:
+    """The single-row Explanation of shap's ``force(base_value, shap_values, features)``.
+
+    ``base_value`` may itself be a whylens or shap Explanation of one row.
+
+    Raises
+    ------
+    InputError
+        Several rows of values, or lengths that disagree.
+    """
+    from whylens._shap_interop import is_shap_explanation
+
+    if is_shap_explanation(base_value):
+        return Explanation.from_shap(base_value)
+    if isinstance(base_value, Explanation):
+        return base_value
+    if features is not None and hasattr(features, "index") and \
+            not hasattr(features, "columns") and feature_names is None:
+        feature_names = [str(i) for i in features.index]  # a pandas Series row
+    return _explanation_from_arrays(base_value, shap_values, features, feature_names)
+
+
 def force_plot(base_value: Any, shap_values: Any = None, features: Any = None,
                feature_names: Sequence[str] | None = None, *, matplotlib: bool = False,
                max_display: int = 8, show: bool = False, **ignored: Any) -> Any:
@@ -88,9 +111,10 @@ def force_plot(base_value: Any, shap_values: Any = None, features: Any = None,
 
     Parameters
     ----------
-    base_value : float or Explanation
+    base_value : float, Explanation or shap.Explanation
         The explained output's base value (``explainer.expected_value``), or a
-        single-row whylens Explanation (then the other arrays are not needed).
+        single-row whylens or shap Explanation (then the other arrays are not
+        needed).
     shap_values : ndarray of shape (n_features,) or (1, n_features)
     features : ndarray, Series or DataFrame row, optional
         The row's values (names from a pandas object's index/columns).
@@ -116,13 +140,7 @@ def force_plot(base_value: Any, shap_values: Any = None, features: Any = None,
     from whylens.plot import force
     from whylens.plot._shap_instance import force_html
 
-    if isinstance(base_value, Explanation):
-        exp = base_value
-    else:
-        if features is not None and hasattr(features, "index") and \
-                not hasattr(features, "columns") and feature_names is None:
-            feature_names = [str(i) for i in features.index]  # a pandas Series row
-        exp = _explanation_from_arrays(base_value, shap_values, features, feature_names)
+    exp = force_explanation(base_value, shap_values, features, feature_names)
     if matplotlib:
         return force(exp, max_display=max_display)
     return ForcePlot(force_html(exp, max_display=max_display))
