@@ -4,7 +4,8 @@ features, and a way to remove any set of features from any instance, a chunk at 
 A *feature* is what an attribution scores: a table column, a token (every
 occurrence of it), an image segment, a pixel (all its channels) or one input
 element. An instance ``x_i`` of shape ``S`` has a feature map ``fmap`` of
-shape ``S`` (the feature of every element); removing the features where a
+shape ``S`` (the feature of every element; a channel axis of size 1 when
+all channels of a pixel are one feature); removing the features where a
 mask row is 0 replaces those elements with the baseline:
 ``where(keep[fmap], x_i, b_i)``, built for a whole chunk of mask rows with one
 fancy index (no Python loop per row, except for text, where the strings are
@@ -59,7 +60,8 @@ class _NumericRemover:
         self.x = x
         self.fmap = fmap
         self.per_instance_map = per_instance_map
-        self.baseline = baseline
+        # in the inputs' dtype, so that the removal writes what the model reads
+        self.baseline = baseline.astype(x.dtype, copy=False)
         self.per_instance_baseline = per_instance_baseline
         self.k = int(baseline.shape[1] if per_instance_baseline else baseline.shape[0])
         self.to_model = to_model
@@ -259,9 +261,8 @@ def _feature_map(values: np.ndarray, x_shape: tuple[int, ...], segments: Any,
                     "explanation", f"segment ids in [0, {fshape[0]}) (one value per segment)",
                     got_text=f"ids from {seg.min()} to {seg.max()}"))
             fmap = seg.astype(np.int64)
-            if channel is not None:
-                fmap = np.broadcast_to(np.expand_dims(fmap, channel + 1),
-                                       (n, *x_shape)).copy()
+            if channel is not None:  # broadcast over the channels when used
+                fmap = np.expand_dims(fmap, channel + 1)
             return values.reshape(n, n_labels, -1), fmap, True, channel
     if fshape == x_shape:
         return values.reshape(n, n_labels, size), np.arange(size).reshape(x_shape), False, \
@@ -274,7 +275,7 @@ def _feature_map(values: np.ndarray, x_shape: tuple[int, ...], segments: Any,
             if axis is not None and tuple(s for a, s in enumerate(x_shape) if a != axis) \
                     == fshape:
                 pixels = np.arange(fshape[0] * fshape[1]).reshape(fshape)
-                fmap = np.broadcast_to(np.expand_dims(pixels, axis), x_shape).copy()
+                fmap = np.expand_dims(pixels, axis)  # broadcast over the channels when used
                 return values.reshape(n, n_labels, -1), fmap, False, axis
     raise InputError(describe(
         "explanation", f"attributions shaped like one input {x_shape}, its spatial map, or "
