@@ -355,3 +355,36 @@ def test_torch_explanation_of_images_channels_first():
         counts = np.rint(np.linspace(0, a.size, 10)).astype(int)
         cum = np.r_[0.0, np.cumsum(np.sort(a)[::-1])]
         np.testing.assert_allclose(d.curves[i, 0], out[i] - cum[counts], atol=1e-9)
+
+
+def test_token_ids_with_a_layer_explanation_of_the_embedding():
+    """Per-token scores summed over the embedding axis; removed tokens become the mask id."""
+    torch = pytest.importorskip("torch")
+    from whylens.torch import LayerIntegratedGradients
+
+    class Bag(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(10, 4)
+            self.fc = torch.nn.Linear(4, 2)
+
+        def forward(self, ids):
+            return self.fc(self.emb(ids).sum(dim=1))
+
+    torch.manual_seed(0)
+    net = Bag().double()
+    ids = torch.tensor([[3, 5, 7, 1, 2], [4, 4, 8, 9, 6]])
+    exp = LayerIntegratedGradients(net, net.emb)(ids, target=1, baselines=0)
+    assert exp.values.shape == (2, 1, 5, 4)
+    # linear in the embeddings: the per-token sums are exact for replacing a token by id 0
+    res = infidelity(net, exp, n_random=2)
+    np.testing.assert_allclose(res.scores, 0.0, atol=1e-20)
+    seen = []
+
+    def spy(batch):
+        seen.append(np.asarray(batch))
+        return net(torch.as_tensor(np.asarray(batch))).detach().numpy()
+
+    deletion(spy, exp, baseline=9, n_random=0)
+    last = np.concatenate(seen)[-1]
+    assert last.dtype.kind == "i" and (last == 9).all()

@@ -111,7 +111,9 @@ _CURVE_DOC = """
         What a removed feature becomes. Tables: ``"mean"`` (default),
         ``"median"`` (of ``background``), ``"sample"`` (every mask is scored
         against ``n_background`` background rows and the outputs averaged),
-        ``"zero"``, a number, or rows ``(k, d)``. Images: ``"blur"``
+        ``"zero"``, a number, or rows ``(k, d)``; integer inputs (token ids,
+        one feature per position) default to 0, usually padding: pass the
+        mask token's id to replace tokens with it. Images: ``"blur"``
         (default; Gaussian blur of the image, ``blur_sigma`` pixels),
         ``"mean"`` (the image's mean colour), ``"zero"``, a number or an
         image. Text: None removes the token (every occurrence), a string

@@ -442,6 +442,8 @@ def resolve(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
             return pd.DataFrame(chunk, columns=columns).astype(dtypes)
     if xa.ndim == 2:
         kind = "tabular"
+        if baseline is None and xa.dtype.kind in "biu":
+            baseline = "zero"  # token ids: 0, usually padding (as the torch methods)
         base, record = _table_baseline(baseline, background, xa, n_background, rng)
         if xa.dtype.kind in "biu":
             base = base.round()
