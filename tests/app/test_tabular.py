@@ -289,3 +289,20 @@ def test_the_embedded_tumours_serve_the_forest_on_its_test_rows():
         result = _result(c, "tumours", mode="shap", row=0)
     p = model.model.predict_proba(split.X_test[:1])[0]
     assert result["output_value"] == pytest.approx(p[result["target"]], abs=1e-9)
+
+
+def test_a_model_fitted_on_a_dataframe_is_called_with_its_columns(iris):
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    X, y, names, classes = iris
+    frame = pd.DataFrame(X, columns=names)
+    model = LogisticRegression(max_iter=1000).fit(frame, y)
+    served = TabularModel(model, frame, feature_names=names, class_names=classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "X does not have valid feature names" would fail
+        with TestClient(create_app({"m": served})) as c:
+            for mode in ("predict", "shap", "lime"):
+                result = _result(c, "m", mode=mode, row=1, params=None if mode == "predict"
+                                 else {"random_state": 0})
+                assert result["classes"][0]["index"] == 0

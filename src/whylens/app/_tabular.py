@@ -182,9 +182,19 @@ class TabularModel:
         except WhylensError:
             return None
 
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        """``model.predict_proba`` of numpy rows (as a DataFrame of its columns when it was
+        fitted on one, so scikit-learn does not warn on every call)."""
+        columns = getattr(self.model, "feature_names_in_", None)
+        if columns is not None:
+            import pandas as pd
+
+            rows = pd.DataFrame(np.asarray(rows), columns=list(columns))
+        return self.model.predict_proba(rows)
+
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """``model.predict_proba(rows)`` as a float (n, n_classes) array."""
-        return np.asarray(self.model.predict_proba(rows), dtype=np.float64)
+        return np.asarray(self.predict_proba(rows), dtype=np.float64)
 
     # ------------------------------------------------------------------ the served protocol
     def info(self) -> dict[str, Any]:
@@ -280,7 +290,8 @@ class TabularModel:
             rng = np.random.default_rng(0)
             take = min(BACKGROUND_ROWS, self.X.shape[0])
             background = self.X[np.sort(rng.choice(self.X.shape[0], take, replace=False))]
-        explainer = KernelExplainer(self.model, background, feature_names=self.feature_names,
+        explainer = KernelExplainer(self.predict_proba, background,
+                                    feature_names=self.feature_names,
                                     output_names=self.class_names, nsamples=params["nsamples"],
                                     random_state=params["random_state"])
         return explainer(x[None], target=target, progress=False, callback=report)
@@ -290,7 +301,7 @@ class TabularModel:
         explainer = copy.copy(self.lime)  # the fitted statistics shared, its own seed
         explainer.random_state = params["random_state"]
         return explainer.explain_instance(
-            x, self.model.predict_proba, target=target, num_features=params["num_features"],
+            x, self.predict_proba, target=target, num_features=params["num_features"],
             num_samples=params["num_samples"], progress=False, callback=report)
 
     def _result(self, mode: PanelMode, exp: Any, x: np.ndarray, row: int | None, target: int,
