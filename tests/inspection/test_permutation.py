@@ -247,7 +247,9 @@ def test_sample_weight_reaches_the_scorer(linear):
         lr, X, y, n_repeats=2, random_state=0, scoring="neg_mean_squared_error").raw)
 
 
-def test_one_chunked_call_per_feature_and_batch_size_bounds_it(linear):
+def test_few_large_model_calls_and_batch_size_bounds_them(linear, monkeypatch):
+    from whylens.inspection import _permutation
+
     X, y, lr = linear
     calls = []
 
@@ -255,12 +257,22 @@ def test_one_chunked_call_per_feature_and_batch_size_bounds_it(linear):
         calls.append(len(rows))
         return lr.predict(rows)
 
-    permutation_importance(model, X, y, n_repeats=5, random_state=0)
-    # 8 rows to read the output, the baseline, then one call of 5 x 500 rows per feature
-    assert calls == [8, 500] + [2500] * 6
+    merged = permutation_importance(model, X, y, n_repeats=5, random_state=0,
+                                    scoring=["r2", "explained_variance"])
+    # 8 rows to read the output, the baseline, then every feature's 5 x 500 rows in one call
+    assert calls == [8, 500, 6 * 2500]
     calls.clear()
-    permutation_importance(model, X, y, n_repeats=5, random_state=0, batch_size=1000)
-    assert max(calls) == 1000
+    monkeypatch.setattr(_permutation, "ROWS_PER_CALL", 2500)  # one feature per call
+    alone = permutation_importance(model, X, y, n_repeats=5, random_state=0,
+                                   scoring=["r2", "explained_variance"])
+    assert calls == [8, 500] + [2500] * 6
+    np.testing.assert_array_equal(alone.raw, merged.raw)
+    calls.clear()
+    monkeypatch.setattr(_permutation, "ROWS_PER_CALL", 5000)  # two features per call
+    chunked = permutation_importance(model, X, y, n_repeats=5, random_state=0, batch_size=700,
+                                     scoring=["r2", "explained_variance"])
+    assert max(calls) == 700  # chunks straddle the features' boundaries
+    np.testing.assert_allclose(chunked.raw, merged.raw, rtol=1e-12, atol=1e-12)
 
 
 def test_progress_callback_counts_every_row_and_can_cancel(linear):

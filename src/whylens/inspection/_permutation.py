@@ -1,13 +1,14 @@
 """Permutation importance (with groups of features permuted jointly) and impurity importance.
 
-Every repeat of a feature (or group) is evaluated in one chunked model call:
-the permuted rows of all repeats are built chunk by chunk inside
-:meth:`whylens.models.Model.call_chunked`, so the model sees few, large
-batches (scikit-learn calls it once per feature and repeat). The scores are
-then computed per repeat by the scorers the user named, which see a *replay*
-stand-in of the model whose ``predict``/``predict_proba``/``decision_function``
-return the outputs already computed; every scikit-learn scorer, by name or
-object, and every callable ``scorer(estimator, X, y)`` works unchanged.
+Every repeat of a feature (or group) is evaluated in one chunked model call,
+merged with the next features' up to ``ROWS_PER_CALL`` rows: the permuted rows
+are built chunk by chunk inside :meth:`whylens.models.Model.call_chunked`, so
+the model sees few, large batches (scikit-learn calls it once per feature and
+repeat). Scorers named after common metrics are computed with numpy over all
+repeats at once; any other scorer sees a *replay* stand-in of the model whose
+``predict``/``predict_proba``/``decision_function`` return the outputs already
+computed, so every scikit-learn scorer, by name or object, and every callable
+``scorer(estimator, X, y)`` works unchanged.
 """
 
 from __future__ import annotations
@@ -191,25 +192,45 @@ def _row_count(max_samples: Any, n: int) -> int:
     return count
 
 
-class _Permuted:
-    """Builds the rows of every repeat of one group: row r of repeat t is row r with the
-    group's columns taken from row ``perms[t, r]``."""
+#: Permuted rows of several groups go through one chunked model call up to this many rows
+#: (a forest predicts large batches much faster per row; the outputs held are this many rows).
+ROWS_PER_CALL = 500_000
 
-    def __init__(self, table: Any, perms: np.ndarray, cols: list[int]) -> None:
-        self.table, self.perms, self.cols = table, perms, cols
+
+class _Permuted:
+    """Builds the rows of every repeat of some groups, group after group: row r of repeat t
+    of a group is row r with the group's columns taken from row ``perms[t, r]``."""
+
+    def __init__(self, table: Any, perms: np.ndarray, groups: list[list[int]]) -> None:
+        self.table, self.perms, self.groups = table, perms, groups
         self.n = perms.shape[1]
+        self.block = perms.size  # rows of one group: n_repeats * n
+        self.total = self.block * len(groups)
 
     def __call__(self, start: int, stop: int) -> Any:
         index = np.arange(start, stop)
-        rows, donors = index % self.n, self.perms[index // self.n, index % self.n]
-        if is_dataframe(self.table):
-            chunk = self.table.iloc[rows].reset_index(drop=True)
-            for c in self.cols:
-                chunk.isetitem(c, self.table.iloc[:, c].to_numpy()[donors])
-            return chunk
-        chunk = self.table[rows]
-        chunk[:, self.cols] = self.table[donors[:, None], self.cols]
+        within = index % self.block
+        rows, donors = within % self.n, self.perms[within // self.n, within % self.n]
+        frame = is_dataframe(self.table)
+        chunk = self.table.iloc[rows].reset_index(drop=True) if frame else self.table[rows]
+        for g in range(start // self.block, (stop - 1) // self.block + 1):
+            lo = max(start, g * self.block) - start
+            hi = min(stop, (g + 1) * self.block) - start
+            cols = self.groups[g]
+            if frame:
+                for c in cols:
+                    column = chunk.iloc[:, c].to_numpy(copy=True)
+                    column[lo:hi] = self.table.iloc[:, c].to_numpy()[donors[lo:hi]]
+                    chunk.isetitem(c, column)
+            else:
+                chunk[lo:hi, cols] = self.table[donors[lo:hi, None], cols]
         return chunk
+
+
+def _batches(n_groups: int, rows_per_group: int) -> list[list[int]]:
+    """Consecutive groups packed into calls of at most ROWS_PER_CALL rows (one at least)."""
+    per_call = max(1, ROWS_PER_CALL // rows_per_group)
+    return [list(range(g, min(g + per_call, n_groups))) for g in range(0, n_groups, per_call)]
 
 
 # ----------------------------------------------------------------------------- public
@@ -237,9 +258,10 @@ def permutation_importance(
     correlated or duplicated features, which hide each other when permuted
     alone, are measured together.
 
-    All repeats of one feature are evaluated in one chunked model call (rows
-    of every repeat stacked, built chunk by chunk), so the model is called
-    about ``n_features`` times instead of ``n_features * n_repeats``.
+    All repeats of a feature are evaluated in one chunked model call (rows of
+    every repeat stacked, built chunk by chunk), and the calls of consecutive
+    features are merged up to :data:`ROWS_PER_CALL` rows, so the model sees a
+    few large batches instead of ``n_features * n_repeats`` small ones.
 
     Parameters
     ----------
@@ -393,39 +415,22 @@ def permutation_importance(
             user_callback(done[0] + part_done, total)
 
     raw = np.empty((len(scorers), len(groups), n_repeats))
+    block = n_repeats * m
     try:
-        for g, cols in enumerate(groups):
-            build = _Permuted(data, perms, cols)
-            outputs: dict[str, np.ndarray] = {}
-            for source in sources:
-                outputs[source] = responses.sources[source].call_chunked(
-                    n_repeats * m, build, sample=build(0, 1), progress=False,
+        for batch in _batches(len(groups), block):
+            build_all = _Permuted(data, perms, [groups[g] for g in batch])
+            together = {}
+            for source in sources:  # every repeat of every group of the batch: one call
+                together[source] = responses.sources[source].call_chunked(
+                    build_all.total, build_all, sample=build_all(0, 1), progress=False,
                     callback=report)
-                done[0] += n_repeats * m
-            for s, name in enumerate(scorers):
-                if name in fast:  # every repeat at once
-                    method, fn = fast[name]
-                    decoded = responses.decoders[method](
-                        outputs[responses.method_source[method]])
-                    stacked = decoded.reshape(n_repeats, m, *decoded.shape[1:])
-                    raw[s, g] = baseline[s] - fn(stacked, y_fast, weight)
-            for t in range(n_repeats):
-                def respond(method: str, X_: Any, t: int = t, build: Any = build,
-                            outputs: dict[str, np.ndarray] = outputs) -> Any:
-                    source = responses.method_source[method]
-                    if source not in outputs:  # a method the baseline did not use
-                        outputs[source] = responses.sources[source].call_chunked(
-                            n_repeats * m, build, sample=build(0, 1), progress=False)
-                    return responses.decoders[method](outputs[source][t * m:(t + 1) * m])
-
-                stand_in = replay(responses, respond)
-                for s, (name, scorer) in enumerate(scorers.items()):
-                    if name in fast:
-                        continue
-                    X_t = (ReplayToken(m) if type(scorer).__module__.startswith("sklearn.")
-                           else build(t * m, (t + 1) * m))
-                    raw[s, g, t] = baseline[s] - _score(scorer, stand_in, X_t, y_used, weight,
-                                                        name)
+                done[0] += build_all.total
+            for slot, g in enumerate(batch):
+                outputs = {source: out[slot * block:(slot + 1) * block]
+                           for source, out in together.items()}
+                self_scored = _Permuted(data, perms, [groups[g]])
+                _score_group(raw[:, g], scorers, fast, baseline, outputs, responses,
+                             self_scored, y_used, y_fast, weight)
     finally:
         if bar is not None:
             bar.close()
@@ -439,6 +444,36 @@ def permutation_importance(
                 "scoring": list(scorers), "batch_size": batch_size,
                 "response_methods": used},
         n_evals=int(n_evals))
+
+
+def _score_group(raw: np.ndarray, scorers: dict[str, Callable[..., Any]],
+                 fast: dict[str, Any], baseline: np.ndarray, outputs: dict[str, np.ndarray],
+                 responses: Any, build: _Permuted, y: Any, y_fast: Any, weight: Any) -> None:
+    """Importance per scorer and repeat of one group into ``raw`` (n_scorers, n_repeats)."""
+    n_repeats, m = build.perms.shape
+    for s, name in enumerate(scorers):
+        if name in fast:  # every repeat at once
+            method, fn = fast[name]
+            decoded = responses.decoders[method](outputs[responses.method_source[method]])
+            stacked = decoded.reshape(n_repeats, m, *decoded.shape[1:])
+            raw[s] = baseline[s] - fn(stacked, y_fast, weight)
+    if all(name in fast for name in scorers):
+        return
+    for t in range(n_repeats):
+        def respond(method: str, X_: Any, t: int = t) -> Any:
+            source = responses.method_source[method]
+            if source not in outputs:  # a method the baseline did not use
+                outputs[source] = responses.sources[source].call_chunked(
+                    build.total, build, sample=build(0, 1), progress=False)
+            return responses.decoders[method](outputs[source][t * m:(t + 1) * m])
+
+        stand_in = replay(responses, respond)
+        for s, (name, scorer) in enumerate(scorers.items()):
+            if name in fast:
+                continue
+            X_t = (ReplayToken(m) if type(scorer).__module__.startswith("sklearn.")
+                   else build(t * m, (t + 1) * m))
+            raw[s, t] = baseline[s] - _score(scorer, stand_in, X_t, y, weight, name)
 
 
 def _progress_bar(progress: bool | None, total: int) -> Any:
