@@ -854,6 +854,7 @@
     setMode(name) {
       this.modeName = name;
       this.modeSelect.value = name;
+      this.clearResult(); // a picture of another mode would mislead
       this.drawForm();
       this.drawLayer();
       this.request();
@@ -946,7 +947,23 @@
       this.root.dataset.state = st;
       this.figure.classList.remove("stale");
       this.status.className = st === "cancelled" ? "status note" : "status error";
-      this.status.textContent = st === "cancelled" ? `Cancelled. ${message && message !== "cancelled" ? "(" + message + ")" : ""}` : message;
+      this.status.textContent = st !== "cancelled" ? message
+        : !message || /cancelled/.test(message) ? "Cancelled." : `Stopped: ${message}`;
+    }
+
+    clearResult() {
+      this.pendingImage = null;
+      this.img.removeAttribute("src");
+      delete this.img.dataset.job;
+      this.img.style.width = "";
+      this.figure.classList.add("empty");
+      this.figure.classList.remove("stale");
+      this.pager.hidden = true;
+      this.factsBox.replaceChildren();
+      this.exportsBox.replaceChildren();
+      this.root.dataset.mode = "";
+      this.root.dataset.layer = "";
+      this.root.dataset.target = "";
     }
 
     drawPager(result) {
