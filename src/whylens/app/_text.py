@@ -361,7 +361,8 @@ class TextModel:
 
             if not word_tokenize(text):
                 raise InputError(describe("text", "a sentence with at least one word", text))
-        key = ("explanation", mode.name, digest, tokenizer, target, tuple(params.items()))
+        key = ("explanation", mode.name, digest, tokenizer, target, tuple(params.items()),
+               None if entry is None else id(entry))  # a network attached later: new results
 
         def run(report: Callable[[int, int], None]) -> Result:
             return self._run(mode, text, tokenizer, target, params, entry, report)
