@@ -72,16 +72,32 @@ def test_users_model_is_bit_identical_afterwards(net, x):
 
 def test_cascading_similarity_falls(net, x):
     res = randomization_check(Saliency, net, x, mode="cascading")
-    assert res.layers == ["unused", "fc", "conv2", "bn", "conv1"]
-    assert res.spearman.shape == (5,) and res.ssim.shape == (5,)
-    assert res.maps.shape == (6, 2, 1, 3, 12, 12)
-    # "unused" is first from the output in definition order and changes nothing
-    assert res.spearman[0] == 1.0 and res.ssim[0] == 1.0
-    assert res.spearman[-1] < res.spearman[1] and res.spearman[-1] < 0.5
+    # from the output down, in the order the forward calls them; "unused" is never called
+    assert res.layers == ["fc", "conv2", "bn", "conv1"]
+    assert res.spearman.shape == (4,) and res.ssim.shape == (4,)
+    assert res.maps.shape == (5, 2, 1, 3, 12, 12)
+    assert res.spearman[-1] < res.spearman[0] and res.spearman[-1] < 0.5
     assert res.ssim[-1] < res.ssim[0]
     assert abs(res.random["spearman"].mean) < 0.2
     d = res.to_dict()
-    assert d["layers"] == res.layers and len(d["spearman"]) == 5
+    assert d["layers"] == res.layers and len(d["spearman"]) == 4
+
+
+def test_forward_order_not_definition_order(x):
+    class Reversed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(3, 2)  # defined first, called last
+            self.body = nn.Conv2d(3, 3, 3, padding=1)
+
+        def forward(self, z):
+            return self.head(torch.relu(self.body(z)).mean(dim=(2, 3)))
+
+    torch.manual_seed(0)
+    model = Reversed().train()
+    res = randomization_check(Saliency, model, x, n_random=0)
+    assert res.layers == ["head", "body"]
+    assert model.training and all(not m._forward_hooks for m in model.modules())
 
 
 def test_a_layer_the_output_ignores_shows_no_change(net, x):

@@ -40,8 +40,8 @@ class RandomizationResult:
     ----------
     mode : {"cascading", "independent"}
     layers : list of str
-        The randomised layers, in the order of the steps (cascading: from the
-        output down, step j randomises ``layers[:j + 1]``).
+        The randomised layers, in the order of the steps (cascading: step j
+        randomises ``layers[:j + 1]``; by default from the output down).
     spearman : ndarray of shape (n_layers,)
         Mean over instances and labels of the Spearman rank correlation of
         the map after step j with the original map.
@@ -93,17 +93,50 @@ def _torch_module(model: Any) -> Any:
     return model
 
 
-def _default_layers(model: Any) -> list[str]:
-    return [name for name, module in model.named_modules()
-            if any(True for _ in module.parameters(recurse=False))]
+def _own_parameters(module: Any) -> bool:
+    return any(True for _ in module.parameters(recurse=False))
 
 
-def _check_layers(model: Any, layers: Any) -> list[str]:
+def _forward_order(model: Any, x: Any) -> list[str]:
+    """Modules with parameters of their own, in the order one forward calls them.
+
+    Hooks go on ``model`` (the check's own copy) and are removed at once; its
+    training flags are restored.
+    """
+    import torch
+
+    order: list[str] = []
+    handles = []
+    flags = [m.training for m in model.modules()]
+
+    def record(name: str) -> Any:
+        def hook(module: Any, args: Any, output: Any) -> None:
+            if name not in order:
+                order.append(name)
+        return hook
+
+    try:
+        for name, module in model.named_modules():
+            if _own_parameters(module):
+                handles.append(module.register_forward_hook(record(name)))
+        model.eval()
+        with torch.no_grad():
+            model(x[:1])
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, flag in zip(model.modules(), flags, strict=True):
+            module.training = flag
+    return order
+
+
+def _check_layers(model: Any, layers: Any, x: Any) -> list[str]:
     if layers is None:
-        names = _default_layers(model)
+        names = _forward_order(model, x)
         if not names:
             raise InputError(describe("model", "a module with parameters to randomise",
-                                      got_text=f"{type(model).__name__} without parameters"))
+                                      got_text=f"{type(model).__name__} without parameters "
+                                               "used in its forward"))
         return names[::-1]
     if isinstance(layers, str):
         layers = [layers]
@@ -216,8 +249,9 @@ def randomization_check(method: Any, model: Any, x: Any, *, mode: str = "cascadi
         together (from the output down); ``"independent"``: only layer j.
     layers : sequence of str, optional
         Names of the layers to randomise (``model.named_modules()``), in step
-        order. Default: every module with parameters of its own, from the
-        output down (the reverse of their definition order).
+        order. Default: every module with parameters of its own that the
+        forward uses, from the output down (the reverse of the order one
+        forward of ``x[:1]`` on the copy calls them).
     target : None, int or sequence of length n, optional
         The output explained; None is each row's predicted class by the
         *original* model, kept for every randomised model.
@@ -257,7 +291,6 @@ def randomization_check(method: Any, model: Any, x: Any, *, mode: str = "cascadi
     check_explain(method, "method")
     if mode not in _MODES:
         raise InputError(describe("mode", f"one of {_MODES}", mode))
-    names = _check_layers(model, layers)
     smooth = check_positive_int("smooth", smooth, minimum=0)
     n_random = check_positive_int("n_random", n_random, minimum=0)
     if isinstance(noise_level, bool) or not isinstance(noise_level, (int, float)) or \
@@ -267,9 +300,10 @@ def randomization_check(method: Any, model: Any, x: Any, *, mode: str = "cascadi
         raise InputTypeError(describe("x", "a torch.Tensor of inputs (n, ...)", x))
     callback = checked_callback(callback)
     rng = check_random_state(random_state)
-    seeds = rng.integers(0, 2**31 - 1, size=len(names))
     with model_lock(model):
         work = copy.deepcopy(model)
+    names = _check_layers(work, layers, x)
+    seeds = rng.integers(0, 2**31 - 1, size=len(names))
     n = int(x.shape[0])
     inputs = [x]
     if smooth:
