@@ -35,8 +35,13 @@ def png(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def unsigned_scale(values: np.ndarray) -> tuple[np.ndarray, float, float]:
+def unsigned_scale(values: np.ndarray, percentile: float = 100.0
+                   ) -> tuple[np.ndarray, float, float]:
     """Scale non-negative maps to [0, 1] by their maximum (a flat map stays 0).
+
+    ``percentile`` below 100 scales by that percentile instead and clips above
+    it (captum's ``outlier_perc``): pixel attributions are sparse, and a few
+    extreme pixels would otherwise leave the rest invisible.
 
     Returns
     -------
@@ -48,14 +53,18 @@ def unsigned_scale(values: np.ndarray) -> tuple[np.ndarray, float, float]:
     finite = np.isfinite(v)
     v = np.where(finite, v, 0.0)
     lo = float(min(v.min(initial=0.0), 0.0))
-    hi = float(v.max(initial=0.0))
+    hi = float(v.max(initial=0.0)) if percentile >= 100.0 or v.size == 0 \
+        else float(np.percentile(v, percentile))
     if hi <= lo:
         return np.zeros_like(v), lo, hi
-    return (v - lo) / (hi - lo), lo, hi
+    return np.clip((v - lo) / (hi - lo), 0.0, 1.0), lo, hi
 
 
-def signed_scale(values: np.ndarray) -> tuple[np.ndarray, float]:
+def signed_scale(values: np.ndarray, percentile: float = 100.0) -> tuple[np.ndarray, float]:
     """Scale signed maps to [0, 1] with 0 at 0.5, by the largest absolute value.
+
+    ``percentile`` below 100 scales by that percentile of the absolute values
+    and clips beyond it (see :func:`unsigned_scale`).
 
     Returns
     -------
@@ -65,10 +74,12 @@ def signed_scale(values: np.ndarray) -> tuple[np.ndarray, float]:
     """
     v = np.asarray(values, dtype=np.float64)
     v = np.where(np.isfinite(v), v, 0.0)
-    bound = float(np.abs(v).max(initial=0.0))
+    a = np.abs(v)
+    bound = float(a.max(initial=0.0)) if percentile >= 100.0 or v.size == 0 \
+        else float(np.percentile(a, percentile))
     if bound == 0.0:
         return np.full_like(v, 0.5), 0.0
-    return 0.5 + 0.5 * v / bound, bound
+    return np.clip(0.5 + 0.5 * v / bound, 0.0, 1.0), bound
 
 
 def _resize(scaled: np.ndarray, shape: tuple[int, int], smooth: bool) -> np.ndarray:
@@ -82,7 +93,7 @@ def _resize(scaled: np.ndarray, shape: tuple[int, int], smooth: bool) -> np.ndar
 
 
 def heat_overlay(image: np.ndarray, scaled: np.ndarray, *, cmap: str = "jet",
-                 alpha: float = 0.5, weight_by_value: bool = False) -> np.ndarray:
+                 alpha: float = 0.5, opacity: str = "flat") -> np.ndarray:
     """Blend a [0, 1] map over an image.
 
     Parameters
@@ -94,9 +105,11 @@ def heat_overlay(image: np.ndarray, scaled: np.ndarray, *, cmap: str = "jet",
         A matplotlib colormap name.
     alpha : float
         Opacity of the map.
-    weight_by_value : bool
-        Make the map's opacity grow with its distance from the middle (for
-        signed maps: zero attribution leaves the photo visible).
+    opacity : {"flat", "signed", "value"}
+        ``"flat"``: ``alpha`` everywhere (CAMs: the whole map is read).
+        ``"signed"``: opacity grows with the distance from the middle (signed
+        maps: zero attribution leaves the photo visible). ``"value"``: opacity
+        grows with the value (sparse non-negative maps such as SmoothGrad's).
 
     Returns
     -------
@@ -106,9 +119,10 @@ def heat_overlay(image: np.ndarray, scaled: np.ndarray, *, cmap: str = "jet",
     m = np.clip(_resize(scaled, (h, w), smooth=True), 0.0, 1.0)
     colours = _lut(cmap)[(m * 255.0 + 0.5).astype(np.intp)].astype(np.float64) / 255.0
     a = np.full((h, w, 1), float(alpha))
-    if weight_by_value:
-        a = a * np.minimum(1.0, 2.0 * np.abs(m - 0.5))[..., None] * 1.6
-        a = np.clip(a, 0.0, 1.0)
+    if opacity == "signed":
+        a = np.clip(a * np.minimum(1.0, 2.0 * np.abs(m - 0.5))[..., None] * 1.6, 0.0, 1.0)
+    elif opacity == "value":
+        a = np.clip(a * m[..., None] * 1.6, 0.0, 1.0)
     img = np.asarray(image, dtype=np.float64)
     out = (1.0 - a) * img + a * colours
     return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

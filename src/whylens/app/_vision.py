@@ -266,6 +266,10 @@ class Mode:
         return tuple((k, v) for k, v in params.items() if k not in views)
 
 
+#: Pixel attributions are scaled by this percentile of their magnitude (captum's
+#: ``outlier_perc=1``), not their maximum: a few extreme pixels would hide the rest.
+_PIXEL_PERCENTILE = 99.0
+
 _ALPHA = Param("alpha", "float", 0.5, 0.0, 1.0, label="overlay opacity", view=True)
 
 
@@ -376,10 +380,10 @@ def _draw_signed(model: VisionModel, image: StoredImage, exp: Any, target: int,
     values = heat_map(exp)
     if values.ndim == 3:  # a layer's (C, h, w) attribution: its channels summed
         values = values.sum(axis=0)
-    scaled, bound = pictures.signed_scale(values)
+    scaled, bound = pictures.signed_scale(values, _PIXEL_PERCENTILE)
     pixels = pictures.heat_overlay(image.pixels, scaled, cmap="bwr",
                                    alpha=min(1.0, params["alpha"] * 1.6),
-                                   weight_by_value=True)
+                                   opacity="signed")
     meta = _heat_meta(exp, -bound, bound)
     if getattr(exp, "delta", None) is not None:
         meta["delta"] = round(float(np.abs(np.asarray(exp.delta)).max()), 6)
@@ -417,7 +421,7 @@ def _draw_layer_signed(model: VisionModel, image: StoredImage, exp: Any, target:
         values = values.sum(axis=0)
     scaled, bound = pictures.signed_scale(values)
     pixels = pictures.heat_overlay(image.pixels, scaled, cmap="bwr",
-                                   alpha=min(1.0, params["alpha"] * 1.6), weight_by_value=True)
+                                   alpha=min(1.0, params["alpha"] * 1.6), opacity="signed")
     return pixels, _heat_meta(exp, -bound, bound)
 
 
@@ -454,8 +458,9 @@ def _draw_abs(model: VisionModel, image: StoredImage, exp: Any, target: int,
               params: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
     from whylens.plot._image import heat_map
 
-    scaled, lo, hi = pictures.unsigned_scale(np.abs(heat_map(exp)))
-    pixels = pictures.heat_overlay(image.pixels, scaled, cmap="inferno", alpha=params["alpha"])
+    scaled, lo, hi = pictures.unsigned_scale(np.abs(heat_map(exp)), _PIXEL_PERCENTILE)
+    pixels = pictures.heat_overlay(image.pixels, scaled, cmap="inferno",
+                                   alpha=min(1.0, params["alpha"] * 1.6), opacity="value")
     return pixels, _heat_meta(exp, lo, hi)
 
 
@@ -493,7 +498,7 @@ def _draw_lime(model: VisionModel, image: StoredImage, exp: Any, target: int,
     shown[top] = weights[top]
     scaled, bound = pictures.signed_scale(shown[segments])
     pixels = pictures.heat_overlay(image.pixels, scaled, cmap="bwr",
-                                   alpha=min(1.0, params["alpha"] * 1.6), weight_by_value=True)
+                                   alpha=min(1.0, params["alpha"] * 1.6), opacity="signed")
     keep = np.isin(segments, top)
     pixels = pictures.segment_boundaries(pixels, np.where(keep, segments, -1))
     surrogate = getattr(exp, "surrogate", None)
