@@ -318,6 +318,10 @@ def test_bad_input(case, kwargs, error, match):
 
 def test_bad_input_of_the_perturbation_metrics(case):
     X, background, exact = case
+    with pytest.raises(InputError, match="blur_sigma"):
+        deletion(linear, np.ones((1, 4, 4, 3)), np.ones((1, 4, 4, 3)), target=0, blur_sigma=-1)
+    with pytest.raises(InputError, match="n_background"):
+        deletion(linear, exact, X, target=0, baseline="sample", n_background=0)
     with pytest.raises(InputError, match="subset_size"):
         faithfulness_correlation(linear, exact, X, target=0, background=background,
                                  subset_size=W.size)

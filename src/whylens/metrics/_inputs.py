@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from whylens._convention import check_batch_size, checked_callback, resolve_target
-from whylens._validation import check_random_state
+from whylens._validation import check_positive_int, check_random_state
 from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
 from whylens.models import Model, as_model
 
@@ -353,6 +353,9 @@ def _image_baseline(baseline: Any, x: np.ndarray, channel: int | None, blur_sigm
         if baseline == "mean":
             out = np.broadcast_to(x.mean(axis=spatial, keepdims=True), x.shape)
             return out[:, None].astype(np.float64), True, {"baseline": "mean"}
+        if isinstance(blur_sigma, bool) or not isinstance(
+                blur_sigma, (int, float, np.integer, np.floating)) or not blur_sigma > 0:
+            raise InputError(describe("blur_sigma", "a positive number of pixels", blur_sigma))
         from scipy.ndimage import gaussian_filter
 
         sigma = [0.0] * x.ndim
@@ -369,9 +372,10 @@ def _image_baseline(baseline: Any, x: np.ndarray, channel: int | None, blur_sigm
 
 def resolve(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
             baseline: Any = None, background: Any = None, n_background: int = 20,
-            blur_sigma: float = 5.0, batch_size: Any = None, random_state: Any = 0,
-            progress: bool | None = None, callback: Any = None) -> Task:
+            blur_sigma: float = 5.0, batch_size: Any = None, random_state: Any = 0) -> Task:
     """Resolve a metric's inputs once (see the module docstring).
+
+    The arguments are those of :func:`whylens.metrics.deletion`.
 
     Raises
     ------
@@ -380,6 +384,7 @@ def resolve(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
         shape or kind, text without token offsets.
     """
     values, labels, x, exp = _explanation_parts(explanation, x, target)
+    n_background = check_positive_int("n_background", n_background)
     wrapped = wrap_model(model, batch_size)
     rng = check_random_state(random_state)
     n = values.shape[0]
