@@ -902,6 +902,16 @@
     run() {
       if (!this.view.image) return;
       this.runButton.classList.remove("attention");
+      const layer = this.view.layers.get(this.layer);
+      if (this.mode.uses_layer && layer && !layer.spatial) {
+        this.runner.forget();
+        this.clearResult();
+        this.onFailed("error", `${this.mode.title} needs a layer with a spatial map (channels × ` +
+          `height × width, green in the diagram); ${this.layer} (${layer.kind}) outputs ` +
+          `${layer.shape ? layer.shape.slice(1).join("×") : "nothing it can show"}. ` +
+          "Pick a convolution, normalisation or activation before the pooling.");
+        return;
+      }
       this.runner.run(this.view.name, this.body(), this.mode.long);
     }
 
