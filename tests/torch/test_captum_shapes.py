@@ -73,6 +73,8 @@ SNIPPETS = {
     "deeplift": "DeepLift(model).attribute(x, base, target=2, return_convergence_delta=True)",
     "layer_ig": "LayerIntegratedGradients(model, model.features[0]).attribute(x, base, "
                 "target=1, n_steps=12, return_convergence_delta=True)",
+    "layer_deeplift": "LayerDeepLift(model, model.features[0]).attribute(x, base, target=1, "
+                      "return_convergence_delta=True)",
     "layer_gradcam": "LayerGradCam(model, model.features[0]).attribute(x, target=2)",
     "layer_gradcam_relu": "LayerGradCam(model, model.features[0]).attribute("
                           "x, target=[2, 0, 1], relu_attributions=True)",
@@ -95,7 +97,8 @@ def _run(snippet, package, names):
 @pytest.mark.parametrize("key", sorted(SNIPPETS))
 def test_snippet_equals_captum(key):
     names = ["Saliency", "InputXGradient", "GuidedBackprop", "Deconvolution",
-             "IntegratedGradients", "DeepLift", "LayerIntegratedGradients", "NoiseTunnel"]
+             "IntegratedGradients", "DeepLift", "LayerIntegratedGradients", "NoiseTunnel",
+             "LayerDeepLift"]
     snippet = SNIPPETS[key]
     theirs = _run(snippet, "captum.attr", [*names, "LayerGradCam"])
     # whylens has no LayerGradCam class: its CAMs are built as GradCAM(model, layer)
