@@ -100,13 +100,6 @@ def captum_inputs(inputs: Any, argument: str = "inputs") -> tuple[Any, bool]:
     return inputs, False
 
 
-def _unwrap_one(value: Any, argument: str) -> Any:
-    if isinstance(value, (tuple, list)) and len(value) == 1 and isinstance(
-            value[0], (Tensor, np.ndarray, int, float)):
-        return value[0]
-    return value
-
-
 def _extra(args: Any) -> tuple[Any, ...]:
     if args is None:
         return ()
@@ -262,4 +255,7 @@ def pgc_scale(maps: Tensor, size: Sequence[int] | None) -> np.ndarray:
 
 def unwrap_baselines(baselines: Any) -> Any:
     """captum's ``baselines`` as a 1-tuple becomes its one entry."""
-    return _unwrap_one(baselines, "baselines")
+    if isinstance(baselines, (tuple, list)) and len(baselines) == 1 and isinstance(
+            baselines[0], (Tensor, np.ndarray, int, float)):
+        return baselines[0]
+    return baselines
