@@ -76,3 +76,31 @@ def test_bad_input(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         sensitivity_max(args.pop("explain"), args.pop("x"), **args)
+
+
+def test_equals_captum_on_the_same_perturbations():
+    torch = pytest.importorskip("torch")
+    metrics = pytest.importorskip("captum.metrics")
+    seen = []
+
+    def explain(x):
+        x = np.asarray(x, dtype=np.float64)
+        seen.append(x)
+        return np.tanh(x) * x ** 2
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 4))
+    ours = sensitivity_max(explain, x, radius=0.2, n_samples=5, n_random=0)
+    perturbed = torch.as_tensor(np.concatenate(seen[1:]))
+
+    def same_perturbations(inputs, radius):
+        return perturbed
+
+    def captum_explain(z):
+        z = z[0] if isinstance(z, tuple) else z  # captum passes its inputs as a tuple
+        return (torch.tanh(z) * z ** 2,)  # and iterates over what comes back
+
+    theirs = metrics.sensitivity_max(captum_explain, torch.as_tensor(x),
+                                     perturb_func=same_perturbations, perturb_radius=0.2,
+                                     n_perturb_samples=5)
+    np.testing.assert_allclose(ours.scores[:, 0], theirs.numpy(), rtol=1e-6)
