@@ -3,8 +3,11 @@
 One result type (:class:`Explanation`) for every method and modality; model
 adapters that turn any model into one batched ``predict``
 (:func:`whylens.models.as_model`); LIME for tables, text and images
-(:mod:`whylens.lime`); CAMs, feature maps and filter patterns for PyTorch
-networks (:mod:`whylens.torch`). Submodules load on first use, so
+(:mod:`whylens.lime`); SHAP (:mod:`whylens.shap`); CAMs, feature maps, filter
+patterns and gradient attributions for PyTorch networks (:mod:`whylens.torch`);
+global views (:mod:`whylens.inspection`); trust figures (:mod:`whylens.metrics`);
+whole-dataset jobs (:mod:`whylens.batch`); the browser workbench
+(:mod:`whylens.app`). Submodules load on first use, so
 ``import whylens`` stays fast and never imports torch.
 """
 
@@ -20,6 +23,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "lime", "models", "plot", "render", "representations", "shap", "text", "torch", "demo",
+    "inspection", "metrics", "batch", "app",
 )
 
 __all__ = ["Explanation", "Features", "Surrogate", "__version__", "errors", *_SUBMODULES]
