@@ -232,20 +232,22 @@ def _interaction_scores(shap_ref: np.ndarray, x: np.ndarray, X: np.ndarray) -> n
     """shap's ``approximate_interactions`` scores of every column of ``X`` against ``shap_ref``.
 
     Rows are sorted by ``x`` and cut into bins of ``max(min(n // 10, 50), 1)``;
-    in each bin where both vary, ``|corr(shap_ref, column)|`` is added up, for
+    in each bin where both vary (SHAP values by more than rounding),
+    ``|corr(shap_ref, column)|`` is added up, for
     the column's values and for its NaN indicator; the larger sum is the score.
     """
     n, d = X.shape
     srt = np.argsort(x, kind="stable")
     y, Xs = shap_ref[srt], X[srt]
     inc = max(min(int(n / 10.0), 50), 1)
+    tiny = 1e-12 * (float(np.abs(y).max()) if n else 0.0)  # rounding noise is no spread
     scores = np.zeros((2, d))
     for k, cols in enumerate((Xs, np.isnan(Xs).astype(np.float64))):
         live = np.abs(np.nan_to_num(cols)).sum(axis=0) >= 1e-8
         for s in range(0, n, inc):
             yb, Cb = y[s : s + inc], cols[s : s + inc]
             sy = yb.std()
-            if sy <= 0:
+            if sy <= tiny:
                 continue
             sc = Cb.std(axis=0)
             ok = live & (sc > 0)
