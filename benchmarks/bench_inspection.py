@@ -9,14 +9,16 @@ What is measured:
 
 * **permutation importance**: the same fitted model, rows, scorer and number of
   repeats; scikit-learn's ``permutation_importance(n_jobs=1)`` (one model call
-  per feature and repeat) against whylens' (one chunked call per feature, all
-  repeats stacked). Models: a random forest regressor (100 trees, ``n_jobs=1``)
-  scored by R², and a logistic regression scored by accuracy and log loss
-  (scikit-learn is called once per scorer there, and once with the list;
+  per feature and repeat) against whylens' (all repeats of a feature stacked,
+  the features merged into calls of up to 500,000 rows). Models: a random
+  forest regressor (100 trees, ``n_jobs=1``) scored by R², a random forest
+  classifier scored by log loss, and a logistic regression scored by accuracy
+  and log loss (scikit-learn is called once per scorer there, and once with the list;
   whylens scores both from one set of model calls). **overhead** is whylens'
   time over the time the model alone takes on the same kind of rows in the
-  same calls (the baseline rows, then per feature its ``n_repeats * n``
-  permuted rows stacked), ``predict``/``predict_proba`` called directly.
+  same calls (the baseline rows, then every feature's ``n_repeats * n``
+  permuted rows stacked in one call, as whylens merges them up to 500,000
+  rows), ``predict``/``predict_proba`` called directly.
 * **brute PDP**: ``kind="average"`` and ``kind="both"`` for three 1-way
   features on a grid of 50 points; scikit-learn's ``partial_dependence
   (method="brute")`` once per feature (one model call per grid point) against
@@ -75,6 +77,7 @@ def _permutation_case(name: str, model: Any, X: np.ndarray, y: np.ndarray, scori
         for t in range(n_repeats):
             stacked[t * n:(t + 1) * n, j] = X[rng.permutation(n), j]
         stacks.append(stacked)
+    merged = np.concatenate(stacks)  # whylens merges the features' rows into one call
     predict = getattr(model, method)
     scorers = scoring if isinstance(scoring, list) else [scoring]
 
@@ -96,8 +99,7 @@ def _permutation_case(name: str, model: Any, X: np.ndarray, y: np.ndarray, scori
             model.predict, model.predict_proba]
         for fn in methods:
             fn(X)
-            for stacked in stacks:
-                fn(stacked)
+            fn(merged)
 
     contenders = {"whylens": whylens_run, "sklearn": sklearn_run, "model": model_only}
     if len(scorers) > 1:
