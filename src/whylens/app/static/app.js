@@ -552,12 +552,7 @@
           ` · ${layer.n_params.toLocaleString()} parameters` +
           (layer.name === this.info.default_layer ? "\n(the default CAM layer)" : ""),
         onclick: () => this.pickLayer(layer.name),
-        onkeydown: (e) => {
-          if (e.key === "Enter" || e.key === " ") {
-            e.preventDefault();
-            this.pickLayer(layer.name);
-          }
-        },
+        onkeydown: (e) => this.treeKey(e, layer.name),
       }, twisty, el("span", { class: "box-name" }, short),
       el("span", { class: "box-kind" }, layer.kind),
       el("span", { class: "box-shape" }, shortShape(layer.shape)), marks);
@@ -568,6 +563,24 @@
       }
       this.boxes.set(layer.name, { box, wrap, marks, twisty });
       return wrap;
+    }
+
+    /* Keys on a focused box: Enter/Space pick it, Up/Down move, Right/Left open/close. */
+    treeKey(e, name) {
+      const visible = () => [...this.tree.querySelectorAll(".box")].filter((b) => b.offsetParent);
+      if (e.key === "Enter" || e.key === " ") {
+        this.pickLayer(name);
+      } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        const boxes = visible();
+        const at = boxes.indexOf(e.currentTarget);
+        const next = boxes[at + (e.key === "ArrowDown" ? 1 : -1)];
+        if (next) next.focus();
+      } else if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+        this.toggle(name, e.key === "ArrowRight");
+      } else {
+        return;
+      }
+      e.preventDefault();
     }
 
     toggle(name, open) {
@@ -634,6 +647,10 @@
 
     setActive(index) {
       this.active = index;
+      if (this.activeHint) {
+        this.activeHint.replaceChildren("a click sets the layer of panel ",
+          el("span", { class: `mark mark-${index}` }, "AB"[index]));
+      }
       this.panels.forEach((p, i) => p.root.classList.toggle("active", i === index));
       this.markLayers();
     }
@@ -718,9 +735,10 @@
           testid: `depth-${d}`, onclick: () => this.expandDepth(d) }, d === 9 ? "all" : String(d))));
       const search = el("input", { type: "search", placeholder: "find a layer",
         testid: "layer-search", oninput: (e) => this.filterTree(e.target.value) });
+      this.activeHint = el("span", { class: "active-hint muted", testid: "active-hint" });
       const aside = el("aside", { class: "network" },
         el("div", { class: "network-head" },
-          el("div", { class: "section-title" }, "Network", this.treeCount),
+          el("div", { class: "section-title" }, "Network", this.treeCount, this.activeHint),
           el("div", { class: "network-tools" }, search, depthButtons),
           el("div", { class: "legend" }, el("span", { class: "key spatial" }, "spatial"),
             el("span", { class: "key flat" }, "flat"),
@@ -738,7 +756,9 @@
         this.uploadButton);
       this.classesBox = el("div", { class: "top-classes", testid: "top-classes" });
       const inputs = el("section", { class: "inputs" },
-        el("div", { class: "image-picker" }, el("div", { class: "section-title" }, "Image"), this.thumbs,
+        el("div", { class: "image-picker" }, el("div", { class: "section-title" }, "Image",
+          el("span", { class: "muted hint" }, `as the model sees it, ${this.info.size}×${this.info.size}`)),
+        this.thumbs,
           this.uploadStatus),
         this.classesBox);
       const panels = el("section", { class: "panels" }, this.panels.map((p) => p.root));
@@ -1014,6 +1034,18 @@
         pairs.push(["top means", result.means.slice(0, 3).map((m) => fmt(m)).join(", ")]);
       }
       this.factsBox.replaceChildren(factList(pairs));
+      // a module called more than once (a shared activation) has one shape per call
+      const layer = result.layer && this.view.layers.get(result.layer);
+      if (layer && layer.shape && result.n_channels !== undefined) {
+        const seen = [result.n_channels, ...(result.spatial || [])].join("×");
+        const listed = layer.shape.slice(1).join("×");
+        if (seen !== listed) {
+          this.factsBox.append(el("div", { class: "status note", testid: "shape-note" },
+            `These maps are ${seen}, while the diagram lists ${listed} for ${result.layer}: ` +
+            "the module runs more than once in the forward pass (a shared activation), and " +
+            "each call has its own output."));
+        }
+      }
     }
   }
 
