@@ -85,13 +85,20 @@ def test_ice_of_an_additive_model_are_parallel_and_centred_ice_coincide():
     (DecisionTreeRegressor(max_depth=1, random_state=0), "auto"),
     (GradientBoostingClassifier(n_estimators=20, max_depth=1, random_state=0), "decision"),
     (HistGradientBoostingClassifier(max_iter=10, max_depth=1, random_state=0), "decision"),
+    (GradientBoostingClassifier(n_estimators=10, max_depth=1, random_state=0), "binary"),
+    (GradientBoostingClassifier(n_estimators=10, max_depth=1, init="zero", random_state=0),
+     "binary"),
+    (HistGradientBoostingClassifier(max_iter=10, max_depth=1, random_state=0), "binary"),
 ])
 def test_recursion_equals_brute_on_the_training_data(estimator, output, regression,
                                                      three_classes):
     """Stumps: each tree splits one column, so averaging over the training rows (brute)
     and weighting by the training counts (recursion) agree, the boosting's start included."""
-    classifier = output == "decision"
+    classifier = output in ("decision", "binary")
     X, y = three_classes if classifier else regression
+    if output == "binary":
+        y = (y == 1).astype(int)
+        output = "decision"
     estimator.fit(X, y)
     kwargs = {"grid_resolution": 25, "output": output}
     rec = partial_dependence(estimator, X, [0, 2, (1, 3)], method="recursion", **kwargs)

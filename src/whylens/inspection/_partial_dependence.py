@@ -253,8 +253,11 @@ def _recursion_problem(estimator: Any, output: str, kind: str, subsample: Any
 
 def _recursion(estimator: Any, grid: np.ndarray, cols: tuple[int, ...]) -> np.ndarray:
     """PD of the grid points by the trees' weighted traversal, (n_outputs, n_points)."""
-    out = np.asarray(estimator._compute_partial_dependence_recursion(
-        grid, np.asarray(cols, dtype=np.intp)), dtype=np.float64)
+    with warnings.catch_warnings():
+        # scikit-learn warns for init="zero", a constant start the offset accounts for
+        warnings.filterwarnings("ignore", message="Using recursion method with a non-constant")
+        out = np.asarray(estimator._compute_partial_dependence_recursion(
+            grid, np.asarray(cols, dtype=np.intp)), dtype=np.float64)
     out = out.reshape(-1, grid.shape[0])
     return out + _recursion_offset(estimator)[:, None]
 
