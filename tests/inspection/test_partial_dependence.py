@@ -291,3 +291,20 @@ def test_bad_X():
     X = np.c_[np.r_[np.zeros(180), np.linspace(1, 2, 20)], np.ones(200)]
     with pytest.raises(InputError, match=r"^percentiles.*differ"):  # both quantiles are 0
         partial_dependence(lambda Z: Z[:, 0], X, 0, percentiles=(0.1, 0.2), grid_resolution=2)
+
+
+def test_same_answer_from_several_threads(three_classes):
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = three_classes
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    ref = partial_dependence(clf, X, [0, (1, 2)], kind="both", grid_resolution=6,
+                             progress=True)
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: partial_dependence(
+            clf, X, [0, (1, 2)], kind="both", grid_resolution=6), range(4)))
+    for run in runs:
+        for a, b in zip(run.individual, ref.individual, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert pickle.loads(pickle.dumps(ref)).features == ref.features

@@ -351,3 +351,19 @@ def test_unfitted_estimator_and_bad_X():
         permutation_importance(LinearRegression(), np.zeros((4, 2)), np.zeros(4))
     with pytest.raises(InputError, match=r"^X: expected a non-empty 2-D array"):
         permutation_importance(lambda Z: Z.sum(axis=1), np.zeros(4), np.zeros(4))
+
+
+def test_same_answer_from_several_threads_and_with_a_progress_bar(linear):
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y, lr = linear
+    ref = permutation_importance(lr, X, y, n_repeats=3, random_state=0,
+                                 scoring=["r2", "explained_variance"], progress=True)
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: permutation_importance(
+            lr, X, y, n_repeats=3, random_state=0, scoring=["r2", "explained_variance"]),
+            range(4)))
+    for run in runs:
+        np.testing.assert_array_equal(run.raw, ref.raw)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(ref)).raw, ref.raw)
