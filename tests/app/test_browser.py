@@ -205,6 +205,17 @@ def test_page_opens_with_the_network_and_two_panels(page):
             "href", re.compile(r"\.png$"))
         expect(exports.get_by_test_id("export-html")).to_be_visible()
         expect(exports.get_by_test_id("export-json")).to_be_visible()
+    # depth buttons fold the diagram; the search opens the blocks holding a match
+    page.get_by_test_id("depth-1").click()
+    expect(page.get_by_test_id("layer-net._blocks.4")).to_be_hidden()
+    expect(default).to_be_visible()  # the panels' layers stay in sight
+    page.get_by_test_id("layer-search").fill("blocks.4._project_conv")
+    hit = page.get_by_test_id("layer-net._blocks.4._project_conv")
+    expect(hit).to_be_visible()
+    expect(hit).to_have_class(re.compile(r"\bhit\b"))
+    page.get_by_test_id("layer-search").fill("")
+    page.get_by_test_id("depth-9").click()
+    expect(page.get_by_test_id("layer-net._blocks.15._bn2")).to_be_visible()
     # the image picker: bundled photos as loaded thumbnails
     thumbs = page.get_by_test_id("images").locator("img")
     assert thumbs.count() == len(info["images"])
