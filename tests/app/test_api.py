@@ -418,3 +418,24 @@ def test_old_jobs_find_their_results_in_the_cache(client):
                  params={"alpha": 0.2 + 0.03 * k})
     assert pool.get(first["job"]["id"]).result is None
     assert client.get(first["result"]["png"]).content == png
+
+
+def test_two_models_on_one_image_do_not_share_results():
+    from whylens.torch import GradCAM
+
+    a, b = _vision(), _vision()
+    torch.nn.init.normal_(b.module.head.weight, generator=torch.Generator().manual_seed(5))
+    app = create_app({"a": a, "b": b})
+    with TestClient(app) as c:
+        image = a.bundled[0].digest
+        assert b.bundled[0].digest == image  # same pixels, same id
+        maps = {}
+        for name, model in (("a", a), ("b", b)):
+            r = c.post(f"/api/models/{name}/explain", json={
+                "image": image, "mode": "gradcam", "layer": "features.2", "target": 1,
+                "wait": 20}).json()
+            maps[name] = Explanation.from_json(c.get(r["result"]["json"]).content).values
+            direct = GradCAM(model.module, "features.2")(
+                model.tensor(model.images.get(image).pixels), target=1)
+            np.testing.assert_array_equal(maps[name], direct.values)
+        assert not np.array_equal(maps["a"], maps["b"])

@@ -11,6 +11,7 @@ worker and caches their results.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,8 @@ class VisionModel:
         if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 1024:
             raise InputError(describe("size", "an int in [8, 1024]", size))
         self.module = _default_preprocess_module(module, preprocess)
+        #: Makes this model's intermediate results its own in a cache shared by models.
+        self._token = uuid.uuid4().hex
         self.size = size
         self.title = title or type(module).__name__
         self.images = ImageStore()
@@ -188,7 +191,7 @@ class VisionModel:
         target = body.get("target")
         target = None if target is None or not mode.uses_target else self.check_target(target)
         params = parse_params(mode.params, body.get("params"))
-        compute_key = ("explanation", image.digest, mode.name, layer, target,
+        compute_key = ("explanation", self._token, image.digest, mode.name, layer, target,
                        mode.compute_params(params))
         key = (*compute_key, tuple(params.items()))
 
@@ -199,9 +202,10 @@ class VisionModel:
                 chosen = self.top_classes(image, 1)[0]["index"]
             else:
                 chosen = target
-            exp = cache.get((*compute_key[:4], chosen, compute_key[5]))
+            exp_key = (*compute_key[:5], chosen, compute_key[6])
+            exp = cache.get(exp_key)
             result = run_mode(self, mode, image, layer, chosen, params, report, exp)
-            cache.put((*compute_key[:4], chosen, compute_key[5]), result.explanation)
+            cache.put(exp_key, result.explanation)
             return result
 
         return Plan(key, run, long=mode.long)
