@@ -276,8 +276,15 @@ class _GridRows:
         self.total = int(self.offsets[-1])
 
     def __call__(self, start: int, stop: int) -> Any:
-        # row i of a set is (global - offset) % m, and every offset is a multiple of m
-        chunk = self.values[np.arange(start, stop) % self.m]  # a fresh copy
+        # row i of a set is (global - offset) % m, and every offset is a multiple of m: the
+        # chunk is runs of consecutive rows of X (copied whole, a fresh array)
+        pieces, at = [], start
+        while at < stop:
+            first = at % self.m
+            take = min(self.m - first, stop - at)
+            pieces.append(self.values[first:first + take])
+            at += take
+        chunk = np.concatenate(pieces)
         for s, (grid, cols) in enumerate(zip(self.grids, self.cols, strict=True)):
             lo, hi = max(start, self.offsets[s]), min(stop, self.offsets[s + 1])
             if lo >= hi:
