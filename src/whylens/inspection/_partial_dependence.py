@@ -20,7 +20,7 @@ from whylens._convention import check_batch_size, checked_callback, resolve_labe
 from whylens._validation import check_positive_int, check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.inspection._results import InspectionResult, SubsamplingWarning
-from whylens.inspection._tables import column_index
+from whylens.inspection._tables import column_index, cycled_rows
 from whylens.models import Model, as_model
 from whylens.models._frames import TableSchema, table_values
 
@@ -276,15 +276,8 @@ class _GridRows:
         self.total = int(self.offsets[-1])
 
     def __call__(self, start: int, stop: int) -> Any:
-        # row i of a set is (global - offset) % m, and every offset is a multiple of m: the
-        # chunk is runs of consecutive rows of X (copied whole, a fresh array)
-        pieces, at = [], start
-        while at < stop:
-            first = at % self.m
-            take = min(self.m - first, stop - at)
-            pieces.append(self.values[first:first + take])
-            at += take
-        chunk = np.concatenate(pieces)
+        # row i of a set is (global - offset) % m, and every offset is a multiple of m
+        chunk = cycled_rows(self.values, start, stop)
         for s, (grid, cols) in enumerate(zip(self.grids, self.cols, strict=True)):
             lo, hi = max(start, self.offsets[s]), min(stop, self.offsets[s + 1])
             if lo >= hi:

@@ -36,7 +36,13 @@ from whylens.inspection._scoring import (
     resolve_scoring,
     responses_of,
 )
-from whylens.inspection._tables import as_table, column_index, n_rows_of, take_rows
+from whylens.inspection._tables import (
+    as_table,
+    column_index,
+    cycled_rows,
+    n_rows_of,
+    take_rows,
+)
 from whylens.models._frames import is_dataframe
 
 __all__ = ["ImportanceResult", "impurity_importance", "permutation_importance"]
@@ -212,7 +218,9 @@ class _Permuted:
         within = index % self.block
         rows, donors = within % self.n, self.perms[within // self.n, within % self.n]
         frame = is_dataframe(self.table)
-        chunk = self.table.iloc[rows].reset_index(drop=True) if frame else self.table[rows]
+        # the block of every group and repeat is X's rows in order: runs of consecutive rows
+        chunk = self.table.iloc[rows].reset_index(drop=True) if frame else cycled_rows(
+            self.table, start, stop)
         for g in range(start // self.block, (stop - 1) // self.block + 1):
             lo = max(start, g * self.block) - start
             hi = min(stop, (g + 1) * self.block) - start

@@ -12,7 +12,7 @@ from whylens._validation import check_names
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.models._frames import is_dataframe
 
-__all__ = ["as_table", "column_index", "n_rows_of", "take_rows"]
+__all__ = ["as_table", "column_index", "cycled_rows", "n_rows_of", "take_rows"]
 
 
 def as_table(X: Any) -> tuple[Any, list[str]]:
@@ -68,3 +68,19 @@ def take_rows(data: Any, rows: np.ndarray) -> Any:
     if hasattr(data, "iloc"):
         return data.iloc[rows]
     return np.asarray(data)[rows]
+
+
+def cycled_rows(values: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Rows ``i % len(values)`` for i in ``start..stop`` of an array, as a fresh array.
+
+    The rows come in runs of consecutive rows of ``values``, copied whole (faster
+    than a gather by index).
+    """
+    period = values.shape[0]
+    pieces, at = [], start
+    while at < stop:
+        first = at % period
+        take = min(period - first, stop - at)
+        pieces.append(values[first:first + take])
+        at += take
+    return np.concatenate(pieces)
