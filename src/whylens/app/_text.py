@@ -83,6 +83,16 @@ def _embedding_layer(module: Any) -> str:
                               got_text=f"{type(module).__name__} without one"))
 
 
+def _warm_kiwi() -> None:
+    """Load the shared kiwi analyser (a failure shows up, clearly, on the first request)."""
+    from whylens.text import get_tokenizer
+
+    try:
+        get_tokenizer("kiwi")("워밍업")
+    except Exception:  # the first request that needs kiwi reports it
+        pass
+
+
 class TextModel:
     """A text classifier served by the workbench.
 
@@ -145,6 +155,8 @@ class TextModel:
             raise InputError(describe("tokenizers", "at least one tokenizer whose package is "
                                       "installed", list(tokenizers), "Add 'word'."))
         self.examples = [self._check_text(e, "examples") for e in examples]
+        if "kiwi" in self.tokenizers:  # kiwi's model takes seconds to load: not on a click
+            threading.Thread(target=_warm_kiwi, name="whylens-kiwi-warmup", daemon=True).start()
         self.title = title or type(predict_proba).__name__
         probe = self.probabilities([self.examples[0] if self.examples else "a"])
         if probe.shape[1] != len(self.class_names):
