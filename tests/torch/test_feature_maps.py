@@ -90,3 +90,18 @@ def test_callback_cancels_and_leaves_no_hook(stop):
 def test_bad_convention_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         feature_maps(seeded(GapNet()), X, "features.0", **kwargs)
+
+
+def test_a_shared_block_shows_its_last_call_as_cams_and_layers_do():
+    from whylens.torch import layers
+
+    from .models import SharedBlock
+
+    model = SharedBlock().eval()
+    x = torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    exp = feature_maps(model, x, "block", channels=[0, 1, 2])
+    with torch.no_grad():
+        second = model.block(torch.relu(model.block(x)))
+    np.testing.assert_allclose(exp.values, second.double().numpy(), rtol=1e-6, atol=1e-7)
+    shape = next(i.output_shape for i in layers(model, x[:1]) if i.name == "block")
+    assert exp.values.shape[1:] == shape[1:]

@@ -57,7 +57,9 @@ def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None 
 
     The forward stops at the layer; rows go through it in chunks
     (:meth:`whylens.models.Model.call_chunked`), holding the model's lock for
-    the whole call.
+    the whole call. A layer called several times in one forward (a shared
+    block) gives its last call's output, as the CAMs and
+    :func:`whylens.torch.layers` do.
 
     Parameters
     ----------
@@ -108,8 +110,10 @@ def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None 
                                       "(n, C, H, W)", reshape_transform))
     parts: list[Any] = []
 
+    calls = [1]
+
     def forward(rows: Any) -> Any:
-        with capture(model, name, stop=True) as cap, torch.no_grad():
+        with capture(model, name, stop=calls[0]) as cap, torch.no_grad():
             cap.run(rows)
         acts = cap.last()
         if reshape_transform is not None:
@@ -124,6 +128,9 @@ def feature_maps(model: Any, x: Any, layer: Any, channels: Sequence[int] | None 
 
     with model_lock(model):
         check_same_device(model, x)
+        with capture(model, name) as probe, torch.no_grad():  # how often the layer runs
+            probe.run(x[:1])
+        calls[0] = max(1, len(probe.activations[name]))
         means = run_rows(forward, x, batch_size=batch_size, memory_budget=memory_budget,
                          name="feature_maps", progress=progress, callback=callback)
     acts = np.concatenate(parts, axis=0)

@@ -177,9 +177,11 @@ class capture:
         Keep activations attached to the autograd graph (to differentiate them
         with respect to the input, as filter patterns do). The layer passes on
         a copy, so an in-place operation downstream leaves them as they were.
-    stop : bool, default=False
+    stop : bool or int, default=False
         Stop the forward pass as soon as the (first) layer has run: the forward
-        raises :class:`StopForward`, which :meth:`run` catches.
+        raises :class:`StopForward`, which :meth:`run` catches. An int ``k``
+        stops after the layer's ``k``-th call in the forward (a shared block
+        called several times: its last call).
 
     Attributes
     ----------
@@ -210,7 +212,8 @@ class capture:
         self.replace = replace
         self.record = bool(record) or self.want_gradients
         self.graph = bool(graph)
-        self.stop = bool(stop)
+        self.stop = int(stop)  # 0: never; k: after the layer's k-th call in a forward
+        self._calls = 0
         self.activations: dict[str, list[Any]] = {name: [] for name in self.names}
         self._handles: list[Any] = []
         self._state: Any = None
@@ -238,7 +241,10 @@ class capture:
             if self.replace is not None:
                 passed = self.replace(name, output if passed is None else passed)
             if self.stop:
-                raise StopForward
+                self._calls += 1
+                if self._calls >= self.stop:
+                    self._calls = 0
+                    raise StopForward
             return passed
 
         return hook
@@ -286,6 +292,7 @@ class capture:
         """
         from whylens.errors import ModelError, WhylensError
 
+        self._calls = 0
         try:
             return self.model(x)
         except StopForward:
