@@ -272,6 +272,41 @@ def test_bar_of_one_shap_instance_is_shaps_style(single):
                                ours.shap_values[0][order[2:]].sum(), atol=1e-12)
 
 
+def test_bar_of_shaps_mean_shows_names_only(single):
+    _, theirs = single
+    ticks = [t.get_text() for t in plot.bar(theirs.abs.mean(0)).axes[0].get_yticklabels()]
+    assert set(ticks) == set(NAMES)
+    ticks = [t.get_text() for t in plot.bar(theirs[0]).axes[0].get_yticklabels()]
+    assert all(" = " in t for t in ticks)
+
+
+def test_force_takes_shaps_arrays(single):
+    """``whylens.plot.force(base_value, shap_values, features)`` as shap's ``force``."""
+    ours, theirs = single
+    base, row, x = theirs.base_values[0], theirs.values[0], theirs.data[0]
+    fig = plot.force(base, row, x)
+    widths = [p.get_width() for p in fig.axes[0].patches]
+    np.testing.assert_allclose(sum(abs(w) for w in widths), np.abs(row).sum(), atol=1e-9)
+    same = plot.force(ours[0])
+    np.testing.assert_allclose(sorted(p.get_width() for p in same.axes[0].patches),
+                               sorted(widths), atol=1e-9)
+    with pytest.raises(InputError, match="shap_values: expected the values of one row"):
+        plot.force(base, theirs.values[:3], theirs.data[:3])
+
+
+def test_from_shap_refuses_images_and_text():
+    from whylens.errors import NotSupportedError
+
+    image = shap.Explanation(values=np.zeros((2, 8, 8, 3)), base_values=np.zeros(2))
+    with pytest.raises(NotSupportedError, match=r"explanation: expected a shap\.Explanation of "
+                                                r"tabular values"):
+        Explanation.from_shap(image)
+    ragged = shap.Explanation(values=np.array([np.zeros(3), np.zeros(5)], dtype=object),
+                              base_values=np.zeros(2))
+    with pytest.raises(NotSupportedError, match="ragged"):
+        Explanation.from_shap(ragged)
+
+
 def test_bar_of_a_lime_instance_keeps_limes_style():
     from matplotlib.colors import to_rgba
 

@@ -128,6 +128,9 @@ def from_shap(cls: type[Explanation], sv: Any) -> Explanation:
     if k == 1 and "labels" not in axes:
         dropped.add("labels")
     exp._shap_dropped = frozenset(dropped)
+    # shap's bar plot hides the data after a transform (abs, mean ...), as whylens' does
+    exp._shap_transformed = any(getattr(op, "name", "__getitem__") != "__getitem__"
+                                for op in getattr(sv, "op_history", None) or ())
     return exp
 
 
