@@ -6,6 +6,11 @@ model outputs are the Explanation's ``output_names``. ``bar(max_features=)``,
 ``image_mask(num_features=)`` and ``feature_map_grid(max_channels=)`` stay
 accepted as aliases of ``max_display``.
 
+The SHAP plots (bar, beeswarm, scatter, heatmap, waterfall, force, text) take a
+whylens Explanation or a ``shap.Explanation`` and accept shap's ``show=``;
+``whylens.shap.plots`` holds them under shap's names, for code that runs
+``import whylens.shap as shap`` and then ``shap.plots.waterfall(sv[0])``.
+
 >>> from whylens.plot import bar, image_overlay, image_mask, feature_map_grid
 """
 
