@@ -439,3 +439,44 @@ def test_two_models_on_one_image_do_not_share_results():
                 model.tensor(model.images.get(image).pixels), target=1)
             np.testing.assert_array_equal(maps[name], direct.values)
         assert not np.array_equal(maps["a"], maps["b"])
+
+
+@pytest.mark.parametrize("mode", ["feature_maps", "gradcam", "scorecam", "layer_gradient_shap"])
+def test_layer_modes_refuse_a_flat_layer_before_any_model_call(client, mode):
+    model = client.app.state.models["cnn"].module
+    rows = model.rows
+    r = _explain(client, image=_image_id(client), mode=mode, layer="head")
+    assert r.status_code == 400
+    assert "spatial" in r.json()["error"] and "head" in r.json()["error"]
+    assert model.rows == rows
+
+
+def test_filter_patterns_of_a_class_logit(client):
+    r = _explain(client, image=_image_id(client), mode="filter_patterns", layer="head",
+                 params={"first_channel": 1, "count": 2, "steps": 3, "size": 16})
+    assert r.status_code == 200, r.text
+    assert r.json()["result"]["channels"] == [1, 2]
+
+
+def test_lime_segments_an_image_once_per_algorithm(client):
+    from whylens.lime import LimeImageExplainer
+    from whylens.representations.image import SegmentationAlgorithm
+
+    served = client.app.state.models["cnn"]
+    image = _image_id(client, "other")
+    body = {"image": image, "mode": "lime", "target": 2,
+            "params": {"num_samples": 60, "segmentation": "slic", "random_state": 3}}
+    first = _explain(client, **body).json()["result"]
+    segments = served.segments.get((image, "slic"))
+    assert segments is not None
+    body["params"]["random_state"] = 4
+    second = _explain(client, **body).json()["result"]
+    assert served.segments.get((image, "slic")) is segments  # not segmented again
+    exp = Explanation.from_json(client.get(second["json"]).content)
+    direct = LimeImageExplainer(random_state=4).explain_instance(
+        served.images.get(image).pixels, served.module, target=2, num_samples=60,
+        segmentation_fn=SegmentationAlgorithm("slic", n_segments=60, compactness=10,
+                                              start_label=0))
+    np.testing.assert_array_equal(exp.features.segments, direct.features.segments)
+    np.testing.assert_allclose(exp.values, direct.values, rtol=1e-10, atol=1e-12)
+    assert first["n_segments"] == second["n_segments"]

@@ -35,6 +35,15 @@ def test_linear_channel_pattern_points_along_its_weights():
     assert (exp.output > short.output).all()
 
 
+def test_a_flat_output_is_maximised_too_class_visualisation():
+    model = linear_layer_model()  # "2" is the Flatten: (n, 2), one value per output
+    exp = filter_patterns(model, "2", [0, 1], steps=40, size=6, random_state=0)
+    flat = filter_patterns(model, "0", [0, 1], steps=40, size=6, random_state=0)
+    # Flatten(pool(conv)) is the conv's mean activation: the same objective, the same patterns.
+    np.testing.assert_allclose(exp.values, flat.values, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(exp.output, flat.output, rtol=1e-10)
+
+
 def test_same_seed_is_bit_identical_and_another_seed_differs():
     model = seeded(GapNet())
     a = filter_patterns(model, "features.2", [0, 3], steps=6, size=8, random_state=7)

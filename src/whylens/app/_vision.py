@@ -94,6 +94,9 @@ class VisionModel:
         self.size = size
         self.title = title or type(module).__name__
         self.images = ImageStore()
+        #: Segmentations of recent images, by (digest, algorithm): a second LIME run on an
+        #: image (another seed, more samples) starts sampling at once.
+        self.segments = _Recent(32)
         example = torch.zeros((1, 3, size, size), dtype=_float_dtype(self.module))
         self.layers = layers(self.module, example)
         self.default_layer = default_layer(self.module, example)
@@ -188,6 +191,16 @@ class VisionModel:
             raise InputError(describe("mode", f"one of {['predict', *MODES]}", mode_name))
         layer = self.check_layer(body.get("layer", self.default_layer)) if mode.uses_layer \
             else None
+        if layer is not None and mode.needs_spatial:
+            info = next(i for i in self.layers if i.name == layer)
+            if not info.spatial:
+                shape = "no tensor output" if info.output_shape is None \
+                    else f"output {list(info.output_shape)}"
+                raise InputError(describe(
+                    "layer", f"a layer with a spatial output (n, C, H, W) for {mode.title}",
+                    got_text=f"{layer!r} with {shape}",
+                    fix=f"Pick a convolutional layer, e.g. {self.default_layer!r}; filter "
+                        "patterns work on any layer."))
         target = body.get("target")
         target = None if target is None or not mode.uses_target else self.check_target(target)
         params = parse_params(mode.params, body.get("params"))
@@ -224,6 +237,30 @@ class VisionModel:
         }
 
 
+class _Recent:
+    """A small least-recently-used dict, safe from several threads."""
+
+    def __init__(self, size: int) -> None:
+        import collections
+        import threading
+
+        self._size = size
+        self._items: collections.OrderedDict[Any, Any] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+            return self._items.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
 def _float_dtype(module: Any) -> Any:
     from whylens.models._torch import _module_float_dtype
 
@@ -247,6 +284,11 @@ class Mode:
         ``compute(model, image, layer, target, params, report) -> Explanation``.
     draw : callable
         ``draw(model, image, explanation, target, params) -> (pixels, meta)``.
+    uses_target : bool
+        Whether the result depends on the explained class.
+    needs_spatial : bool
+        Whether the layer must have a spatial output (every layer mode but
+        filter patterns, which can maximise any output, a class logit included).
     """
 
     name: str
@@ -257,6 +299,7 @@ class Mode:
     compute: Callable[..., Any]
     draw: Callable[..., tuple[np.ndarray, dict[str, Any]]]
     uses_target: bool = True
+    needs_spatial: bool = True
 
     def schema(self) -> dict[str, Any]:
         """The mode as the page sees it."""
@@ -481,8 +524,16 @@ def _lime(model: VisionModel, image: StoredImage, layer: str, target: int,
     from whylens.representations.image import SegmentationAlgorithm
 
     seg_name = params["segmentation"]
-    extra = {"random_seed": 0} if seg_name == "quickshift" else {}
-    seg = SegmentationAlgorithm(seg_name, **_SEGMENTATIONS[seg_name], **extra)
+    segments = model.segments.get((image.digest, seg_name))
+    if segments is None:
+        extra = {"random_seed": 0} if seg_name == "quickshift" else {}
+        segments = SegmentationAlgorithm(seg_name, **_SEGMENTATIONS[seg_name], **extra)(
+            image.pixels)
+        model.segments.put((image.digest, seg_name), segments)
+
+    def seg(pixels: np.ndarray) -> np.ndarray:
+        return segments  # the same image: segmented once per algorithm (LIME's slow start)
+
     hide = None if params["hide_color"] == "mean" else (
         0.0 if params["hide_color"] == "black" else "blur")
     explainer = LimeImageExplainer(random_state=int(params["random_state"]))
@@ -533,7 +584,7 @@ _add(Mode("filter_patterns", "Filter patterns", True, True, (
     Param("steps", "int", 48, 1, 512),
     Param("size", "int", 64, 16, 224),
     Param("lr", "float", 0.1, 0.0, 10.0, label="step size"),
-), _patterns, _draw_patterns, uses_target=False))
+), _patterns, _draw_patterns, uses_target=False, needs_spatial=False))
 for _name, _title, _long in (("gradcam", "Grad-CAM", False), ("gradcam++", "Grad-CAM++", False),
                              ("hirescam", "HiResCAM", False), ("layercam", "LayerCAM", False),
                              ("eigencam", "EigenCAM", False), ("scorecam", "Score-CAM", True),

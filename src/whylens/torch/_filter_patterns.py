@@ -60,7 +60,9 @@ def _ascend(model: Any, name: str, chosen: Sequence[int], x: Any, shifts: np.nda
             with torch.enable_grad():
                 cap.run(xj)
                 acts = cap.last()
-                score = acts[rows, index].flatten(1).mean(dim=1)
+                score = acts[rows, index]
+                if score.ndim > 1:  # (k, *spatial): the mean over positions
+                    score = score.flatten(1).mean(dim=1)
                 (grad,) = torch.autograd.grad(score.sum(), xj)
             grad = torch.roll(grad, tuple(-s for s in shift), spatial_dims)
             rms = grad.flatten(1).pow(2).mean(dim=1).sqrt().clamp_min(1e-12)
