@@ -21,6 +21,8 @@ OTHER_NAMES = {"max_features", "num_features", "max_channels", "n_features", "to
                "class_names", "output_names", "label_names"}
 
 PLOTS = sorted(name for name in plot.__all__ if name != "cjk_font_family")
+#: The peers' array functions (captum's, pytorch-grad-cam's), which take arrays by design.
+ARRAY_PLOTS = {"show_cam_on_image", "visualize_image_attr"}
 
 
 def _local(output_names=None):
@@ -59,11 +61,17 @@ def test_every_plot_uses_max_display_and_no_other_name(name):
         assert f"{alias} : int, optional\n        Alias of ``max_display``" in doc
 
 
-@pytest.mark.parametrize("name", PLOTS)
+@pytest.mark.parametrize("name", sorted(set(PLOTS) - ARRAY_PLOTS))
 def test_every_plot_refuses_what_is_no_explanation(name):
     args = ("values", 0) if name == "scatter" else ("values",)
     with pytest.raises(InputTypeError, match="exp: expected a whylens Explanation"):
         getattr(plot, name)(*args)
+
+
+@pytest.mark.parametrize("name", sorted(ARRAY_PLOTS))
+def test_the_peers_array_plots_refuse_what_is_no_array(name):
+    with pytest.raises((InputError, InputTypeError), match="expected"):
+        getattr(plot, name)("values", "values")
 
 
 @pytest.mark.parametrize("kwargs", [{"max_display": 2}, {"max_features": 2},
