@@ -370,3 +370,13 @@ def test_batch_error_names_a_call_that_exists(single, view):
     assert f"whylens.plot.{view}(exp[0])" in message
     assert f"exp[0].{view}(" not in message
     assert not hasattr(ours[0], view)  # there is no such method; the hint does not name one
+
+
+def test_the_shap_view_survives_pickle(multi):
+    import pickle
+
+    ours, _ = multi
+    for sub in (ours[0], ours[:, "bmi"], ours[..., 1], ours.abs.mean(0)):
+        back = pickle.loads(pickle.dumps(sub))
+        assert back == sub
+        np.testing.assert_array_equal(back.shap_values, sub.shap_values)
