@@ -63,7 +63,8 @@ def test_import_whylens_loads_only_the_result_type():
         print("whylens.plot" in sys.modules, "torch" in sys.modules)
     """)
     loaded, plot_then = out.splitlines()
-    assert loaded == str(["whylens", "whylens._serialize", "whylens._views", "whylens.errors",
+    assert loaded == str(["whylens", "whylens._serialize", "whylens._types", "whylens._views",
+                          "whylens.errors",
                           "whylens.explanation"])
     assert plot_then == "True False"
 

@@ -13,7 +13,7 @@ attributes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -24,9 +24,6 @@ from whylens.errors import (
     NotSupportedError,
     describe,
 )
-
-if TYPE_CHECKING:
-    from whylens.explanation import Explanation
 
 __all__ = ["from_shap", "is_shap_explanation", "to_shap"]
 
@@ -61,9 +58,13 @@ def _layout(values: np.ndarray, base: np.ndarray | None, data: np.ndarray | None
     return ("rows", "features", "labels")
 
 
-def from_shap(cls: type[Explanation], sv: Any) -> Explanation:
-    """Build ``cls`` from a ``shap.Explanation`` (see :meth:`Explanation.from_shap`)."""
-    from whylens.explanation import Features
+def from_shap(cls: Any, features_cls: Any, sv: Any) -> Any:
+    """Build ``cls`` from a ``shap.Explanation`` (see :meth:`Explanation.from_shap`).
+
+    The result classes are passed in (``Explanation``, ``Features``) so this
+    module imports nothing of the result type: it stays out of any import cycle.
+    """
+    Features = features_cls
 
     if not is_shap_explanation(sv):
         raise InputTypeError(describe("explanation", "a shap.Explanation", sv,
@@ -134,7 +135,7 @@ def from_shap(cls: type[Explanation], sv: Any) -> Explanation:
     return exp
 
 
-def to_shap(exp: Explanation) -> Any:
+def to_shap(exp: Any) -> Any:
     """shap's ``Explanation`` of ``exp`` (see :meth:`Explanation.to_shap`)."""
     try:
         import shap

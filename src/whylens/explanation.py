@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from whylens import _types
 from whylens._serialize import FORMAT, dumps, encode, explanation_fields, loads
 from whylens._views import ExplanationViews
 from whylens.errors import InputError, InputTypeError, SerializationError, describe
@@ -370,7 +371,7 @@ class Explanation(ExplanationViews):
         """
         from whylens._shap_interop import from_shap
 
-        return from_shap(cls, explanation)
+        return from_shap(cls, Features, explanation)
 
     def to_shap(self) -> Any:
         """Return a ``shap.Explanation`` with shap's arrays (needs the ``shap`` package).
@@ -637,3 +638,5 @@ class Explanation(ExplanationViews):
 #: The record types inside an Explanation, encoded field by field.
 _RECORDS = (Features, Surrogate)
 
+
+_types.register(Explanation=Explanation, Features=Features, Surrogate=Surrogate)

@@ -56,9 +56,9 @@ def as_explanation(exp: Any, argument: str = "exp") -> Any:
     from whylens._shap_interop import is_shap_explanation
 
     if is_shap_explanation(exp):
-        from whylens.explanation import Explanation
+        from whylens._types import result_type
 
-        return Explanation.from_shap(exp)
+        return result_type("Explanation").from_shap(exp)
     if not all(hasattr(exp, name) for name in _EXPLANATION_ATTRIBUTES):
         raise InputTypeError(describe(argument, "a whylens Explanation or a shap.Explanation",
                                       exp))

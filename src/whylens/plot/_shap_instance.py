@@ -216,7 +216,7 @@ def _force_arguments(exp: object, label: object, max_display: object,
 
     if is_shap_explanation(exp) or hasattr(exp, "features"):
         return as_explanation(exp), label, max_display  # type: ignore[return-value]
-    from whylens.shap._legacy import force_explanation
+    from whylens.plot._arrays import force_explanation
 
     values = shap_arrays.get("shap_values")
     if values is None and label is not None and np.ndim(label) >= 1:
