@@ -18,6 +18,10 @@ depth 8, path-dependent), on a Parquet table of ``--rows`` rows:
 * **ray x2**: Ray tasks on a local 2-CPU instance started before the clock
   (its start-up time is printed apart).
 
+``--memory`` instead measures the peak resident memory of a Linear SHAP job over
+Parquet tables of 100,000 and 1,000,000 rows (chunks of 10,000): flat in the
+number of rows when the table is streamed.
+
 Reported: rows/s, the engine's time over the bare explainer's (overhead; the
 goal is <= 5 % at one worker) and the scaling efficiency (rows/s of two
 workers / (2 x one worker's)). The machine's cores are shared, so two workers
@@ -100,6 +104,44 @@ def _job(method: str, model, path: Path, out: Path, chunk_rows: int, params: dic
     return time.perf_counter() - start
 
 
+_MEMORY_CHILD = """
+import resource, sys
+from sklearn.linear_model import LogisticRegression
+import numpy as np
+from whylens.batch import explain_dataset
+rng = np.random.default_rng(1)
+X = rng.normal(size=(2000, {d})); y = (X[:, 0] > 0).astype(int)
+explain_dataset(LogisticRegression().fit(X, y), sys.argv[1], "shap.linear",
+                output=sys.argv[2], chunk_rows=10_000, progress=False)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _memory(folder: Path, sizes: list[int]) -> dict[int, float]:
+    """Peak resident memory (MiB) of a Linear SHAP job over Parquet tables of ``sizes`` rows."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    peaks = {}
+    for rows in sizes:
+        path = folder / f"mem{rows}.parquet"
+        rng = np.random.default_rng(2)
+        names = [f"x{j}" for j in range(N_FEATURES)]
+        with pq.ParquetWriter(path, pa.schema([(n, pa.float64()) for n in names])) as writer:
+            for lo in range(0, rows, 100_000):  # written in blocks: never whole here either
+                block = rng.normal(size=(min(100_000, rows - lo), N_FEATURES))
+                writer.write_table(pa.table(dict(zip(names, block.T, strict=True))))
+        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD.format(d=N_FEATURES),
+                              str(path), str(folder / f"mem{rows}")],
+                             capture_output=True, text=True, check=True)
+        peaks[rows] = int(out.stdout.split()[-1]) / 1024
+        path.unlink()
+    return peaks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -108,8 +150,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs of bare and local x1 (interleaved; medians kept)")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray engine")
+    parser.add_argument("--memory", action="store_true",
+                        help="only the peak memory of a Linear SHAP job on 100k and 1M rows")
+    parser.add_argument("--memory-rows", type=int, nargs="+", default=[100_000, 1_000_000],
+                        help="table sizes of --memory [default: 100000 1000000]")
     args = parser.parse_args()
 
+    if args.memory:
+        with tempfile.TemporaryDirectory() as tmp:
+            peaks = _memory(Path(tmp), args.memory_rows)
+        for rows, mib in peaks.items():
+            print(f"Linear SHAP job over {rows:>9,} Parquet rows: peak RSS {mib:7.1f} MiB")
+        return
     logistic, forest = _models()
     results: dict = {"rows": args.rows, "chunk_rows": args.chunk_rows, "cases": {}}
     with tempfile.TemporaryDirectory() as tmp:

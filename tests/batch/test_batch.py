@@ -290,6 +290,9 @@ def _refusals(tmp_path, data, model):
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "notes.txt").write_text("mine")
     renamed = frame.rename(columns={"f7": "g"})
+    text = frame.assign(f7="a")
+    text.to_csv(tmp_path / "text.csv", index=False)
+    text.to_parquet(tmp_path / "text.parquet")
     return [
         (dict(model=str(tmp_path / "m.joblib")), InputError, "trust_model"),
         (dict(model=str(tmp_path / "absent.skops")), InputError, "existing"),
@@ -307,6 +310,11 @@ def _refusals(tmp_path, data, model):
         (dict(random_state=None), InputTypeError, "random_state"),
         (dict(chunk_rows=0), InputError, "chunk_rows"),
         (dict(data=str(tmp_path / "t.txt")), InputError, "csv"),
+        (dict(data=str(tmp_path / "absent.csv")), InputError, "existing file"),
+        (dict(data=str(tmp_path / "text.csv")), InputError, "numbers"),
+        (dict(data=str(tmp_path / "text.parquet")), InputError, "non-numeric"),
+        (dict(data=text), InputError, "non-numeric"),
+        (dict(data=[[1.0] * 8]), InputTypeError, "DataFrame"),
         (dict(output=tmp_path / "junk"), InputError, "other files"),
     ]
 
@@ -340,6 +348,13 @@ def test_trusted_model_files_load(data, model, tmp_path):
     import skops.io
 
     skops.io.dump(model, tmp_path / "m.skops")
+    skops.io.dump(_models.Slow(), tmp_path / "slow.skops")
+    with pytest.raises(InputError, match=r"tests\.batch\._models\.Slow"):
+        explain_dataset(str(tmp_path / "slow.skops"), data[0][:100], "shap.kernel",
+                        params=KERNEL, output=tmp_path / "refused", progress=False)
+    assert not (tmp_path / "refused").exists()
+    with pytest.raises(InputError, match="manifest"):
+        open_output(tmp_path)
     joblib.dump(model, tmp_path / "m.joblib")
     runs = []
     for spec, trust in (("m.skops", False), ("m.joblib", True)):
