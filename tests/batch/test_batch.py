@@ -386,3 +386,21 @@ def test_cli_explain(data, tmp_path, capsys):
 def test_method_table_lists_the_explanation_names():
     assert set(METHODS) == {"shap.kernel", "shap.tree", "shap.linear", "shap.permutation",
                             "shap.exact", "lime.tabular"}
+
+
+def test_columns_are_matched_by_name_for_a_model_fitted_on_a_frame(data, tmp_path):
+    import warnings
+
+    model = _models.named_logistic()
+    frame = data[0][:400]
+    shuffled = frame[_models.FEATURES[::-1]]
+    shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
+    runs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        for name, table in (("frame", frame), ("csv", str(tmp_path / "shuffled.csv"))):
+            explain_dataset(model, table, "shap.kernel", params=KERNEL,
+                            output=tmp_path / name, chunk_rows=150, progress=False)
+            runs.append(values_of(tmp_path / name))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1][1:9] == [f"value:0:{f}" for f in _models.FEATURES]
