@@ -138,18 +138,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")  # exports are drawn off screen
 
-    from whylens.app import embedded_models, load_model_spec, serve
+    from whylens.app import load_model_spec, serve
 
-    print(f"{PROG}: loading the models ...", file=sys.stderr, flush=True)
+    models: dict | None = None  # None: the embedded models, loaded while the page opens
     if args.model:
-        models: dict = {}
+        models = {}
         for spec in args.model:
             models.update(load_model_spec(spec, trust_model=args.trust_model))
-    else:
-        models = embedded_models()
-    if not models:
-        raise _Usage("no model could be loaded; install the extras: "
-                     'pip install "whylens[app,demo]"')
     serve(models, host=args.host, port=args.port, open_browser=not args.no_browser)
     return 0
 

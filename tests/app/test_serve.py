@@ -118,3 +118,40 @@ def test_cli_serve_usage_errors(capsys, tmp_path):
     torch.save(SmallCNN(), path)
     assert main(["serve", "--model", str(path), "--no-browser"]) == 2
     assert "--trust-model" in capsys.readouterr().err
+
+
+def test_models_loading_in_the_background_do_not_hold_the_page():
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from whylens.app._server import build_app
+
+    release = threading.Event()
+
+    def loader():
+        release.wait(10)
+        return {"cnn": VisionModel(SmallCNN(), size=32)}
+
+    app = build_app(loader)
+    with TestClient(app) as c:
+        assert c.get("/").status_code == 200  # while the models load
+        assert app.state.models == {}
+        release.set()
+        assert [m["name"] for m in c.get("/api/models").json()] == ["cnn"]  # waits for them
+        assert c.get("/api/models/cnn").json()["kind"] == "vision"
+
+
+def test_a_failed_background_load_is_a_503_saying_why():
+    from fastapi.testclient import TestClient
+
+    from whylens.app._server import build_app
+
+    def loader():
+        raise InputError("models: expected something loadable, got nothing.")
+
+    with TestClient(build_app(loader)) as c:
+        assert c.get("/").status_code == 200
+        r = c.get("/api/models")
+        assert r.status_code == 503 and "loadable" in r.json()["error"]
+        assert c.post("/api/models/x/explain", json={}).status_code == 503

@@ -280,11 +280,22 @@ class WorkerPool:
         self.timeout = float(timeout)
         self._jobs: collections.OrderedDict[str, Job] = collections.OrderedDict()
         self._pending: dict[tuple[Any, ...], Job] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # submit() holds it when it starts a worker
         self._ids = itertools.count(1)
         self._keep = keep_jobs
         self.keep_results = 16
-        self.workers = {name: Worker(name, max_queue, self._store) for name in models}
+        self._max_queue = max_queue
+        self.workers: dict[str, Worker] = {}
+        for name in models:
+            self.worker(name)
+
+    def worker(self, model: str) -> Worker:
+        """The worker of ``model``, started on first use (models may load after the pool)."""
+        with self._lock:
+            worker = self.workers.get(model)
+            if worker is None:
+                worker = self.workers[model] = Worker(model, self._max_queue, self._store)
+            return worker
 
     def _store(self, job: Job) -> None:
         self.cache.put(job.key, job.result)
@@ -315,7 +326,7 @@ class WorkerPool:
                     and not pending._cancel.is_set():
                 return pending
             job = self._new(model, key, fn, timeout)
-            self.workers[model].submit(job)  # raises QueueFull (the job is then forgotten)
+            self.worker(model).submit(job)  # raises QueueFull (the job is then forgotten)
             self._pending[key] = job
             self._remember(job)
             return job
@@ -357,5 +368,5 @@ class WorkerPool:
 
     def stop(self) -> None:
         """Cancel everything and end the worker threads."""
-        for worker in self.workers.values():
+        for worker in list(self.workers.values()):
             worker.stop()

@@ -78,7 +78,12 @@ def _as_served(name: str, value: Any) -> Served:
 
 def _as_models(models: Any) -> dict[str, Served]:
     if models is None:
-        return embedded_models()
+        out = embedded_models()
+        if not out:
+            raise MissingDependencyError(describe(
+                "models", "at least one embedded model", got_text="none could be loaded",
+                fix='Install the extras: pip install "whylens[app,demo]".'))
+        return out
     if isinstance(models, Mapping) and not ("module" in models and not isinstance(
             models.get("module"), (Mapping, Served))):
         if not models:
@@ -94,7 +99,7 @@ def _as_models(models: Any) -> dict[str, Served]:
 
 def create_app(models: Any = None, *, max_queue: int = 8, timeout: float = 600.0,
                cache_bytes: int = 512 << 20, max_upload_bytes: int = 16 << 20,
-               max_upload_pixels: int = 40_000_000) -> Any:
+               max_upload_pixels: int = 40_000_000, load_in_background: bool = False) -> Any:
     """The workbench as an ASGI app (for uvicorn, gunicorn, or tests).
 
     Parameters
@@ -112,6 +117,10 @@ def create_app(models: Any = None, *, max_queue: int = 8, timeout: float = 600.0
         Memory for results (least recently used dropped first).
     max_upload_bytes, max_upload_pixels : int
         Limits of an uploaded image (decompression bombs are refused).
+    load_in_background : bool, default=False
+        Load the models in a background thread: the page is served at once
+        and requests that need a model wait for them (``whylens serve`` does
+        this for the embedded models). A loading error is answered 503.
 
     Returns
     -------
@@ -127,6 +136,8 @@ def create_app(models: Any = None, *, max_queue: int = 8, timeout: float = 600.0
     _check_app_dependencies()
     settings = Settings(max_queue=max_queue, timeout=timeout, cache_bytes=cache_bytes,
                         max_upload_bytes=max_upload_bytes, max_upload_pixels=max_upload_pixels)
+    if load_in_background:
+        return build_app(lambda: _as_models(models), settings)
     return build_app(_as_models(models), settings)
 
 
@@ -229,6 +240,7 @@ def serve(models: Any = None, *, host: str = "127.0.0.1", port: int = 8000,
     if not _is_loopback(host):
         warnings.warn(f"whylens serve: binding {host}, not 127.0.0.1: anyone who can reach "
                       "this address can run the served models.", UserWarning, stacklevel=2)
+    settings.setdefault("load_in_background", models is None)
     app = create_app(models, **settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/"

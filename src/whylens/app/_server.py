@@ -26,8 +26,9 @@ import asyncio
 import base64
 import html
 import json
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -123,8 +124,57 @@ def _report_html(result: Result, model_name: str) -> str:
     return page(result.title, parts)
 
 
-def build_app(models: Mapping[str, Served], settings: Settings | None = None) -> FastAPI:
+class _Models:
+    """The served models: given, or loaded by ``loader()`` in a background thread.
+
+    With a loader the page is served at once while the models load; every
+    request that needs a model waits for them (up to ``timeout`` seconds).
+    """
+
+    def __init__(self, models: Mapping[str, Served] | Callable[[], Mapping[str, Served]],
+                 timeout: float = 300.0) -> None:
+        self.models: dict[str, Served] = {}
+        self.timeout = timeout
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        if callable(models):
+            threading.Thread(target=self._load, args=(models,), name="whylens-app-load",
+                             daemon=True).start()
+        else:
+            self.models.update(models)
+            self._ready.set()
+
+    def _load(self, loader: Callable[[], Mapping[str, Served]]) -> None:
+        try:
+            self.models.update(loader())
+        except BaseException as exc:  # shown to every request
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    def wait(self) -> dict[str, Served]:
+        """The models, once loaded.
+
+        Raises
+        ------
+        _Unavailable
+            Loading failed, or took longer than ``timeout`` (answered 503).
+        """
+        if not self._ready.wait(self.timeout):
+            raise _Unavailable(f"the models are still loading after {self.timeout:g} s; "
+                               "ask again")
+        if self._error is not None:
+            raise _Unavailable(f"loading the models failed: {self._error}") from self._error
+        return self.models
+
+
+def build_app(models: Mapping[str, Served] | Callable[[], Mapping[str, Served]],
+              settings: Settings | None = None) -> FastAPI:
     """Build the FastAPI app serving ``models``.
+
+    ``models`` may be a loader, ``loader() -> {name: model}``: it then runs in
+    a background thread, the page is served at once, and requests that need a
+    model wait for it.
 
     Returns
     -------
@@ -133,7 +183,8 @@ def build_app(models: Mapping[str, Served], settings: Settings | None = None) ->
     """
     settings = settings or Settings()
     cache = ResultCache(settings.cache_bytes, _size_of)
-    pool = WorkerPool(list(models), settings.max_queue, cache, settings.timeout)
+    registry = _Models(models)
+    pool = WorkerPool(list(registry.models), settings.max_queue, cache, settings.timeout)
     static = {name: _static(name) for name in STATIC_FILES}
 
     from contextlib import asynccontextmanager
@@ -146,7 +197,8 @@ def build_app(models: Mapping[str, Served], settings: Settings | None = None) ->
     app = FastAPI(title="whylens workbench", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json", lifespan=lifespan)
     app.state.pool = pool
-    app.state.models = dict(models)
+    app.state.models = registry.models  # filled in place when a loader finishes
+    app.state.registry = registry
     app.state.settings = settings
 
     def error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -162,10 +214,15 @@ def build_app(models: Mapping[str, Served], settings: Settings | None = None) ->
         return error(503, str(exc), **{"Retry-After": str(exc.retry_after)})
 
     def served(name: str) -> Served:
+        models = registry.wait()
         model = models.get(name)
         if model is None:
             raise _NotFound(f"model: expected one of {sorted(models)}, got {name!r}.")
         return model
+
+    @app.exception_handler(_Unavailable)
+    async def unavailable(request: Request, exc: _Unavailable) -> JSONResponse:
+        return error(503, str(exc), **{"Retry-After": "5"})
 
     @app.exception_handler(LookupError)
     async def not_found(request: Request, exc: LookupError) -> JSONResponse:
@@ -203,7 +260,8 @@ def build_app(models: Mapping[str, Served], settings: Settings | None = None) ->
     # ------------------------------------------------------------------ models
     @app.get("/api/models")
     def list_models() -> list[dict[str, Any]]:
-        return [{"name": n, "kind": m.kind, "title": m.title} for n, m in models.items()]
+        return [{"name": n, "kind": m.kind, "title": m.title}
+                for n, m in registry.wait().items()]
 
     @app.get("/api/models/{name}")
     def model_info(name: str) -> dict[str, Any]:
@@ -349,3 +407,7 @@ def build_app(models: Mapping[str, Served], settings: Settings | None = None) ->
 
 class _NotFound(LookupError):
     """A 404: unknown model, image, job or file."""
+
+
+class _Unavailable(Exception):
+    """A 503: the models could not be loaded (yet)."""
