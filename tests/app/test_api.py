@@ -480,3 +480,19 @@ def test_lime_segments_an_image_once_per_algorithm(client):
     np.testing.assert_array_equal(exp.features.segments, direct.features.segments)
     np.testing.assert_allclose(exp.values, direct.values, rtol=1e-10, atol=1e-12)
     assert first["n_segments"] == second["n_segments"]
+
+
+def test_predict_segments_the_image_for_lime_in_the_background(client):
+    served = client.app.state.models["cnn"]
+    pixels = (np.random.default_rng(11).uniform(0, 1, (32, 32, 3)) * 255).astype(np.uint8)
+    image = client.post("/api/models/cnn/images", content=_png_bytes(pixels)).json()["id"]
+    assert served.segments.get((image, "quickshift")) is None
+    _explain(client, image=image, mode="predict")
+    deadline = time.monotonic() + 20
+    while served.segments.get((image, "quickshift")) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    warm = served.segments.get((image, "quickshift"))
+    r = _explain(client, image=image, mode="lime", target=0, params={"num_samples": 30})
+    exp = Explanation.from_json(client.get(r.json()["result"]["json"]).content)
+    np.testing.assert_array_equal(exp.features.segments[0], warm)

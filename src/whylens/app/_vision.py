@@ -161,6 +161,20 @@ class VisionModel:
                                       target))
         return target
 
+    def warm_segments(self, image: StoredImage, algorithm: str = "quickshift") -> None:
+        """Segment ``image`` in a background thread for LIME's default segmentation.
+
+        The page asks for the top classes of every image it shows; segmenting
+        it then (off the model's worker, no model call) lets a LIME click start
+        sampling, and reporting progress, at once.
+        """
+        if self.segments.get((image.digest, algorithm)) is not None:
+            return
+        import threading
+
+        threading.Thread(target=segment, args=(self, image, algorithm),
+                         name="whylens-segments", daemon=True).start()
+
     def image(self, digest: Any) -> StoredImage:
         """The stored image with this id, else raise :class:`InputError`."""
         image = self.images.get(digest) if isinstance(digest, str) else None
@@ -184,8 +198,12 @@ class VisionModel:
         image = self.image(body.get("image"))
         mode_name = body.get("mode")
         if mode_name == "predict":
-            return Plan(("predict", image.digest),
-                        lambda report: Result(None, {"classes": self.top_classes(image)}))
+            def predict(report: Any) -> Result:
+                classes = self.top_classes(image)
+                self.warm_segments(image)
+                return Result(None, {"classes": classes})
+
+            return Plan(("predict", image.digest), predict)
         mode = MODES.get(mode_name) if isinstance(mode_name, str) else None
         if mode is None:
             raise InputError(describe("mode", f"one of {['predict', *MODES]}", mode_name))
@@ -518,18 +536,24 @@ _SEGMENTATIONS = {
 }
 
 
+def segment(model: VisionModel, image: StoredImage, algorithm: str) -> np.ndarray:
+    """The (H, W) segments of ``image`` by ``algorithm``, computed once and kept."""
+    from whylens.representations.image import SegmentationAlgorithm
+
+    segments = model.segments.get((image.digest, algorithm))
+    if segments is None:
+        extra = {"random_seed": 0} if algorithm == "quickshift" else {}
+        segments = SegmentationAlgorithm(algorithm, **_SEGMENTATIONS[algorithm], **extra)(
+            image.pixels)
+        model.segments.put((image.digest, algorithm), segments)
+    return segments
+
+
 def _lime(model: VisionModel, image: StoredImage, layer: str, target: int,
           params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
     from whylens.lime import LimeImageExplainer
-    from whylens.representations.image import SegmentationAlgorithm
 
-    seg_name = params["segmentation"]
-    segments = model.segments.get((image.digest, seg_name))
-    if segments is None:
-        extra = {"random_seed": 0} if seg_name == "quickshift" else {}
-        segments = SegmentationAlgorithm(seg_name, **_SEGMENTATIONS[seg_name], **extra)(
-            image.pixels)
-        model.segments.put((image.digest, seg_name), segments)
+    segments = segment(model, image, params["segmentation"])
 
     def seg(pixels: np.ndarray) -> np.ndarray:
         return segments  # the same image: segmented once per algorithm (LIME's slow start)
