@@ -126,3 +126,16 @@ def test_output_names_come_from_the_explanation():
     assert plot.image_overlay(exp, 1).axes[0].get_title() == "lime.image: class cat"
     assert [exp.output_name(k) for k in (0, 1, 2)] == ["dog", "cat", "2"]
     assert exp.class_names == exp.output_names  # lime's name, the same list
+
+
+def test_image_overlay_takes_a_map_as_an_array_or_tensor():
+    rng = np.random.default_rng(0)
+    heat, image = rng.uniform(0, 1, (8, 8)), rng.uniform(0, 1, (8, 8, 3))
+    fig = plot.image_overlay(heat, image=image)
+    drawn = fig.axes[0].images
+    np.testing.assert_array_equal(drawn[1].get_array(), heat)
+    torch = pytest.importorskip("torch")
+    fig = plot.image_overlay(torch.tensor(heat)[None], image=image)
+    np.testing.assert_array_equal(fig.axes[0].images[1].get_array(), heat)
+    with pytest.raises(InputError, match="exp"):
+        plot.image_overlay(np.zeros((2, 3, 4, 5)))

@@ -99,6 +99,24 @@ def _class_title(exp: Explanation, label: int | None, what: str) -> str:
     return f"{what}: class {exp.output_name(k)}"
 
 
+def _map_explanation(values: Any) -> Any:
+    """A single-instance Explanation of an (H, W) map given as an array or tensor."""
+    from whylens._types import result_type
+
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise InputError(describe("exp", "an Explanation or an (H, W) map",
+                                  got_text=f"an array of shape {np.shape(values)}",
+                                  fix="Pass one map, e.g. grayscale_cam[0]."))
+    Explanation, Features = result_type("Explanation"), result_type("Features")
+    return Explanation(values=arr[None, None], labels=np.array([0]), method="map",
+                       features=Features(kind="image", names=[]))
+
+
 def image_overlay(
     exp: Explanation,
     label: int | None = None,
@@ -113,9 +131,11 @@ def image_overlay(
 
     Parameters
     ----------
-    exp : Explanation
+    exp : Explanation or array-like of shape (H, W)
         A single-instance image explanation: a CAM (``values`` (1, L, H, W)) or
-        LIME image (per-segment weights painted on the segments).
+        LIME image (per-segment weights painted on the segments); or a map as
+        an array (a pytorch-grad-cam ``grayscale_cam[0]``, a torch tensor),
+        drawn over ``image``.
     label : int, optional
         Which explained label; default the first.
     image : array-like (H, W, C) or (H, W), optional
@@ -141,6 +161,9 @@ def image_overlay(
     InputError
         A label that was not explained, an image of another size.
     """
+    if not hasattr(exp, "features") and (isinstance(exp, np.ndarray)
+                                         or hasattr(exp, "detach") or isinstance(exp, list)):
+        exp = _map_explanation(exp)
     heat = heat_map(exp, label)
     if image is None:
         image = None if exp.features.data is None else exp.features.data[0]
@@ -158,7 +181,9 @@ def image_overlay(
     else:
         mappable = ax.imshow(heat, cmap=cmap or "jet", alpha=alpha if image is not None else 1.0)
     ax.set_axis_off()
-    ax.set_title(title if title is not None else _class_title(exp, label, exp.method))
+    if title is None:
+        title = "" if exp.method == "map" else _class_title(exp, label, exp.method)
+    ax.set_title(title)
     if colorbar:
         fig.colorbar(mappable, ax=ax, shrink=0.8)
     return fig
