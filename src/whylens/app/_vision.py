@@ -66,6 +66,12 @@ class VisionModel:
         Side of the square input.
     title : str, optional
         Shown in the page.
+    reshape_transform : callable, optional
+        For vision transformers: maps a token layer's output ``(n, tokens,
+        dim)`` to a grid ``(n, dim, h, w)``
+        (:func:`whylens.torch.vit_reshape_transform`, as pytorch-grad-cam's).
+        Token layers it reshapes are shown with their grid shape and get
+        feature maps, CAMs and layer Gradient SHAP on the grid.
 
     Raises
     ------
@@ -80,7 +86,8 @@ class VisionModel:
     def __init__(self, module: Any, *, labels: Sequence[str] | None = None,
                  images: Mapping[str, Any] | None = None,
                  preprocess: Callable[[Any], Any] | None = None, size: int = 224,
-                 title: str | None = None) -> None:
+                 title: str | None = None,
+                 reshape_transform: Callable[[Any], Any] | None = None) -> None:
         import torch
         from whylens.torch import default_layer, layers
 
@@ -98,8 +105,22 @@ class VisionModel:
         #: image (another seed, more samples) starts sampling at once.
         self.segments = _Recent(32)
         example = torch.zeros((1, 3, size, size), dtype=_float_dtype(self.module))
+        if reshape_transform is not None and not callable(reshape_transform):
+            raise InputTypeError(describe("reshape_transform", "a function of a tensor",
+                                          reshape_transform))
+        self.reshape_transform = reshape_transform
         self.layers = layers(self.module, example)
-        self.default_layer = default_layer(self.module, example)
+        #: Token layers the reshape turns into a grid: name -> the grid's shape.
+        self.grids = _grids(self.layers, reshape_transform)
+        if self.grids:
+            import dataclasses
+
+            self.layers = [dataclasses.replace(i, output_shape=self.grids[i.name], spatial=True)
+                           if i.name in self.grids else i for i in self.layers]
+            self.default_layer = max((i for i in self.layers if i.name in self.grids),
+                                     key=lambda i: i.order).name
+        else:
+            self.default_layer = default_layer(self.module, example)
         from whylens.models._torch import module_device
 
         self.device = module_device(self.module)
@@ -255,6 +276,26 @@ class VisionModel:
         }
 
 
+def _grids(infos: Sequence[Any], reshape: Callable[[Any], Any] | None
+           ) -> dict[str, tuple[int, ...]]:
+    """The token layers (3-D outputs) that ``reshape`` turns into (n, C, h, w) grids."""
+    if reshape is None:
+        return {}
+    import torch
+
+    out = {}
+    for info in infos:
+        if info.output_shape is None or len(info.output_shape) != 3 or info.order < 0:
+            continue
+        try:
+            grid = reshape(torch.zeros(info.output_shape))
+        except Exception:  # not a token layer this reshape understands
+            continue
+        if isinstance(grid, torch.Tensor) and grid.ndim == 4 and grid.shape[2] * grid.shape[3] > 1:
+            out[info.name] = tuple(int(v) for v in grid.shape)
+    return out
+
+
 class _Recent:
     """A small least-recently-used dict, safe from several threads."""
 
@@ -344,7 +385,7 @@ def _fmaps(model: VisionModel, image: StoredImage, layer: str, target: int,
     from whylens.torch import feature_maps
 
     return feature_maps(model.module, model.tensor(image.pixels), layer, callback=report,
-                        progress=False)
+                        progress=False, reshape_transform=_reshape_for(model, layer))
 
 
 def _draw_fmaps(model: VisionModel, image: StoredImage, exp: Any, target: int,
@@ -373,6 +414,11 @@ def _patterns(model: VisionModel, image: StoredImage, layer: str, target: int,
               params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
     from whylens.torch import filter_patterns
 
+    if layer in model.grids:
+        raise InputError(describe(
+            "layer", "a convolutional or linear layer for filter patterns",
+            got_text=f"the token layer {layer!r}",
+            fix="Filter patterns maximise a channel; a token layer's second axis is tokens."))
     info = next(i for i in model.layers if i.name == layer)
     n_channels = info.output_shape[1] if info.output_shape and len(info.output_shape) > 1 \
         else None
@@ -419,10 +465,15 @@ def _cam_compute(method: str) -> Callable[..., Any]:
                 params: Mapping[str, Any], report: Callable[[int, int], None]) -> Any:
         from whylens.torch import cam
 
-        return cam(method, model.module, layer)(model.tensor(image.pixels), target=target,
-                                                 callback=report, progress=False)
+        return cam(method, model.module, layer, reshape_transform=_reshape_for(model, layer))(
+            model.tensor(image.pixels), target=target, callback=report, progress=False)
 
     return compute
+
+
+def _reshape_for(model: VisionModel, layer: str) -> Callable[[Any], Any] | None:
+    """The model's reshape for a token layer it turns into a grid, else None."""
+    return model.reshape_transform if layer in model.grids else None
 
 
 def _heat_meta(exp: Any, lo: float, hi: float) -> dict[str, Any]:
@@ -482,6 +533,11 @@ def _layer_gradient_shap(model: VisionModel, image: StoredImage, layer: str, tar
 def _draw_layer_signed(model: VisionModel, image: StoredImage, exp: Any, target: int,
                        params: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
     values = np.asarray(exp.values)[0, 0]
+    reshape = _reshape_for(model, exp.params.get("layer", ""))
+    if reshape is not None:  # (tokens, dim) attributions onto the grid, as the activations
+        import torch
+
+        values = reshape(torch.as_tensor(values)[None]).numpy()[0]
     if values.ndim == 3:
         values = values.sum(axis=0)
     scaled, bound = pictures.signed_scale(values)
