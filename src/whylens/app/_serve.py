@@ -63,7 +63,8 @@ def _as_served(name: str, value: Any) -> Served:
             and isinstance(value.get("module"), torch.nn.Module):
         from whylens.app._vision import VisionModel
 
-        allowed = {"module", "labels", "images", "preprocess", "size", "title"}
+        allowed = {"module", "labels", "images", "preprocess", "size", "title",
+                   "reshape_transform"}
         extra = sorted(set(value) - allowed)
         if extra:
             raise InputError(describe(f"models[{name!r}]", f"keys among {sorted(allowed)}",
