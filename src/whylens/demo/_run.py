@@ -26,6 +26,7 @@ from typing import Any
 
 from whylens._validation import check_positive_int
 from whylens.demo._data import rotten_tomatoes_path
+from whylens.demo._global import global_section
 from whylens.demo._image import check_image_demo, image_section
 from whylens.demo._lime import tabular_section, text_section
 from whylens.demo._page import index_page
@@ -46,6 +47,7 @@ SECTIONS: dict[str, SectionBuilder] = {
     "text": text_section,
     "shap_tabular": shap_tabular_section,
     "shap_text": shap_text_section,
+    "global": global_section,
     "image": image_section,
     "torch_text": torch_text_section,
 }
