@@ -306,3 +306,61 @@ def test_a_model_fitted_on_a_dataframe_is_called_with_its_columns(iris):
                 result = _result(c, "m", mode=mode, row=1, params=None if mode == "predict"
                                  else {"random_state": 0})
                 assert result["classes"][0]["index"] == 0
+
+
+# ---------------------------------------------------------------------- the global view
+def test_global_view_equals_the_library_and_is_computed_once(client, iris, forest):
+    from whylens.inspection import partial_dependence, permutation_importance
+
+    X, y, names, classes = iris
+    info = client.get("/api/models/forest").json()
+    assert info["global"]["name"] == "global"
+    assert {p["name"] for p in info["global"]["params"]} == {"n_repeats", "top_k",
+                                                             "random_state"}
+    assert {m["name"] for m in info["modes"]} == {"shap", "lime"}  # not a per-row mode
+    params = {"n_repeats": 4, "top_k": 2, "random_state": 3}
+    result = _result(client, mode="global", params=params)
+    lib = permutation_importance(forest, X, y, n_repeats=4, random_state=3)
+    order = np.argsort(-lib.mean[0], kind="stable")
+    assert [f["name"] for f in result["importances"]] == [names[j] for j in order]
+    np.testing.assert_allclose([f["mean"] for f in result["importances"]], lib.mean[0, order],
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose([f["std"] for f in result["importances"]], lib.std[0, order],
+                               rtol=1e-12, atol=1e-15)
+    assert result["baseline"] == pytest.approx(float(lib.baseline[0]), rel=1e-12)
+    assert result["scored_against"] == "true classes" and result["scorer"] == "accuracy"
+    top = [int(j) for j in order[:2]]
+    pd = partial_dependence(forest, X, top, grid_resolution=20, method="brute")
+    assert [c["feature"] for c in result["pdp"]] == top
+    assert result["pdp_classes"] == classes
+    for curve, grid, avg in zip(result["pdp"], pd.grid_values, pd.average, strict=True):
+        np.testing.assert_allclose(curve["grid"], grid[0], rtol=1e-12)
+        np.testing.assert_allclose(curve["average"], avg, rtol=1e-12, atol=1e-15)
+    again = _explain(client, mode="global", params=params).json()
+    assert again["job"]["total"] == 0 and again["result"]["importances"] == \
+        result["importances"]  # from the server's cache: no model call
+    assert client.get(result["png"]).content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_global_view_without_labels_scores_against_the_predictions(iris, forest):
+    from whylens.inspection import permutation_importance
+
+    X, _, names, classes = iris
+    served = TabularModel(forest, X, feature_names=names, class_names=classes)
+    with TestClient(create_app({"m": served})) as c:
+        result = _result(c, "m", mode="global", params={"n_repeats": 2, "top_k": 1})
+    lib = permutation_importance(forest, X, forest.predict(X), n_repeats=2, random_state=0)
+    assert result["scored_against"] == "the model's predictions" and result["baseline"] == 1.0
+    np.testing.assert_allclose(sorted(f["mean"] for f in result["importances"]),
+                               sorted(lib.mean[0]), rtol=1e-12)
+    assert len(result["pdp"]) == 1
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"n_repeats": 0}, "params.n_repeats"),
+    ({"top_k": 5}, "params.top_k"),
+    ({"nsamples": 3}, "params"),
+])
+def test_global_view_bad_params_are_a_400(client, params, field):
+    r = _explain(client, mode="global", params=params)
+    assert r.status_code == 400 and r.json()["error"].startswith(f"{field}:"), r.text

@@ -8,11 +8,20 @@ any other model) as the numbers of a waterfall, or LIME
 (:class:`whylens.lime.LimeTabularExplainer`, fitted once on the table) as
 weighted feature bars. The page draws both from the numbers; a PNG is drawn
 only when a panel is exported.
+
+The ``"global"`` mode needs no row: the permutation importance of every
+feature over the table (:func:`whylens.inspection.permutation_importance`,
+scored against the true classes when the table has them, else against the
+model's own predictions) and the partial dependence curves of the most
+important features for every class (:func:`whylens.inspection.partial_dependence`,
+brute force over the table's rows). The server caches it by its parameters,
+so it is computed once.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 import uuid
@@ -26,13 +35,20 @@ from whylens.app._params import Param, parse_params
 from whylens.app._served import Cache, Plan, Result
 from whylens.errors import InputError, InputTypeError, WhylensError, describe
 
-__all__ = ["MAX_ROWS", "TabularModel"]
+__all__ = ["GLOBAL_GRID", "GLOBAL_ROWS", "MAX_ROWS", "TabularModel"]
 
 #: Rows of the table sent to the page (``info()["rows"]``).
 MAX_ROWS = 200
 
 #: Background rows of Kernel SHAP drawn from the table when none is given.
 BACKGROUND_ROWS = 50
+
+#: Rows of the table the global view uses at most (``max_samples`` of the importance,
+#: ``subsample`` of the partial dependence; both drawn with the view's seed).
+GLOBAL_ROWS = 2000
+
+#: Grid points of the global view's partial dependence curves.
+GLOBAL_GRID = 20
 
 _SEED = Param("random_state", "int", 0, 0, 2**31 - 1, label="seed")
 _SHOWN = Param("max_display", "int", 10, 2, 100, label="rows drawn", view=True)
@@ -121,7 +137,9 @@ class TabularModel:
         self.n_classes = len(self.class_names)
         self.title = title or type(model).__name__
         self.rows = self.X[:MAX_ROWS]
-        self.row_labels = None if y is None else self._label_indices(y, n)[:MAX_ROWS]
+        labels = None if y is None else self._label_indices(y, n)
+        self.row_labels = None if labels is None else labels[:MAX_ROWS]
+        self._labels = labels
         self.background = None if background is None else _table(background, "background")
         if self.background is not None and self.background.shape[1] != d:
             raise InputError(describe("background", f"{d} columns (as X)",
@@ -149,6 +167,11 @@ class TabularModel:
                 _SEED,
             )),
         }
+        self.global_mode = PanelMode("global", "Global view", True, (
+            Param("n_repeats", "int", 5, 1, 50, label="repeats"),
+            Param("top_k", "int", min(4, d), 1, min(12, d), label="PDP features"),
+            _SEED,
+        ))
 
     def _label_indices(self, y: Any, n: int) -> list[int]:
         arr = np.asarray(y).reshape(-1)
@@ -208,7 +231,8 @@ class TabularModel:
         return {"kind": self.kind, "title": self.title, "class_names": list(self.class_names),
                 "feature_names": list(self.feature_names), "rows": self.rows.tolist(),
                 "row_labels": self.row_labels, "ranges": ranges,
-                "modes": [m.schema() for m in self.modes.values()]}
+                "modes": [m.schema() for m in self.modes.values()],
+                "global": self.global_mode.schema()}
 
     def _row(self, body: dict[str, Any]) -> tuple[np.ndarray, int | None]:
         """The explained values (the what-if ``values``, else row ``row``) and the row index."""
@@ -242,7 +266,7 @@ class TabularModel:
 
         ``body``: ``{"mode", "row" | "values", "target", "params"}``;
         ``values`` (the what-if) overrides ``row``; ``target`` defaults to the
-        most probable class.
+        most probable class. ``{"mode": "global", "params"}`` needs no row.
 
         Raises
         ------
@@ -250,6 +274,8 @@ class TabularModel:
             An unknown mode, a row out of range, values of the wrong length or
             not finite, a target or parameter out of range.
         """
+        if body.get("mode") == "global":
+            return self._global_plan(body)
         mode = check_mode(body.get("mode"), self.modes)
         x, row = self._row(body)
         target = check_target(body.get("target"), self.n_classes)
@@ -277,6 +303,88 @@ class TabularModel:
             return self._result(mode, exp, x, row, chosen, probs, params, seconds)
 
         return Plan(key, run, long=mode.long)
+
+    # ------------------------------------------------------------------ the global view
+    def _model_table(self, rows: np.ndarray) -> Any:
+        """Rows as the model takes them (a DataFrame of its columns when fitted on one)."""
+        columns = getattr(self.model, "feature_names_in_", None)
+        if columns is None:
+            return rows
+        import pandas as pd
+
+        return pd.DataFrame(rows, columns=list(columns))
+
+    def global_targets(self) -> tuple[Any, str]:
+        """What the global importance is scored against: the true classes, else the model's
+        predictions.
+
+        Returns
+        -------
+        y : ndarray of shape (n_rows,)
+            Class labels of the model (its ``classes_``, else class indices).
+        against : str
+            ``"true classes"`` or ``"the model's predictions"``.
+        """
+        if self._labels is None:
+            return (np.asarray(self.model.predict(self._model_table(self.X))),
+                    "the model's predictions")
+        labels = np.asarray(self._labels)
+        classes = getattr(self.model, "classes_", None)
+        if classes is not None and len(classes) == self.n_classes:
+            return np.asarray(classes)[labels], "true classes"
+        return labels, "true classes"
+
+    def _global_plan(self, body: dict[str, Any]) -> Plan:
+        params = parse_params(self.global_mode.params, body.get("params"))
+        key = ("global", tuple(params.items()))
+
+        def run(report: Callable[[int, int], None]) -> Result:
+            return self._global(params, report)
+
+        return Plan(key, run, long=True)
+
+    def _global(self, params: dict[str, Any], report: Callable[[int, int], None]) -> Result:
+        from whylens.inspection import partial_dependence, permutation_importance
+
+        start = time.perf_counter()
+        seed = params["random_state"]
+        X = self._model_table(self.X)
+        y, against = self.global_targets()
+        n = self.X.shape[0]
+        limit = None if n <= GLOBAL_ROWS else GLOBAL_ROWS
+        imp = permutation_importance(self.model, X, y, n_repeats=params["n_repeats"],
+                                     max_samples=limit, random_state=seed, progress=False,
+                                     callback=report)
+        imp = dataclasses.replace(imp, names=[self.feature_names[g[0]] for g in imp.groups])
+        order = np.argsort(-imp.mean[0], kind="stable")
+        top = [int(j) for j in order[:params["top_k"]]]
+        pd = partial_dependence(self.model, X, top, kind="average", grid_resolution=GLOBAL_GRID,
+                                method="brute", subsample=limit, random_state=seed,
+                                progress=False, callback=report)
+        seconds = time.perf_counter() - start
+        importances = [{"name": imp.names[j], "feature": int(imp.groups[j][0]),
+                        "mean": float(imp.mean[0, j]), "std": float(imp.std[0, j])}
+                       for j in order]
+        curves = [{"name": self.feature_names[j], "feature": j,
+                   "grid": np.asarray(pd.grid_values[s][0], dtype=np.float64).tolist(),
+                   "average": np.asarray(pd.average[s], dtype=np.float64).tolist()}
+                  for s, j in enumerate(top)]
+        meta = {"mode": "global", "title": "Global view", "scorer": imp.scorers[0],
+                "scored_against": against, "baseline": float(imp.baseline[0]),
+                "n_rows": int(n if limit is None else limit), "n_repeats": params["n_repeats"],
+                "importances": importances, "pdp": curves,
+                "pdp_classes": [self.class_names[t] for t in pd.targets],
+                "seconds": round(seconds, 4), "n_evals": int(_evals(imp) + _evals(pd))}
+        title = f"Global view of {self.title}"
+
+        def draw() -> bytes:
+            from whylens.inspection import PermutationImportanceDisplay
+
+            disp = PermutationImportanceDisplay.from_result(imp, kind="bar", max_display=15)
+            disp.ax_.set_title(f"{title}: permutation importance ({imp.scorers[0]})")
+            return figure_png(disp.figure_)
+
+        return Result(None, meta, draw_png=draw, title=title)
 
     # ------------------------------------------------------------------ the modes
     def _shap(self, x: np.ndarray, target: int, params: dict[str, Any],
@@ -343,3 +451,9 @@ class TabularModel:
             return figure_png(fig)
 
         return Result(exp, meta, draw_png=draw, title=title)
+
+
+def _evals(result: Any) -> int:
+    """Model evaluations of an inspection result (an int, or a dict per response method)."""
+    n = result.n_evals
+    return int(sum(n.values())) if isinstance(n, dict) else int(n or 0)
