@@ -482,3 +482,33 @@ def test_tabular_what_if_changes_the_prediction(page):
     expect(page.get_by_test_id("panel-shap")).to_have_attribute("data-state", "done")
     page.get_by_test_id("whatif-reset").click()
     expect(prediction.get_by_test_id("classes")).to_have_text(before)
+
+
+def test_tabular_global_view_draws_importance_bars_and_pdp_charts(page):
+    name = _open(page, "tabular")
+    info = json.loads(page.evaluate(f"fetch('/api/models/{name}').then(r => r.text())"))
+    glob = page.get_by_test_id("panel-global")
+    expect(glob).to_be_visible()
+    expect(glob.get_by_test_id("importance-bars")).to_be_hidden()  # closed until asked
+    page.get_by_test_id("global-open").click()
+    expect(glob).to_have_attribute("data-state", "done")
+    bars = glob.get_by_test_id("importance-bar")
+    expect(bars).to_have_count(min(15, len(info["feature_names"])))
+    means = [float(b.get_attribute("data-mean")) for b in bars.all()]
+    assert means == sorted(means, reverse=True) and means[0] > 0
+    top_k = next(p["default"] for p in info["global"]["params"] if p["name"] == "top_k")
+    charts = glob.get_by_test_id("pdp-chart")
+    expect(charts).to_have_count(top_k)
+    assert charts.first.get_attribute("data-feature") == bars.first.get_attribute("data-feature")
+    line = glob.get_by_test_id("pdp-line").first
+    before = line.get_attribute("points")
+    assert len(before.split()) == 20
+    # the other class redraws the curves from the same result (binary: mirrored)
+    glob.get_by_test_id("global-class").select_option(index=0)
+    expect(glob.get_by_test_id("pdp-line").first).not_to_have_attribute("points", before)
+    expect(glob.get_by_test_id("export-png")).to_be_visible()
+    page.get_by_test_id("global-open").click()
+    expect(glob.get_by_test_id("importance-bars")).to_be_hidden()
+    page.get_by_test_id("global-open").click()  # reopened: the result is kept, no new job
+    expect(glob.get_by_test_id("importance-bars")).to_be_visible()
+    glob.get_by_test_id("pdp-grid").scroll_into_view_if_needed()  # for the screenshot

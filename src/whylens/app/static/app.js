@@ -1375,6 +1375,81 @@
     return g;
   }
 
+  /* The global view's permutation importances: a bar per feature (mean over the repeats)
+   * with a whisker of one standard deviation, most important on top. */
+  function importanceBars(result, maxDisplay = 15) {
+    const feats = (result.importances || []).slice(0, maxDisplay);
+    const lo = Math.min(0, ...feats.map((f) => f.mean - f.std));
+    const hi = Math.max(1e-12, ...feats.map((f) => f.mean + f.std));
+    const width = 520;
+    const labelW = 190;
+    const rowH = 20;
+    const plotW = width - labelW - 60;
+    const x = (v) => labelW + ((v - lo) / (hi - lo || 1)) * plotW;
+    const height = feats.length * rowH + 26;
+    const g = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart bars importance",
+      testid: "importance-bars", role: "img", "aria-label": "permutation importance" });
+    g.append(svg("line", { x1: x(0), x2: x(0), y1: 0, y2: height - 22, class: "guide" }));
+    feats.forEach((f, i) => {
+      const y = i * rowH + 2;
+      const x0 = Math.min(x(0), x(f.mean));
+      const w = Math.max(1, Math.abs(x(f.mean) - x(0)));
+      const tip = `${f.name}: ${fmt(f.mean)} ± ${fmt(f.std)}`;
+      g.append(svg("text", { x: labelW - 8, y: y + 14, "text-anchor": "end", class: "bar-label",
+        text: f.name.length > 28 ? f.name.slice(0, 27) + "…" : f.name }, svg("title", { text: f.name })));
+      g.append(svg("rect", { x: x0, y: y + 3, width: w, height: rowH - 6,
+        class: `bar ${f.mean >= 0 ? "imp" : "neg"}`, testid: "importance-bar", "data-feature": f.name,
+        "data-mean": f.mean }, svg("title", { text: tip })));
+      if (f.std > 0) {
+        const ym = y + rowH / 2;
+        g.append(svg("line", { x1: x(f.mean - f.std), x2: x(f.mean + f.std), y1: ym, y2: ym, class: "whisker" }));
+      }
+      g.append(svg("text", { x: Math.max(x(f.mean), x(f.mean + f.std)) + 4, y: y + 14,
+        class: "bar-value", text: fmt(f.mean) }));
+    });
+    const yAxis = feats.length * rowH + 16;
+    g.append(svg("text", { x: x(0), y: yAxis, "text-anchor": "middle", class: "axis-label", text: "0" }));
+    g.append(svg("text", { x: labelW + plotW, y: yAxis, "text-anchor": "end", class: "axis-label",
+      text: `drop in ${result.scorer || "score"}` }));
+    return g;
+  }
+
+  /* One small partial dependence chart: the average output of class `t` over the grid. */
+  function pdpChart(curve, t, className) {
+    const ys = (curve.average && curve.average[t]) || [];
+    const xs = curve.grid || [];
+    const width = 240;
+    const height = 150;
+    const m = { l: 40, r: 10, t: 20, b: 28 };
+    let lo = Math.min(...ys);
+    let hi = Math.max(...ys);
+    if (!(hi - lo > 1e-9)) {
+      lo -= 0.05;
+      hi += 0.05;
+    }
+    const pad = 0.08 * (hi - lo);
+    lo -= pad;
+    hi += pad;
+    const x0 = xs[0];
+    const x1 = xs[xs.length - 1];
+    const px = (v) => m.l + ((v - x0) / (x1 - x0 || 1)) * (width - m.l - m.r);
+    const py = (v) => height - m.b - ((v - lo) / (hi - lo || 1)) * (height - m.t - m.b);
+    const g = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart pdp", testid: "pdp-chart",
+      "data-feature": curve.name, role: "img", "aria-label": `partial dependence on ${curve.name}` });
+    g.append(svg("rect", { x: m.l, y: m.t, width: width - m.l - m.r, height: height - m.t - m.b,
+      class: "pdp-frame" }));
+    g.append(svg("text", { x: m.l, y: 13, class: "chart-title",
+      text: curve.name.length > 34 ? curve.name.slice(0, 33) + "…" : curve.name }, svg("title", { text: curve.name })));
+    const points = xs.map((v, i) => `${px(v).toFixed(1)},${py(ys[i]).toFixed(1)}`).join(" ");
+    g.append(svg("polyline", { points, class: "pdp-line", testid: "pdp-line" },
+      svg("title", { text: `P(${className}) as ${curve.name} varies` })));
+    g.append(svg("text", { x: m.l - 4, y: m.t + 9, "text-anchor": "end", class: "axis-label", text: fmt(hi, 2) }));
+    g.append(svg("text", { x: m.l - 4, y: height - m.b, "text-anchor": "end", class: "axis-label", text: fmt(lo, 2) }));
+    g.append(svg("text", { x: m.l, y: height - m.b + 14, class: "axis-label", text: fmt(x0) }));
+    g.append(svg("text", { x: width - m.r, y: height - m.b + 14, "text-anchor": "end", class: "axis-label", text: fmt(x1) }));
+    return g;
+  }
+
   class TabularView {
     constructor(name, info) {
       this.name = name;
@@ -1398,12 +1473,18 @@
       });
       this.panels = info.modes.filter((m) => m.name !== "predict").map((m, i) =>
         new ModePanel(this, m, i, (result) => this.drawResult(m, result)));
+      // the global view: the whole table, no row; computed when opened
+      this.globalClass = null;
+      this.globalResult = null;
+      this.globalPanel = info.global
+        ? new ModePanel(this, info.global, -1, (result) => this.drawGlobal(result)) : null;
       this.root = this.layout();
     }
 
     dispose() {
       this.predictRunner.dispose();
       for (const p of this.panels) p.runner.dispose();
+      if (this.globalPanel) this.globalPanel.runner.dispose();
     }
 
     begin() {
@@ -1450,8 +1531,29 @@
         editor);
       const right = el("section", { class: "tab-right" }, this.prediction,
         el("section", { class: "mode-panels", style: { gridTemplateColumns: `repeat(${Math.max(1, this.panels.length)}, minmax(0, 1fr))` } },
-          this.panels.map((p) => p.root)));
+          this.panels.map((p) => p.root)),
+        this.globalPanel ? this.globalLayout() : null);
       return el("div", { class: "tabular-view", testid: "tabular-view" }, left, right);
+    }
+
+    globalLayout() {
+      const p = this.globalPanel;
+      p.root.classList.add("global-panel", "collapsed");
+      this.globalToggle = el("button", { type: "button", class: "btn small primary", testid: "global-open",
+        "aria-expanded": "false", onclick: () => this.toggleGlobal() }, "Show");
+      p.root.querySelector(".panel-head h3").after(
+        el("span", { class: "muted hint global-hint" }, "the whole table: which features matter, and how"),
+        this.globalToggle);
+      return p.root;
+    }
+
+    toggleGlobal() {
+      const p = this.globalPanel;
+      const open = p.root.classList.toggle("collapsed") === false;
+      this.globalToggle.textContent = open ? "Hide" : "Show";
+      this.globalToggle.setAttribute("aria-expanded", open ? "true" : "false");
+      this.globalToggle.classList.toggle("primary", !open);
+      if (open && !this.globalResult && p.root.dataset.state !== "running") this.runMode(p);
     }
 
     markEdited() {
@@ -1488,6 +1590,11 @@
     }
 
     runMode(panel) {
+      if (panel === this.globalPanel) {
+        if (panel.root.classList.contains("collapsed")) this.toggleGlobal();
+        panel.runner.run(this.name, { mode: "global", params: panel.params() }, true);
+        return;
+      }
       panel.runner.run(this.name, { ...this.base(), mode: panel.mode.name, params: panel.params() },
         panel.mode.long);
     }
@@ -1527,6 +1634,41 @@
         ["model calls", result.n_evals || null],
       ]);
       return el("div", {}, chart, facts);
+    }
+
+    /* The global view: importance bars, and small PDP charts of the top features for one
+     * class (picked here; the curves of every class came with the result). */
+    drawGlobal(result) {
+      this.globalResult = result;
+      const classes = result.pdp_classes || [];
+      if (this.globalClass === null || this.globalClass >= classes.length) {
+        this.globalClass = this.target ?? (classes.length === 2 ? 1 : 0);
+      }
+      const redraw = () => this.globalPanel.body.replaceChildren(this.drawGlobal(this.globalResult));
+      const pick = el("select", { testid: "global-class",
+        onchange: (e) => { this.globalClass = Number(e.target.value); redraw(); } },
+      classes.map((c, i) => el("option", { value: i, selected: i === this.globalClass }, c)));
+      const className = classes[this.globalClass] ?? "";
+      const facts = factList([
+        ["rows", result.n_rows],
+        ["repeats", result.n_repeats],
+        ["baseline", result.baseline !== undefined ? `${result.scorer} ${fmt(result.baseline)}` : null],
+        ["scored against", result.scored_against],
+        ["seconds", result.seconds !== undefined ? fmt(result.seconds) : null],
+        ["model calls", result.n_evals || null],
+      ]);
+      return el("div", { class: "global-body", testid: "global-body" },
+        el("div", { class: "global-part" },
+          el("div", { class: "section-title" }, "Permutation importance",
+            el("span", { class: "muted hint" }, "score drop when a feature is shuffled")),
+          importanceBars(result)),
+        el("div", { class: "global-part" },
+          el("div", { class: "section-title" }, "Partial dependence",
+            el("span", { class: "muted hint" }, `mean P(${className}) over the rows`),
+            el("label", { class: "param inline" }, el("span", { class: "param-name" }, "class"), pick)),
+          el("div", { class: "pdp-grid", testid: "pdp-grid" },
+            (result.pdp || []).map((c) => pdpChart(c, this.globalClass, className)))),
+        facts);
     }
   }
 
