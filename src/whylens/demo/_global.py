@@ -79,10 +79,11 @@ def family_groups(feature_names: list[str]) -> dict[str, list[int]]:
     return groups
 
 
-def _figure_html(src: str, caption: str) -> str:
+def _figure_html(src: str, caption: str, json_path: str | None = None) -> str:
     e = html.escape
+    link = "" if json_path is None else f" JSON: <a href='{e(json_path)}'>{e(json_path)}</a>"
     return (f"<figure class='wl-demo-chart'><img src='{e(src)}' alt='{e(caption)}'>"
-            f"<figcaption>{e(caption)}</figcaption></figure>")
+            f"<figcaption>{e(caption)}{link}</figcaption></figure>")
 
 
 def _save_json(ctx: DemoContext, name: str, result: Any) -> str:
@@ -152,20 +153,19 @@ def global_section(ctx: DemoContext) -> SectionResult:
     disp.figure_.set_size_inches(6.4, 2.6)
     save_figure(disp.figure_, out / "global_importance_groups.png")
     imp_json = _save_json(ctx, "global_importance", imp)
-    _save_json(ctx, "global_importance_groups", imp_groups)
     top = [int(j) for j in np.argsort(-imp.mean[0], kind="stable")[:k]]
     top_names = [names[j] for j in top]
     figures.append(_figure_html(
         "global_importance.png",
         f"Permutation importance of the 12 most important features on {len(y)} test rows "
         f"(baseline accuracy {float(imp.baseline[0]):.3f}); each box spans the {n_repeats} "
-        f"repeats. JSON: {imp_json}"))
+        f"repeats.", imp_json))
     figures.append(_figure_html(
         "global_importance_groups.png",
         "Permutation importance of feature families (" + "; ".join(
             f"{g}: {len(c)} columns" for g, c in groups.items())
         + "): correlated features that hide each other when permuted alone are measured "
-          "together"))
+          "together.", _save_json(ctx, "global_importance_groups", imp_groups)))
 
     # ---- partial dependence with ICE of the top features
     grid = _setting(ctx, "grid_resolution")
@@ -181,8 +181,8 @@ def global_section(ctx: DemoContext) -> SectionResult:
     figures.append(_figure_html(
         "global_pdp.png",
         f"PDP/ICE of the {k} most important features ({grid} grid points between the 5th and "
-        f"95th percentiles; thin lines: 60 test rows; ticks: deciles). JSON: "
-        + _save_json(ctx, "global_pdp", pd)))
+        f"95th percentiles; thin lines: 60 test rows; ticks: deciles).",
+        _save_json(ctx, "global_pdp", pd)))
 
     # ---- accumulated local effects of the same features
     bins, n_boot = _setting(ctx, "ale_bins"), _setting(ctx, "n_bootstrap")
@@ -198,7 +198,7 @@ def global_section(ctx: DemoContext) -> SectionResult:
         "global_ale.png",
         f"ALE of the same features ({bins} quantile bins, bands from {n_boot} bootstrap "
         "resamples); unlike the PDP, only rows near each value count, so correlated features "
-        "do not create impossible rows. JSON: " + _save_json(ctx, "global_ale", ale)))
+        "do not create impossible rows.", _save_json(ctx, "global_ale", ale)))
 
     # ---- SHAP beeswarm over the test rows
     ctx.step(f"global: TreeSHAP on {len(X)} test rows")
@@ -211,8 +211,8 @@ def global_section(ctx: DemoContext) -> SectionResult:
     figures.append(_figure_html(
         "global_shap_beeswarm.png",
         f"SHAP beeswarm (TreeExplainer, exact, path-dependent): every dot is a test row, "
-        f"colour the feature's value; largest mean |SHAP value|: {shap_top}. JSON: "
-        + _save_json(ctx, "global_shap", summary)))
+        f"colour the feature's value; largest mean |SHAP value|: {shap_top}.",
+        _save_json(ctx, "global_shap", summary)))
     views_seconds = time.perf_counter() - start
 
     # ---- submodular pick of LIME explanations
@@ -236,7 +236,7 @@ def global_section(ctx: DemoContext) -> SectionResult:
         j = int(sp.indices[v])
         name, title = f"global_{i}", f"SP-LIME pick {i + 1} of {len(sp.V)}: test row {j}"
         png = out / f"{name}.png"
-        save_figure(bar(exp, label=LABEL, title=f"{title}: LIME weights for "
+        save_figure(bar(exp, label=LABEL, title=f"Test row {j}: LIME weights for "
                                                 f"'{class_name}'"), png)
         fragment = explanation_html(exp, standalone=False)
         instances.append(instance_result(ctx, name, title, exp, LABEL,
@@ -248,22 +248,23 @@ def global_section(ctx: DemoContext) -> SectionResult:
     sp_text = (f"Submodular pick (Ribeiro et al. 2016): LIME explained {len(sp.explanations)} "
                f"test rows ({ctx.num_samples} samples each, 6 features); these {len(sp.V)} "
                f"cover {coverage:.0%} of the total feature importance sqrt(sum |W|).")
-    intro = (f"<p class='wl-demo-meta'>How the forest behaves over all {len(y)} test rows "
-             f"rather than for one of them. Most important by permutation: "
-             f"{html.escape(', '.join(top_names))}. The global views took "
-             f"{views_seconds:.2f} s; the submodular pick {sp_seconds:.2f} s. "
-             "This is also a page of its own: <a href='global.html'>global.html</a>.</p>")
-    views = "<div class='wl-demo-global'>" + intro + "".join(figures) + "</div>"
+    def views(link: str) -> str:
+        intro = (f"<p class='wl-demo-meta'>How the forest behaves over all {len(y)} test rows "
+                 f"rather than for one of them. Most important by permutation: "
+                 f"{html.escape(', '.join(top_names))}. The global views took "
+                 f"{views_seconds:.2f} s; the submodular pick {sp_seconds:.2f} s. {link}</p>")
+        return "<div class='wl-demo-global'>" + intro + "".join(figures) + "</div>"
+
     # index.html: the global charts come with the first pick
-    instances[0].fragment = (views + f"<h3>Submodular pick</h3><p class='wl-demo-meta'>"
-                             f"{html.escape(sp_text)}</p>" + instances[0].fragment)
-    from whylens.demo._page import _STYLE  # the charts' look on index.html
+    instances[0].fragment = (
+        views("This is also a page of its own: <a href='global.html'>global.html</a>.")
+        + f"<h3>Submodular pick</h3><p class='wl-demo-meta'>{html.escape(sp_text)}</p>"
+        + instances[0].fragment)
+    from whylens.demo._page import _STYLE  # the charts' look of index.html
 
     global_page = page(
         "whylens demo: global views of the breast cancer forest",
-        [_STYLE + views.replace(" This is also a page of its own: <a href='global.html'>"
-                                "global.html</a>.", " Back to <a href='index.html'>"
-                                "index.html</a>."),
+        [_STYLE + views("Back to <a href='index.html'>index.html</a>."),
          f"<h2>Submodular pick of LIME explanations</h2><p class='wl-demo-meta'>"
          f"{html.escape(sp_text)}</p>" + "".join(pick_html)])
     (out / "global.html").write_text(global_page, encoding="utf-8")
