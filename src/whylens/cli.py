@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("data", metavar="DATA", help="a .csv (header row) or .parquet table")
     explain.add_argument("--method", required=True, metavar="M",
                          help="shap.kernel, shap.permutation, shap.exact, shap.linear, "
-                              "shap.tree or lime.tabular")
+                              "shap.tree, lime.tabular or lime.text (one text column: "
+                              "--param text_column=NAME)")
     explain.add_argument("--output", required=True, metavar="DIR",
                          help="directory of the parts, manifest.json and summary.json")
     explain.add_argument("--param", metavar="KEY=VALUE", action="append", default=[],

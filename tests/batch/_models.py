@@ -94,3 +94,32 @@ class DieOnce:
             marker.write_text(str(os.getpid()))
             os.kill(os.getpid(), signal.SIGKILL)
         return self.inner.predict_proba(np.asarray(X))
+
+
+POSITIVE = ["good", "great", "fine", "superb"]
+NEGATIVE = ["bad", "awful", "poor", "dull"]
+NEUTRAL = ["movie", "plot", "the", "actors", "end"]
+
+
+def reviews(n: int = 400, seed: int = 0):
+    """A DataFrame with one column "review": short documents of sentiment and neutral words."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    docs = []
+    for _ in range(n):
+        words = list(rng.choice(POSITIVE if rng.random() < 0.5 else NEGATIVE, size=2))
+        words += list(rng.choice(NEUTRAL, size=3))
+        docs.append(" ".join(rng.permutation(words)))
+    return pd.DataFrame({"review": docs})
+
+
+def sentiment():
+    """TF-IDF + logistic regression on :func:`reviews` (class 1: positive words)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    docs = reviews(300, seed=1)["review"].tolist()
+    y = [int(any(w in POSITIVE for w in d.split())) for d in docs]
+    return make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(docs, y)

@@ -190,12 +190,12 @@ def test_other_shap_methods_add_up_and_ignore_the_worker_count(data, tmp_path, m
                                    atol=1e-9)
 
 
-def test_lime_rows_are_seeded_independently_of_workers(data, tmp_path):
+def test_lime_rows_are_seeded_independently_of_workers_and_chunks(data, tmp_path):
     model = _models.logistic()
     frame = data[0][:300]
     params = {"num_samples": 50, "background": 200}
     runs = []
-    for jobs, chunk in ((1, 100), (2, 100)):
+    for jobs, chunk in ((1, 100), (2, 70)):  # LIME seeds each row from its own range
         out = tmp_path / f"out{jobs}"
         explain_dataset(model, frame, "lime.tabular", params=params, output=out,
                         chunk_rows=chunk, jobs=jobs, progress=False)
@@ -301,7 +301,9 @@ def _refusals(tmp_path, data, model):
         (dict(model=_models.named_logistic(), data=renamed), InputError, "missing"),
         (dict(data=frame.iloc[:, :7]), InputError, "n_features_in_"),
         (dict(method="shap.magic"), InputError, "method"),
-        (dict(method="lime.text"), InputError, "not offered"),
+        (dict(method="lime.image"), InputError, "not offered"),
+        (dict(method="lime.text", params={"background": 5}), InputError, "no background"),
+        (dict(method="lime.text", params={"text_column": "x"}), InputError, "text_column"),
         (dict(params={"nsample": 40}), InputError, "nsample"),
         (dict(params={"nsamples": "many"}), InputTypeError, "nsamples"),
         (dict(params={"background": 0}), InputError, "background"),
@@ -385,7 +387,7 @@ def test_cli_explain(data, tmp_path, capsys):
 
 def test_method_table_lists_the_explanation_names():
     assert set(METHODS) == {"shap.kernel", "shap.tree", "shap.linear", "shap.permutation",
-                            "shap.exact", "lime.tabular"}
+                            "shap.exact", "lime.tabular", "lime.text"}
 
 
 def test_columns_are_matched_by_name_for_a_model_fitted_on_a_frame(data, tmp_path):
@@ -404,3 +406,39 @@ def test_columns_are_matched_by_name_for_a_model_fitted_on_a_frame(data, tmp_pat
             runs.append(values_of(tmp_path / name))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     assert runs[0][1][1:9] == [f"value:0:{f}" for f in _models.FEATURES]
+
+
+def test_lime_text_over_a_text_column(tmp_path):
+    model = _models.sentiment()
+    frame = _models.reviews(120)
+    frame.loc[[7, 99, 100, 101], "review"] = ["", " ,, ", "", ""]  # no words: empty lists
+    frame.assign(stars=1).to_parquet(tmp_path / "reviews.parquet", row_group_size=50)
+    frame.to_csv(tmp_path / "reviews.csv", index=False)
+    params = {"num_samples": 40, "text_column": "review"}
+    runs = []
+    for jobs, data in ((1, frame), (2, str(tmp_path / "reviews.parquet")),
+                       (1, str(tmp_path / "reviews.csv"))):
+        out = tmp_path / f"out{len(runs)}"
+        result = explain_dataset(model, data, "lime.text", params=params, output=out,
+                                 chunk_rows=3 if len(runs) == 2 else 50, jobs=jobs,
+                                 progress=False)
+        runs.append(open_output(out).to_table().sort_by("row"))
+    assert runs[0].column("row").to_pylist() == list(range(120))
+    # bit for bit, whatever the reader, workers and chunk size (rows 99-101: an empty chunk)
+    assert runs[0].equals(runs[1]) and runs[0].equals(runs[2])
+    table = runs[0].to_pydict()
+    assert table["tokens"][0] == list(dict.fromkeys(frame["review"][0].split()))  # bow
+    proba = model.predict_proba(["", " ,, "])
+    for row, p in ((7, proba[0]), (101, proba[0]), (99, proba[1])):
+        assert table["tokens"][row] == [] and table["value:1"][row] == []
+        assert table["output:1"][row] == table["base_value:1"][row] == pytest.approx(p[1])
+    # Class 1 is "has a positive word": those words push it up, negative ones down.
+    summary = result.summary["mean_abs"]["1"]
+    assert set(summary) == set(_models.POSITIVE + _models.NEGATIVE + _models.NEUTRAL)
+    signed = {}
+    for words, values in zip(table["tokens"], table["value:1"], strict=True):
+        for word, value in zip(words, values, strict=True):
+            signed.setdefault(word, []).append(value)
+    assert all(np.mean(signed[w]) > 0 for w in _models.POSITIVE)
+    assert all(np.mean(signed[w]) < 0 for w in _models.NEGATIVE)
+    assert min(summary[w] for w in _models.POSITIVE) > max(summary[w] for w in _models.NEUTRAL)

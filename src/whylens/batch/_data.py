@@ -56,16 +56,49 @@ class Source:
     kind = "table"
 
     def __init__(self, columns: list[str], n_rows: int, fingerprint: str,
-                 description: str) -> None:
+                 description: str, non_numeric: Sequence[str] = ()) -> None:
         self.all_columns = list(columns)
         self.columns = list(columns)
         self.n_rows = int(n_rows)
         self.fingerprint = fingerprint
         self.description = description
+        self.non_numeric = list(non_numeric)
+        self.text = False
 
     def select(self, names: Sequence[str]) -> None:
         """Read only ``names``, in this order (the model's columns)."""
         self.columns = list(names)
+
+    def check_numeric(self) -> None:
+        """Raise unless every column read holds numbers.
+
+        Raises
+        ------
+        InputError
+            Naming the non-numeric columns.
+        """
+        bad = [c for c in self.columns if c in self.non_numeric]
+        if bad:
+            raise InputError(describe("data", "numeric columns only", got_text=f"non-numeric "
+                                      f"column(s) {bad}", fix="Encode them before explaining "
+                                      "(or explain a text column with method='lime.text')."))
+
+    def select_text(self, column: Any) -> None:
+        """Read the one column ``column`` as text (rows become (n, 1) arrays of str).
+
+        Raises
+        ------
+        InputError
+            When the table has no such column.
+        """
+        if column is None:
+            column = self.all_columns[0] if len(self.all_columns) == 1 else "text"
+        if column not in self.all_columns:
+            raise InputError(describe("text_column", f"one of the data's columns "
+                                      f"{self.all_columns}", column,
+                                      "Pass --param text_column=NAME."))
+        self.columns = [str(column)]
+        self.text = True
 
     # ------------------------------------------------------------ override
     def _blocks(self) -> Iterator[np.ndarray]:  # pragma: no cover - abstract
@@ -120,7 +153,7 @@ class Source:
         ndarray of shape (len(rows), len(columns))
         """
         rows = np.asarray(rows, dtype=np.int64)
-        out = np.empty((rows.shape[0], len(self.columns)))
+        out = np.empty((rows.shape[0], len(self.columns)), dtype=object if self.text else float)
         start = filled = 0
         for block in self._blocks():
             stop = start + block.shape[0]
@@ -147,7 +180,11 @@ def _numeric_type(pa: Any, type_: Any) -> bool:
                 or pa.types.is_boolean(type_) or pa.types.is_decimal(type_))
 
 
-def _arrow_block(batch: Any, columns: Sequence[str]) -> np.ndarray:
+def _arrow_block(batch: Any, columns: Sequence[str], text: bool = False) -> np.ndarray:
+    if text:
+        out = np.empty((batch.num_rows, 1), dtype=object)
+        out[:, 0] = ["" if v is None else str(v) for v in batch.column(columns[0]).to_pylist()]
+        return out
     out = np.empty((batch.num_rows, len(columns)))
     for j, name in enumerate(columns):
         column = batch.column(name)
@@ -193,10 +230,11 @@ class CsvSource(Source):
 
     def _blocks(self) -> Iterator[np.ndarray]:
         pa, _, _, _ = pyarrow()
-        types = {name: pa.float64() for name in self.columns}
+        kind = pa.string() if self.text else pa.float64()
+        types = {name: kind for name in self.columns}
         try:
             for batch in _csv_batches(self.path, self.columns, types):
-                yield _arrow_block(batch, self.columns)
+                yield _arrow_block(batch, self.columns, self.text)
         except pa.ArrowInvalid as exc:
             raise InputError(describe("data", "a CSV table of numbers (the model's columns)",
                                       self.path, f"pyarrow: {exc}. Encode non-numeric columns "
@@ -218,11 +256,8 @@ class ParquetSource(Source):
                                       f"pyarrow could not read it: {exc}")) from exc
         schema = handle.schema_arrow
         bad = [f.name for f in schema if not _numeric_type(pa, f.type)]
-        if bad:
-            raise InputError(describe("data", "numeric columns only", got_text=f"non-numeric "
-                                      f"column(s) {bad}", fix="Encode them before explaining."))
         super().__init__(list(schema.names), handle.metadata.num_rows, file_digest(path),
-                         str(path))
+                         str(path), bad)
 
     def _blocks(self) -> Iterator[np.ndarray]:
         _, _, pq, _ = pyarrow()
@@ -231,12 +266,12 @@ class ParquetSource(Source):
         handle = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)
         for batch in handle.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=self.columns,
                                          use_threads=False):
-            yield _arrow_block(batch, self.columns)
+            yield _arrow_block(batch, self.columns, self.text)
 
 
 # ---------------------------------------------------------------- in memory
 class FrameSource(Source):
-    """A pandas DataFrame of numbers."""
+    """A pandas DataFrame (numbers; or one text column for text methods)."""
 
     kind = "frame"
 
@@ -245,23 +280,25 @@ class FrameSource(Source):
 
         bad = [str(c) for c, t in zip(frame.columns, frame.dtypes, strict=True)
                if not isinstance(t, np.dtype) or t.kind not in "biuf"]
-        if bad:
-            raise InputError(describe("data", "a DataFrame of numeric columns",
-                                      got_text=f"non-numeric column(s) {bad}",
-                                      fix="Encode them before explaining."))
         self.frame = frame
         hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
         digest = hashlib.blake2b(hashed.tobytes(), digest_size=16)
         digest.update(repr([str(c) for c in frame.columns]).encode())
         super().__init__([str(c) for c in frame.columns], len(frame), digest.hexdigest(),
-                         f"DataFrame of shape {frame.shape}")
+                         f"DataFrame of shape {frame.shape}", bad)
         self._positions = {str(c): i for i, c in enumerate(frame.columns)}
 
     def _blocks(self) -> Iterator[np.ndarray]:
         index = [self._positions[name] for name in self.columns]
         step = PARQUET_BATCH_ROWS
         for start in range(0, self.n_rows, step):
-            yield self.frame.iloc[start:start + step, index].to_numpy(dtype=np.float64)
+            part = self.frame.iloc[start:start + step, index]
+            if self.text:
+                out = np.empty((part.shape[0], 1), dtype=object)
+                out[:, 0] = ["" if v is None else str(v) for v in part.iloc[:, 0].tolist()]
+                yield out
+            else:
+                yield part.to_numpy(dtype=np.float64)
 
 
 class ArraySource(Source):

@@ -66,10 +66,8 @@ def _work(payload: bytes) -> Work:
 
 def run_chunk(work: Work, index: int, start: int, stop: int, X: np.ndarray, seed: int) -> Done:
     """Explain one chunk and return its Parquet part (the worker's whole job)."""
-    values, base, output, labels, outputs = explain_chunk(work, X, start, stop, seed)
-    layout = {"features": list(work.features), "labels": labels, "outputs": outputs}
-    return index, start, stop, part_bytes(start, values, base, output, labels,
-                                          work.features, outputs), layout
+    columns, labels, outputs = explain_chunk(work, X, start, stop, seed)
+    return index, start, stop, part_bytes(columns), work.layout(labels, outputs)
 
 
 def _pool_init(payload: bytes) -> None:

@@ -102,7 +102,9 @@ def explain_dataset(
         model without names, as many as the model's ``n_features_in_``.
     method : str
         ``"shap.kernel"``, ``"shap.permutation"``, ``"shap.exact"``,
-        ``"shap.linear"``, ``"shap.tree"`` or ``"lime.tabular"``.
+        ``"shap.linear"``, ``"shap.tree"``, ``"lime.tabular"`` or ``"lime.text"``
+        (one text column, ``params={"text_column": name}``; the default is the
+        only column, else ``"text"``; the model takes a list of str).
     params : mapping, optional
         The method's parameters (e.g. ``{"nsamples": 200}``). ``background``:
         rows sampled from ``data`` with the seed (an int; default 100 for the
@@ -170,7 +172,12 @@ def explain_dataset(
     else:
         digest = model_digest(model)
     source = as_source(data)
-    frame_columns = _match_columns(source, model)
+    if spec.kind == "text":
+        source.select_text(params.get("text_column"))
+        frame_columns = None
+    else:
+        frame_columns = _match_columns(source, model)
+        source.check_numeric()
     if source.n_rows == 0:
         raise InputError(describe("data", "at least one row", got_text="an empty table"))
     background, background_record = _background(params["background"], source, seed)
@@ -178,8 +185,9 @@ def explain_dataset(
     # One small chunk in this process first: checks the call's parameters and fixes
     # the column layout before any worker starts.
     probe = source.take(np.arange(min(2, source.n_rows)))
-    _, _, _, labels, outputs = explain_chunk(work, probe, 0, probe.shape[0], seed)
-    layout = {"features": list(source.columns), "labels": labels, "outputs": outputs}
+    _, labels, outputs = explain_chunk(work, probe, 0, probe.shape[0], seed)
+    layout = work.layout(labels, outputs)
+    work.labels, work.outputs = labels, outputs
 
     from whylens import __version__
 

@@ -3,7 +3,7 @@
 Each method is built once per job (in the driver, from the job's seed) into a
 :class:`Work`: the explainer and the call's settings, pickled to every worker.
 :func:`explain_chunk` explains one chunk of rows with a seed derived from the
-job's seed and the chunk's row range (LIME: one seed per row, from the chunk's),
+job's seed and the chunk's row range (LIME: one seed per row, from its own range),
 so the values do not depend on which worker runs a chunk, on the engine, or on
 the order the chunks run in.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from whylens.batch._store import value_column
 from whylens.errors import InputError, describe
 
 __all__ = ["METHODS", "MethodSpec", "Work", "build_work", "check_params", "chunk_seed",
@@ -42,6 +43,8 @@ class MethodSpec:
         Background rows sampled from the data by default (None: none needed).
     seeded : bool
         Whether the method draws random numbers (gets a seed per chunk).
+    kind : {"tabular", "text"}
+        Numeric columns, or one text column (a document per row).
     """
 
     name: str
@@ -49,6 +52,7 @@ class MethodSpec:
     background: int | None
     seeded: bool
     doc: str = ""
+    kind: str = "tabular"
 
 
 METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
@@ -68,10 +72,14 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
                                 "sample_around_instance", "categorical_features",
                                 *_LIME_CALL), 1000, True,
                "LIME on tables (whylens.lime.LimeTabularExplainer)"),
+    MethodSpec("lime.text", ("text_column", "kernel_width", "feature_selection",
+                             "split_expression", "bow", "mask_string", "char_level",
+                             *_LIME_CALL), None, True,
+               "LIME on one text column (whylens.lime.LimeTextExplainer)", kind="text"),
 )}
 
 #: Methods Explanation.method names that whole-dataset jobs do not run yet.
-NOT_YET = ("lime.text", "lime.image", "torch methods (tensor files, image folders)")
+NOT_YET = ("lime.image", "torch methods (tensor files, image folders)")
 
 
 def check_params(method: Any, params: Mapping[str, Any] | None) -> tuple[MethodSpec, dict]:
@@ -85,7 +93,7 @@ def check_params(method: Any, params: Mapping[str, Any] | None) -> tuple[MethodS
     spec = METHODS.get(method) if isinstance(method, str) else None
     if spec is None:
         hint = f" ({', '.join(NOT_YET)} are not offered for whole datasets yet.)" \
-            if method in ("lime.text", "lime.image") else ""
+            if method == "lime.image" or str(method).startswith("torch") else ""
         raise InputError(describe("method", f"one of {sorted(METHODS)}", method,
                                   f"Pick a method by its Explanation.method name.{hint}"))
     params = dict(params or {})
@@ -95,6 +103,9 @@ def check_params(method: Any, params: Mapping[str, Any] | None) -> tuple[MethodS
         raise InputError(describe("params", f"parameters of {spec.name}: {sorted(known)}",
                                   got_text=f"unknown parameter(s) {unknown}",
                                   fix="Check the spelling (--param key=value)."))
+    if spec.kind == "text" and params.get("background") is not None:
+        raise InputError(describe("params", f"no background for {spec.name}",
+                                  params["background"]))
     params.setdefault("background", spec.background)
     return spec, params
 
@@ -134,6 +145,12 @@ class Work:
     labels: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     seeded: bool = False
+    kind: str = "tabular"
+
+    def layout(self, labels: list[str], outputs: list[str]) -> dict[str, Any]:
+        """The part files' column layout (recorded in the manifest)."""
+        return {"kind": self.kind, "features": list(self.features), "labels": list(labels),
+                "outputs": list(outputs)}
 
     def rows(self, X: np.ndarray) -> Any:
         """The rows as the model wants them (a DataFrame when it was fitted on one)."""
@@ -171,9 +188,9 @@ def build_work(spec: MethodSpec, params: dict[str, Any], model: Any, background:
     InputError, InputTypeError
         A bad parameter value (the explainer's own checks).
     """
-    options = {k: v for k, v in params.items() if k != "background"}
+    options = {k: v for k, v in params.items() if k not in ("background", "text_column")}
     work = Work(method=spec.name, explainer=None, frame_columns=frame_columns,
-                features=list(features), seeded=spec.seeded)
+                features=list(features), seeded=spec.seeded, kind=spec.kind)
     bg = None if background is None else work.rows(background)
     if spec.name in ("shap.kernel", "shap.permutation", "shap.exact"):
         from whylens.shap import ExactExplainer, KernelExplainer, PermutationExplainer
@@ -193,6 +210,17 @@ def build_work(spec: MethodSpec, params: dict[str, Any], model: Any, background:
 
         options.setdefault("n_jobs", 1)  # one thread per worker
         work.explainer = TreeExplainer(model, bg, feature_names=features, **options)
+    elif spec.name == "lime.text":
+        from whylens.lime import LimeTextExplainer
+        from whylens.models import as_model
+
+        call = {k: options.pop(k) for k in _LIME_CALL if k in options}
+        work.explainer = LimeTextExplainer(random_state=seed, **options)
+        wrapped = as_model(model, chunk_size=call.pop("batch_size", None))
+        n_outputs = wrapped(["a"]).shape[1]
+        call["labels"] = tuple(range(n_outputs))
+        call["model"] = wrapped
+        work.call = call
     else:  # lime.tabular
         from whylens.lime import LimeTabularExplainer
         from whylens.models import as_model
@@ -221,50 +249,102 @@ def _need_background(spec: MethodSpec, background: Any) -> None:
 
 
 def explain_chunk(work: Work, X: np.ndarray, start: int, stop: int, seed: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str]]:
+                  ) -> tuple[dict[str, Any], list[str], list[str]]:
     """Explain the rows ``X`` (rows ``[start, stop)`` of the table).
 
     Returns
     -------
-    values : ndarray of shape (n, n_labels, n_features)
-    base_values : ndarray of shape (n, n_labels)
-    output : ndarray of shape (n, n_outputs)
+    columns : dict
+        The part's columns: ``row``; ``value:<label>:<feature>`` (tables) or
+        ``tokens`` and ``value:<label>`` lists (text); ``base_value:<label>``;
+        ``output:<output>``.
     labels : list of str
         Names of the explained outputs.
     outputs : list of str
         Names of the model's outputs.
     """
     explainer = work.explainer
-    rows = work.rows(X)
-    if work.method == "lime.tabular":
-        return _lime_chunk(work, X, chunk_seed(seed, start, stop))
+    if work.method.startswith("lime."):
+        return _lime_chunk(work, X, start, seed)
     if work.seeded:
         explainer = copy.copy(explainer)
         explainer.random_state = chunk_seed(seed, start, stop)
-    exp = explainer(rows, progress=False)
-    return (exp.values, exp.base_values, exp.output, _label_names(exp),
-            _output_names(exp, exp.output.shape[1]))
+    exp = explainer(work.rows(X), progress=False)
+    labels, outputs = _label_names(exp), _output_names(exp, exp.output.shape[1])
+    return _columns(work, start, exp.values, exp.base_values, exp.output, labels, outputs), \
+        labels, outputs
 
 
-def _lime_chunk(work: Work, X: np.ndarray, seed: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str]]:
+def _columns(work: Work, start: int, values: Any, base: np.ndarray, output: np.ndarray,
+             labels: list[str], outputs: list[str]) -> dict[str, Any]:
+    """A part's columns from values (n, n_labels, n_features), or per-row token lists."""
+    n = base.shape[0]
+    columns: dict[str, Any] = {"row": np.arange(start, start + n, dtype=np.int64)}
+    if work.kind == "text":
+        tokens, per_row = values
+        columns["tokens"] = tokens
+        for i, label in enumerate(labels):
+            columns[f"value:{label}"] = [v[i] for v in per_row]
+    else:
+        for i, label in enumerate(labels):
+            for j, feature in enumerate(work.features):
+                columns[value_column(label, feature)] = np.ascontiguousarray(values[:, i, j])
+    for i, label in enumerate(labels):
+        columns[f"base_value:{label}"] = np.ascontiguousarray(base[:, i])
+    for i, name in enumerate(outputs):
+        columns[f"output:{name}"] = np.ascontiguousarray(output[:, i])
+    return columns
+
+
+def _lime_chunk(work: Work, X: np.ndarray, start: int, seed: int
+                ) -> tuple[dict[str, Any], list[str], list[str]]:
     call = dict(work.call)
     model = call.pop("model")
-    row_seeds = np.random.SeedSequence(seed).generate_state(X.shape[0], dtype=np.uint32)
+    n = X.shape[0]
+    # One seed per row, from the job's seed and the row's range [row, row + 1): the
+    # values do not even depend on the chunk size.
+    row_seeds = [chunk_seed(seed, start + i, start + i + 1) for i in range(n)]
     explainer = copy.copy(work.explainer)
-    values = base = output = None
+    values: Any = None
+    tokens: list[list[str]] = []
+    per_row: list[list[list[float]]] = []
+    base = output = None
     exp = None
-    for i in range(X.shape[0]):
+    empty = []
+    for i in range(n):
+        if work.kind == "text" and not explainer.tokenize(X[i, 0]):
+            empty.append(i)  # no words to remove: empty lists, base value = output
+            continue
         explainer.random_state = int(row_seeds[i])
-        exp = explainer.explain_instance(X[i], model, progress=False, **call)
-        if values is None:
-            values = np.empty((X.shape[0], *exp.values.shape[1:]))
-            base = np.empty((X.shape[0], exp.base_values.shape[1]))
-            output = np.empty((X.shape[0], exp.output.shape[1]))
-        values[i] = exp.values[0]
+        exp = explainer.explain_instance(X[i, 0] if work.kind == "text" else X[i], model,
+                                         progress=False, **call)
+        if base is None:
+            base = np.empty((n, exp.base_values.shape[1]))
+            output = np.empty((n, exp.output.shape[1]))
+            if work.kind != "text":
+                values = np.empty((n, *exp.values.shape[1:]))
+        if work.kind == "text":
+            tokens.append([str(t) for t in exp.features.names])
+            per_row.append(exp.values[0].tolist())
+        else:
+            values[i] = exp.values[0]
         base[i] = exp.base_values[0]
         output[i] = exp.output[0]
-    return values, base, output, _label_names(exp), _output_names(exp, output.shape[1])
+    if exp is None:  # every document of the chunk is empty
+        labels, outputs = list(work.labels), list(work.outputs)
+        base, output = np.empty((n, len(labels))), np.empty((n, len(outputs)))
+    else:
+        labels, outputs = _label_names(exp), _output_names(exp, output.shape[1])
+    if work.kind == "text":
+        if empty:
+            out = model([X[i, 0] for i in empty])
+            for i, row in zip(empty, out, strict=True):
+                tokens.insert(i, [])
+                per_row.insert(i, [[] for _ in labels])
+                picked = row[list(call["labels"])]
+                base[i], output[i] = picked, row
+        values = (tokens, per_row)
+    return _columns(work, start, values, base, output, labels, outputs), labels, outputs
 
 
 def _output_names(exp: Any, k: int) -> list[str]:

@@ -6,7 +6,8 @@ Layout::
                              whylens version), the column layout, finished chunks
                              with their row ranges and SHA-256 checksums
     DIR/part-<start>-<stop>.parquet   one per chunk: row, value:<label>:<feature>,
-                             base_value:<label>, output:<output>
+                             base_value:<label>, output:<output> (text: row, tokens
+                             and value:<label> as lists, base_value, output)
     DIR/summary.json         mean |value| per feature and label, from the parts
 
 Only the driver writes here. A part is written to a temporary name, flushed
@@ -34,6 +35,8 @@ MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 FORMAT = "whylens.batch/1"
 _TMP = ".tmp-"
+#: Tokens per label kept in a text job's summary.
+TOP_TOKENS = 100
 
 
 def part_name(start: int, stop: int) -> str:
@@ -46,32 +49,19 @@ def value_column(label: str, feature: str) -> str:
     return f"value:{label}:{feature}"
 
 
-def part_bytes(start: int, values: np.ndarray, base: np.ndarray, output: np.ndarray,
-               labels: list[str], features: list[str], outputs: list[str]) -> bytes:
+def part_bytes(columns: dict[str, Any]) -> bytes:
     """The Parquet file of one chunk, in memory.
 
     Parameters
     ----------
-    start : int
-        Row id of the chunk's first row.
-    values : ndarray of shape (n, n_labels, n_features)
-    base : ndarray of shape (n, n_labels)
-    output : ndarray of shape (n, n_outputs)
+    columns : dict
+        Column name to values (arrays; lists of lists for text tokens and values).
 
     Returns
     -------
     bytes
     """
     pa, _, pq, _ = pyarrow()
-    n = values.shape[0]
-    columns: dict[str, Any] = {"row": np.arange(start, start + n, dtype=np.int64)}
-    for i, label in enumerate(labels):
-        for j, feature in enumerate(features):
-            columns[value_column(label, feature)] = np.ascontiguousarray(values[:, i, j])
-    for i, label in enumerate(labels):
-        columns[f"base_value:{label}"] = np.ascontiguousarray(base[:, i])
-    for i, name in enumerate(outputs):
-        columns[f"output:{name}"] = np.ascontiguousarray(output[:, i])
     sink = pa.BufferOutputStream()
     pq.write_table(pa.table(columns), sink)
     return sink.getvalue().to_pybytes()
@@ -231,24 +221,53 @@ class Store:
         """
         _, _, pq, _ = pyarrow()
         layout = self.layout or {"labels": [], "features": []}
-        names = [value_column(label, feature) for label in layout["labels"]
-                 for feature in layout["features"]]
-        total = np.zeros(len(names))
-        rows = 0
-        for index in sorted(self.chunks):
-            table = pq.read_table(self.directory / self.chunks[index]["file"], columns=names)
-            rows += table.num_rows
-            for j, name in enumerate(names):
-                total[j] += np.abs(table.column(name).to_numpy()).sum()
-        mean = total / max(rows, 1)
-        d = len(layout["features"])
-        summary = {"rows": rows, "mean_abs": {
-            label: {feature: float(mean[i * d + j])
-                    for j, feature in enumerate(layout["features"])}
-            for i, label in enumerate(layout["labels"])}}
+        if layout.get("kind") == "text":
+            summary = self._summarize_text(layout)
+        else:
+            names = [value_column(label, feature) for label in layout["labels"]
+                     for feature in layout["features"]]
+            total = np.zeros(len(names))
+            rows = 0
+            for index in sorted(self.chunks):
+                table = pq.read_table(self.directory / self.chunks[index]["file"],
+                                      columns=names)
+                rows += table.num_rows
+                for j, name in enumerate(names):
+                    total[j] += np.abs(table.column(name).to_numpy()).sum()
+            mean = total / max(rows, 1)
+            d = len(layout["features"])
+            summary = {"rows": rows, "mean_abs": {
+                label: {feature: float(mean[i * d + j])
+                        for j, feature in enumerate(layout["features"])}
+                for i, label in enumerate(layout["labels"])}}
         _write_atomic(self.directory / SUMMARY, json.dumps(summary, indent=1).encode("utf-8"))
         self.save(summary)
         return summary
+
+    def _summarize_text(self, layout: dict[str, Any]) -> dict[str, Any]:
+        """Per label, the :data:`TOP_TOKENS` tokens of largest total |value|, with their
+        mean |value| over the documents they occur in."""
+        _, _, pq, _ = pyarrow()
+        sums: list[dict[str, list[float]]] = [{} for _ in layout["labels"]]
+        rows = 0
+        for index in sorted(self.chunks):
+            names = ["tokens", *(f"value:{label}" for label in layout["labels"])]
+            table = pq.read_table(self.directory / self.chunks[index]["file"], columns=names)
+            rows += table.num_rows
+            tokens = table.column("tokens").to_pylist()
+            for i, label in enumerate(layout["labels"]):
+                totals = sums[i]
+                for words, values in zip(tokens, table.column(f"value:{label}").to_pylist(),
+                                         strict=True):
+                    for word, value in zip(words, values, strict=True):
+                        entry = totals.setdefault(word, [0.0, 0])
+                        entry[0] += abs(value)
+                        entry[1] += 1
+        mean_abs = {}
+        for label, totals in zip(layout["labels"], sums, strict=True):
+            top = sorted(totals.items(), key=lambda item: -item[1][0])[:TOP_TOKENS]
+            mean_abs[label] = {word: total / count for word, (total, count) in top}
+        return {"rows": rows, "mean_abs": mean_abs}
 
 
 def _difference(old: Any, new: dict[str, Any]) -> str:
