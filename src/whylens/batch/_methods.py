@@ -23,8 +23,8 @@ from whylens.errors import InputError, describe
 __all__ = ["METHODS", "MethodSpec", "Work", "build_work", "check_params", "chunk_seed",
            "explain_chunk"]
 
-#: Parameters every method takes: the background (rows sampled from the data with the
-#: seed, or a table path) and nothing else.
+#: Options of the game-based SHAP explainers besides their own (``background`` is taken
+#: by every tabular method: rows sampled from the data with the seed, or a table).
 _GAME = ("batch_size",)
 _LIME_CALL = ("num_samples", "num_features", "distance_metric", "batch_size")
 
