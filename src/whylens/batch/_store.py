@@ -63,7 +63,10 @@ def part_bytes(columns: dict[str, Any]) -> bytes:
     """
     pa, _, pq, _ = pyarrow()
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.table(columns), sink)
+    # Dictionary encoding only for tokens: tried on float columns it made writing 8x
+    # slower (30 ms for 10,000 rows x 43 columns; 3.7 ms without) and files larger.
+    dictionary = ["tokens"] if "tokens" in columns else False
+    pq.write_table(pa.table(columns), sink, use_dictionary=dictionary)
     return sink.getvalue().to_pybytes()
 
 
