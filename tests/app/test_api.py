@@ -496,3 +496,20 @@ def test_predict_segments_the_image_for_lime_in_the_background(client):
     r = _explain(client, image=image, mode="lime", target=0, params={"num_samples": 30})
     exp = Explanation.from_json(client.get(r.json()["result"]["json"]).content)
     np.testing.assert_array_equal(exp.features.segments[0], warm)
+
+
+def test_trust_check_reuses_the_map_and_reports_deletion_and_insertion(client):
+    from whylens.app._trust import trust_meta
+
+    image = _image_id(client)
+    body = {"image": image, "mode": "gradcam", "layer": "features.3", "target": 1}
+    plain = _explain(client, **body).json()["result"]
+    assert "trust" not in plain
+    model = client.app.state.models["cnn"]
+    checked = _explain(client, **body, params={"trust": True}).json()["result"]
+    exp = Explanation.from_json(client.get(checked["json"]).content)
+    want = trust_meta(model, model.images.get(image), exp, 1)
+    for name in ("deletion", "insertion"):
+        assert checked["trust"][name]["score"] == pytest.approx(want[name]["score"], abs=1e-12)
+        assert checked["trust"][name]["random"]["n_draws"] == want[name]["random"]["n_draws"]
+    assert client.get(checked["png"]).content == client.get(plain["png"]).content

@@ -252,6 +252,17 @@ def test_click_a_layer_runs_gradcam_there(page):
     expect(panel(page, 0)).not_to_have_attribute("data-layer", "net._blocks.5")
 
 
+def test_trust_check_shows_deletion_and_insertion_beside_chance(page):
+    open_vision(page)
+    select_mode(page, 0, "gradcam")
+    wait_picture(page, 0, mode="gradcam")
+    panel(page, 0).get_by_test_id("param-trust").check()
+    expect(panel(page, 0).get_by_test_id("fact-insertion")).to_contain_text("random",
+                                                                            timeout=60_000)
+    expect(panel(page, 0).get_by_test_id("fact-deletion")).to_contain_text("random")
+    wait_picture(page, 0)
+
+
 # small parameters so that every mode runs in seconds on a CPU
 MODES = {
     "filter_patterns": {"count": 2, "steps": 4, "size": 32},

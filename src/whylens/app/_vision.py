@@ -377,6 +377,9 @@ class Mode:
 _PIXEL_PERCENTILE = 99.0
 
 _ALPHA = Param("alpha", "float", 0.5, 0.0, 1.0, label="overlay opacity", view=True)
+#: Deletion / insertion AUC of the map beside a random control (whylens.metrics): computed
+#: from the cached explanation, so ticking it re-uses the map and costs ~2 x 17 x 4 forwards.
+_TRUST = Param("trust", "bool", False, label="trust check (deletion / insertion)", view=True)
 
 
 # --- feature maps
@@ -669,22 +672,25 @@ for _name, _title, _long in (("gradcam", "Grad-CAM", False), ("gradcam++", "Grad
                              ("hirescam", "HiResCAM", False), ("layercam", "LayerCAM", False),
                              ("eigencam", "EigenCAM", False), ("scorecam", "Score-CAM", True),
                              ("ablationcam", "Ablation-CAM", True)):
-    _add(Mode(_name, _title, True, _long, (_ALPHA,), _cam_compute(_name), _draw_unsigned,
-              uses_target=_name != "eigencam"))
+    _add(Mode(_name, _title, True, _long, (_ALPHA, _TRUST), _cam_compute(_name),
+              _draw_unsigned, uses_target=_name != "eigencam"))
 _add(Mode("layer_gradient_shap", "Layer Gradient SHAP", True, True, (
     Param("n_samples", "int", 16, 1, 256, label="samples"),
     Param("stdevs", "float", 0.0, 0.0, 1.0, label="noise"),
     _ALPHA,
+    _TRUST,
 ), _layer_gradient_shap, _draw_layer_signed))
 _add(Mode("integrated_gradients", "Integrated Gradients", False, True, (
     Param("n_steps", "int", 32, 2, 512, label="steps"),
     Param("baseline", "choice", "black", choices=("black", "white", "blur")),
     _ALPHA,
+    _TRUST,
 ), _integrated_gradients, _draw_signed))
 _add(Mode("smoothgrad", "SmoothGrad", False, True, (
     Param("nt_samples", "int", 25, 1, 256, label="samples"),
     Param("stdevs", "float", 0.15, 0.0, 1.0, label="noise"),
     _ALPHA,
+    _TRUST,
 ), _smoothgrad, _draw_abs))
 _add(Mode("lime", "LIME", False, True, (
     Param("num_samples", "int", 1000, 10, 10_000, label="samples"),
@@ -694,6 +700,7 @@ _add(Mode("lime", "LIME", False, True, (
     Param("random_state", "int", 0, 0, 2**31 - 1, label="seed"),
     Param("num_features", "int", 8, 1, 100, label="segments shown", view=True),
     _ALPHA,
+    _TRUST,
 ), _lime, _draw_lime))
 
 
@@ -717,5 +724,9 @@ def run_mode(model: VisionModel, mode: Mode, image: StoredImage, layer: str | No
                  "seconds": round(computed, 4),
                  "draw_seconds": round(time.perf_counter() - start - computed, 4),
                  "width": int(pixels.shape[1]), "height": int(pixels.shape[0])})
+    if params.get("trust"):
+        from whylens.app._trust import trust_meta
+
+        meta["trust"] = trust_meta(model, image, explanation, target, callback=report)
     return Result(explanation=explanation, meta=meta, png=pictures.png(pixels),
                   title=f"{mode.title} of {model.title}")

@@ -1030,6 +1030,16 @@
         ["fit R²", result.score !== undefined ? fmt(result.score) : null],
         ["completeness gap", result.delta !== undefined ? fmt(result.delta) : null],
       ];
+      const trust = result.trust;
+      if (trust) {
+        // deletion: lower is better; insertion: higher is better; each beside its random control
+        for (const [name, m] of [["deletion AUC", trust.deletion], ["insertion AUC", trust.insertion]]) {
+          const better = m.higher_is_better ? m.score > m.random.mean : m.score < m.random.mean;
+          pairs.push([name, `${fmt(m.score)} (random ${fmt(m.random.mean)} ± ${fmt(m.random.std)}` +
+            `${better ? ", better than chance" : ", not better than chance"})`,
+            name.startsWith("deletion") ? "fact-deletion" : "fact-insertion"]);
+        }
+      }
       if (result.means && result.means.length) {
         pairs.push(["top means", result.means.slice(0, 3).map((m) => fmt(m)).join(", ")]);
       }
