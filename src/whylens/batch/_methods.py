@@ -330,8 +330,12 @@ def _lime_chunk(work: Work, X: np.ndarray, start: int, seed: int
             values[i] = exp.values[0]
         base[i] = exp.base_values[0]
         output[i] = exp.output[0]
-    if exp is None:  # every document of the chunk is empty
-        labels, outputs = list(work.labels), list(work.outputs)
+    if exp is None:  # every document of the chunk is empty: names as the model gives them
+        k = model([""]).shape[1]
+        names = [str(o) for o in model.output_names] if model.output_names is not None \
+            and len(model.output_names) == k else [str(i) for i in range(k)]
+        outputs = list(work.outputs) or names
+        labels = list(work.labels) or [names[i] for i in call["labels"]]
         base, output = np.empty((n, len(labels))), np.empty((n, len(outputs)))
     else:
         labels, outputs = _label_names(exp), _output_names(exp, output.shape[1])
