@@ -43,24 +43,14 @@ def _train_review_net(split: Any, seed: int) -> tuple[Any, Any, str]:
     The vocabulary, lengths and training are the demo's (:mod:`whylens.demo._torch_text`,
     two epochs of Adam, some 7 s on a CPU).
     """
-    import collections
-
     import numpy as np
 
     import torch
-    from whylens.demo._torch_text import TorchTextConfig, _train, review_net
-    from whylens.representations import TokenIdRepresentation
-    from whylens.text import word_tokenize
+    from whylens.demo._torch_text import TorchTextConfig, _train, review_net, review_vocabulary
 
     config = TorchTextConfig()
-    counts = collections.Counter(t.text.lower() for doc in split.X_train
-                                 for t in word_tokenize(doc))
-    vocab = {"<pad>": 0, "<unk>": 1}
-    for word, _ in counts.most_common(config.vocab_size):
-        vocab[word] = len(vocab)
-    lengths = [len(word_tokenize(d)) for d in split.X_train]
-    rep = TokenIdRepresentation(vocab, tokenizer="word", max_len=int(np.median(lengths)) + 10,
-                                pad_id=0, unk_id=1, lowercase=True)
+    rep = review_vocabulary(split.X_train, config.vocab_size)
+    vocab = rep.vocab
     with torch.random.fork_rng(devices=[]):  # seeded, and the server's RNG left as it was
         torch.manual_seed(seed)
         net = review_net(len(vocab), config.embedding_dim, config.gru_dim)

@@ -20,6 +20,7 @@ import collections
 import dataclasses
 import html
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,27 @@ def check_torch_text_demo() -> None:
                      fix='Install it with: pip install "whylens[torch]".')
         )
     rotten_tomatoes_path()
+
+
+def review_vocabulary(documents: Sequence[str], vocab_size: int) -> Any:
+    """The review network's token ids: the ``vocab_size`` most frequent lower-cased words.
+
+    Returns
+    -------
+    TokenIdRepresentation
+        Ids 0 (padding) and 1 (unknown) first; documents padded or cut to the
+        median training length plus 10.
+    """
+    from whylens.representations import TokenIdRepresentation
+    from whylens.text import word_tokenize
+
+    counts = collections.Counter(t.text.lower() for doc in documents for t in word_tokenize(doc))
+    vocab = {"<pad>": 0, "<unk>": 1}
+    for word, _ in counts.most_common(vocab_size):
+        vocab[word] = len(vocab)
+    lengths = [len(word_tokenize(d)) for d in documents]
+    return TokenIdRepresentation(vocab, tokenizer="word", max_len=int(np.median(lengths)) + 10,
+                                 pad_id=0, unk_id=1, lowercase=True)
 
 
 def review_net(vocab_size: int, embedding_dim: int = 32, gru_dim: int = 12, pad_id: int = 0
@@ -187,8 +209,6 @@ def torch_text_section(ctx: DemoContext, config: TorchTextConfig | None = None
     import torch
     from whylens.lime import LimeTextExplainer
     from whylens.render.html import explanation_html
-    from whylens.representations import TokenIdRepresentation
-    from whylens.text import word_tokenize
     from whylens.torch import GradCAM, LayerIntegratedGradients
 
     config = config or TorchTextConfig()
@@ -196,14 +216,8 @@ def torch_text_section(ctx: DemoContext, config: TorchTextConfig | None = None
     if config.max_train is not None:
         split = dataclasses.replace(split, X_train=split.X_train[: config.max_train],
                                     y_train=split.y_train[: config.max_train])
-    counts = collections.Counter(t.text.lower() for doc in split.X_train
-                                 for t in word_tokenize(doc))
-    vocab = {"<pad>": 0, "<unk>": 1}
-    for word, _ in counts.most_common(config.vocab_size):
-        vocab[word] = len(vocab)
-    lengths = [len(word_tokenize(d)) for d in split.X_train]
-    rep = TokenIdRepresentation(vocab, tokenizer="word", max_len=int(np.median(lengths)) + 10,
-                                pad_id=0, unk_id=1, lowercase=True)
+    rep = review_vocabulary(split.X_train, config.vocab_size)
+    vocab = rep.vocab
     ctx.step(f"torch text: training embedding -> Conv1d(1,2,3) -> BiGRU on "
              f"{len(split.X_train)} reviews")
     start = time.perf_counter()
