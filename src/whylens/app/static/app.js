@@ -1044,6 +1044,13 @@
         pairs.push(["top means", result.means.slice(0, 3).map((m) => fmt(m)).join(", ")]);
       }
       this.factsBox.replaceChildren(factList(pairs));
+      if (trust) {
+        this.factsBox.append(el("div", { class: "status note", testid: "trust-note" },
+          "Deletion blurs the map's strongest squares first (lower is better), insertion " +
+          "restores them first (higher is better); \"random\" is the same check on random maps. " +
+          "On images a scattered random map wrecks the class fast, so deletion flatters chance: " +
+          "read insertion first."));
+      }
       // a module called more than once (a shared activation) has one shape per call
       const layer = result.layer && this.view.layers.get(result.layer);
       if (layer && layer.shape && result.n_channels !== undefined) {
