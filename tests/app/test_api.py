@@ -238,12 +238,21 @@ def test_full_queue_answers_503_with_retry_after():
     app = create_app({"slow": model}, max_queue=1)
     with TestClient(app) as c:
         image = model.bundled[0].digest
-        answers = [c.post("/api/models/slow/explain", json={
-            "image": image, "mode": "lime", "target": 0,
-            "params": {"num_samples": 200, "random_state": k, "segmentation": "slic"}})
-            for k in range(4)]
+
+        def post(k):
+            return c.post("/api/models/slow/explain", json={
+                "image": image, "mode": "lime", "target": 0,
+                "params": {"num_samples": 200, "random_state": k, "segmentation": "slic"}})
+
+        first = post(0)
+        deadline = time.monotonic() + 20
+        while c.get(f"/api/jobs/{first.json()['job']['id']}").json()["job"]["state"] \
+                == "queued":  # the worker has taken it: the queue is empty again
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        answers = [first] + [post(k) for k in range(1, 4)]
         codes = [a.status_code for a in answers]
-        assert codes[:2] == [200, 200] and 503 in codes[2:]
+        assert codes == [200, 200, 503, 503]
         full = next(a for a in answers if a.status_code == 503)
         assert int(full.headers["retry-after"]) >= 1
         assert "queue" in full.json()["error"]
