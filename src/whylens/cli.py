@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("model", metavar="MODEL",
                          help="package.module:factory (called without arguments), a .skops "
                               "file, or a .joblib/.pkl file with --trust-model")
-    explain.add_argument("data", metavar="DATA", help="a .csv (header row) or .parquet table")
+    explain.add_argument("data", metavar="DATA",
+                         help="a .csv (header row) or .parquet table; for the torch.* methods "
+                              "a .pt/.pth tensor file or an image folder (--param size=N)")
     explain.add_argument("--method", required=True, metavar="M",
                          help="shap.kernel, shap.permutation, shap.exact, shap.linear, "
                               "shap.tree, lime.tabular or lime.text (one text column: "

@@ -387,7 +387,9 @@ def test_cli_explain(data, tmp_path, capsys):
 
 def test_method_table_lists_the_explanation_names():
     assert set(METHODS) == {"shap.kernel", "shap.tree", "shap.linear", "shap.permutation",
-                            "shap.exact", "lime.tabular", "lime.text"}
+                            "shap.exact", "lime.tabular", "lime.text", "torch.gradcam",
+                            "torch.gradcam++", "torch.hirescam", "torch.layercam",
+                            "torch.integratedgradients", "torch.saliency"}
 
 
 def test_columns_are_matched_by_name_for_a_model_fitted_on_a_frame(data, tmp_path):

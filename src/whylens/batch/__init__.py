@@ -7,7 +7,9 @@
 >>> open("out").to_table(columns=["row", "value:1:age"]).to_pandas()         # doctest: +SKIP
 
 The same from the command line: ``whylens explain pkg.models:make table.parquet
---method shap.kernel --param nsamples=200 --output out --jobs 4``. Needs the
+--method shap.kernel --param nsamples=200 --output out --jobs 4``; a torch model over
+a tensor file or an image folder: ``whylens explain pkg.models:cnn images/ --method
+torch.gradcam --param size=224 --output maps``. Needs the
 ``scale`` extra (pyarrow; Ray for ``engine="ray"``; skops for ``.skops`` models).
 """
 

@@ -100,11 +100,24 @@ def explain_dataset(
         A CSV (header row) or Parquet file, or a table in memory. Its columns
         must be the model's (``feature_names_in_``, in any order) or, for a
         model without names, as many as the model's ``n_features_in_``.
+        For the torch methods: a ``.pt``/``.pth`` file holding one float
+        tensor (n, C, H, W) or (n, C, L) (loaded with ``weights_only=True``,
+        memory-mapped), a folder of PNG/JPEG images (sorted by name, decoded a
+        chunk at a time to float32 [0, 1] channels first; ``params={"size":
+        N}`` resizes and centre-crops them to N x N, required when their sizes
+        differ), or such a tensor or array in memory.
     method : str
         ``"shap.kernel"``, ``"shap.permutation"``, ``"shap.exact"``,
         ``"shap.linear"``, ``"shap.tree"``, ``"lime.tabular"`` or ``"lime.text"``
         (one text column, ``params={"text_column": name}``; the default is the
-        only column, else ``"text"``; the model takes a list of str).
+        only column, else ``"text"``; the model takes a list of str), or
+        ``"torch.gradcam"`` (also ``gradcam++``, ``hirescam``, ``layercam``;
+        ``layer``: default the library's), ``"torch.integratedgradients"``
+        (``n_steps``; zero baselines) or ``"torch.saliency"`` (``abs``) for a
+        ``torch.nn.Module``; ``target``: an output index (default each row's
+        predicted class). Each row's map is one flattened float32 ``map``
+        column, its shape in the manifest's layout (see
+        :mod:`whylens.batch._torch_methods`).
     params : mapping, optional
         The method's parameters (e.g. ``{"nsamples": 200}``). ``background``:
         rows sampled from ``data`` with the seed (an int; default 100 for the
@@ -171,11 +184,17 @@ def explain_dataset(
         model, digest = load_model(str(model), trust_model=trust_model)
     else:
         digest = model_digest(model)
-    source = as_source(data)
-    if spec.kind == "text":
+    if spec.kind == "torch":
+        from whylens.batch._images import as_torch_source
+
+        source = as_torch_source(data, params.get("size"))
+        frame_columns = None
+    elif spec.kind == "text":
+        source = as_source(data)
         source.select_text(params.get("text_column"))
         frame_columns = None
     else:
+        source = as_source(data)
         frame_columns = _match_columns(source, model)
         source.check_numeric()
     if source.n_rows == 0:
@@ -195,7 +214,8 @@ def explain_dataset(
            "params": _jsonable({**params, "background": background_record}),
            "seed": seed, "chunk_rows": chunk_rows,
            "input": {"fingerprint": source.fingerprint, "n_rows": source.n_rows,
-                     "columns": list(source.columns)},
+                     "columns": list(source.columns),
+                     **({"shape": list(source.shape)} if spec.kind == "torch" else {})},
            "model": digest, "whylens_version": __version__}
     n_chunks = source.n_chunks(chunk_rows)
     store = Store(output, job, n_chunks, resume=resume)
@@ -306,7 +326,9 @@ def open_output(output: str | Path) -> Any:
 
     Nothing is read until asked: ``.to_table(columns=[...])``, ``.to_batches()``,
     ``.to_table().to_pandas()``. Columns: ``row``, ``value:<label>:<feature>``,
-    ``base_value:<label>``, ``output:<output>``.
+    ``base_value:<label>``, ``output:<output>`` (torch methods: ``row``,
+    ``label``, ``map`` (flattened float32; its shape is the manifest's
+    ``layout["map_shape"]``), ``mean_abs``, ``output:<output>``).
 
     Parameters
     ----------

@@ -18,6 +18,12 @@ from typing import Any
 import numpy as np
 
 from whylens.batch._store import value_column
+from whylens.batch._torch_methods import (
+    TORCH_OPTIONS,
+    build_torch,
+    check_torch_params,
+    torch_chunk,
+)
 from whylens.errors import InputError, describe
 
 __all__ = ["METHODS", "MethodSpec", "Work", "build_work", "check_params", "chunk_seed",
@@ -43,8 +49,9 @@ class MethodSpec:
         Background rows sampled from the data by default (None: none needed).
     seeded : bool
         Whether the method draws random numbers (gets a seed per chunk).
-    kind : {"tabular", "text"}
-        Numeric columns, or one text column (a document per row).
+    kind : {"tabular", "text", "torch"}
+        Numeric columns, one text column (a document per row), or a tensor
+        file / image folder (a torch model's input per row).
     """
 
     name: str
@@ -76,10 +83,13 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
                              "split_expression", "bow", "mask_string", "char_level",
                              *_LIME_CALL), None, True,
                "LIME on one text column (whylens.lime.LimeTextExplainer)", kind="text"),
+    *(MethodSpec(name, options, None, False, f"{name} over a tensor file or an image folder "
+                 "(whylens.torch)", kind="torch") for name, options in TORCH_OPTIONS.items()),
 )}
 
 #: Methods Explanation.method names that whole-dataset jobs do not run yet.
-NOT_YET = ("lime.image", "torch methods (tensor files, image folders)")
+NOT_YET = ("lime.image", "the torch methods other than gradient CAMs, Integrated "
+           "Gradients and saliency")
 
 
 def check_params(method: Any, params: Mapping[str, Any] | None) -> tuple[MethodSpec, dict]:
@@ -103,7 +113,9 @@ def check_params(method: Any, params: Mapping[str, Any] | None) -> tuple[MethodS
         raise InputError(describe("params", f"parameters of {spec.name}: {sorted(known)}",
                                   got_text=f"unknown parameter(s) {unknown}",
                                   fix="Check the spelling (--param key=value)."))
-    if spec.kind == "text" and params.get("background") is not None:
+    if spec.kind == "torch":
+        check_torch_params(spec.name, params)
+    elif spec.kind == "text" and params.get("background") is not None:
         raise InputError(describe("params", f"no background for {spec.name}",
                                   params["background"]))
     params.setdefault("background", spec.background)
@@ -146,11 +158,16 @@ class Work:
     outputs: list[str] = field(default_factory=list)
     seeded: bool = False
     kind: str = "tabular"
+    map_shape: list[int] | None = None
+    layer: str | None = None
 
     def layout(self, labels: list[str], outputs: list[str]) -> dict[str, Any]:
         """The part files' column layout (recorded in the manifest)."""
-        return {"kind": self.kind, "features": list(self.features), "labels": list(labels),
-                "outputs": list(outputs)}
+        out = {"kind": self.kind, "features": list(self.features), "labels": list(labels),
+               "outputs": list(outputs)}
+        if self.kind == "torch":  # the shape of each row's flattened map, and the CAM's layer
+            out.update(map_shape=self.map_shape, layer=self.layer)
+        return out
 
     def rows(self, X: np.ndarray) -> Any:
         """The rows as the model wants them (a DataFrame when it was fitted on one)."""
@@ -191,6 +208,10 @@ def build_work(spec: MethodSpec, params: dict[str, Any], model: Any, background:
     options = {k: v for k, v in params.items() if k not in ("background", "text_column")}
     work = Work(method=spec.name, explainer=None, frame_columns=frame_columns,
                 features=list(features), seeded=spec.seeded, kind=spec.kind)
+    if spec.kind == "torch":
+        work.explainer = build_torch(spec.name, options, model)
+        work.call = {"target": options.get("target")}
+        return work
     bg = None if background is None else work.rows(background)
     if spec.name in ("shap.kernel", "shap.permutation", "shap.exact"):
         from whylens.shap import ExactExplainer, KernelExplainer, PermutationExplainer
@@ -264,6 +285,8 @@ def explain_chunk(work: Work, X: np.ndarray, start: int, stop: int, seed: int
         Names of the model's outputs.
     """
     explainer = work.explainer
+    if work.kind == "torch":
+        return torch_chunk(work, X, start)
     if work.method.startswith("lime."):
         return _lime_chunk(work, X, start, seed)
     if work.seeded:

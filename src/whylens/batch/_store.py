@@ -9,6 +9,7 @@ Layout::
                              base_value:<label>, output:<output> (text: row, tokens
                              and value:<label> as lists, base_value, output)
     DIR/summary.json         mean |value| per feature and label, from the parts
+                             (torch methods: mean |map| per label explained)
 
 Only the driver writes here. A part is written to a temporary name, flushed
 to disk and renamed; then the manifest (also written to a temporary name and
@@ -226,6 +227,13 @@ class Store:
         layout = self.layout or {"labels": [], "features": []}
         if layout.get("kind") == "text":
             summary = self._summarize_text(layout)
+        elif layout.get("kind") == "torch":
+            from whylens.batch._torch_methods import summarize_torch
+
+            summary = summarize_torch(
+                (pq.read_table(self.directory / self.chunks[index]["file"],
+                               columns=["label", "mean_abs"]) for index in sorted(self.chunks)),
+                layout)
         else:
             names = [value_column(label, feature) for label in layout["labels"]
                      for feature in layout["features"]]
