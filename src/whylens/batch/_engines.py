@@ -14,7 +14,7 @@ import contextlib
 import os
 import pickle
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -95,8 +95,8 @@ def _thread_env() -> Iterator[None]:
 
 
 def run_chunks(engine: str, payload: bytes, tasks: Iterator[Task], *, jobs: int, seed: int,
-               address: str | None = None, preload: list[str] | None = None
-               ) -> Iterator[Done]:
+               address: str | None = None, preload: list[str] | None = None,
+               method: str = "") -> Iterator[Done]:
     """Run every chunk of ``tasks`` on ``engine``; yield each finished chunk.
 
     Parameters
@@ -113,13 +113,17 @@ def run_chunks(engine: str, payload: bytes, tasks: Iterator[Task], *, jobs: int,
         A Ray cluster to join.
     preload : list of str, optional
         Modules the local workers' fork server imports once (the model's).
+    method : str
+        The method's name: on a Ray cluster with GPUs, torch methods' chunks
+        each ask for one GPU (:func:`task_resources`).
 
     Yields
     ------
     (index, start, stop, parquet_bytes, layout)
     """
     if engine == "ray":
-        yield from _run_ray(payload, tasks, jobs=jobs, seed=seed, address=address)
+        yield from _run_ray(payload, tasks, jobs=jobs, seed=seed, address=address,
+                            method=method)
     elif jobs == 1:
         from threadpoolctl import threadpool_limits
 
@@ -169,10 +173,41 @@ def _run_pool(payload: bytes, tasks: Iterator[Task], *, jobs: int, seed: int,
                 future.cancel()
 
 
+def task_resources(method: str, cluster: Mapping[str, float]) -> dict[str, float]:
+    """The Ray resources of one chunk: one CPU, and one GPU for a torch method when the
+    cluster has GPUs (the chunk's worker then moves the model there once).
+
+    Returns
+    -------
+    dict
+        ``ray.remote`` options: ``num_cpus`` and, for GPU chunks, ``num_gpus``.
+    """
+    if method.startswith("torch.") and float(cluster.get("GPU", 0)) >= 1:
+        return {"num_cpus": 1, "num_gpus": 1}
+    return {"num_cpus": 1}
+
+
+def place_on_gpu(work: Work, gpu_ids: Sequence[Any]) -> Work:
+    """Move a torch method's model to the GPU Ray assigned to this worker (if any), once."""
+    model = getattr(work.explainer, "model", None)
+    if not gpu_ids or model is None or not hasattr(model, "to"):
+        return work
+    import torch
+
+    if torch.cuda.is_available() and next(model.parameters()).device.type != "cuda":
+        model.to("cuda")  # Ray's CUDA_VISIBLE_DEVICES makes the assigned GPU device 0
+    return work
+
+
 def _ray_chunk(payload: bytes, index: int, start: int, stop: int, X: np.ndarray,
                seed: int) -> Done:
     _one_thread()
-    return run_chunk(_work(payload), index, start, stop, X, seed)
+    work = _work(payload)
+    if work.method.startswith("torch."):
+        import ray
+
+        work = place_on_gpu(work, ray.get_gpu_ids())
+    return run_chunk(work, index, start, stop, X, seed)
 
 
 def start_ray(jobs: int, address: str | None) -> bool:
@@ -224,11 +259,12 @@ def _loopback_only() -> Iterator[None]:
 
 
 def _run_ray(payload: bytes, tasks: Iterator[Task], *, jobs: int, seed: int,
-             address: str | None) -> Iterator[Done]:
+             address: str | None, method: str = "") -> Iterator[Done]:
     ray = import_ray()
     started = start_ray(jobs, address)
     try:
-        remote = ray.remote(num_cpus=1, max_retries=3)(_ray_chunk)
+        resources = task_resources(method, ray.cluster_resources())
+        remote = ray.remote(max_retries=3, **resources)(_ray_chunk)
         ref = ray.put(payload)
         pending: list = []
         tasks = iter(tasks)

@@ -230,7 +230,7 @@ def explain_dataset(
         tasks = source.chunks(chunk_rows, lambda index: not store.done(index))
         for index, start, stop, payload, chunk_layout in run_chunks(
                 engine, dumps(work), tasks, jobs=jobs, seed=seed, address=address,
-                preload=_modules(model, work)):
+                preload=_modules(model, work), method=spec.name):
             store.record_layout(chunk_layout)
             store.add(index, start, stop, payload)
             run += 1
