@@ -14,10 +14,27 @@ Routes (JSON unless said otherwise):
 ``POST /api/jobs/{id}/cancel``                 stop it
 ``GET /api/jobs/{id}/result.png|.json|.html``  the result as a picture, Explanation JSON, report
 
-Bad input is a 4xx with ``{"error": message}``; a full queue is 503 with
-``Retry-After``. The explain body may carry ``"wait": seconds`` (at most 30):
-the answer then comes when the job ends or the wait runs out, whichever is
-first, saving a round trip for quick views.
+Explain bodies (``mode`` always; ``target`` a class index, default the top class;
+``params`` checked against the mode's schema in the model's info):
+
+- vision: ``{"image": id, "mode": "predict" | <mode>, "layer": name, "target", "params"}``;
+  ``predict`` gives ``{"classes": [{"index", "label", "p"}]}``, the other modes
+  ``{mode, layer, target, target_label, seconds, width, height, ...}`` plus their facts
+  (feature maps: ``n_channels, page, pages, channels, means, spatial``; heat maps:
+  ``min, max, n_evals``; LIME: ``top, n_segments, score``; ``trust`` when asked).
+- text: ``{"mode": "predict" | "lime" | "shap" | "integrated_gradients", "text",
+  "tokenizer", "target", "params"}``; results carry ``tokens: [{text, start, end,
+  weight}]`` (character offsets into the text) and ``classes``.
+- tabular: ``{"mode": "predict" | "shap" | "lime" | "global", "row": index or
+  "values": [numbers] (what-if), "target", "params"}``; results carry ``classes``,
+  ``base_value``, ``output_value`` and ``features: [{name, value, weight}]``.
+
+A job is ``{"job": {id, model, state, done, total, error}, "result": null | {...facts,
+"png", "json", "html"}}`` (the last three are URLs). Bad input is a 4xx with
+``{"error": message}``; a full queue is 503 with ``Retry-After``. The explain
+body may carry ``"wait": seconds`` (at most 30): the answer then comes when the
+job ends or the wait runs out, whichever is first, saving a round trip for
+quick views.
 """
 
 from __future__ import annotations
