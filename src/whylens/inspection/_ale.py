@@ -27,16 +27,15 @@ local differences already computed, so they cost no further model calls.
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from whylens._convention import check_batch_size, checked_callback, resolve_labels_argument
-from whylens._serialize import decode, dumps, encode, loads
+from whylens._serialize import decode, encode
 from whylens._validation import (
     check_names,
     check_positive_int,
@@ -47,9 +46,9 @@ from whylens.errors import (
     InputError,
     InputTypeError,
     NotSupportedError,
-    SerializationError,
     describe,
 )
+from whylens.inspection._results import InspectionResult
 from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
 from whylens.models._frames import is_dataframe, table_values
 from whylens.representations._table_checks import check_table
@@ -109,7 +108,7 @@ class ALEEffect:
 
 
 @dataclass(eq=False)
-class ALEResult:
+class ALEResult(InspectionResult):
     """Accumulated local effects of several features, for one or more model outputs.
 
     Attributes
@@ -129,6 +128,8 @@ class ALEResult:
     params : dict
         The arguments that reproduce the result, ``random_state`` included.
     """
+
+    FORMAT: ClassVar[str] = ALE_FORMAT
 
     effects: list[ALEEffect]
     targets: list[int]
@@ -167,56 +168,13 @@ class ALEResult:
         return (f"ALEResult(effects={[e.name for e in self.effects]}, targets={self.targets}, "
                 f"n_evals={self.n_evals})")
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-compatible dict (arrays keep dtype, shape and bits).
-
-        Returns
-        -------
-        dict
-        """
-        out: dict[str, Any] = {"format": ALE_FORMAT}
-        for f in dataclasses.fields(self):
-            out[f.name] = encode(getattr(self, f.name), (ALEEffect,))
-        return out
-
-    def to_json(self, **kwargs: Any) -> str:
-        """:meth:`to_dict` as standard JSON text."""
-        return dumps(self.to_dict(), **kwargs)
+    def _encode_field(self, name: str, value: Any) -> Any:
+        return encode(value, (ALEEffect,))
 
     @classmethod
-    def from_dict(cls, payload: dict[str, Any]) -> ALEResult:
-        """Rebuild a result from :meth:`to_dict` output.
-
-        Raises
-        ------
-        SerializationError
-            Not an ALE result document, or a damaged one.
-        """
-        if not isinstance(payload, dict) or payload.get("format") != ALE_FORMAT:
-            got = payload.get("format") if isinstance(payload, dict) else payload
-            raise SerializationError(describe(
-                "payload", f"a dict with format={ALE_FORMAT!r}", got,
-                "Pass the output of ALEResult.to_dict() or to_json()."))
-        try:
-            kwargs = {f.name: decode(payload[f.name]) for f in dataclasses.fields(cls)
-                      if f.name in payload}
-            kwargs["effects"] = [ALEEffect(**e) for e in kwargs["effects"]]
-            return cls(**kwargs)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SerializationError(describe(
-                "payload", "a complete whylens ALE result document",
-                got_text=f"a document that fails to decode ({exc})")) from exc
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> ALEResult:
-        """Rebuild a result from :meth:`to_json` output.
-
-        Raises
-        ------
-        SerializationError
-            Not JSON, or not an ALE result document.
-        """
-        return cls.from_dict(loads(text))
+    def _decode_field(cls, name: str, raw: Any) -> Any:
+        value = decode(raw)
+        return [ALEEffect(**e) for e in value] if name == "effects" else value
 
 
 # ---------------------------------------------------------------- arguments

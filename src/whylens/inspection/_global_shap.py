@@ -15,14 +15,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from whylens._serialize import decode, dumps, encode, loads
+from whylens._serialize import decode, encode
 from whylens._validation import check_names, check_positive_int
-from whylens.errors import InputError, InputTypeError, SerializationError, describe
+from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
+from whylens.inspection._results import InspectionResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -37,7 +38,7 @@ _PLOT_TYPES = ("dot", "bar")
 
 
 @dataclass(eq=False)
-class GlobalShap:
+class GlobalShap(InspectionResult):
     """SHAP values of a batch summarised per feature and per explained label.
 
     Attributes
@@ -65,6 +66,8 @@ class GlobalShap:
     explanation : Explanation, optional
         The summarised batch (what :func:`whylens.plot.beeswarm` draws).
     """
+
+    FORMAT: ClassVar[str] = GLOBAL_SHAP_FORMAT
 
     feature_names: list[str]
     labels: np.ndarray
@@ -207,59 +210,17 @@ class GlobalShap:
                         title=title)
 
     # ---------------------------------------------------------- serialisation
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-compatible dict; the batch, when kept, as its own Explanation document.
-
-        Returns
-        -------
-        dict
-        """
-        out: dict[str, Any] = {"format": GLOBAL_SHAP_FORMAT}
-        for f in dataclasses.fields(self):
-            if f.name == "explanation":
-                out[f.name] = None if self.explanation is None else self.explanation.to_dict()
-            else:
-                out[f.name] = encode(getattr(self, f.name))
-        return out
-
-    def to_json(self, **kwargs: Any) -> str:
-        """:meth:`to_dict` as standard JSON text."""
-        return dumps(self.to_dict(), **kwargs)
+    def _encode_field(self, name: str, value: Any) -> Any:
+        """The batch, when kept, as its own Explanation document."""
+        if name == "explanation":
+            return None if value is None else value.to_dict()
+        return encode(value)
 
     @classmethod
-    def from_dict(cls, payload: dict[str, Any]) -> GlobalShap:
-        """Rebuild a summary from :meth:`to_dict` output.
-
-        Raises
-        ------
-        SerializationError
-            Not a global SHAP document, or a damaged one.
-        """
-        if not isinstance(payload, dict) or payload.get("format") != GLOBAL_SHAP_FORMAT:
-            got = payload.get("format") if isinstance(payload, dict) else payload
-            raise SerializationError(describe(
-                "payload", f"a dict with format={GLOBAL_SHAP_FORMAT!r}", got,
-                "Pass the output of GlobalShap.to_dict() or to_json()."))
-        try:
-            kwargs = {f.name: decode(payload[f.name]) for f in dataclasses.fields(cls)
-                      if f.name in payload and f.name != "explanation"}
-            if payload.get("explanation") is not None:
-                kwargs["explanation"] = Explanation.from_dict(payload["explanation"])
-            return cls(**kwargs)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SerializationError(describe(
-                "payload", "a complete global SHAP document",
-                got_text=f"a document that fails to decode ({exc})")) from exc
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> GlobalShap:
-        """Rebuild a summary from :meth:`to_json` output.
-
-        Raises
-        ------
-        SerializationError
-        """
-        return cls.from_dict(loads(text))
+    def _decode_field(cls, name: str, raw: Any) -> Any:
+        if name == "explanation":
+            return None if raw is None else Explanation.from_dict(raw)
+        return decode(raw)
 
 
 # ------------------------------------------------------------------ inputs

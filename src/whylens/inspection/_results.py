@@ -37,8 +37,17 @@ class InspectionResult:
         """
         out: dict[str, Any] = {"format": self.FORMAT}
         for field in dataclasses.fields(self):
-            out[field.name] = encode(getattr(self, field.name))
+            out[field.name] = self._encode_field(field.name, getattr(self, field.name))
         return out
+
+    def _encode_field(self, name: str, value: Any) -> Any:
+        """One field's JSON form (records holding other records override this)."""
+        return encode(value)
+
+    @classmethod
+    def _decode_field(cls, name: str, raw: Any) -> Any:
+        """One field from its JSON form (the inverse of :meth:`_encode_field`)."""
+        return decode(raw)
 
     def to_json(self, **kwargs: Any) -> str:
         """The record as a JSON document (standard JSON: no NaN tokens).
@@ -69,7 +78,12 @@ class InspectionResult:
             raise SerializationError(describe(
                 "payload", f"every field of {cls.__name__}", got_text=f"a document "
                 f"without {missing}", fix="The document is truncated or was edited."))
-        return cls(**{n: decode(payload[n]) for n in names})
+        try:
+            return cls(**{n: cls._decode_field(n, payload[n]) for n in names})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SerializationError(describe(
+                "payload", f"a complete {cls.__name__} document",
+                got_text=f"a document that fails to decode ({exc})")) from exc
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Self:
