@@ -1148,24 +1148,31 @@
     }
   }
 
+  // The runner of a view's "predict" requests: its box is busy meanwhile, errors show in it.
+  function predictionRunner(box, draw) {
+    return new Runner({
+      start: () => box().classList.add("busy"),
+      progress: () => {},
+      result: (result) => {
+        box().classList.remove("busy");
+        draw(result.classes);
+      },
+      failed: (st, message) => {
+        box().classList.remove("busy");
+        box().replaceChildren(el("div", { class: "error" }, message));
+      },
+    });
+  }
+
   class TextView {
     constructor(name, info) {
       this.name = name;
       this.info = info;
       this.target = null;
       this.text = (info.examples && info.examples[0]) || "";
-      this.predictRunner = new Runner({
-        start: () => this.classesBox.classList.add("busy"),
-        progress: () => {},
-        result: (result) => {
-          this.classesBox.classList.remove("busy");
-          this.classes = result.classes;
-          this.drawClasses();
-        },
-        failed: (st, message) => {
-          this.classesBox.classList.remove("busy");
-          this.classesBox.replaceChildren(el("div", { class: "error" }, message));
-        },
+      this.predictRunner = predictionRunner(() => this.classesBox, (classes) => {
+        this.classes = classes;
+        this.drawClasses();
       });
       this.panels = info.modes.filter((m) => m.name !== "predict").map((m, i) =>
         new ModePanel(this, m, i, (result) => this.drawResult(m, result)));
@@ -1475,18 +1482,9 @@
       this.values = info.rows.length ? [...info.rows[0]] : info.feature_names.map(() => 0);
       this.edited = false;
       this.target = null;
-      this.predictRunner = new Runner({
-        start: () => this.prediction.classList.add("busy"),
-        progress: () => {},
-        result: (result) => {
-          this.prediction.classList.remove("busy");
-          this.classes = result.classes;
-          this.drawPrediction();
-        },
-        failed: (st, message) => {
-          this.prediction.classList.remove("busy");
-          this.prediction.replaceChildren(el("div", { class: "error" }, message));
-        },
+      this.predictRunner = predictionRunner(() => this.prediction, (classes) => {
+        this.classes = classes;
+        this.drawPrediction();
       });
       this.panels = info.modes.filter((m) => m.name !== "predict").map((m, i) =>
         new ModePanel(this, m, i, (result) => this.drawResult(m, result)));
