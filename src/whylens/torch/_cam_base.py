@@ -32,10 +32,7 @@ from whylens._validation import check_positive_int
 from whylens.errors import (
     InputError,
     InputTypeError,
-    ModelError,
-    ModelOutputError,
     NotSupportedError,
-    WhylensError,
     describe,
 )
 from whylens.explanation import Explanation, Features
@@ -49,6 +46,7 @@ from whylens.torch._inputs import (
     WORKING_FACTOR,
     as_input,
     call_model,
+    call_raw,
     run_rows,
     to_channels_last,
 )
@@ -208,26 +206,6 @@ class CAMContext:
         picked = (outputs if targets is not None
                   else np.take_along_axis(outputs, self.labels[instance], axis=1))
         return torch.as_tensor(picked).to(self.output.device, self.output.dtype)
-
-
-def call_raw(model: Any, x: Tensor) -> Tensor:
-    """``model(x)`` for a target callable: any output with one row per input row."""
-    try:
-        out = model(x)
-    except WhylensError:
-        raise
-    except Exception as exc:
-        raise ModelError(
-            f"model {type(model).__name__!r} raised {type(exc).__name__} on an input of "
-            f"shape {tuple(x.shape)}; see the chained exception above.") from exc
-    if isinstance(out, (tuple, list)):
-        out = out[0]
-    if not isinstance(out, Tensor) or out.ndim < 1 or int(out.shape[0]) != int(x.shape[0]):
-        raise ModelOutputError(describe(
-            "output of the model", f"a tensor with one row per input row ({x.shape[0]})",
-            out if not isinstance(out, Tensor) else None,
-            got_text=None if not isinstance(out, Tensor) else f"shape {tuple(out.shape)}"))
-    return out
 
 
 def _reshaped(reshape: Callable[[Tensor], Tensor], acts: Tensor) -> Tensor:

@@ -31,6 +31,7 @@ __all__ = [
     "WORKING_FACTOR",
     "as_input",
     "call_model",
+    "call_raw",
     "check_finite",
     "run_rows",
     "to_channels_last",
@@ -88,8 +89,16 @@ def to_channels_last(x: Tensor) -> np.ndarray:
     return np.ascontiguousarray(data)
 
 
-def call_model(model: Any, x: Tensor) -> Tensor:
-    """``model(x)`` as an (n, n_outputs) tensor; the model's own errors as ModelError."""
+def call_raw(model: Any, x: Tensor) -> Tensor:
+    """``model(x)``, any tensor with one row per input row (the first of a tuple output).
+
+    Raises
+    ------
+    ModelError
+        The model raised (chained).
+    ModelOutputError
+        Not a tensor, or not one row per input row.
+    """
     try:
         out = model(x)
     except WhylensError:
@@ -101,13 +110,20 @@ def call_model(model: Any, x: Tensor) -> Tensor:
         ) from exc
     if isinstance(out, (tuple, list)):
         out = out[0]
-    if not isinstance(out, torch.Tensor):
-        raise ModelOutputError(
-            describe("output of the model", "a tensor of shape (n, n_outputs)", out)
-        )
+    if not isinstance(out, torch.Tensor) or out.ndim < 1 or int(out.shape[0]) != int(x.shape[0]):
+        raise ModelOutputError(describe(
+            "output of the model", f"a tensor with one row per input row ({x.shape[0]})",
+            out if not isinstance(out, torch.Tensor) else None,
+            got_text=None if not isinstance(out, torch.Tensor) else f"shape {tuple(out.shape)}"))
+    return out
+
+
+def call_model(model: Any, x: Tensor) -> Tensor:
+    """``model(x)`` as an (n, n_outputs) tensor; the model's own errors as ModelError."""
+    out = call_raw(model, x)
     if out.ndim == 1:
         out = out[:, None]
-    if out.ndim != 2 or out.shape[0] != x.shape[0]:
+    if out.ndim != 2:
         raise ModelOutputError(
             describe("output of the model", f"a tensor of shape ({x.shape[0]}, n_outputs)",
                      got_text=f"shape {tuple(out.shape)}",
