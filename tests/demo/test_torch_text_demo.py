@@ -91,3 +91,19 @@ def test_alternate_classes_takes_the_two_classes_in_turn():
     assert _alternate_classes([2, 0, 1], positive, 3) == [2, 0, 1]
     assert _alternate_classes([2, 4], positive, 3) == [2, 4]  # one class only
     assert _alternate_classes([0, 1, 2], positive, 1) == [0]
+
+
+
+def test_the_same_seed_gives_the_same_network_whatever_the_global_generator(section,
+                                                                            tmp_path):
+    """The initial weights are seeded too (they came from torch's global generator, so the
+    accuracy depended on the tests run before in the same process)."""
+    import torch
+
+    out = tmp_path / "again"
+    (out / "explanations").mkdir(parents=True)
+    torch.manual_seed(12345)  # another state than the fixture's run left
+    ctx = DemoContext(out_dir=out, num_samples=150, seed=0, quick=False, progress=False)
+    config = TorchTextConfig(vocab_size=3000, epochs=2, ig_steps=16, max_train=4000)
+    again = torch_text_section(ctx, config)
+    assert again.accuracy == section.accuracy

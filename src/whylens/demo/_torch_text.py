@@ -221,13 +221,16 @@ def torch_text_section(ctx: DemoContext, config: TorchTextConfig | None = None
     ctx.step(f"torch text: training embedding -> Conv1d(1,2,3) -> BiGRU on "
              f"{len(split.X_train)} reviews")
     start = time.perf_counter()
-    model = review_net(len(vocab), config.embedding_dim, config.gru_dim)
     threads = torch.get_num_threads()
     # One thread: this small network's ops are too short to share between threads, and
     # with other processes on the cores the threads spend the training waiting.
     torch.set_num_threads(1)
     try:
+        # Seeded from the initial weights on (they came from whatever state the global
+        # generator was in), and the caller's generator left as it was.
         with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(ctx.seed)
+            model = review_net(len(vocab), config.embedding_dim, config.gru_dim)
             _train(model, rep.encode(split.X_train).ids, np.asarray(split.y_train),
                    config.epochs, ctx.seed)
     finally:
