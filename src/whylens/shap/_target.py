@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from whylens._convention import ALL, resolve_target
 
-__all__ = ["select_target"]
+if TYPE_CHECKING:
+    from whylens.explanation import Explanation
+
+__all__ = ["select_target", "shap_layout"]
 
 
 def select_target(target: Any, values: np.ndarray, base_values: np.ndarray,
@@ -42,3 +45,16 @@ def select_target(target: Any, values: np.ndarray, base_values: np.ndarray,
         return labels, values, base_values
     return (labels, np.take_along_axis(values, labels[:, :, None], axis=1),
             np.take_along_axis(base_values, labels, axis=1))
+
+
+def shap_layout(exp: Explanation, single: bool) -> np.ndarray:
+    """``exp.shap_values``, without the first axis when the explained ``X`` was a single row.
+
+    Returns
+    -------
+    ndarray
+        (n, n_features) for one explained output, (n, n_features, n_labels)
+        otherwise; (n_features,) or (n_features, n_labels) for a single row.
+    """
+    values = exp.shap_values
+    return values[0] if single else values

@@ -1,4 +1,10 @@
-"""TreeSHAP for scikit-learn tree ensembles: exact, path-dependent and interventional."""
+"""TreeSHAP for scikit-learn tree ensembles: exact, path-dependent and interventional.
+
+The explainer class; the trees are read in :mod:`whylens.shap._tree_models`, the
+options, rows and labels checked in :mod:`whylens.shap._tree_inputs`, the output
+transforms and the additivity check live in :mod:`whylens.shap._tree_outputs`, and
+the numba kernels in ``_tree_path``, ``_tree_interventional`` and ``_tree_rows``.
+"""
 
 from __future__ import annotations
 
@@ -10,98 +16,27 @@ import numpy as np
 
 from whylens._convention import ALL, checked_callback
 from whylens._validation import check_names
-from whylens.errors import (
-    InputError,
-    InputTypeError,
-    MissingDependencyError,
-    ModelError,
-    ModelOutputError,
-    NotSupportedError,
-    describe,
-)
+from whylens.errors import InputError, NotSupportedError, describe
 from whylens.explanation import Explanation, Features
 from whylens.models import Model
 from whylens.models._frames import is_dataframe
-from whylens.representations.masking import check_rows
-from whylens.shap._target import select_target
-from whylens.shap._tree_models import FlatEnsemble, model_output, read_model
+from whylens.shap._target import select_target, shap_layout
+from whylens.shap._tree_inputs import as_table, check_labels, check_options, frame_columns
+from whylens.shap._tree_models import FlatEnsemble, read_model
+from whylens.shap._tree_outputs import (
+    ADDITIVITY_TOL,
+    depth_and_expectation,
+    kernels,
+    transform,
+    transform_code,
+    verify_additivity,
+)
 
-__all__ = ["TreeExplainer"]
+__all__ = ["ADDITIVITY_TOL", "ROW_BLOCK", "TreeExplainer"]
 
-_PERTURBATIONS = ("tree_path_dependent", "interventional")
-_OUTPUTS = ("raw", "probability", "log_loss")
-#: Additivity is checked to this tolerance, relative to max(1, |output|).
-ADDITIVITY_TOL = 1e-9
 #: Rows explained per pass of the compiled kernels (each pass split over the threads);
 #: the callback is called and cancellation checked between passes.
 ROW_BLOCK = 1 << 14
-
-
-def _kernels() -> Any:
-    """The numba kernels, compiled (or loaded from numba's cache) on first use."""
-    try:
-        import numba  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(
-            describe("numba", "installed for TreeExplainer's compiled TreeSHAP",
-                     got_text="not installed", fix="pip install 'whylens[tree]'")
-        ) from exc
-    from whylens.shap import _tree_kernels
-
-    return _tree_kernels
-
-
-def _depth_and_expectation(ens: FlatEnsemble) -> tuple[int, np.ndarray]:
-    """Deepest root-to-leaf path and the cover-weighted mean of the leaf values (n_outputs,).
-
-    Breadth-first over all trees at once with numpy (no compilation needed).
-    """
-    expectation = np.zeros(ens.n_outputs)
-    frontier = ens.roots.copy()
-    tree = np.arange(ens.n_trees)
-    prob = np.ones(ens.n_trees)
-    depth = -1
-    while frontier.size:
-        depth += 1
-        leaf = ens.left[frontier] < 0
-        for j in range(ens.value.shape[1]):
-            np.add.at(expectation, ens.tree_out[tree[leaf]] + j,
-                      prob[leaf] * ens.value[frontier[leaf], j])
-        inner, tree, prob = frontier[~leaf], tree[~leaf], prob[~leaf]
-        kids_l, kids_r = ens.left[inner], ens.right[inner]
-        cover = ens.cover[inner]
-        frontier = np.concatenate([kids_l, kids_r])
-        tree = np.concatenate([tree, tree])
-        prob = np.concatenate([prob * ens.cover[kids_l] / cover,
-                               prob * ens.cover[kids_r] / cover])
-    return depth, expectation
-
-
-def _frame_columns(X: Any, names: list[str] | None, argument: str) -> Any:
-    """A DataFrame's columns in the model's order (by name), or ``X`` unchanged."""
-    if not is_dataframe(X) or names is None:
-        return X
-    by_name = {str(c): c for c in X.columns}
-    missing = [n for n in names if n not in by_name]
-    if missing:
-        raise InputError(describe(argument, f"the model's columns {names[:10]}",
-                                  got_text=f"a DataFrame without {missing[:5]}",
-                                  fix="Pass rows with the columns the model was fitted on."))
-    return X[[by_name[n] for n in names]]
-
-
-def _as_table(X: Any, d: int, argument: str) -> tuple[np.ndarray, bool]:
-    """Rows as float64 (n, d) with NaN allowed (routed by the trees), and whether one came."""
-    return check_rows(X, d, argument, allow_nan=True, what="the model's")
-
-
-def _transform(code: int, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """numpy twin of the kernels' transforms: sigmoid, logistic loss, squared loss."""
-    if code == 1:
-        return 1.0 / (1.0 + np.exp(-margin))
-    if code == 2:
-        return np.logaddexp(0.0, margin) - y * margin
-    return (margin - y) ** 2
 
 
 class TreeExplainer:
@@ -172,20 +107,11 @@ class TreeExplainer:
                  feature_perturbation: str | None = None, model_output: str = "raw", *,
                  feature_names: Sequence[str] | None = None, check_additivity: bool = True,
                  n_jobs: int | None = None) -> None:
-        if feature_perturbation is None:
-            feature_perturbation = "tree_path_dependent" if data is None else "interventional"
-        if feature_perturbation not in _PERTURBATIONS:
-            raise InputError(describe("feature_perturbation", f"one of {_PERTURBATIONS}",
-                                      feature_perturbation))
-        if model_output not in _OUTPUTS:
-            raise InputError(describe("model_output", f"one of {_OUTPUTS}", model_output))
-        if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
-                                   or (n_jobs < 1 and n_jobs != -1)):
-            raise InputError(describe("n_jobs", "None, -1 or an int >= 1", n_jobs))
+        feature_perturbation = check_options(feature_perturbation, model_output, n_jobs, data)
         self.model = model
         self.ensemble: FlatEnsemble = read_model(model)
         ens = self.ensemble
-        self._code = self._transform_code(model_output, feature_perturbation)
+        self._code = transform_code(ens, model_output, feature_perturbation)
         if feature_perturbation == "interventional" and data is None:
             raise InputError(
                 describe("data", "background rows for feature_perturbation='interventional'",
@@ -200,7 +126,7 @@ class TreeExplainer:
         self.feature_names = check_names(
             "feature_names", feature_names if feature_names is not None
             else ens.feature_names, d, "x")
-        self._depth, path_expectation = _depth_and_expectation(ens)
+        self._depth, path_expectation = depth_and_expectation(ens)
         # Gauss-Legendre on [0, 1], exact for the path polynomials (degree < unique features).
         n_gl = max(1, math.ceil(min(self._depth, d) / 2))
         nodes, weights = np.polynomial.legendre.leggauss(n_gl)
@@ -208,8 +134,7 @@ class TreeExplainer:
         self._tw = np.ascontiguousarray(weights / 2.0)
         self.data = None
         if feature_perturbation == "interventional":
-            background, _ = _as_table(_frame_columns(data, ens.feature_names, "data"), d,
-                                      "data")
+            background, _ = as_table(frame_columns(data, ens.feature_names, "data"), d, "data")
             self.data = self._cast(background)
             if self._code:
                 self._margin_b = self._margins(self.data)
@@ -218,72 +143,21 @@ class TreeExplainer:
                 else:
                     self.expected_value_ = None  # depends on the labels
             else:
-                self._prepare_background(_kernels())
+                self._prepare_background(kernels())
                 self.expected_value_ = self._margins(self.data).mean(axis=0)
         else:
             self.expected_value_ = path_expectation + ens.base_offset
 
     # ----------------------------------------------------------------- helpers
-    def _transform_code(self, model_output: str, feature_perturbation: str) -> int:
-        """0 for the raw output, else the transform code of the pair kernel."""
-        ens = self.ensemble
-        if model_output == "raw" or (model_output == "probability" and ens.is_classifier
-                                     and ens.link == "identity"):
-            return 0
-        if model_output == "probability" and not ens.is_classifier:
-            raise InputError(describe("model_output", "'raw' or 'log_loss' for a regressor",
-                                      model_output, "Probabilities exist only for classifiers."))
-        if ens.link == "softmax" or ens.n_outputs != 1:
-            raise NotSupportedError(
-                describe("model_output", "'raw' for a model with several outputs",
-                         model_output, "Transformed outputs are explained for one-output "
-                         "models (binary boosted classifiers, regressors) only.")
-            )
-        if feature_perturbation != "interventional":
-            raise NotSupportedError(
-                describe("model_output", "'raw' with feature_perturbation="
-                         "'tree_path_dependent'", model_output,
-                         "Pass background data (interventional) to explain probabilities "
-                         "or the loss; path-dependent values explain the log-odds (raw).")
-            )
-        from whylens.shap._tree_kernels import LOGISTIC, LOGISTIC_LOG_LOSS, SQUARED_LOSS
-
-        if model_output == "probability":
-            return LOGISTIC
-        return LOGISTIC_LOG_LOSS if ens.is_classifier else SQUARED_LOSS
-
     def _margins(self, rows: np.ndarray) -> np.ndarray:
         """The trees' raw output (margin) on cast rows, (n, n_outputs)."""
         ens = self.ensemble
-        kern = _kernels()
+        kern = kernels()
         pred = kern.map_rows(kern.predict, rows, (ens.left, ens.right, ens.feature,
                                                   ens.threshold, ens.default_left, ens.value,
                                                   ens.roots, ens.tree_out, ens.n_outputs),
                              self.n_jobs)
         return pred + ens.base_offset
-
-    def _labels(self, y: Any, n: int) -> np.ndarray:
-        """``y`` as float (n,): 0/1 for a classifier (1 = the second class), else the target."""
-        if y is None:
-            raise InputError(
-                describe("y", "the labels of X's rows for model_output='log_loss'", None,
-                         "Call explainer(X, y) or shap_values(X, y).")
-            )
-        arr = np.asarray(y).reshape(-1)
-        if arr.shape[0] != n:
-            raise InputError(describe("y", f"{n} labels, one per row of X",
-                                      got_text=f"{arr.shape[0]} labels"))
-        if self.ensemble.is_classifier:
-            classes = self.model.classes_
-            known = np.isin(arr, classes)
-            if not known.all():
-                raise InputError(describe("y", f"labels among the model's classes "
-                                          f"{classes.tolist()}", arr[~known][:5]))
-            return (arr == classes[1]).astype(np.float64)
-        try:
-            return arr.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InputTypeError(describe("y", "numeric targets", arr)) from exc
 
     def _cast(self, A: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(A.astype(self.ensemble.input_dtype).astype(np.float64))
@@ -325,7 +199,7 @@ class TreeExplainer:
 
     def _phi(self, rows: np.ndarray) -> np.ndarray:
         ens = self.ensemble
-        kern = _kernels()
+        kern = kernels()
         if self.feature_perturbation == "tree_path_dependent":
             return kern.map_rows(kern.path_shap, rows, (
                 ens.left, ens.right, ens.feature, ens.threshold, ens.default_left, ens.cover,
@@ -335,35 +209,10 @@ class TreeExplainer:
         return kern.map_rows(kern.interventional_shap, rows, (
             *self._paths, ens.value, ens.tree_out, ens.n_outputs, ca, cb), self.n_jobs)
 
-    def _model_output(self, rows: np.ndarray, frame: Any = None) -> np.ndarray:
-        try:
-            return model_output(self.model, self.ensemble, rows, frame)
-        except Exception as exc:  # the user's model raised on the rows
-            raise ModelError(f"model: {type(self.model).__name__} raised on X while the "
-                             f"additivity check evaluated it: {exc}") from exc
-
-    def _additivity(self, total: np.ndarray, rows: np.ndarray, labels: np.ndarray | None = None,
-                    frame: Any = None) -> tuple[np.ndarray, float]:
-        out = self._model_output(rows, frame)
-        if self._code:
-            out = _transform(self._code, out, labels[:, None])
-        gap = np.abs(total - out)
-        gap_max = float(gap.max())
-        tol = ADDITIVITY_TOL * max(1.0, float(np.abs(out).max()))
-        if gap_max > tol:
-            row = int(np.unravel_index(np.argmax(gap), gap.shape)[0])
-            raise ModelOutputError(
-                describe("model", f"SHAP values plus base value equal to the model's output "
-                         f"to {tol:.1e}", got_text=f"a gap of {gap_max:.3g} at row {row}",
-                         fix="This is a whylens bug for this model; please report it. Pass "
-                             "check_additivity=False to get the values anyway.")
-            )
-        return out, gap_max
-
     def _transformed(self, rows: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Values (n, d, 1) and base values (n, 1) of the transformed one-output margin."""
         ens = self.ensemble
-        kern = _kernels()
+        kern = kernels()
         p_max = max(1, min(self._depth, ens.n_features))
         ca, cb = kern.shapley_coefficients(p_max)
         margin_x = self._margins(rows)[:, 0]
@@ -372,7 +221,7 @@ class TreeExplainer:
             self.data, margin_b, self._code, ens.left, ens.right, ens.feature, ens.threshold,
             ens.default_left, ens.value, ens.roots, ca, cb, self._depth), self.n_jobs,
             per_row=(margin_x, y), align=1)
-        base = _transform(self._code, margin_b[None, :], y[:, None]).mean(axis=1)
+        base = transform(self._code, margin_b[None, :], y[:, None]).mean(axis=1)
         return phi[:, :, None], base[:, None]
 
     def _values(self, rows: np.ndarray, labels: np.ndarray, progress: bool | None,
@@ -383,7 +232,7 @@ class TreeExplainer:
         progress bar, callback and cancellation between passes).
         """
         n, d, k = rows.shape[0], self.ensemble.n_features, self.ensemble.n_outputs
-        _kernels()  # a missing numba is reported as such, not as the passes' error
+        kernels()  # a missing numba is reported as such, not as the passes' error
 
         def block(idx: np.ndarray) -> np.ndarray:
             a, b = int(idx[0]), int(idx[-1]) + 1
@@ -405,18 +254,18 @@ class TreeExplainer:
                  ) -> tuple[Explanation, bool]:
         callback = checked_callback(callback)
         ens = self.ensemble
-        X = _frame_columns(X, ens.feature_names, "X")
+        X = frame_columns(X, ens.feature_names, "X")
         frame = X if is_dataframe(X) else None
-        A, single = _as_table(X, ens.n_features, "X")
+        A, single = as_table(X, ens.n_features, "X")
         rows = self._cast(A)
         labels = np.zeros(rows.shape[0])
         if self.model_output == "log_loss":
-            labels = self._labels(y, rows.shape[0])
+            labels = check_labels(y, rows.shape[0], ens, self.model)
         phi, base = self._values(rows, labels, progress, callback)
         total = phi.sum(axis=1) + base
         n_evals = 0
         if self.check_additivity:
-            output, gap = self._additivity(total, A, labels, frame)
+            output, gap = verify_additivity(self.model, ens, total, A, self._code, labels, frame)
             n_evals = rows.shape[0]
         else:
             output, gap = total, float("nan")
@@ -496,10 +345,7 @@ class TreeExplainer:
             (n, n_features) for one explained output, (n, n_features, n_labels)
             otherwise; without the first axis when ``X`` is a single row.
         """
-        exp, single = self._explain(X, y, target, progress, callback)
-        values = np.moveaxis(exp.values, 1, -1)
-        values = values[..., 0] if values.shape[-1] == 1 else values
-        return values[0] if single else values
+        return shap_layout(*self._explain(X, y, target, progress, callback))
 
     def shap_interaction_values(self, X: Any) -> np.ndarray:
         """Path-dependent SHAP interaction values (Shapley interaction index).
@@ -528,15 +374,15 @@ class TreeExplainer:
                          "Build TreeExplainer(model) without data for interaction values.")
             )
         ens = self.ensemble
-        A, single = _as_table(X, ens.n_features, "X")
+        A, single = as_table(X, ens.n_features, "X")
         rows = self._cast(A)
-        kern = _kernels()
+        kern = kernels()
         out = kern.map_rows(kern.path_interactions, rows, (
             ens.left, ens.right, ens.feature, ens.threshold, ens.default_left, ens.cover,
             ens.value, ens.roots, ens.tree_out, ens.n_outputs, self._tn, self._tw, self._depth,
             ens.used_features), self.n_jobs)
         if self.check_additivity:
             total = out.sum(axis=(1, 2)) + self.expected_value_
-            self._additivity(total, A)
+            verify_additivity(self.model, ens, total, A)
         out = out[..., 0] if out.shape[-1] == 1 else out
         return out[0] if single else out
