@@ -96,11 +96,25 @@ def test_probe_goes_up_to_the_cap_when_larger_is_faster(clock):
     _, report = run_chunked(2000, lambda a, b: fake.work(b - a), cap=100)
     assert fake.calls[:4] == [4, 4, 16, 100] and set(fake.calls[4:-1]) == {100}
     assert report.chunk_size == 100 and sorted(report.probed) == [4, 16, 100]
-    # 3 ms per call: 1.5x, under PROBE_OVERHEAD_RATIO: every size twice, up to the cap
+    # 3 ms per call: 1.5x, under PROBE_OVERHEAD_RATIO: every size twice, up to the cap;
+    # each doubling is faster per row, 64 by 4.3 % over 32, the cap by only 1.6 % over
+    # 64: within PROBE_MARGIN, so 64
     fake = clock(lambda rows: 1e-3 + 3e-3 / rows)
     _, report = run_chunked(2000, lambda a, b: fake.work(b - a), cap=100)
-    assert report.chunk_size == 100 and sorted(report.probed) == [4, 8, 16, 32, 64, 100]
+    assert report.chunk_size == 64 and sorted(report.probed) == [4, 8, 16, 32, 64, 100]
     assert max(fake.calls) == 100 and sum(fake.calls) == 2000
+
+
+def test_a_larger_size_must_win_by_the_margin(clock):
+    """Sizes whose rows cost within PROBE_MARGIN of each other keep the smaller one
+    (two timed chunks cannot tell them apart; it holds less memory); a larger size
+    faster by more than the margin is taken."""
+    margin = _chunks.PROBE_MARGIN
+    for faster, expected in ((margin / 2, 4), (2 * margin, 8)):
+        per_row = {4: 1e-3, 8: 1e-3 * (1 - faster), 16: 2e-3}
+        fake = clock(lambda rows, table=per_row: table[rows] if rows in table else 2e-3)
+        _, report = run_chunked(1000, lambda a, b, fake=fake: fake.work(b - a), cap=16)
+        assert report.chunk_size == expected, (faster, report.probed)
 
 
 @pytest.mark.parametrize("burst_at", [8, 16])

@@ -130,6 +130,31 @@ def test_tensors_built_for_a_module_equal_the_numpy_images(image, hide_color):
         torch.testing.assert_close(from_tensor, out, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("hide_color", [None, 0, "blur"])
+def test_compiled_images_equal_the_numpy_images_bit_for_bit(monkeypatch, hide_color):
+    """With numba, the one-pass kernel builds exactly the images of the numpy path
+    (fill, then the shown pixels copied over it), in float32 and float64, colour and
+    gray; float16 has no kernel and takes the numpy path."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("numba")
+    from whylens.representations import image as image_module
+
+    Z = RNG.integers(0, 2, size=(11, 6)).astype(float)
+    for picture in (IMAGE, IMAGE[..., 0]):
+        for dtype in (torch.float32, torch.float64, torch.float16):
+            compiled = ImageRepresentation(picture, SEGMENTS, hide_color, device="cpu",
+                                           dtype=dtype)
+            assert (compiled._select is not None) == (dtype != torch.float16)
+            with monkeypatch.context() as patch:
+                patch.setattr(image_module, "_compiled_select", lambda: None)
+                plain = ImageRepresentation(picture, SEGMENTS, hide_color, device="cpu",
+                                            dtype=dtype)
+            assert plain._select is None
+            ours, theirs = compiled.apply(Z), plain.apply(Z)
+            assert ours.dtype == theirs.dtype == dtype and ours.is_contiguous()
+            assert torch.equal(ours, theirs)
+
+
 def test_tensors_built_on_a_cuda_device_equal_the_cpu_ones():
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 __all__ = [
+    "PROBE_MARGIN",
     "PROBE_MIN_ROWS",
     "PROBE_OVERHEAD_RATIO",
     "PROBE_SMALL_CAP",
@@ -34,6 +35,10 @@ PROBE_START = 4
 PROBE_SMALL_CAP = 16
 #: The probe stops at the first size this much slower per row than the best so far.
 PROBE_STOP_RATIO = 1.2
+#: A larger size replaces the best so far only when its rows are this fraction
+#: faster: two timed chunks cannot resolve smaller differences on a shared
+#: machine, and a smaller chunk holds less memory and reports progress sooner.
+PROBE_MARGIN = 0.03
 #: Jobs estimated (from their first chunk) to take less than this many seconds
 #: are not probed: the timings would be noise.
 PROBE_MIN_SECONDS = 0.05
@@ -132,7 +137,8 @@ def run_chunked(
     timed, and when its rows cost no more, the rest runs at ``cap``.
     Otherwise every size is timed on two chunks, in increasing order, and
     the faster of the two counts (a chunk slowed by another process, or the
-    first call at a new batch shape, does not decide); the probe stops at the
+    first call at a new batch shape, does not decide); a larger size must be
+    :data:`PROBE_MARGIN` faster per row to replace the best; the probe stops at the
     first size :data:`PROBE_STOP_RATIO` times slower per row than the best,
     and the rest of the job runs in the best. The probe's chunks are the
     first rows of the job, not extra work, and no chunk exceeds ``cap``. A
@@ -216,7 +222,7 @@ def run_chunked(
                     if per_row is None:
                         break
                     report.probed[candidate] = per_row
-                    if best is None or per_row < report.probed[best]:
+                    if best is None or per_row < (1 - PROBE_MARGIN) * report.probed[best]:
                         best = candidate
                     elif per_row > PROBE_STOP_RATIO * report.probed[best]:
                         break

@@ -281,10 +281,13 @@ class ImageRepresentation:
         # On another device the table lives there and only the masks travel.
         self._table = table if device.type == "cpu" else torch.as_tensor(table, device=device)
         self._cpu_arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._select: Any = None
         if device.type == "cpu" and self._image_t.dtype != torch.bfloat16:  # numpy has no bf16
             flat = (1 if self._image_t.ndim == 2 else self._image_t.shape[0], -1)
             self._cpu_arrays = (self._image_t.reshape(flat).numpy(),
                                 self.fill.reshape(flat).numpy())
+            if self._cpu_arrays[0].dtype in (np.float32, np.float64):
+                self._select = _compiled_select()
 
     @property
     def names(self) -> list[str]:
@@ -352,8 +355,12 @@ class ImageRepresentation:
         if self._cpu_arrays is not None:
             image, fill = self._cpu_arrays  # ([C or 1], H*W), sharing the tensors' memory
             out = np.empty((n, *image.shape), image.dtype)
-            out[...] = fill
-            np.copyto(out, image, where=keep.take(self._table, axis=1)[:, None])
+            mask = keep.take(self._table, axis=1)  # (n, H*W): the lookup
+            if self._select is not None:
+                self._select(mask, image, fill, out)  # one pass over the output
+            else:
+                out[...] = fill
+                np.copyto(out, image, where=mask[:, None])
             return torch.from_numpy(out).view(n, *self._image_t.shape)
         shape = (n, *self.array.shape[:2])
         if isinstance(self._table, np.ndarray):
@@ -364,3 +371,12 @@ class ImageRepresentation:
         if self._image_t.ndim == 3:
             mask = mask[:, None]  # one mask for every channel
         return torch.where(mask, self._image_t, self.fill)
+
+
+def _compiled_select() -> Any:
+    """The numba kernel of :meth:`ImageRepresentation.apply` on the CPU, or None without numba."""
+    try:
+        from whylens.representations._image_kernels import select_pixels
+    except ImportError:
+        return None
+    return select_pixels
