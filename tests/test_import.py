@@ -63,9 +63,9 @@ def test_import_whylens_loads_only_the_result_type():
         print("whylens.plot" in sys.modules, "torch" in sys.modules)
     """)
     loaded, plot_then = out.splitlines()
-    assert loaded == str(["whylens", "whylens._serialize", "whylens._types", "whylens._views",
-                          "whylens.errors",
-                          "whylens.explanation"])
+    assert loaded == str(["whylens", "whylens._rendering", "whylens._serialize",
+                          "whylens._shap_arrays", "whylens._types", "whylens._views",
+                          "whylens.errors", "whylens.explanation"])
     assert plot_then == "True False"
 
 

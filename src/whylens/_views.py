@@ -1,12 +1,12 @@
-"""The lime-style views and the renderings of a single-instance Explanation.
+"""The lime-style views of a single-instance Explanation.
 
 :class:`ExplanationViews` is a base class of :class:`whylens.Explanation`:
 lime's ``as_list``, ``as_map``, ``local_exp``, ``available_labels``,
 ``intercept``, ``score``, ``local_pred``, ``predict_proba``, ``class_names``,
 ``image``, ``segments`` and ``get_image_and_mask`` (:func:`image_and_mask`),
-and the renderings ``as_html``, ``show_in_notebook``, ``save_to_file``,
-``save_html`` and ``as_pyplot_figure`` (which import :mod:`whylens.render`
-and :mod:`whylens.plot` when called). They act on one instance and raise
+and, from its base :class:`whylens._rendering.RenderingViews`, the renderings
+``as_html``, ``show_in_notebook``, ``save_to_file``, ``save_html`` and
+``as_pyplot_figure``. They act on one instance and raise
 :class:`~whylens.errors.BatchExplanationError` on a batch.
 
 This module imports no representation and no explainer: it is part of the
@@ -15,80 +15,106 @@ result type, which every other part of whylens builds on.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from whylens.errors import (
-    BatchExplanationError,
-    InputError,
-    InputTypeError,
-    MissingDependencyError,
-    NotSupportedError,
-    describe,
-)
+from whylens._rendering import RenderingViews
+from whylens.errors import BatchExplanationError, InputError, NotSupportedError, describe
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from whylens.explanation import Explanation, Features, Surrogate
 
-__all__ = ["ExplanationViews", "check_destination", "image_and_mask", "write_text"]
+__all__ = ["ExplanationViews", "image_and_mask"]
 
 
-def check_destination(argument: str, destination: Any) -> None:
-    """Raise unless ``destination`` is a path (str or os.PathLike) or a text file.
+def image_and_mask(
+    exp: Explanation,
+    label: int,
+    positive_only: bool = True,
+    negative_only: bool = False,
+    hide_rest: bool = False,
+    num_features: int = 5,
+    min_weight: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """lime's ``ImageExplanation.get_image_and_mask`` on a whylens Explanation.
 
-    An int is refused: ``open(3)`` would write into file descriptor 3 (maybe
-    the user's own open file) and close it.
+    Also the method ``exp.get_image_and_mask(label, ...)``; the result equals
+    lime's on the same segments and weights.
+
+    Parameters
+    ----------
+    exp : Explanation
+        A single-instance LIME image explanation.
+    label : int
+        The explained label.
+    positive_only : bool, default=True
+        Only superpixels with weight > max(0, min_weight).
+    negative_only : bool, default=False
+        Only superpixels with weight < 0 and |weight| > min_weight.
+    hide_rest : bool, default=False
+        Black (zeros, float64) outside the shown superpixels.
+    num_features : int, default=5
+        Superpixels shown, in decreasing |weight| order.
+    min_weight : float, default=0.0
+
+    Returns
+    -------
+    image : ndarray of shape (H, W, C) (or (H, W) for a grayscale image
+        unless both signs are drawn)
+        With neither ``positive_only`` nor ``negative_only``, positive
+        superpixels get their green channel, negative ones their red channel,
+        set to the image's maximum (as lime).
+    mask : ndarray of shape (H, W), the segment map's dtype
+        1 on shown superpixels (-1 on negative ones in the signed case).
 
     Raises
     ------
-    InputTypeError
-        Naming ``argument`` and what came.
+    InputError
+        Both ``positive_only`` and ``negative_only``; not an image explanation.
+    BatchExplanationError
+        A batch Explanation.
     """
-    if isinstance(destination, (str, os.PathLike)):
-        if isinstance(destination, str) and not destination.strip():
-            raise InputError(describe(argument, "a file path", destination,
-                                      "Name the file to write, e.g. 'explanation.html'."))
-        return
-    if callable(getattr(destination, "write", None)) and not isinstance(destination, type):
-        return
-    raise InputTypeError(describe(
-        argument, "a file path (str or os.PathLike) or an open text file", destination,
-        "Pass the file's name, e.g. 'explanation.html'; an int is not taken as a file "
-        "descriptor."))
+    exp._single("get_image_and_mask")
+    if exp.features.segments is None or exp.features.data is None:
+        raise InputError(
+            describe("explanation", "a LIME image explanation (with segments)",
+                     got_text=f"a {exp.method!r} explanation")
+        )
+    if positive_only and negative_only:
+        raise InputError(
+            describe("positive_only/negative_only", "at most one of them True",
+                     got_text="both True", fix="Pass neither to draw both signs.")
+        )
+    segments = exp.features.segments[0]
+    image = exp.features.data[0]
+    ranked = exp._ranked(label)  # lime's local_exp[label]; raises for an unexplained label
+    mask = np.zeros(segments.shape, segments.dtype)
+    temp = np.zeros(image.shape) if hide_rest else image.copy()
+    if positive_only or negative_only:
+        if positive_only:
+            chosen = [f for f, w in ranked if w > 0 and w > min_weight][:num_features]
+        else:
+            chosen = [f for f, w in ranked if w < 0 and abs(w) > min_weight][:num_features]
+        shown = np.isin(segments, chosen)
+        temp[shown] = image[shown]
+        mask[shown] = 1
+        return temp, mask
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+        temp = np.repeat(temp[..., None], 3, axis=-1)
+    top = np.max(image)
+    for f, w in ranked[:num_features]:
+        if np.abs(w) < min_weight:
+            continue
+        where = segments == f
+        mask[where] = -1 if w < 0 else 1
+        temp[where] = image[where]
+        temp[where, 0 if w < 0 else 1] = top
+    return temp, mask
 
 
-def write_text(argument: str, destination: Any, text: str) -> None:
-    """Write ``text`` to a path (created or overwritten, UTF-8) or to an open text
-    file, which is left open (only flushed).
-
-    Raises
-    ------
-    InputTypeError
-        ``destination`` is neither (see :func:`check_destination`), or a file
-        opened in binary mode.
-    """
-    check_destination(argument, destination)
-    if isinstance(destination, (str, os.PathLike)):
-        with open(destination, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return
-    try:
-        destination.write(text)
-    except TypeError as exc:  # a binary file
-        raise InputTypeError(describe(
-            argument, "a file opened in text mode", destination,
-            "Open it with open(name, 'w', encoding='utf-8'), or pass its name.")) from exc
-    flush = getattr(destination, "flush", None)
-    if callable(flush):
-        flush()
-
-
-class ExplanationViews:
+class ExplanationViews(RenderingViews):
     """lime's views of an explanation, for :class:`whylens.Explanation` to inherit.
 
     The attributes below are the Explanation's fields these views read.
@@ -321,257 +347,6 @@ class ExplanationViews:
         self._single("segments")
         return None if self.features.segments is None else self.features.segments[0]
 
-    def get_image_and_mask(
-        self,
-        label: int,
-        positive_only: bool = True,
-        negative_only: bool = False,
-        hide_rest: bool = False,
-        num_features: int = 5,
-        min_weight: float = 0.0,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(image, mask)`` of the strongest superpixels, as lime's method.
-
-        See :func:`image_and_mask` for the parameters; the result equals
-        lime's on the same segments and weights.
-
-        Returns
-        -------
-        image : ndarray of shape (H, W, C) or (H, W)
-        mask : ndarray of shape (H, W)
-            1 on shown positive superpixels, -1 on negative ones (when neither
-            ``positive_only`` nor ``negative_only``), 0 elsewhere.
-        """
-        return image_and_mask(self, label, positive_only=positive_only,
-                              negative_only=negative_only, hide_rest=hide_rest,
-                              num_features=num_features, min_weight=min_weight)
-
-    # --------------------------------------------------------------- rendering
-    def as_html(
-        self,
-        labels: Sequence[int] | None = None,
-        predict_proba: bool = True,
-        show_predicted_value: bool = True,
-        **kwargs: Any,
-    ) -> str:
-        """Return a standalone HTML page for this explanation (no JavaScript).
-
-        Parameters are lime's: ``labels`` to show (default: all explained),
-        ``predict_proba`` to show the class probabilities,
-        ``show_predicted_value`` for regression; keyword arguments
-        ``text=True``, ``opacity=True`` (text) and ``show_table=True``,
-        ``show_all=False`` (tabular) as in lime.
-
-        Returns
-        -------
-        str
-        """
-        from whylens.render.html import explanation_html
-
-        return explanation_html(
-            self, labels=labels, predict_proba=predict_proba,
-            show_predicted_value=show_predicted_value, standalone=True, **kwargs,
-        )
-
-    def _repr_html_(self) -> str | None:
-        if self.n_instances != 1:  # a batch (e.g. SHAP over a table): the text repr
-            return None
-        from whylens.render.html import explanation_html
-
-        return explanation_html(self, standalone=False)
-
-    def show_in_notebook(
-        self,
-        labels: Sequence[int] | None = None,
-        predict_proba: bool = True,
-        show_predicted_value: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        """Display the explanation in a Jupyter notebook (lime's signature).
-
-        Shows the HTML fragment of :meth:`_repr_html_` (no JavaScript) through
-        ``IPython.display``. The arguments are those of :meth:`as_html`, e.g.
-        ``text=document`` as seed 000 passes it (any non-empty string, like
-        ``True``, shows the text).
-
-        Parameters
-        ----------
-        labels : sequence of int, optional
-            Labels to chart; default: ``top_labels`` or every explained label.
-        predict_proba : bool, default=True
-        show_predicted_value : bool, default=True
-        **kwargs
-            ``text``, ``opacity``, ``show_table``, ``show_all``.
-
-        Raises
-        ------
-        MissingDependencyError
-            If IPython is not installed (an ``ImportError``, as lime raises);
-            the message names the alternatives that need no notebook.
-        InputError, BatchExplanationError
-            As :meth:`as_html`, checked first.
-        """
-        from whylens.render.html import explanation_html
-
-        fragment = explanation_html(
-            self, labels=labels, predict_proba=predict_proba,
-            show_predicted_value=show_predicted_value, standalone=False, **kwargs,
-        )
-        try:
-            from IPython.display import HTML, display
-        except ImportError as exc:
-            raise MissingDependencyError(
-                describe("show_in_notebook", "IPython (a Jupyter notebook)",
-                         got_text="no IPython installed",
-                         fix="Run it in Jupyter (pip install ipython), or write a page with "
-                             "exp.save_html(path), or take the markup from exp.as_html().")
-            ) from exc
-        display(HTML(fragment))
-
-    def save_to_file(
-        self,
-        file_path: str | os.PathLike[str] | TextIO,
-        labels: Sequence[int] | None = None,
-        predict_proba: bool = True,
-        show_predicted_value: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        """Write :meth:`as_html` to ``file_path`` (lime's signature).
-
-        Parameters
-        ----------
-        file_path : str, os.PathLike or text file object
-            A path (the file is created or overwritten), or an open text file
-            that is written to and left open.
-        labels, predict_proba, show_predicted_value, **kwargs
-            As :meth:`as_html`.
-
-        Raises
-        ------
-        InputTypeError
-            ``file_path`` is neither a path nor a text file (an int is not taken
-            as a file descriptor).
-        InputError, BatchExplanationError
-            As :meth:`as_html`.
-        """
-        check_destination("file_path", file_path)
-        html = self.as_html(labels, predict_proba, show_predicted_value, **kwargs)
-        write_text("file_path", file_path, html)
-
-    def save_html(self, path: str | os.PathLike[str] | TextIO, **kwargs: Any) -> None:
-        """Write a standalone HTML file of this explanation to ``path``.
-
-        Parameters
-        ----------
-        path : str, os.PathLike or text file object
-            A path (created or overwritten), or an open text file, left open.
-        **kwargs
-            As :meth:`save_to_file`.
-
-        Raises
-        ------
-        InputTypeError
-            ``path`` is neither a path nor a text file.
-        """
-        check_destination("path", path)
-        html = self.as_html(**kwargs)
-        write_text("path", path, html)
-
-    def as_pyplot_figure(self, label: int = 1, **kwargs: Any) -> Figure:
-        """Return a matplotlib bar chart of :meth:`as_list` (lime's method).
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from whylens.plot import bar
-
-        return bar(self, label=label, **kwargs)
-
-
-def image_and_mask(
-    exp: Explanation,
-    label: int,
-    positive_only: bool = True,
-    negative_only: bool = False,
-    hide_rest: bool = False,
-    num_features: int = 5,
-    min_weight: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """lime's ``ImageExplanation.get_image_and_mask`` on a whylens Explanation.
-
-    Parameters
-    ----------
-    exp : Explanation
-        A single-instance LIME image explanation.
-    label : int
-        The explained label.
-    positive_only : bool, default=True
-        Only superpixels with weight > max(0, min_weight).
-    negative_only : bool, default=False
-        Only superpixels with weight < 0 and |weight| > min_weight.
-    hide_rest : bool, default=False
-        Black (zeros, float64) outside the shown superpixels.
-    num_features : int, default=5
-        Superpixels shown, in decreasing |weight| order.
-    min_weight : float, default=0.0
-
-    Returns
-    -------
-    image : ndarray of shape (H, W, C) (or (H, W) for a grayscale image
-        unless both signs are drawn)
-        With neither ``positive_only`` nor ``negative_only``, positive
-        superpixels get their green channel, negative ones their red channel,
-        set to the image's maximum (as lime).
-    mask : ndarray of shape (H, W), the segment map's dtype
-        1 on shown superpixels (-1 on negative ones in the signed case).
-
-    Raises
-    ------
-    InputError
-        Both ``positive_only`` and ``negative_only``; not an image explanation.
-    BatchExplanationError
-        A batch Explanation.
-    """
-    if exp.n_instances != 1:
-        raise BatchExplanationError(
-            describe("explanation", "a single-instance Explanation for get_image_and_mask()",
-                     got_text=f"a batch of {exp.n_instances} instances",
-                     fix="Select one first, e.g. exp[0].get_image_and_mask(...).")
-        )
-    if exp.features.segments is None or exp.features.data is None:
-        raise InputError(
-            describe("explanation", "a LIME image explanation (with segments)",
-                     got_text=f"a {exp.method!r} explanation")
-        )
-    if positive_only and negative_only:
-        raise InputError(
-            describe("positive_only/negative_only", "at most one of them True",
-                     got_text="both True", fix="Pass neither to draw both signs.")
-        )
-    segments = exp.features.segments[0]
-    image = exp.features.data[0]
-    ranked = exp._ranked(label)  # lime's local_exp[label]; raises for an unexplained label
-    mask = np.zeros(segments.shape, segments.dtype)
-    temp = np.zeros(image.shape) if hide_rest else image.copy()
-    if positive_only or negative_only:
-        if positive_only:
-            chosen = [f for f, w in ranked if w > 0 and w > min_weight][:num_features]
-        else:
-            chosen = [f for f, w in ranked if w < 0 and abs(w) > min_weight][:num_features]
-        shown = np.isin(segments, chosen)
-        temp[shown] = image[shown]
-        mask[shown] = 1
-        return temp, mask
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=-1)
-        temp = np.repeat(temp[..., None], 3, axis=-1)
-    top = np.max(image)
-    for f, w in ranked[:num_features]:
-        if np.abs(w) < min_weight:
-            continue
-        where = segments == f
-        mask[where] = -1 if w < 0 else 1
-        temp[where] = image[where]
-        temp[where, 0 if w < 0 else 1] = top
-    return temp, mask
+    #: lime's ``get_image_and_mask(label, ...)``: :func:`image_and_mask` with this
+    #: Explanation as ``exp``.
+    get_image_and_mask = image_and_mask
