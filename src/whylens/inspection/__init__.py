@@ -14,12 +14,9 @@ __all__: list[str] = []
 
 # ---- permutation importance, partial dependence, displays (owner: issue 18 part A) ----
 from whylens.inspection._display import PartialDependenceDisplay, PermutationImportanceDisplay
+from whylens.inspection._importance import ImportanceResult, impurity_importance
 from whylens.inspection._partial_dependence import PartialDependenceResult, partial_dependence
-from whylens.inspection._permutation import (
-    ImportanceResult,
-    impurity_importance,
-    permutation_importance,
-)
+from whylens.inspection._permutation import permutation_importance
 from whylens.inspection._results import InspectionResult, SubsamplingWarning
 
 __all__ += [

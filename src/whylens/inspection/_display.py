@@ -16,8 +16,9 @@ import numpy as np
 
 from whylens._validation import check_positive_int
 from whylens.errors import InputError, InputTypeError, describe
+from whylens.inspection._importance import ImportanceResult
 from whylens.inspection._partial_dependence import PartialDependenceResult, partial_dependence
-from whylens.inspection._permutation import ImportanceResult, permutation_importance
+from whylens.inspection._permutation import permutation_importance
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
