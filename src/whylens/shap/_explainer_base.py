@@ -27,7 +27,7 @@ from whylens.shap._maskers import (
     TabularMasker,
     TextMasker,
 )
-from whylens.shap._target import select_target
+from whylens.shap._target import select_target, shap_layout
 
 #: Coalitions per row up to which the rows of a table share one design and model calls.
 SHARED_CALLS_MAX = 1 << 16
@@ -258,9 +258,7 @@ class ShapExplainer:
             (n, n_features) for one explained output, (n, n_features, n_labels)
             otherwise; without the first axis when ``X`` is a single row.
         """
-        exp, single = self._explain(X, target, progress, callback)
-        values = exp.shap_values
-        return values[0] if single else values
+        return shap_layout(*self._explain(X, target, progress, callback))
 
     # --------------------------------------------------------------- internals
     def _entropy(self) -> int:
