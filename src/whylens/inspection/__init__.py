@@ -32,8 +32,9 @@ __all__ += [
 ]
 
 # ---- other global views: append imports and ``__all__ += [...]`` lines below ----
-from whylens.inspection._ale import ALEEffect, ALEResult, accumulated_local_effects  # noqa: E402
+from whylens.inspection._ale import accumulated_local_effects  # noqa: E402
 from whylens.inspection._ale_display import ALEDisplay  # noqa: E402
+from whylens.inspection._ale_result import ALEEffect, ALEResult  # noqa: E402
 from whylens.inspection._global_shap import GlobalShap, global_shap, summary_plot  # noqa: E402
 
 __all__ += [

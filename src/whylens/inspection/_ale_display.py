@@ -15,7 +15,8 @@ import numpy as np
 
 from whylens._validation import check_positive_int
 from whylens.errors import InputError, InputTypeError, describe
-from whylens.inspection._ale import ALEEffect, ALEResult, accumulated_local_effects
+from whylens.inspection._ale import accumulated_local_effects
+from whylens.inspection._ale_result import ALEEffect, ALEResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
