@@ -27,7 +27,8 @@ from typing import Any
 import torch
 from torch import Tensor
 from whylens.errors import InputError, describe
-from whylens.torch._cam_base import BaseCAM, CAMContext
+from whylens.torch._cam_base import BaseCAM
+from whylens.torch._cam_context import CAMContext
 from whylens.torch._cams_perturbation import (
     AblationCAM,
     ChannelPerturbation,

@@ -16,7 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 from whylens.errors import NotSupportedError, describe
-from whylens.torch._cam_base import BaseCAM, CAMContext
+from whylens.torch._cam_base import BaseCAM
+from whylens.torch._cam_context import CAMContext
 from whylens.torch._inputs import weighted_sum
 from whylens.torch._upsample import _conv_offsets, upsample
 
