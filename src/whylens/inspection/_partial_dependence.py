@@ -19,17 +19,29 @@ import numpy as np
 from whylens._convention import check_batch_size, checked_callback, resolve_labels_argument
 from whylens._validation import check_positive_int, check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
+from whylens.inspection._pd_grid import (
+    GridRows,
+    cartesian,
+    center,
+    check_percentiles,
+    deciles_of,
+    frame_schema,
+    grid_values,
+)
+from whylens.inspection._pd_recursion import (
+    recursion_average,
+    recursion_names,
+    recursion_problem,
+)
 from whylens.inspection._results import InspectionResult, SubsamplingWarning
-from whylens.inspection._tables import column_index, cycled_rows
+from whylens.inspection._tables import column_index
 from whylens.models import Model, as_model
-from whylens.models._frames import TableSchema, table_values
+from whylens.models._frames import table_values
 
 __all__ = ["PartialDependenceResult", "partial_dependence"]
 
 _KINDS = ("average", "individual", "both")
 _METHODS = ("auto", "brute", "recursion")
-#: Probabilities of the deciles drawn as a rug under a PD plot.
-DECILES = np.arange(0.1, 1.0, 0.1)
 
 
 @dataclasses.dataclass
@@ -154,45 +166,10 @@ def _categorical_mask(categorical_features: Any, names: list[str]) -> np.ndarray
     return mask
 
 
-def _percentiles(percentiles: Any) -> tuple[float, float]:
-    try:
-        low, high = (float(p) for p in percentiles)
-    except (TypeError, ValueError) as exc:
-        raise InputError(describe("percentiles", "two numbers (low, high) in [0, 1]",
-                                  percentiles)) from exc
-    if not 0.0 <= low < high <= 1.0:
-        raise InputError(describe("percentiles", "0 <= low < high <= 1", percentiles,
-                                  "Pass e.g. percentiles=(0.05, 0.95)."))
-    return low, high
-
-
 def _choice(value: Any, allowed: Sequence[str], argument: str) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise InputError(describe(argument, f"one of {tuple(allowed)}", value))
     return value
-
-
-def _grid(column: np.ndarray, categorical: bool, grid_resolution: int,
-          percentiles: tuple[float, float], name: str) -> np.ndarray:
-    """scikit-learn's grid: the unique values when categorical or fewer than the
-    resolution, else evenly spaced between the percentiles (``mquantiles``)."""
-    from scipy.stats.mstats import mquantiles
-
-    uniques = np.unique(column)
-    if categorical or uniques.size < grid_resolution:
-        return uniques
-    low, high = mquantiles(column, prob=percentiles, axis=0)
-    if np.allclose(low, high):
-        raise InputError(describe(
-            "percentiles", f"percentiles of column {name!r} that differ", percentiles,
-            got_text=f"{percentiles}, which give the same value {low!r}",
-            fix="Widen the percentiles, or mark the column categorical."))
-    return np.linspace(low, high, num=grid_resolution, endpoint=True)
-
-
-def _cartesian(values: list[np.ndarray]) -> np.ndarray:
-    mesh = np.meshgrid(*values, indexing="ij")
-    return np.stack([g.ravel() for g in mesh], axis=1)
 
 
 def _row_count(subsample: Any, n: int) -> int:
@@ -204,99 +181,6 @@ def _row_count(subsample: Any, n: int) -> int:
                                       subsample))
         return max(1, round(float(subsample) * n))
     return min(n, check_positive_int("subsample", subsample))
-
-
-# ----------------------------------------------------------------------------- recursion
-def _recursion_offset(estimator: Any) -> np.ndarray | None:
-    """What the tree recursion leaves out of the model's raw output (the boosting's
-    initial prediction), of shape (n_outputs,); None when it is not a constant."""
-    if hasattr(estimator, "_baseline_prediction"):  # histogram gradient boosting
-        return np.asarray(estimator._baseline_prediction, dtype=np.float64).ravel()
-    if hasattr(estimator, "estimators_") and hasattr(estimator, "_raw_predict_init"):
-        init = getattr(estimator, "init", None)
-        if init is not None and init != "zero":
-            return None  # an init estimator: not a constant offset
-        n_features = int(estimator.n_features_in_)
-        return np.asarray(estimator._raw_predict_init(np.zeros((1, n_features), np.float32)),
-                          dtype=np.float64).ravel()
-    return np.zeros(1)
-
-
-def _recursion_problem(estimator: Any, output: str, kind: str, subsample: Any
-                       ) -> str | None:
-    """Why the recursion cannot give what was asked (None: it can)."""
-    if not hasattr(estimator, "_compute_partial_dependence_recursion") or isinstance(
-            estimator, Model):
-        return ("it needs a scikit-learn decision tree, random forest or (histogram) gradient "
-                f"boosting, got {type(estimator).__name__}")
-    if kind != "average":
-        return "it gives the average only (ICE curves need brute force)"
-    if subsample is not None:
-        return "it averages over the training data, so subsample= has no meaning there"
-    from sklearn.base import is_classifier
-
-    if is_classifier(estimator) and output != "decision":
-        return ("for a classifier it gives decision-function values: pass output='decision' "
-                "(probabilities need brute force)")
-    if not is_classifier(estimator) and output not in ("auto", "predict"):
-        return f"for a regressor it gives predictions, not output={output!r}"
-    loss = getattr(estimator, "loss", None)
-    if not is_classifier(estimator) and hasattr(estimator, "_baseline_prediction") and \
-            loss not in ("squared_error", "absolute_error", "quantile"):
-        return f"the regressor's loss={loss!r} predicts through a link function"
-    if getattr(estimator, "_fitted_with_sw", False):
-        return "the model was fitted with sample weights"
-    if _recursion_offset(estimator) is None:
-        return "the boosting has an init estimator (not a constant start)"
-    return None
-
-
-def _recursion(estimator: Any, grid: np.ndarray, cols: tuple[int, ...]) -> np.ndarray:
-    """PD of the grid points by the trees' weighted traversal, (n_outputs, n_points)."""
-    with warnings.catch_warnings():
-        # scikit-learn warns for init="zero", a constant start the offset accounts for
-        warnings.filterwarnings("ignore", message="Using recursion method with a non-constant")
-        out = np.asarray(estimator._compute_partial_dependence_recursion(
-            grid, np.asarray(cols, dtype=np.intp)), dtype=np.float64)
-    out = out.reshape(-1, grid.shape[0])
-    return out + _recursion_offset(estimator)[:, None]
-
-
-# ----------------------------------------------------------------------------- brute force
-class _GridRows:
-    """Rows of every feature set and grid point, point-major: row ``off + p * m + i`` is row
-    i of ``X`` with the set's columns at grid point p."""
-
-    def __init__(self, values: np.ndarray, schema: TableSchema | None,
-                 grids: list[np.ndarray], cols: list[tuple[int, ...]]) -> None:
-        self.values, self.schema, self.grids, self.cols = values, schema, grids, cols
-        self.m = values.shape[0]
-        sizes = [g.shape[0] * self.m for g in grids]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.total = int(self.offsets[-1])
-
-    def __call__(self, start: int, stop: int) -> Any:
-        # row i of a set is (global - offset) % m, and every offset is a multiple of m
-        chunk = cycled_rows(self.values, start, stop)
-        for s, (grid, cols) in enumerate(zip(self.grids, self.cols, strict=True)):
-            lo, hi = max(start, self.offsets[s]), min(stop, self.offsets[s + 1])
-            if lo >= hi:
-                continue
-            points = (np.arange(lo, hi) - self.offsets[s]) // self.m
-            chunk[lo - start:hi - start, list(cols)] = grid[points]
-        return chunk if self.schema is None else self.schema.to_frame(chunk)
-
-
-def _frame_schema(schema: TableSchema, sets: list[tuple[int, ...]],
-                  categorical: np.ndarray) -> TableSchema:
-    """The DataFrame's schema with the non-categorical grid columns as float64 (a grid
-    value between two integers reaches the model as it is, not rounded)."""
-    dtypes = list(schema.dtypes)
-    for cols in sets:
-        for j in cols:
-            if not categorical[j] and dtypes[j].kind in "biu":
-                dtypes[j] = np.dtype(np.float64)
-    return TableSchema(columns=schema.columns, dtypes=dtypes)
 
 
 # ----------------------------------------------------------------------------- public
@@ -414,7 +298,7 @@ def partial_dependence(
         raise InputError(describe("grid_resolution", "an integer >= 2 (grid points per "
                                   "column)", grid_resolution))
     grid_resolution = int(grid_resolution)
-    percentiles = _percentiles(percentiles)
+    percentiles = check_percentiles(percentiles)
     batch_size = check_batch_size(batch_size)
     callback = checked_callback(callback)
     if not isinstance(centered, (bool, np.bool_)):
@@ -438,7 +322,7 @@ def partial_dependence(
 
     estimator = model
     _check_output(estimator, output)
-    problem = _recursion_problem(estimator, output, kind, subsample)
+    problem = recursion_problem(estimator, output, kind, subsample)
     if method == "recursion" and problem is not None:
         raise InputError(describe("method", "a method that applies to this model and request",
                                   "recursion", f"The recursion does not apply: {problem}. "
@@ -446,19 +330,20 @@ def partial_dependence(
     used = "recursion" if method == "recursion" or (method == "auto" and problem is None) \
         else "brute"
 
-    grids_1d = [[_grid(values[:, j], bool(categorical[j]), grid_resolution, percentiles,
+    grids_1d = [[grid_values(values[:, j], bool(categorical[j]), grid_resolution, percentiles,
                        names[j]) for j in cols] for cols in sets]
-    grids = [_cartesian(g) for g in grids_1d]
+    grids = [cartesian(g) for g in grids_1d]
     shapes = [tuple(v.shape[0] for v in g) for g in grids_1d]
-    deciles = _deciles(values, sets)
+    deciles = deciles_of(values, sets)
 
     rng = check_random_state(random_state)
     sample_indices = None
     if used == "recursion":
         wrapped = None
-        per_set = [_recursion(estimator, g, cols) for g, cols in zip(grids, sets, strict=True)]
+        per_set = [recursion_average(estimator, g, cols)
+                   for g, cols in zip(grids, sets, strict=True)]
         k = per_set[0].shape[0]
-        output_names = _recursion_names(estimator, k)
+        output_names = recursion_names(estimator, k)
         out_kind = "decision" if output == "decision" else "prediction"
         n_evals = 0
         m = None  # the recursion averages over the training data
@@ -471,7 +356,7 @@ def partial_dependence(
                           f"(subsample={subsample!r}); result.sample_indices says which.",
                           SubsamplingWarning, stacklevel=2)
         rows = values if sample_indices is None else values[sample_indices]
-        build = _GridRows(rows, None if schema is None else _frame_schema(
+        build = GridRows(rows, None if schema is None else frame_schema(
             schema, sets, categorical), grids, sets)
         k, output_names = _outputs(wrapped, build)
         out_kind = wrapped.output
@@ -498,8 +383,8 @@ def partial_dependence(
         if kind in ("average", "both"):
             average = [c.mean(axis=1) for c in ice]
     if centered:
-        average = None if average is None else [_center(a, 1) for a in average]
-        individual = None if individual is None else [_center(c, 2) for c in individual]
+        average = None if average is None else [center(a, 1) for a in average]
+        individual = None if individual is None else [center(c, 2) for c in individual]
     return PartialDependenceResult(
         features=sets, feature_names=names, grid_values=grids_1d, average=average,
         individual=individual, targets=[int(t) for t in chosen], target_names=target_names,
@@ -511,12 +396,6 @@ def partial_dependence(
                 "method": method, "output": output, "batch_size": batch_size,
                 "n_rows_used": m},
         n_evals=int(n_evals))
-
-
-def _center(curves: np.ndarray, lead: int) -> np.ndarray:
-    """``curves`` minus their value at the first grid point (after ``lead`` axes)."""
-    first = curves[(slice(None),) * lead + (0,) * (curves.ndim - lead)]
-    return curves - first.reshape(first.shape + (1,) * (curves.ndim - lead))
 
 
 def _check_output(estimator: Any, output: str) -> None:
@@ -531,15 +410,7 @@ def _check_output(estimator: Any, output: str) -> None:
             f"{'probabilities' if output == 'probability' else 'decision scores'}."))
 
 
-def _recursion_names(estimator: Any, k: int) -> list[str] | None:
-    classes = getattr(estimator, "classes_", None)
-    if classes is None:
-        return None
-    classes = [str(c) for c in classes]
-    return classes if len(classes) == k else classes[-k:]
-
-
-def _outputs(wrapped: Model, build: _GridRows) -> tuple[int, list[str] | None]:
+def _outputs(wrapped: Model, build: GridRows) -> tuple[int, list[str] | None]:
     """The number of outputs and their names (from the model, or one row's output)."""
     names = wrapped.output_names
     if names is not None:
@@ -553,9 +424,3 @@ def _targets(target: Any, k: int, names: list[str] | None) -> np.ndarray:
     return resolve_labels_argument(target, k, output_names=names, argument="target")
 
 
-def _deciles(values: np.ndarray, sets: list[tuple[int, ...]]) -> dict[int, np.ndarray]:
-    from scipy.stats.mstats import mquantiles
-
-    columns = sorted({j for cols in sets for j in cols})
-    return {j: np.asarray(mquantiles(values[:, j], prob=DECILES), dtype=np.float64)
-            for j in columns}
