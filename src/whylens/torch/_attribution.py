@@ -1,4 +1,10 @@
-"""The base of the gradient attributions and the one runner they share.
+"""The base of the gradient attributions: :class:`GradientAttribution`.
+
+The base checks the call, holds the model's lock, runs the first forward
+and builds the :class:`~whylens.Explanation`; the model access of a call is
+the runner :class:`whylens.torch._runner._Run`, the argument checks are in
+:mod:`whylens.torch._attribution_args`, and captum's ``attribute`` is
+:mod:`whylens.torch._attribution_peer`.
 
 Every method is built as ``Method(model)`` (input attributions) or
 ``Method(model, layer)`` (attributions of a layer's activations) and called as
@@ -57,20 +63,18 @@ depend on the chunking.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 import torch
 from torch import Tensor
-from whylens._convention import check_batch_size, resolve_labels_argument, resolve_target
 from whylens._validation import check_positive_int
-from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
+from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.models import DEFAULT_MEMORY_BUDGET
 from whylens.models._torch import _module_float_dtype
+from whylens.torch._attribution_args import batch_size_argument, explained_labels
+from whylens.torch._attribution_peer import CaptumCalls
 from whylens.torch._hooks import (
     check_module_and_layer,
     check_same_device,
@@ -78,37 +82,10 @@ from whylens.torch._hooks import (
     restore_state,
     snapshot_state,
 )
-from whylens.torch._inputs import as_input, check_finite, to_channels_last
+from whylens.torch._inputs import as_input, to_channels_last
 from whylens.torch._runner import _Progress, _Run
 
 __all__ = ["GradientAttribution"]
-
-
-# ---------------------------------------------------------------------- arguments
-def _batch_size_argument(batch_size: Any, internal_batch_size: Any) -> int | None:
-    """``batch_size``, or captum's name for it, ``internal_batch_size``."""
-    size = check_batch_size(batch_size)
-    alias = check_batch_size(internal_batch_size, "internal_batch_size")
-    if alias is None:
-        return size
-    if size is not None and size != alias:
-        raise InputError(describe(
-            "internal_batch_size", f"None or batch_size ({size}): it is captum's name for "
-            "batch_size", alias, "Pass one of batch_size= and internal_batch_size=."))
-    return alias
-
-
-def _explained_labels(target: Any, labels: Any, output: Tensor) -> np.ndarray:
-    """The labels of each row, (n, n_labels), from ``target=`` or ``labels=``."""
-    if labels is None:
-        return resolve_target(target, output)
-    if target is not None:
-        raise InputError(describe(
-            "labels", "None when target= is given", labels,
-            "Pass target= (one output, or one per row) or labels= (several outputs "
-            "for every row), not both."))
-    chosen = resolve_labels_argument(labels, int(output.shape[1]))
-    return np.broadcast_to(chosen, (int(output.shape[0]), len(chosen))).copy()
 
 
 def _layer_variant(method: GradientAttribution) -> str:
@@ -124,6 +101,7 @@ def _layer_variant(method: GradientAttribution) -> str:
 
 
 def _float_input(x: Tensor, method: GradientAttribution) -> Tensor:
+    """``x``, checked to be floating point (integer ids go to a layer variant)."""
     if not x.is_floating_point():
         variant = _layer_variant(method)
         own = type(method).__name__
@@ -137,65 +115,8 @@ def _float_input(x: Tensor, method: GradientAttribution) -> Tensor:
     return x
 
 
-def _baseline_rows(baselines: Any, x: Tensor, argument: str = "baselines",
-                   per_instance: bool = True) -> Tensor:
-    """Baselines as a tensor of shape (k, *x.shape[1:]) on x's device and dtype.
-
-    ``None``: one row of zeros. A scalar fills a row. A tensor of shape
-    ``x.shape[1:]`` is one row; ``(k, *x.shape[1:])`` are k rows. With
-    ``per_instance`` k must be 1 or ``len(x)``.
-
-    Raises
-    ------
-    InputTypeError, InputError
-        Another type, or another shape.
-    """
-    if baselines is None:
-        return torch.zeros_like(x[:1])
-    if isinstance(baselines, (int, float)) and not isinstance(baselines, bool):
-        baselines = torch.full_like(x[:1], baselines)
-    if isinstance(baselines, np.ndarray):
-        baselines = torch.from_numpy(np.ascontiguousarray(baselines))
-    if not isinstance(baselines, Tensor):
-        raise InputTypeError(
-            describe(argument, "None, a number or a tensor shaped like x's rows", baselines)
-        )
-    b = baselines.to(device=x.device, dtype=x.dtype)
-    if tuple(b.shape) == tuple(x.shape[1:]):
-        b = b[None]
-    n = int(x.shape[0])
-    ok = b.ndim == x.ndim and tuple(b.shape[1:]) == tuple(x.shape[1:]) and b.shape[0] >= 1
-    if per_instance:
-        ok = ok and b.shape[0] in (1, n)
-    if not ok:
-        rows = f"1 or {n}" if per_instance else "k >= 1"
-        raise InputError(
-            describe(argument, f"a tensor of shape ({rows}, {', '.join(map(str, x.shape[1:]))})"
-                     " or one row", got_text=f"shape {tuple(baselines.shape)}",
-                     fix="Give one reference row for all, or one per instance.")
-        )
-    if b.is_floating_point():
-        check_finite(argument, b, "Give finite reference rows (zeros, a blurred input, "
-                                  "training rows).")
-    return b
-
-
-def _pair_index(b: Tensor, n: int) -> Tensor:
-    """The baseline row of each of the n instances (one row shared, or one each)."""
-    return torch.arange(n, device=b.device) if b.shape[0] == n else torch.zeros(
-        n, dtype=torch.int64, device=b.device)
-
-
-def _check_float(name: str, value: Any, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise InputTypeError(describe(name, f"a number >= {minimum}", value))
-    if not value >= minimum:
-        raise InputError(describe(name, f"a number >= {minimum}", value))
-    return float(value)
-
-
 # ---------------------------------------------------------------------- the base
-class GradientAttribution:
+class GradientAttribution(CaptumCalls):
     """Base of every gradient attribution (one override point: :meth:`_attribute`).
 
     Parameters
@@ -237,7 +158,7 @@ class GradientAttribution:
                 f"For input attributions use {type(self).__name__.removeprefix('Layer')}."))
         self.layer = check_module_and_layer(model, layer)
         self.model = model
-        self.batch_size = _batch_size_argument(batch_size, internal_batch_size)
+        self.batch_size = batch_size_argument(batch_size, internal_batch_size)
         self.memory_budget = check_positive_int("memory_budget", memory_budget)
         # rows per chunk found by the memory probe, per input row shape (probe once)
         self._chunk_cache: dict[tuple[Any, ...], int] = {}
@@ -346,148 +267,26 @@ class GradientAttribution:
                 report.close()
                 restore_state(state)
         return run, result
-
-    # ------------------------------------------------------------------ captum's call
-    #: captum's order of ``attribute``'s arguments after ``inputs`` for this method.
-    _captum_positional: tuple[str, ...] = ("target", "additional_forward_args")
-    #: Options of the method that a captum call may set for that call
-    #: (``n_steps``, ``method``, ``abs``, ``n_samples``, ``stdevs``...).
-    _captum_options: tuple[str, ...] = ()
-    #: Whether ``return_convergence_delta`` is accepted (methods with a reference).
-    _captum_delta = False
-
-    def _reconfigure(self) -> None:
-        """Rebuild what depends on the options after :meth:`_replaced` set them."""
-
-    def _replaced(self, options: dict[str, Any]) -> GradientAttribution:
-        """A shallow copy of this method with some options set (one captum call's)."""
-        if not options:
-            return self
-        clone = copy.copy(self)
-        clone._chunk_cache = self._chunk_cache  # the memory probe's answer still holds
-        for name, value in options.items():
-            setattr(clone, name, value)
-        clone._reconfigure()
-        return clone
-
-    def attribute(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        """captum's call: attributions as tensors, shaped and typed as captum returns them.
-
-        Accepts captum's arguments of the same method, by keyword or in
-        captum's positional order: ``target``, ``baselines`` (methods with a
-        reference), ``additional_forward_args``, ``internal_batch_size``,
-        ``return_convergence_delta`` and the method's options (``n_steps``
-        and ``method`` for Integrated Gradients, ``abs`` for Saliency,
-        ``n_samples`` and ``stdevs`` for GradientShap), which hold for this
-        call only. ``inputs`` (and ``baselines``) may be a tensor or a tuple of
-        one tensor, as captum's. The values equal captum's, except
-        ``method="riemann_trapezoid"``, whose weights sum to 1 here and to
-        ``1 - 1 / n_steps`` in captum (see :func:`path_weights`).
-
-        Parameters
-        ----------
-        inputs : Tensor of shape (n, ...) or a 1-tuple of it
-        *args, **kwargs
-            captum's arguments (above).
+    def _delta(self, run: _Run, result: dict[str, Any],
+               device: Any = None) -> Tensor | None:
+        """The completeness gap ``sum(values) - (f(x) - f(reference))`` per row and label.
 
         Returns
         -------
-        Tensor of shape (n, *inputs.shape[1:]) (layer methods: the layer's
-        output shape), in the input's dtype and on its device; a 1-tuple of it
-        when ``inputs`` was a tuple; with ``return_convergence_delta=True``,
-        ``(attributions, delta)``, ``delta`` of shape (n,): the completeness
-        gap ``sum(attributions) - (f(x) - f(baseline))`` per instance (for
-        GradientShap the gap of the expected value; captum reports one per
-        sample).
-
-        Raises
-        ------
-        InputError
-            An argument this method does not take, or any error of the call.
-        NotSupportedError
-            Several input tensors, ``attribute_to_layer_input=True``,
-            ``return_convergence_delta`` on a method without a reference.
-
-        Examples
-        --------
-        >>> ig = IntegratedGradients(model)                                # doctest: +SKIP
-        >>> attr, delta = ig.attribute(x, baselines=x * 0, target=0,
-        ...                            return_convergence_delta=True)       # doctest: +SKIP
+        Tensor of float64, shape (n, n_labels), or None
+            On ``device`` (default: the values'); None for a method without a
+            reference (no ``base_values``).
         """
-        from whylens.torch._peer import (
-            captum_arguments,
-            captum_inputs,
-            check_captum_flag,
-            rows_of,
-            run_with_args,
-            unwrap_baselines,
-        )
-
-        opts = captum_arguments(type(self).__name__, args, kwargs, self._captum_positional,
-                                sorted(self._captum_accepted()))
-        x, as_tuple = captum_inputs(inputs)
-        target = opts.pop("target", None)
-        baselines = unwrap_baselines(opts.pop("baselines", None))
-        extra = opts.pop("additional_forward_args", None)
-        want_delta = bool(opts.pop("return_convergence_delta", False))
-        if want_delta and not self._captum_delta:
-            raise NotSupportedError(describe(
-                "return_convergence_delta", f"False for {type(self).__name__} (only methods "
-                "with a reference, IntegratedGradients, DeepLift, GradientShap and their "
-                "layer variants, report a completeness gap)", True))
-        check_captum_flag("attribute_to_layer_input", opts.pop("attribute_to_layer_input", False),
-                          False)
-        check_captum_flag("custom_attribution_func", opts.pop("custom_attribution_func", None),
-                          None)
-        size = opts.pop("internal_batch_size", None)
-        method = self._replaced(self._call_options(opts))
-        if size is not None:
-            method = method._replaced({"batch_size": _batch_size_argument(None, size)})
-        dtype = x.dtype if isinstance(x, Tensor) else None
-        x = as_input(x)
-        if isinstance(target, Tensor) and target.ndim == 0:
-            target = int(target)
-
-        n = int(x.shape[0])
-
-        def call(rows: slice) -> tuple[Tensor, Tensor | None]:
-            run, result = method._compute(x[rows], rows_of(target, rows, n),
-                                          rows_of(baselines, rows, n), None, False, None)
-            values = result["values"][:, 0]
-            return values, (method._delta(run, result) if want_delta else None)
-
-        values, delta = run_with_args(self.model, n, extra, call)
-        out_dtype = dtype if dtype is not None and dtype.is_floating_point else values.dtype
-        values = values.detach().to(device=x.device, dtype=out_dtype)
-        attr: Any = (values,) if as_tuple else values
-        if want_delta and delta is not None:
-            return attr, delta.to(device=x.device, dtype=out_dtype)
-        return attr
-
-    def _captum_accepted(self) -> set[str]:
-        """Every keyword this method's ``attribute`` takes."""
-        accepted = {"target", "additional_forward_args", "internal_batch_size",
-                    *self._captum_options, *self._captum_positional}
-        if self._captum_delta:
-            accepted |= {"baselines", "return_convergence_delta"}
-        if self.is_layer_method:
-            accepted.add("attribute_to_layer_input")
-        return accepted
-
-    def _call_options(self, opts: dict[str, Any]) -> dict[str, Any]:
-        """One captum call's options as attribute values (checked as the constructor does)."""
-        return dict(opts)
-
-    def _delta(self, run: _Run, result: dict[str, Any]) -> Tensor | None:
-        """The completeness gap of each row (its first label), or None without a reference."""
         base = result.get("base_values")
         if base is None:
             return None
-        values = result["values"].detach().to(torch.float64)
-        out = run.output.detach().to(values.device, torch.float64)
-        labels = run.labels.to(values.device)
-        gap = out.gather(1, labels) - base.detach().to(values.device, torch.float64)
-        return (values.flatten(2).sum(dim=2) - gap)[:, 0]
+        values = result["values"].detach()
+        device = values.device if device is None else device
+        values = values.to(device, torch.float64)
+        out = run.output.detach().to(device, torch.float64)
+        labels = run.labels.to(device)
+        gap = out.gather(1, labels) - base.detach().to(device, torch.float64)
+        return values.flatten(2).sum(dim=2) - gap
 
     def _first_forward(self, run: _Run, target: Any, labels: Any, baselines: Any) -> None:
         """The outputs at x (and at the references), and the labels they give."""
@@ -515,7 +314,7 @@ class GradientAttribution:
         run.output = out[:n].detach()
         if refs is not None:
             run.refs, run.ref_output = refs, out[n:]
-        run.labels = torch.as_tensor(_explained_labels(target, labels, run.output),
+        run.labels = torch.as_tensor(explained_labels(target, labels, run.output),
                                      device=run.x.device)
         if leaf is not None:
             run.x_grads = run._label_grads(out, leaf, None)
@@ -526,12 +325,9 @@ class GradientAttribution:
         out = run.output.detach().to("cpu", torch.float64)
         labels = run.labels.to("cpu")
         base = result.get("base_values")
-        delta = None
-        if base is not None:
-            base = base.detach().to("cpu", torch.float64)
-            gap = out.gather(1, labels) - base
-            delta = (values.flatten(2).sum(dim=2) - gap).numpy()
-            base = base.numpy()
+        gap = self._delta(run, result, "cpu")
+        delta = None if gap is None else gap.numpy()
+        base = None if base is None else base.detach().to("cpu", torch.float64).numpy()
         kind = {2: "tabular", 3: "sequence", 4: "image"}.get(x.ndim, "tensor")
         if self.layer is not None:
             kind = "layer"

@@ -10,11 +10,8 @@ import torch
 from torch import Tensor
 from whylens.errors import InputError, describe
 from whylens.models import DEFAULT_MEMORY_BUDGET
-from whylens.torch._attribution import (
-    GradientAttribution,
-    _baseline_rows,
-    _pair_index,
-)
+from whylens.torch._attribution import GradientAttribution
+from whylens.torch._attribution_args import baseline_rows, pair_index
 from whylens.torch._inputs import as_input
 from whylens.torch._rules import SOFTMAX_RULES, DeepLiftMode
 from whylens.torch._runner import _Run
@@ -127,8 +124,8 @@ class DeepLift(GradientAttribution):
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         x = run.x
         n = int(x.shape[0])
-        b = _baseline_rows(baselines, x)
-        rows_j = _pair_index(b, n)
+        b = baseline_rows(baselines, x)
+        rows_j = pair_index(b, n)
         rows_i = torch.arange(n, device=x.device)
         weights = torch.ones(n, dtype=torch.float64)
         values, f_b = self._pair_values(run, b, rows_i, rows_j, weights)
@@ -187,7 +184,7 @@ class DeepShap(DeepLift):
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         x = run.x
         n = int(x.shape[0])
-        b = _baseline_rows(self.background if baselines is None else baselines, x,
+        b = baseline_rows(self.background if baselines is None else baselines, x,
                            argument="background" if baselines is None else "baselines",
                            per_instance=False)
         k = int(b.shape[0])

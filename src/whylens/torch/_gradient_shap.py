@@ -10,11 +10,8 @@ import torch
 from torch import Tensor
 from whylens._validation import check_positive_int, check_random_state, random_state_param
 from whylens.models import DEFAULT_MEMORY_BUDGET
-from whylens.torch._attribution import (
-    GradientAttribution,
-    _baseline_rows,
-    _check_float,
-)
+from whylens.torch._attribution import GradientAttribution
+from whylens.torch._attribution_args import baseline_rows, check_float
 from whylens.torch._runner import _Run, path_sums
 
 __all__ = ["GradientShap", "LayerGradientShap"]
@@ -65,7 +62,7 @@ class GradientShap(GradientAttribution):
 
     def _configure(self, n_samples: int, stdevs: float, random_state: Any) -> None:
         self.n_samples = check_positive_int("n_samples", n_samples)
-        self.stdevs = _check_float("stdevs", stdevs)
+        self.stdevs = check_float("stdevs", stdevs)
         check_random_state(random_state)
         self.random_state = random_state
 
@@ -109,7 +106,7 @@ class GradientShap(GradientAttribution):
         return attr.div_(s)
 
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
-        b = _baseline_rows(baselines, run.x, per_instance=False)
+        b = baseline_rows(baselines, run.x, per_instance=False)
         values = self._sample_paths(run, b, run.x)
         base = run.forward(b).mean(dim=0)[run.labels]
         return {"values": values, "base_values": base}
@@ -153,7 +150,7 @@ class LayerGradientShap(GradientShap):
         self._configure(n_samples, stdevs, random_state)
 
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
-        b = _baseline_rows(baselines, run.x, per_instance=False)
+        b = baseline_rows(baselines, run.x, per_instance=False)
         a_b, f_b = run.layer_activations(b)
         values = self._sample_paths(run, a_b, run.layer_x, inputs=run.x)
         return {"values": values, "base_values": f_b.mean(dim=0)[run.labels]}

@@ -1,9 +1,10 @@
 """The gradient attributions by name: ``GRADIENT_METHODS`` and :func:`attribution`.
 
-The methods live one family per module (captum's layout): the base and its
-runner in :mod:`~whylens.torch._attribution`, then ``_saliency``,
-``_integrated_gradients``, ``_gradient_shap``, ``_noise_tunnel`` and
-``_deeplift``.
+The methods live one family per module (captum's layout): the base in
+:mod:`~whylens.torch._attribution` (its runner in ``_runner``, its argument
+checks in ``_attribution_args``, captum's call in ``_attribution_peer``),
+then ``_saliency``, ``_integrated_gradients``, ``_gradient_shap``,
+``_noise_tunnel`` and ``_deeplift``.
 """
 
 from __future__ import annotations

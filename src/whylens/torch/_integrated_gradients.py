@@ -11,11 +11,8 @@ from torch import Tensor
 from whylens._validation import check_positive_int
 from whylens.errors import InputError, describe
 from whylens.models import DEFAULT_MEMORY_BUDGET
-from whylens.torch._attribution import (
-    GradientAttribution,
-    _baseline_rows,
-    _pair_index,
-)
+from whylens.torch._attribution import GradientAttribution
+from whylens.torch._attribution_args import baseline_rows, pair_index
 from whylens.torch._runner import _Run, path_sums
 
 __all__ = ["INTEGRATION_METHODS", "IntegratedGradients", "LayerIntegratedGradients",
@@ -159,20 +156,20 @@ class IntegratedGradients(GradientAttribution):
         return attr.mul_(diffs[:, None])
 
     def _references(self, baselines: Any, x: Tensor) -> Tensor:
-        return _baseline_rows(baselines, x)
+        return baseline_rows(baselines, x)
 
     def _attribute(self, run: _Run, baselines: Any) -> dict[str, Any]:
         x = run.x
         n = int(x.shape[0])
         if run.refs is None:  # inside a NoiseTunnel
-            b = _baseline_rows(baselines, x)
+            b = baseline_rows(baselines, x)
             f_b = None
         else:
             b, f_b = run.refs, run.ref_output
         values = self._ig_path(run, b, x)
         if f_b is None:
             f_b = run.forward(b)
-        return {"values": values, "base_values": f_b[_pair_index(b, n)].gather(1, run.labels)}
+        return {"values": values, "base_values": f_b[pair_index(b, n)].gather(1, run.labels)}
 
 
 class LayerIntegratedGradients(IntegratedGradients):
@@ -219,9 +216,9 @@ class LayerIntegratedGradients(IntegratedGradients):
         x = run.x
         n = int(x.shape[0])
         if run.refs is None:  # inside a NoiseTunnel
-            b = _baseline_rows(baselines, x)
+            b = baseline_rows(baselines, x)
             a_b, f_b = run.layer_activations(b)
         else:
             b, a_b, f_b = run.refs, run.layer_refs, run.ref_output
         values = self._ig_path(run, a_b, run.layer_x, inputs=x)
-        return {"values": values, "base_values": f_b[_pair_index(b, n)].gather(1, run.labels)}
+        return {"values": values, "base_values": f_b[pair_index(b, n)].gather(1, run.labels)}

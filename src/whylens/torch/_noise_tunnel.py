@@ -9,7 +9,8 @@ from torch import Tensor
 from whylens._validation import check_positive_int, check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.models import DEFAULT_MEMORY_BUDGET
-from whylens.torch._attribution import GradientAttribution, _baseline_rows, _check_float
+from whylens.torch._attribution import GradientAttribution
+from whylens.torch._attribution_args import baseline_rows, check_float
 from whylens.torch._runner import _Run
 from whylens.torch._saliency import Saliency
 
@@ -60,7 +61,7 @@ class NoiseTunnel(GradientAttribution):
         self.inner = method
         self.nt_type = nt_type
         self.nt_samples = check_positive_int("nt_samples", nt_samples)
-        self.stdevs = _check_float("stdevs", stdevs)
+        self.stdevs = check_float("stdevs", stdevs)
         check_random_state(random_state)
         self.random_state = random_state
 
@@ -95,7 +96,7 @@ class NoiseTunnel(GradientAttribution):
         if self.nt_type not in self.NT_TYPES:
             raise InputError(describe("nt_type", f"one of {list(self.NT_TYPES)}", self.nt_type))
         self.nt_samples = check_positive_int("nt_samples", self.nt_samples)
-        self.stdevs = _check_float("stdevs", self.stdevs)
+        self.stdevs = check_float("stdevs", self.stdevs)
 
     def _params(self) -> dict[str, Any]:
         return {"inner": self.inner.name, **self.inner._params(), "nt_type": self.nt_type,
@@ -127,7 +128,7 @@ class NoiseTunnel(GradientAttribution):
             )
         n, s = int(x.shape[0]), self.nt_samples
         seed = int(check_random_state(self.random_state).integers(0, 2**62))
-        b = None if baselines is None else _baseline_rows(baselines, x)
+        b = None if baselines is None else baseline_rows(baselines, x)
         # Noisy inputs are made and attributed a group at a time (as many rows
         # as a chunk), and only the running sums are kept: memory does not grow
         # with nt_samples.
