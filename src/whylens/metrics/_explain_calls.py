@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from whylens.errors import InputError, InputTypeError, ModelOutputError, describe
-from whylens.metrics._inputs import as_array
+from whylens.metrics._baselines import as_array
 
 __all__ = ["attribution_rows", "check_explain"]
 

@@ -9,12 +9,13 @@ all channels of a pixel are one feature); removing the features where a
 mask row is 0 replaces those elements with the baseline:
 ``where(keep[fmap], x_i, b_i)``, built for a whole chunk of mask rows with one
 fancy index (no Python loop per row, except for text, where the strings are
-joined per row).
+joined per row). The removal itself is in :mod:`whylens.metrics._removers`,
+the baselines in :mod:`whylens.metrics._baselines`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,19 +24,11 @@ import numpy as np
 from whylens._convention import check_batch_size, checked_callback, resolve_target
 from whylens._validation import check_positive_int, check_random_state
 from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
+from whylens.metrics._baselines import as_array, image_baseline, table_baseline
+from whylens.metrics._removers import NumericRemover, TextRemover
 from whylens.models import Model, as_model
 
-__all__ = ["Task", "as_array", "resolve", "run_masks", "wrap_model"]
-
-_TABLE_BASELINES = ("mean", "median", "sample", "zero")
-_IMAGE_BASELINES = ("blur", "mean", "zero")
-
-
-def as_array(value: Any) -> Any:
-    """A torch tensor as a numpy array (other values unchanged)."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().numpy()
-    return value
+__all__ = ["Task", "check_not_supported_shift", "resolve", "run_masks", "wrap_model"]
 
 
 def wrap_model(model: Any, batch_size: Any) -> Model:
@@ -44,100 +37,6 @@ def wrap_model(model: Any, batch_size: Any) -> Model:
     if isinstance(model, Model):
         return model if size is None else as_model(model, chunk_size=size)
     return as_model(model, chunk_size=size)
-
-
-# ---------------------------------------------------------------------- removers
-class _NumericRemover:
-    """Removal for numeric inputs: ``where(keep[fmap], x, baseline)``.
-
-    ``baseline`` has shape (n, k, *S) (per instance) or (k, *S) (shared); with
-    k > 1 every mask row gives k model rows whose outputs are averaged.
-    """
-
-    def __init__(self, x: np.ndarray, fmap: np.ndarray, per_instance_map: bool,
-                 baseline: np.ndarray, per_instance_baseline: bool,
-                 to_model: Callable[[np.ndarray], Any] | None) -> None:
-        self.x = x
-        self.fmap = fmap
-        self.per_instance_map = per_instance_map
-        # in the inputs' dtype, so that the removal writes what the model reads
-        self.baseline = baseline.astype(x.dtype, copy=False)
-        self.per_instance_baseline = per_instance_baseline
-        self.k = int(baseline.shape[1] if per_instance_baseline else baseline.shape[0])
-        self.to_model = to_model
-        self.numeric = True
-
-    def _elements(self, instances: np.ndarray, keep: np.ndarray) -> np.ndarray:
-        if self.per_instance_map:
-            fm = self.fmap[instances]
-            return keep[np.arange(len(instances)).reshape((-1,) + (1,) * (fm.ndim - 1)), fm]
-        return keep[:, self.fmap]
-
-    def build(self, instances: np.ndarray, keep: np.ndarray | None = None,
-              shift: np.ndarray | None = None) -> Any:
-        """Model inputs of mask rows: (m * k, *S) (k baseline rows per mask row)."""
-        rows = self.x[instances]
-        if shift is not None:  # x - I, the perturbation given per feature
-            if self.per_instance_map:
-                fm = self.fmap[instances]
-                delta = shift[np.arange(len(instances)).reshape((-1,) + (1,) * (fm.ndim - 1)),
-                              fm]
-            else:
-                delta = shift[:, self.fmap]
-            out = (rows - delta).astype(self.x.dtype, copy=False)
-            out = np.repeat(out, self.k, axis=0) if self.k > 1 else out
-        else:
-            kept = self._elements(instances, keep)
-            base = self.baseline[instances] if self.per_instance_baseline else self.baseline[None]
-            out = np.where(kept[:, None], rows[:, None], base).astype(self.x.dtype, copy=False)
-            out = out.reshape((-1, *self.x.shape[1:]))
-        return out if self.to_model is None else self.to_model(out)
-
-
-class _TextRemover:
-    """Removal of tokens (every occurrence of a feature) or their replacement by a mask token."""
-
-    def __init__(self, texts: Sequence[str], spans: Sequence[Any], n_features: int,
-                 mask_token: str) -> None:
-        self.k = 1
-        self.numeric = False
-        self.mask_token = mask_token
-        self.pieces: list[tuple[list[str], np.ndarray, list[str]]] = []
-        for i, (text, feature_spans) in enumerate(zip(texts, spans, strict=True)):
-            occurrences = []
-            for f, spans_f in enumerate(feature_spans):
-                for start, end in spans_f:
-                    occurrences.append((int(start), int(end), f))
-            occurrences.sort()
-            gaps, words, ids = [], [], []
-            at = 0
-            for start, end, f in occurrences:
-                if start < at or end > len(text) or start > end:
-                    raise InputError(describe(
-                        "explanation", "features.spans of non-overlapping [start, end) "
-                        f"offsets inside each text (instance {i})",
-                        got_text=f"the span [{start}, {end}) of feature {f}"))
-                gaps.append(text[at:start])
-                words.append(text[start:end])
-                ids.append(f)
-                at = end
-            gaps.append(text[at:])
-            self.pieces.append((gaps, np.asarray(ids, dtype=np.int64), words))
-        self.n_features = n_features
-
-    def build(self, instances: np.ndarray, keep: np.ndarray | None = None,
-              shift: np.ndarray | None = None) -> list[str]:
-        """One string per mask row, removed tokens dropped (or replaced by the mask token)."""
-        out = []
-        for row, i in enumerate(instances):
-            gaps, ids, words = self.pieces[int(i)]
-            kept = keep[row, ids] if ids.size else ids.astype(bool)
-            parts = [gaps[0]]
-            for j, word in enumerate(words):
-                parts.append(word if kept[j] else self.mask_token)
-                parts.append(gaps[j + 1])
-            out.append("".join(parts))
-        return out
 
 
 # ---------------------------------------------------------------------- the task
@@ -283,93 +182,6 @@ def _feature_map(values: np.ndarray, x_shape: tuple[int, ...], segments: Any,
         fix="Score an explanation of these inputs: pass the x it was computed on."))
 
 
-def _rows(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """A baseline or background as rows of shape (k, *shape)."""
-    arr = as_array(value)
-    if hasattr(arr, "to_numpy"):  # a DataFrame or Series
-        arr = arr.to_numpy()
-    try:
-        arr = np.asarray(arr, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputTypeError(describe(name, f"numeric rows of shape (k, {shape})", value)
-                             ) from exc
-    if arr.shape == shape:
-        arr = arr[None]
-    if arr.ndim != len(shape) + 1 or tuple(arr.shape[1:]) != shape or arr.shape[0] < 1:
-        raise InputError(describe(
-            name, f"one row of shape {shape} or rows of shape (k, {', '.join(map(str, shape))})",
-            got_text=f"shape {arr.shape}", fix="Give rows with the model input's columns."))
-    if not np.isfinite(arr).all():
-        raise InputError(describe(name, "finite values", got_text="NaN or infinity"))
-    return arr
-
-
-def _table_baseline(baseline: Any, background: Any, x: np.ndarray, n_background: int,
-                    rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
-    d = x.shape[1]
-    if baseline is None:
-        baseline = "mean"
-    if isinstance(baseline, str):
-        if baseline not in _TABLE_BASELINES:
-            raise InputError(describe("baseline", f"one of {_TABLE_BASELINES}, a number or "
-                                      "rows for tables", baseline))
-        if baseline == "zero":
-            return np.zeros((1, d)), {"baseline": "zero"}
-        if background is None:
-            if x.shape[0] < 2:
-                raise InputError(describe(
-                    "background", f"rows to take the {baseline} from", None,
-                    f"Pass background=X_train for baseline={baseline!r}, or baseline='zero'."))
-            bg = x.astype(np.float64)
-        else:
-            bg = _rows("background", background, (d,))
-        if baseline == "mean":
-            return bg.mean(axis=0, keepdims=True), {"baseline": "mean"}
-        if baseline == "median":
-            return np.median(bg, axis=0, keepdims=True), {"baseline": "median"}
-        if bg.shape[0] > n_background:
-            bg = bg[np.sort(rng.choice(bg.shape[0], n_background, replace=False))]
-        return bg, {"baseline": "sample", "n_background": int(bg.shape[0])}
-    if isinstance(baseline, (int, float, np.integer, np.floating)) and not isinstance(
-            baseline, bool):
-        return np.full((1, d), float(baseline)), {"baseline": float(baseline)}
-    rows = _rows("baseline", baseline, (d,))
-    return rows, {"baseline": "rows", "n_background": int(rows.shape[0])}
-
-
-def _image_baseline(baseline: Any, x: np.ndarray, channel: int | None, blur_sigma: float
-                    ) -> tuple[np.ndarray, bool, dict[str, Any]]:
-    """(baseline (n, 1, *S) per instance or (k, *S) shared, per_instance, record)."""
-    shape = x.shape[1:]
-    if baseline is None:
-        baseline = "blur"
-    if isinstance(baseline, str):
-        if baseline not in _IMAGE_BASELINES:
-            raise InputError(describe("baseline", f"one of {_IMAGE_BASELINES}, a number or "
-                                      "an image for images", baseline))
-        if baseline == "zero":
-            return np.zeros((1, *shape)), False, {"baseline": "zero"}
-        spatial = tuple(a for a in range(1, x.ndim) if a - 1 != channel)
-        if baseline == "mean":
-            out = np.broadcast_to(x.mean(axis=spatial, keepdims=True), x.shape)
-            return out[:, None].astype(np.float64), True, {"baseline": "mean"}
-        if isinstance(blur_sigma, bool) or not isinstance(
-                blur_sigma, (int, float, np.integer, np.floating)) or not blur_sigma > 0:
-            raise InputError(describe("blur_sigma", "a positive number of pixels", blur_sigma))
-        from scipy.ndimage import gaussian_filter
-
-        sigma = [0.0] * x.ndim
-        for a in spatial:
-            sigma[a] = float(blur_sigma)
-        out = gaussian_filter(x.astype(np.float64), sigma=sigma, mode="nearest")
-        return out[:, None], True, {"baseline": "blur", "blur_sigma": float(blur_sigma)}
-    if isinstance(baseline, (int, float, np.integer, np.floating)) and not isinstance(
-            baseline, bool):
-        return np.full((1, *shape), float(baseline)), False, {"baseline": float(baseline)}
-    rows = _rows("baseline", baseline, tuple(shape))
-    return rows, False, {"baseline": "rows", "n_background": int(rows.shape[0])}
-
-
 def resolve(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
             baseline: Any = None, background: Any = None, n_background: int = 20,
             blur_sigma: float = 5.0, batch_size: Any = None, random_state: Any = 0) -> Task:
@@ -405,7 +217,7 @@ def resolve(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
             raise InputTypeError(describe(
                 "baseline", "None (remove the tokens) or a mask token (str) for text", baseline))
         mask = "" if baseline is None else baseline
-        remover: Any = _TextRemover(texts, spans, values.shape[2], mask)
+        remover: Any = TextRemover(texts, spans, values.shape[2], mask)
         if labels is None:
             labels = resolve_target(target, wrapped(texts), output_names=wrapped.output_names)
         return Task("text", n, values, labels, tuple(values.shape[2:]), remover, wrapped,
@@ -449,14 +261,14 @@ def resolve(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
         kind = "tabular"
         if baseline is None and xa.dtype.kind in "biu":
             baseline = "zero"  # token ids: 0, usually padding (as the torch methods)
-        base, record = _table_baseline(baseline, background, xa, n_background, rng)
+        base, record = table_baseline(baseline, background, xa, n_background, rng)
         if xa.dtype.kind in "biu":
             base = base.round()
-        remover = _NumericRemover(xa, fmap, per_map, base.astype(np.float64), False, to_model)
+        remover = NumericRemover(xa, fmap, per_map, base.astype(np.float64), False, to_model)
     else:
         kind = "image"
-        base, per_instance, record = _image_baseline(baseline, xa, channel, blur_sigma)
-        remover = _NumericRemover(xa, fmap, per_map, base, per_instance, to_model)
+        base, per_instance, record = image_baseline(baseline, xa, channel, blur_sigma)
+        remover = NumericRemover(xa, fmap, per_map, base, per_instance, to_model)
     if labels is None:
         labels = resolve_target(target, wrapped(xa if to_model is None else to_model(xa)),
                                 output_names=wrapped.output_names)

@@ -20,8 +20,8 @@ from scipy.stats import kendalltau, rankdata
 from whylens._convention import checked_callback
 from whylens._validation import check_positive_int, check_random_state
 from whylens.errors import InputError, InputTypeError, describe
+from whylens.metrics._baselines import as_array
 from whylens.metrics._explain_calls import attribution_rows, check_explain, check_same_shape
-from whylens.metrics._inputs import as_array
 from whylens.metrics._result import RandomControl, plain
 
 __all__ = ["StabilityResult", "StabilityWarning", "stability"]
