@@ -26,6 +26,7 @@ from whylens.metrics._explain_calls import (
     labels_of,
 )
 from whylens.metrics._result import RandomControl, plain
+from whylens.metrics._similarity import rank_correlation
 
 __all__ = ["RandomizationResult", "randomization_check"]
 
@@ -178,17 +179,6 @@ def _randomize(module: Any, seed: int) -> None:
 
 def _maps(values: np.ndarray) -> np.ndarray:
     return values.reshape(*values.shape[:2], -1)
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
-
-    ra, rb = rankdata(a, axis=-1), rankdata(b, axis=-1)
-    ra -= ra.mean(axis=-1, keepdims=True)
-    rb -= rb.mean(axis=-1, keepdims=True)
-    den = np.sqrt((ra * ra).sum(axis=-1) * (rb * rb).sum(axis=-1))
-    out = np.divide((ra * rb).sum(axis=-1), den, out=np.zeros(den.shape), where=den > 0)
-    return np.where((a == b).all(axis=-1), 1.0, out)
 
 
 def _image_maps(values: np.ndarray) -> np.ndarray | None:
@@ -353,7 +343,7 @@ def randomization_check(method: Any, model: Any, x: Any, *, mode: str = "cascadi
     maps_arr = np.stack(maps)
     compared = np.abs(maps_arr) if absolute else maps_arr
     flat = _maps(compared[0])
-    spearman = np.stack([_spearman(flat, _maps(m)) for m in compared[1:]])
+    spearman = np.stack([rank_correlation(flat, _maps(m)) for m in compared[1:]])
     images = [_image_maps(m) for m in compared]
     ssim = np.stack([np.full((n, flat.shape[1]), np.nan) if images[0] is None or im is None
                      else _ssim(images[0], im) for im in images[1:]])
@@ -363,7 +353,7 @@ def randomization_check(method: Any, model: Any, x: Any, *, mode: str = "cascadi
         for _ in range(n_random):
             r = rng.standard_normal(compared[0].shape)
             r = np.abs(r) if absolute else r
-            sp.append(float(_spearman(flat, _maps(r)).mean()))
+            sp.append(float(rank_correlation(flat, _maps(r)).mean()))
             noise_map = _image_maps(r)
             if images[0] is not None and noise_map is not None:
                 ss.append(float(_ssim(images[0], noise_map).mean()))

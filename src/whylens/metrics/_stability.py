@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import kendalltau, rankdata
 
 from whylens._convention import checked_callback
 from whylens._validation import check_positive_int, check_random_state
@@ -23,6 +22,7 @@ from whylens.errors import InputError, InputTypeError, describe
 from whylens.metrics._baselines import as_array
 from whylens.metrics._explain_calls import attribution_rows, check_explain, check_same_shape
 from whylens.metrics._result import RandomControl, plain
+from whylens.metrics._similarity import kendall, rank_correlation
 
 __all__ = ["StabilityResult", "StabilityWarning", "stability"]
 
@@ -120,28 +120,6 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman of matching rows (average ranks); identical rows 1, a constant row 0."""
-    ra, rb = rankdata(a, axis=-1), rankdata(b, axis=-1)
-    ra -= ra.mean(axis=-1, keepdims=True)
-    rb -= rb.mean(axis=-1, keepdims=True)
-    den = np.sqrt((ra * ra).sum(axis=-1) * (rb * rb).sum(axis=-1))
-    out = np.divide((ra * rb).sum(axis=-1), den, out=np.zeros(den.shape), where=den > 0)
-    return np.where((a == b).all(axis=-1), 1.0, out)
-
-
-def _kendall(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    flat_a, flat_b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
-    out = np.empty(flat_a.shape[0])
-    for r in range(flat_a.shape[0]):
-        if np.array_equal(flat_a[r], flat_b[r]):
-            out[r] = 1.0
-            continue
-        tau = kendalltau(flat_a[r], flat_b[r]).statistic
-        out[r] = 0.0 if not np.isfinite(tau) else tau
-    return out.reshape(a.shape[:-1])
-
-
 def _measures(values: np.ndarray, k: int, absolute: bool) -> dict[str, np.ndarray]:
     """Mean pairwise measures of (n_seeds, ..., F) attributions: each of shape (...)."""
     scores = np.abs(values) if absolute else values
@@ -152,8 +130,8 @@ def _measures(values: np.ndarray, k: int, absolute: bool) -> dict[str, np.ndarra
         inter = (top[i] & top[j]).sum(axis=-1)
         union = (top[i] | top[j]).sum(axis=-1)
         sums["jaccard"] += inter / union
-        sums["spearman"] += _rank_correlation(scores[i], scores[j])
-        sums["kendall"] += _kendall(scores[i], scores[j])
+        sums["spearman"] += rank_correlation(scores[i], scores[j])
+        sums["kendall"] += kendall(scores[i], scores[j])
     return {m: s / len(pairs) for m, s in sums.items()}
 
 
