@@ -241,7 +241,39 @@ class _Guided(torch.autograd.Function):
         return torch.relu(grad) * (inp > 0).to(grad.dtype), None
 
 
-class DeepLiftMode(TorchFunctionMode):
+class _RuleMode(TorchFunctionMode):
+    """A torch function mode that sends some calls through a rule's autograd function.
+
+    A call whose first argument is a tensor goes to :meth:`_rule`, which
+    returns the rule's result or ``NotImplemented`` (then the call runs as
+    it is).
+
+    Attributes
+    ----------
+    n_calls : int
+        Calls rewritten during the forward.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n_calls = 0
+
+    def _rule(self, func: Any, x: Tensor, rest: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The rewritten ``func(x, *rest, **kwargs)``, or ``NotImplemented``."""
+        raise NotImplementedError
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None
+                           ) -> Any:
+        kwargs = kwargs or {}
+        if args and isinstance(args[0], torch.Tensor):
+            out = self._rule(func, args[0], args[1:], kwargs)
+            if out is not NotImplemented:
+                self.n_calls += 1
+                return out
+        return func(*args, **kwargs)
+
+
+class DeepLiftMode(_RuleMode):
     """Inside this mode every supported nonlinearity back-propagates DeepLIFT multipliers.
 
     The forward's batch must be ``cat([inputs, references])``.
@@ -256,31 +288,22 @@ class DeepLiftMode(TorchFunctionMode):
     def __init__(self, softmax: str = "captum") -> None:
         super().__init__()
         self.softmax = softmax
-        self.n_calls = 0
 
-    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None
-                           ) -> Any:
-        kwargs = kwargs or {}
-        if not args or not isinstance(args[0], torch.Tensor):
-            return func(*args, **kwargs)
-        rest, kw = args[1:], kwargs
+    def _rule(self, func: Any, x: Tensor, rest: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         fn = NONLINEAR.get(func)
         if fn is not None:
-            self.n_calls += 1
-            return _Rescale.apply(args[0], lambda t: fn(t, *rest, **kw))
+            return _Rescale.apply(x, lambda t: fn(t, *rest, **kwargs))
         pool = MAXPOOLS.get(func)
-        if pool is not None and not _returns_indices(rest, kw):
-            self.n_calls += 1
-            return _MaxPool.apply(args[0], lambda t: pool(t, *rest, **kw))
+        if pool is not None and not _returns_indices(rest, kwargs):
+            return _MaxPool.apply(x, lambda t: pool(t, *rest, **kwargs))
         soft = SOFTMAXES.get(func)
         if soft is not None:
-            dim = kw.get("dim", rest[0] if rest else None)
-            dtype = kw.get("dtype") or next((a for a in rest if isinstance(a, torch.dtype)),
-                                            None)
+            dim = kwargs.get("dim", rest[0] if rest else None)
+            dtype = kwargs.get("dtype") or next(
+                (a for a in rest if isinstance(a, torch.dtype)), None)
             if isinstance(dim, int) and dtype is None:
-                self.n_calls += 1
-                return _Softmax.apply(args[0], lambda t: soft(t, dim), dim, self.softmax)
-        return func(*args, **kwargs)
+                return _Softmax.apply(x, lambda t: soft(t, dim), dim, self.softmax)
+        return NotImplemented
 
 
 def _returns_indices(rest: Any, kwargs: dict[str, Any]) -> bool:
@@ -290,18 +313,12 @@ def _returns_indices(rest: Any, kwargs: dict[str, Any]) -> bool:
     return len(rest) >= 6 and bool(rest[5])
 
 
-class GuidedMode(TorchFunctionMode):
+class GuidedMode(_RuleMode):
     """Inside this mode every ReLU back-propagates guided (or deconvolution) gradients."""
 
     def __init__(self, deconv: bool = False) -> None:
         super().__init__()
         self.deconv = deconv
-        self.n_calls = 0
 
-    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None
-                           ) -> Any:
-        kwargs = kwargs or {}
-        if func in _RELUS and args and isinstance(args[0], torch.Tensor):
-            self.n_calls += 1
-            return _Guided.apply(args[0], self.deconv)
-        return func(*args, **kwargs)
+    def _rule(self, func: Any, x: Tensor, rest: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return _Guided.apply(x, self.deconv) if func in _RELUS else NotImplemented

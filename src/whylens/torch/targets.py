@@ -39,7 +39,22 @@ def _category(category: Any) -> int:
     return int(category)
 
 
-class ClassifierOutputTarget:
+class _CategoryTarget:
+    """A target of one output index, ``category`` (checked to be an int >= 0)."""
+
+    def __init__(self, category: int) -> None:
+        self.category = _category(category)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.category})"
+
+
+def _at(scores: Tensor, category: int) -> Tensor:
+    """``scores[category]`` of one output row, ``scores[:, category]`` of a batch (2-D)."""
+    return scores[category] if scores.ndim == 1 else scores[:, category]
+
+
+class ClassifierOutputTarget(_CategoryTarget):
     """The output of class ``category``: ``output[category]`` (``output[:, category]`` for 2-D).
 
     Parameters
@@ -47,19 +62,11 @@ class ClassifierOutputTarget:
     category : int
     """
 
-    def __init__(self, category: int) -> None:
-        self.category = _category(category)
-
-    def __repr__(self) -> str:
-        return f"ClassifierOutputTarget({self.category})"
-
     def __call__(self, model_output: Tensor) -> Tensor:
-        if model_output.ndim == 1:
-            return model_output[self.category]
-        return model_output[:, self.category]
+        return _at(model_output, self.category)
 
 
-class ClassifierOutputSoftmaxTarget:
+class ClassifierOutputSoftmaxTarget(_CategoryTarget):
     """The soft-max probability of class ``category``: ``softmax(output)[category]``.
 
     Parameters
@@ -67,31 +74,18 @@ class ClassifierOutputSoftmaxTarget:
     category : int
     """
 
-    def __init__(self, category: int) -> None:
-        self.category = _category(category)
-
-    def __repr__(self) -> str:
-        return f"ClassifierOutputSoftmaxTarget({self.category})"
-
     def __call__(self, model_output: Tensor) -> Tensor:
-        p = torch.softmax(model_output, dim=-1)
-        return p[self.category] if model_output.ndim == 1 else p[:, self.category]
+        return _at(torch.softmax(model_output, dim=-1), self.category)
 
 
-class BinaryClassifierOutputTarget:
+class BinaryClassifierOutputTarget(_CategoryTarget):
     """A one-output binary classifier: the output for ``category=1``, its negative for 0."""
-
-    def __init__(self, category: int) -> None:
-        self.category = _category(category)
-
-    def __repr__(self) -> str:
-        return f"BinaryClassifierOutputTarget({self.category})"
 
     def __call__(self, model_output: Tensor) -> Tensor:
         return model_output * (1 if self.category == 1 else -1)
 
 
-class SemanticSegmentationTarget:
+class SemanticSegmentationTarget(_CategoryTarget):
     """Sum of class ``category``'s scores over the pixels of ``mask`` (segmentation models).
 
     ``(output[category] * mask).sum()`` for a model whose output per image is
@@ -112,7 +106,7 @@ class SemanticSegmentationTarget:
     """
 
     def __init__(self, category: int, mask: Any) -> None:
-        self.category = _category(category)
+        super().__init__(category)
         if isinstance(mask, np.ndarray):
             mask = torch.from_numpy(np.ascontiguousarray(mask))
         if not isinstance(mask, Tensor):
