@@ -444,3 +444,32 @@ def test_lime_text_over_a_text_column(tmp_path):
     assert all(np.mean(signed[w]) > 0 for w in _models.POSITIVE)
     assert all(np.mean(signed[w]) < 0 for w in _models.NEGATIVE)
     assert min(summary[w] for w in _models.POSITIVE) > max(summary[w] for w in _models.NEUTRAL)
+
+
+def test_in_flight_keeps_the_window_reads_tasks_lazily_and_cancels_on_close():
+    """The engines' scheduler: never more than ``window`` handles pending, a task is read
+    only when there is room, every task's handle comes back once, and closing early
+    cancels exactly the handles still pending."""
+    from whylens.batch._engines import in_flight
+
+    read: list[int] = []
+    peak = [0]
+
+    def tasks():
+        for i in range(10):
+            read.append(i)
+            yield i
+
+    def wait_any(pending):
+        peak[0] = max(peak[0], len(pending))
+        return pending[:1], pending[1:]  # the oldest finishes first
+
+    out = list(in_flight(tasks(), lambda t: ("handle", t), wait_any, window=3))
+    assert out == [("handle", i) for i in range(10)] and peak[0] == 3
+    read.clear()
+    cancelled: list = []
+    handles = in_flight(tasks(), lambda t: t, wait_any, window=4, cancel=cancelled.append)
+    assert [next(handles), next(handles)] == [0, 1]
+    assert read == [0, 1, 2, 3, 4]  # four in flight, then one more after the first finished
+    handles.close()
+    assert cancelled == [2, 3, 4]

@@ -14,7 +14,7 @@ import contextlib
 import os
 import pickle
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -135,6 +135,53 @@ def run_chunks(engine: str, payload: bytes, tasks: Iterator[Task], *, jobs: int,
         yield from _run_pool(payload, tasks, jobs=jobs, seed=seed, preload=preload or [])
 
 
+def in_flight(tasks: Iterable[Any], submit: Callable[[Any], Any],
+              wait_any: Callable[[list[Any]], tuple[Iterable[Any], Iterable[Any]]], *,
+              window: int, cancel: Callable[[Any], Any] | None = None) -> Iterator[Any]:
+    """Submit ``tasks`` keeping at most ``window`` in flight; yield each handle as it finishes.
+
+    Parameters
+    ----------
+    tasks : iterable
+        Read lazily: a task is taken only when there is room for it.
+    submit : callable
+        ``submit(task) -> handle`` (a future, a Ray object reference).
+    wait_any : callable
+        ``wait_any(pending) -> (finished, still_pending)``; blocks until at least
+        one handle has finished.
+    window : int
+        Most handles in flight.
+    cancel : callable, optional
+        Called on every handle still pending when the generator is closed
+        (the caller stopped early or raised).
+
+    Yields
+    ------
+    handle
+        Finished handles, in the order they finish.
+    """
+    pending: list[Any] = []
+    tasks = iter(tasks)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < window:
+                task = next(tasks, None)
+                if task is None:
+                    exhausted = True
+                    break
+                pending.append(submit(task))
+            if not pending:
+                return
+            finished, still = wait_any(pending)
+            pending = list(still)
+            yield from finished
+    finally:
+        if cancel is not None:
+            for handle in pending:
+                cancel(handle)
+
+
 def _run_pool(payload: bytes, tasks: Iterator[Task], *, jobs: int, seed: int,
               preload: list[str]) -> Iterator[Done]:
     import multiprocessing
@@ -148,29 +195,18 @@ def _run_pool(payload: bytes, tasks: Iterator[Task], *, jobs: int, seed: int,
     with _thread_env(), ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                             initializer=_pool_init,
                                             initargs=(payload,)) as pool:
-        pending: set = set()
-        tasks = iter(tasks)
-        exhausted = False
+        futures = in_flight(tasks, lambda task: pool.submit(_pool_chunk, *task, seed),
+                            lambda pending: wait(pending, return_when=FIRST_COMPLETED),
+                            window=2 * jobs, cancel=lambda future: future.cancel())
         try:
-            while True:
-                while not exhausted and len(pending) < 2 * jobs:
-                    task = next(tasks, None)
-                    if task is None:
-                        exhausted = True
-                        break
-                    pending.add(pool.submit(_pool_chunk, *task, seed))
-                if not pending:
-                    return
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield future.result()
+            for future in futures:
+                yield future.result()
         except BrokenProcessPool as exc:
             raise ModelError("engine='local': a worker process died (killed, or out of "
                              "memory). The finished chunks are kept; run the same job again "
                              "to continue.") from exc
         finally:
-            for future in pending:
-                future.cancel()
+            futures.close()  # cancels the chunks not started yet
 
 
 def task_resources(method: str, cluster: Mapping[str, float]) -> dict[str, float]:
@@ -266,28 +302,17 @@ def _run_ray(payload: bytes, tasks: Iterator[Task], *, jobs: int, seed: int,
         resources = task_resources(method, ray.cluster_resources())
         remote = ray.remote(max_retries=3, **resources)(_ray_chunk)
         ref = ray.put(payload)
-        pending: list = []
-        tasks = iter(tasks)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < 2 * jobs:
-                task = next(tasks, None)
-                if task is None:
-                    exhausted = True
-                    break
-                pending.append(remote.remote(ref, *task, seed))
-            if not pending:
-                return
-            finished, pending = ray.wait(pending, num_returns=1)
-            for done in finished:
-                try:
-                    result = ray.get(done)
-                except ray.exceptions.RayTaskError as exc:
-                    cause = getattr(exc, "cause", None)
-                    if isinstance(cause, WhylensError):
-                        raise cause from exc
-                    raise
-                yield result
+        for done in in_flight(tasks, lambda task: remote.remote(ref, *task, seed),
+                              lambda pending: ray.wait(pending, num_returns=1),
+                              window=2 * jobs):
+            try:
+                result = ray.get(done)
+            except ray.exceptions.RayTaskError as exc:
+                cause = getattr(exc, "cause", None)
+                if isinstance(cause, WhylensError):
+                    raise cause from exc
+                raise
+            yield result
     finally:
         if started:
             ray.shutdown()
