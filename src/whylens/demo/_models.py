@@ -8,11 +8,26 @@ demo run and kept in :attr:`DemoContext.models`.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from whylens.demo._data import breast_cancer_split, rotten_tomatoes_split
 from whylens.demo._report import DemoContext, TrainedModel, accuracy
 
 __all__ = ["forest_model", "review_model"]
+
+
+def _train_once(ctx: DemoContext, key: str, split: Any, estimator: Any, step: str, data: str,
+                description: str) -> TrainedModel:
+    """Fit ``estimator`` on ``split``'s training rows, time it, score it on the test rows,
+    and keep the result as ``ctx.models[key]``."""
+    ctx.step(step)
+    start = time.perf_counter()
+    estimator.fit(split.X_train, split.y_train)
+    seconds = time.perf_counter() - start
+    ctx.models[key] = TrainedModel(split, estimator, seconds,
+                                   accuracy(estimator, split.X_test, split.y_test),
+                                   data=data, description=description)
+    return ctx.models[key]
 
 
 def forest_model(ctx: DemoContext, section: str) -> TrainedModel:
@@ -24,19 +39,16 @@ def forest_model(ctx: DemoContext, section: str) -> TrainedModel:
     """
     from sklearn.ensemble import RandomForestClassifier
 
-    if "forest" not in ctx.models:
-        split = breast_cancer_split(ctx.seed)
-        ctx.step(f"{section}: training a random forest on {len(split.X_train)} tumours")
-        start = time.perf_counter()
-        rf = RandomForestClassifier(n_estimators=100, random_state=ctx.seed, n_jobs=-1)
-        rf.fit(split.X_train, split.y_train)
-        seconds = time.perf_counter() - start
-        ctx.models["forest"] = TrainedModel(
-            split, rf, seconds, accuracy(rf, split.X_test, split.y_test),
-            data=f"{split.name}: {split.n_total} tumours, {len(split.feature_names or [])} "
-                 f"features, classes {' / '.join(split.class_names)}",
-            description=f"RandomForestClassifier(n_estimators=100, random_state={ctx.seed})")
-    return ctx.models["forest"]
+    if "forest" in ctx.models:
+        return ctx.models["forest"]
+    split = breast_cancer_split(ctx.seed)
+    return _train_once(
+        ctx, "forest", split,
+        RandomForestClassifier(n_estimators=100, random_state=ctx.seed, n_jobs=-1),
+        f"{section}: training a random forest on {len(split.X_train)} tumours",
+        data=f"{split.name}: {split.n_total} tumours, {len(split.feature_names or [])} "
+             f"features, classes {' / '.join(split.class_names)}",
+        description=f"RandomForestClassifier(n_estimators=100, random_state={ctx.seed})")
 
 
 def review_model(ctx: DemoContext, section: str) -> TrainedModel:
@@ -50,16 +62,12 @@ def review_model(ctx: DemoContext, section: str) -> TrainedModel:
     from sklearn.naive_bayes import MultinomialNB
     from sklearn.pipeline import make_pipeline
 
-    if "reviews" not in ctx.models:
-        split = rotten_tomatoes_split(ctx.seed)
-        ctx.step(f"{section}: training TF-IDF + naive Bayes on {len(split.X_train)} reviews")
-        start = time.perf_counter()
-        pipeline = make_pipeline(TfidfVectorizer(lowercase=True), MultinomialNB(alpha=0.1))
-        pipeline.fit(split.X_train, split.y_train)
-        seconds = time.perf_counter() - start
-        ctx.models["reviews"] = TrainedModel(
-            split, pipeline, seconds, accuracy(pipeline, split.X_test, split.y_test),
-            data=f"{split.name}: {split.n_total} reviews, classes "
-                 f"{' / '.join(split.class_names)}",
-            description="TfidfVectorizer(lowercase=True) + MultinomialNB(alpha=0.1)")
-    return ctx.models["reviews"]
+    if "reviews" in ctx.models:
+        return ctx.models["reviews"]
+    split = rotten_tomatoes_split(ctx.seed)
+    return _train_once(
+        ctx, "reviews", split,
+        make_pipeline(TfidfVectorizer(lowercase=True), MultinomialNB(alpha=0.1)),
+        f"{section}: training TF-IDF + naive Bayes on {len(split.X_train)} reviews",
+        data=f"{split.name}: {split.n_total} reviews, classes {' / '.join(split.class_names)}",
+        description="TfidfVectorizer(lowercase=True) + MultinomialNB(alpha=0.1)")
