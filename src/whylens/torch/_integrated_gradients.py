@@ -122,11 +122,12 @@ class IntegratedGradients(GradientAttribution):
             Path starts (baselines, or their layer activations).
         ends : Tensor of shape (n, *shape)
         inputs : Tensor of shape (n, ...), optional
-            Layer methods: the model input of each instance.
+            As in :func:`~whylens.torch._runner.path_sums`.
 
         Returns
         -------
         Tensor of shape (n, n_labels, *shape)
+            The attributions of each instance and label.
 
         Notes
         -----

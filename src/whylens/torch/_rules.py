@@ -82,10 +82,27 @@ _RELUS = {k for k, v in NONLINEAR.items() if v is NONLINEAR[torch.relu]}
 
 
 def _local_grad(fn: Callable[[Tensor], Tensor], inp: Tensor, grad: Tensor) -> Tensor:
+    """The plain backward of ``fn`` at ``inp``: ``grad`` times ``fn``'s Jacobian."""
     with torch.enable_grad():
         leaf = inp.detach().requires_grad_(True)
         (g,) = torch.autograd.grad(fn(leaf), leaf, grad)
     return g
+
+
+def _pair_count(inp: Tensor) -> int:
+    """m for a batch of inputs then their references ``[x_1..x_m, r_1..r_m]``.
+
+    0 for a batch that cannot be one (empty or odd): the rules then pass the
+    plain gradient.
+    """
+    n = int(inp.shape[0])
+    return n // 2 if n % 2 == 0 else 0
+
+
+def _saved_pairs(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, Tensor, int]:
+    """A rule's saved input and output, its plain backward and :func:`_pair_count`."""
+    inp, out = ctx.saved_tensors
+    return inp, out, _local_grad(ctx.fn, inp, grad), _pair_count(inp)
 
 
 class _SavesInputAndOutput(torch.autograd.Function):
@@ -110,10 +127,8 @@ class _Rescale(_SavesInputAndOutput):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        inp, out = ctx.saved_tensors
-        local = _local_grad(ctx.fn, inp, grad)
-        m = inp.shape[0] // 2
-        if inp.shape[0] != 2 * m or m == 0:
+        inp, out, local, m = _saved_pairs(ctx, grad)
+        if not m:
             return local, None
         d_in = inp[:m] - inp[m:]
         d_out = out[:m] - out[m:]
@@ -159,8 +174,8 @@ class _MaxPool(_SavesInputAndOutput):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         inp, out = ctx.saved_tensors
-        m = inp.shape[0] // 2
-        pair = inp.shape[0] == 2 * m and m > 0
+        m = _pair_count(inp)
+        pair = m > 0
         with torch.enable_grad():
             leaf = inp.detach().requires_grad_(True)
             pooled = ctx.fn(leaf)
@@ -204,10 +219,8 @@ class _Softmax(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        inp, out = ctx.saved_tensors
-        local = _local_grad(ctx.fn, inp, grad)
-        m = inp.shape[0] // 2
-        if inp.shape[0] != 2 * m or m == 0:
+        inp, out, local, m = _saved_pairs(ctx, grad)
+        if not m:
             return local, None, None, None
         d_in = inp[:m] - inp[m:]
         if ctx.rule == "centered":
