@@ -23,10 +23,15 @@ from whylens.plot._shap_base import (
     SHAP_POSITIVE,
     display_count,
     feature_labels,
+    finish_axes,
     format_value,
+    instance_values,
     label_matrix,
     label_row,
+    largest_with_rest,
     shap_cmap,
+    signed_value_label,
+    strongest_columns,
 )
 
 if TYPE_CHECKING:
@@ -65,9 +70,9 @@ def beeswarm(exp: Explanation, label: int | None = None, max_display: int = 10,
     """
     exp = as_explanation(exp)
     V = label_matrix(exp, label)
-    n, d = V.shape
-    top = display_count(max_display, d)
-    order = np.argsort(-np.abs(V).mean(axis=0), kind="stable")[:top]
+    n = V.shape[0]
+    order = strongest_columns(V, max_display)
+    top = order.shape[0]
     fig, ax = new_axes(ax, (7.0, 1.2 + 0.42 * top))
     data = exp.features.data if exp.features.kind == "tabular" else None
     cmap = shap_cmap()
@@ -154,10 +159,7 @@ def global_bar(exp: Explanation, label: int | None = None, max_display: int = 10
     ax.set_yticks(pos, names, family=text_families())
     ax.set_xlabel("mean(|SHAP value|)")
     ax.set_xlim(0, max(vals) * 1.18 if vals and max(vals) > 0 else 1)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    if title:
-        ax.set_title(title, family=text_families())
+    finish_axes(ax, title)
     return fig
 
 
@@ -191,19 +193,10 @@ def local_bar(exp: Explanation, label: int | None = None, max_display: int = 10,
         For a batch of several instances.
     """
     exp = as_explanation(exp)
-    r = label_row(exp, label)
-    exp._single("local_bar")
-    v = exp.values[0, r].reshape(-1)
-    d = v.shape[0]
-    top = display_count(max_display, d)
+    v, _ = instance_values(exp, label, "local_bar")
     show_data = not getattr(exp, "_shap_transformed", False)
     labels = feature_labels(exp, 0) if show_data else list(exp.features.names)
-    order = np.argsort(-np.abs(v), kind="stable")
-    shown = list(order[: top - 1] if d > top else order)
-    items = [(labels[j], float(v[j])) for j in shown]
-    if d > len(shown):
-        items.append((f"Sum of {d - len(shown)} other features",
-                      float(v[order[len(shown):]].sum())))
+    items = largest_with_rest(v, labels, max_display, "Sum of {n} other features")
     fig, ax = new_axes(ax, (6.6, 1.2 + 0.38 * len(items)))
     pos = np.arange(len(items))[::-1]
     widths = [w for _, w in items]
@@ -211,19 +204,14 @@ def local_bar(exp: Explanation, label: int | None = None, max_display: int = 10,
     ax.barh(pos, widths, color=colors, height=0.7)
     span = max((abs(w) for w in widths), default=0.0) or 1.0
     for p, w, c in zip(pos, widths, colors, strict=True):
-        ax.text(w + (0.01 if w >= 0 else -0.01) * span, p,
-                f"{'+' if w >= 0 else '−'}{format_value(abs(w))}", va="center",
-                ha="left" if w >= 0 else "right", fontsize=9, color=c)
+        signed_value_label(ax, w, p, w, span, c)
     ax.axvline(0.0, color="#999999", linewidth=0.8, zorder=0)
     ax.set_yticks(pos, [name for name, _ in items], family=text_families())
     lo, hi = min(0.0, *widths), max(0.0, *widths)
     pad = 0.2 * (hi - lo or 1.0)
     ax.set_xlim(lo - (pad if lo < 0 else 0), hi + (pad if hi > 0 else 0))
     ax.set_xlabel("SHAP value")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    if title:
-        ax.set_title(title, family=text_families())
+    finish_axes(ax, title)
     return fig
 
 
@@ -392,10 +380,7 @@ def scatter(exp: Explanation, feature: int | str | None = None, label: int | Non
     ax.axhline(0.0, color="#999999", linewidth=0.8, zorder=0)
     ax.set_xlabel(names[j], family=text_families())
     ax.set_ylabel(f"SHAP value for {names[j]}", family=text_families())
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    if title:
-        ax.set_title(title, family=text_families())
+    finish_axes(ax, title)
     return fig
 
 
@@ -422,9 +407,9 @@ def heatmap(exp: Explanation, label: int | None = None, max_display: int = 10,
     """
     exp = as_explanation(exp)
     V = label_matrix(exp, label)
-    n, d = V.shape
-    top = display_count(max_display, d)
-    forder = np.argsort(-np.abs(V).mean(axis=0), kind="stable")[:top]
+    n = V.shape[0]
+    forder = strongest_columns(V, max_display)
+    top = forder.shape[0]
     if n > 2:
         from scipy.cluster.hierarchy import leaves_list, linkage
 
@@ -457,10 +442,7 @@ def heatmap(exp: Explanation, label: int | None = None, max_display: int = 10,
         fx = V.sum(axis=1) + (exp.base_values[:, r] if exp.base_values is not None else 0.0)
         top_ax.plot(np.arange(n), fx[iorder], color="#222222", linewidth=1.2)
         top_ax.set_ylabel("f(x)")
-        for side in ("top", "right"):
-            top_ax.spines[side].set_visible(False)
-        if title:
-            top_ax.set_title(title, family=text_families())
+        finish_axes(top_ax, title)
     elif title:
         ax.set_title(title, family=text_families())
     return fig

@@ -1,4 +1,5 @@
-"""What the SHAP plots share: shap's colours, the row of a label, value formatting.
+"""What the SHAP plots share: shap's colours, the row of a label, the features shown,
+value formatting and labels, the axes' finish.
 
 Used by :mod:`whylens.plot._shap` (plots of a batch) and
 :mod:`whylens.plot._shap_instance` (plots of one instance).
@@ -13,8 +14,10 @@ import numpy as np
 from whylens._validation import check_positive_int
 from whylens.errors import InputError, describe
 from whylens.plot._common import check_explanation
+from whylens.plot._fonts import text_families
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.colors import Colormap
 
     from whylens.explanation import Explanation
@@ -24,10 +27,15 @@ __all__ = [
     "SHAP_POSITIVE",
     "display_count",
     "feature_labels",
+    "finish_axes",
     "format_value",
+    "instance_values",
     "label_matrix",
     "label_row",
+    "largest_with_rest",
     "shap_cmap",
+    "signed_value_label",
+    "strongest_columns",
 ]
 
 #: Colour of contributions that raise the output (shap's red).
@@ -90,3 +98,60 @@ def feature_labels(exp: Explanation, i: int | None = None) -> list[str]:
         data = exp.features.data[i]
         return [f"{format_value(float(data[j]))} = {n}" for j, n in enumerate(names)]
     return names
+
+
+def instance_values(exp: Explanation, label: int | None, plot: str
+                    ) -> tuple[np.ndarray, float]:
+    """One instance's values of a label (n_features,) and its base value (0 without one).
+
+    Raises
+    ------
+    BatchExplanationError
+        For a batch of several instances (``plot`` names the plot).
+    InputError
+        A label that was not explained.
+    """
+    r = label_row(exp, label)
+    exp._single(plot)
+    v = exp.values[0, r].reshape(-1)
+    base = float(exp.base_values[0, r]) if exp.base_values is not None else 0.0
+    return v, base
+
+
+def largest_with_rest(v: np.ndarray, labels: list[str], max_display: Any, rest: str
+                      ) -> list[tuple[str, float]]:
+    """``(label, value)`` by ``|value|``, largest first, ``max_display`` rows in all.
+
+    When the features do not fit, the last row sums the others, labelled
+    ``rest.format(n=<their count>)``.
+    """
+    d = v.shape[0]
+    top = display_count(max_display, d)
+    order = np.argsort(-np.abs(v), kind="stable")
+    shown = list(order[: top - 1] if d > top else order)
+    items = [(labels[j], float(v[j])) for j in shown]
+    if d > len(shown):
+        items.append((rest.format(n=d - len(shown)), float(v[order[len(shown):]].sum())))
+    return items
+
+
+def strongest_columns(V: np.ndarray, max_display: Any) -> np.ndarray:
+    """Columns of ``V`` (n, d) by mean ``|value|``, largest first, at most ``max_display``."""
+    top = display_count(max_display, V.shape[1])
+    return np.argsort(-np.abs(V).mean(axis=0), kind="stable")[:top]
+
+
+def signed_value_label(ax: Axes, end: float, y: float, w: float, span: float,
+                       color: str) -> None:
+    """Write ``+w`` or ``−|w|`` just beyond a bar ending at ``end`` (``span``: the x range)."""
+    ax.text(end + (0.01 if w >= 0 else -0.01) * span, y,
+            f"{'+' if w >= 0 else '−'}{format_value(abs(w))}", va="center",
+            ha="left" if w >= 0 else "right", fontsize=9, color=color)
+
+
+def finish_axes(ax: Axes, title: str | None) -> None:
+    """No top and right spines; the title, when one is given, in the text font."""
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title, family=text_families())

@@ -23,8 +23,12 @@ from whylens.plot._shap_base import (
     SHAP_POSITIVE,
     display_count,
     feature_labels,
+    finish_axes,
     format_value,
+    instance_values,
     label_row,
+    largest_with_rest,
+    signed_value_label,
 )
 
 if TYPE_CHECKING:
@@ -63,18 +67,8 @@ def waterfall(exp: Explanation, label: int | None = None, max_display: int = 10,
         For a batch of several instances.
     """
     exp = as_explanation(exp)
-    r = label_row(exp, label)
-    exp._single("waterfall")
-    v = exp.values[0, r].reshape(-1)
-    base = float(exp.base_values[0, r]) if exp.base_values is not None else 0.0
-    labels = feature_labels(exp, 0)
-    d = v.shape[0]
-    top = display_count(max_display, d)
-    order = np.argsort(-np.abs(v), kind="stable")
-    shown = list(order[: top - 1] if d > top else order)
-    items = [(labels[j], float(v[j])) for j in shown]
-    if d > len(shown):
-        items.append((f"{d - len(shown)} other features", float(v[order[len(shown):]].sum())))
+    v, base = instance_values(exp, label, "waterfall")
+    items = largest_with_rest(v, feature_labels(exp, 0), max_display, "{n} other features")
     # Bottom row first: the smallest contributions start at the base value.
     items = items[::-1]
     fig, ax = new_axes(ax, (7.2, 1.6 + 0.42 * len(items)))
@@ -89,9 +83,7 @@ def waterfall(exp: Explanation, label: int | None = None, max_display: int = 10,
     for p, (left, w) in enumerate(zip(lefts, widths, strict=True)):
         color = SHAP_POSITIVE if w > 0 else SHAP_NEGATIVE
         ax.barh(p, w, left=left, color=color, height=0.62)
-        ax.text(left + w + (0.01 if w >= 0 else -0.01) * span, p,
-                f"{'+' if w >= 0 else '−'}{format_value(abs(w))}", va="center",
-                ha="left" if w >= 0 else "right", fontsize=9, color=color)
+        signed_value_label(ax, left + w, p, w, span, color)
         if p + 1 < len(items):
             ax.plot([left + w] * 2, [p + 0.31, p + 0.69], color="#888888", linewidth=0.6)
     ax.set_yticks(np.arange(len(items)), [name for name, _ in items], family=text_families())
@@ -103,10 +95,7 @@ def waterfall(exp: Explanation, label: int | None = None, max_display: int = 10,
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_ylim(-0.7, len(items) - 0.3)
     ax.set_xlabel(f"E[f(X)] = {format_value(base)}   →   f(x) = {format_value(fx)}")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    if title:
-        ax.set_title(title, family=text_families())
+    finish_axes(ax, title)
     return fig
 
 
@@ -114,10 +103,7 @@ def waterfall(exp: Explanation, label: int | None = None, max_display: int = 10,
 def _force_parts(exp: Explanation, label: int | None, max_display: int
                  ) -> tuple[float, float, list[tuple[str, float]]]:
     exp = as_explanation(exp)
-    r = label_row(exp, label)
-    exp._single("force")
-    v = exp.values[0, r].reshape(-1)
-    base = float(exp.base_values[0, r]) if exp.base_values is not None else 0.0
+    v, base = instance_values(exp, label, "force")
     labels = feature_labels(exp, 0)
     order = np.argsort(-np.abs(v), kind="stable")
     top = display_count(max_display, v.shape[0])
