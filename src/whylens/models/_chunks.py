@@ -30,8 +30,8 @@ PROBE_MIN_ROWS = 128
 PROBE_START = 4
 #: When the memory budget allows fewer rows than this per chunk, the rows are large
 #: (images of 512 px take 2 under the default budget) and the probe starts at one
-#: row: a 4-conv CNN runs 512 px images 1.4x faster one at a time than two at a time
-#: on a CPU (caches). Smaller rows (tables, text) are never sent one at a time.
+#: row (a CNN on a CPU can run such images faster one at a time, its activations
+#: staying in the caches). Smaller rows (tables, text) are never sent one at a time.
 PROBE_SMALL_CAP = 16
 #: The probe stops at the first size this much slower per row than the best so far.
 PROBE_STOP_RATIO = 1.2
