@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from whylens._validation import check_positive_int
-from whylens.errors import InputError, InputTypeError, describe
+from whylens.errors import InputError, describe
 from whylens.inspection._ale import accumulated_local_effects
 from whylens.inspection._ale_result import ALEEffect, ALEResult
+from whylens.inspection._figures import ResultDisplay, category_label, panels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -24,16 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["ALEDisplay"]
 
 
-def _is_axes(obj: Any) -> bool:
-    return hasattr(obj, "plot") and hasattr(obj, "get_subplotspec")
-
-
-def _format_category(value: Any) -> str:
-    value = float(value)
-    return str(int(value)) if value.is_integer() else f"{value:.3g}"
-
-
-class ALEDisplay:
+class ALEDisplay(ResultDisplay):
     """Accumulated local effects plot: one panel per feature or pair.
 
     A 1-D continuous effect is a line over the bin edges with its bootstrap
@@ -63,11 +54,8 @@ class ALEDisplay:
         The rug of deciles (LineCollection) under a continuous curve, else None.
     """
 
-    def __init__(self, result: ALEResult) -> None:
-        if not isinstance(result, ALEResult):
-            raise InputTypeError(describe("result", "an ALEResult", result,
-                                          "Compute one with accumulated_local_effects(...)."))
-        self.result = result
+    RESULT = ALEResult
+    RESULT_FIX = "Compute one with accumulated_local_effects(...)."
 
     @classmethod
     def from_estimator(cls, estimator: Any, X: Any, features: Any, *, target: Any = None,
@@ -120,44 +108,6 @@ class ALEDisplay:
         raise InputError(describe("target", f"one of the computed targets {res.targets} or "
                                   f"{res.target_names}", target))
 
-    def _axes(self, fig: Any, ax: Any, n: int, n_cols: int) -> tuple[Any, np.ndarray]:
-        n_cols = min(check_positive_int("n_cols", n_cols), n)
-        n_rows = -(-n // n_cols)
-        if ax is None:
-            from matplotlib.figure import Figure
-
-            fig = Figure(figsize=(4.2 * n_cols, 3.4 * n_rows), layout="constrained")
-            grid = fig.subplots(n_rows, n_cols, squeeze=False)
-        elif _is_axes(ax):
-            fig = getattr(ax.figure, "figure", ax.figure)
-            if n == 1:
-                grid = np.array([[ax]], dtype=object)
-            else:
-                spec = ax.get_subplotspec().subgridspec(n_rows, n_cols)
-                ax.set_axis_off()
-                grid = np.empty((n_rows, n_cols), dtype=object)
-                for i in range(n_rows):
-                    for j in range(n_cols):
-                        grid[i, j] = fig.add_subplot(spec[i, j])
-        else:
-            try:
-                items = list(np.asarray(ax, dtype=object).ravel())
-            except TypeError as exc:
-                raise InputTypeError(describe("ax", "a matplotlib Axes, a sequence of them, or "
-                                              "None", ax)) from exc
-            if not all(_is_axes(a) for a in items):
-                raise InputTypeError(describe("ax", "a matplotlib Axes, a sequence of them, or "
-                                              "None", ax))
-            if len(items) != n:
-                raise InputError(describe("ax", f"{n} Axes, one per effect",
-                                          got_text=f"{len(items)} Axes"))
-            fig = getattr(items[0].figure, "figure", items[0].figure)
-            grid = np.empty((1, n), dtype=object)
-            grid[0, :] = items
-        for extra in grid.ravel()[n:]:
-            extra.set_axis_off()
-        return fig, grid
-
     def plot(self, ax: Axes | Sequence[Axes] | None = None, *, target: int | str | None = None,
              n_cols: int = 3, line_kw: dict[str, Any] | None = None,
              band_kw: dict[str, Any] | None = None,
@@ -190,7 +140,7 @@ class ALEDisplay:
         rows = self._rows(target)
         effects = self.result.effects
         n = len(effects)
-        self.figure_, self.axes_ = self._axes(None, ax, n, n_cols)
+        self.figure_, self.axes_ = panels(ax, n, n_cols, (4.2, 3.4), exact=True)
         self.lines_ = np.empty(n, dtype=object)
         self.bands_ = np.empty(n, dtype=object)
         self.contours_ = np.empty(n, dtype=object)
@@ -232,7 +182,7 @@ class ALEDisplay:
                     bands.append(axis.errorbar(x, effect.values[r], yerr=np.maximum(err, 0),
                                                fmt="none", color=line.get_color(), capsize=3,
                                                **band_kw))
-            axis.set_xticks(x, [_format_category(v) for v in effect.grid[0]])
+            axis.set_xticks(x, [category_label(v) for v in effect.grid[0]])
             rug = None
         else:
             z = effect.grid[0]

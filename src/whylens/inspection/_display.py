@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from whylens._validation import check_positive_int
-from whylens.errors import InputError, InputTypeError, describe
+from whylens.errors import InputError, describe
+from whylens.inspection._figures import ResultDisplay, category_label, panels
 from whylens.inspection._importance import ImportanceResult
 from whylens.inspection._partial_dependence import PartialDependenceResult, partial_dependence
 from whylens.inspection._permutation import permutation_importance
@@ -26,54 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["PartialDependenceDisplay", "PermutationImportanceDisplay"]
 
 
-def _is_axes(obj: Any) -> bool:
-    return hasattr(obj, "plot") and hasattr(obj, "get_subplotspec")
-
-
-def _panels(ax: Any, n: int, n_cols: int, size: tuple[float, float]) -> tuple[Any, np.ndarray]:
-    """The figure and an (n_rows, n_cols) array of Axes for ``n`` panels.
-
-    ``ax`` None: a new Figure. One Axes: its area is split into the panels
-    (scikit-learn's rule). A sequence of Axes: used in order (at least ``n``).
-    """
-    n_cols = min(check_positive_int("n_cols", n_cols), n)
-    n_rows = -(-n // n_cols)
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(size[0] * n_cols, size[1] * n_rows), layout="constrained")
-        axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    elif _is_axes(ax):
-        fig = getattr(ax.figure, "figure", ax.figure)
-        if n == 1:
-            axes = np.array([[ax]], dtype=object)
-        else:
-            spec = ax.get_subplotspec().subgridspec(n_rows, n_cols)
-            ax.set_axis_off()
-            axes = np.empty((n_rows, n_cols), dtype=object)
-            for i in range(n_rows):
-                for j in range(n_cols):
-                    axes[i, j] = fig.add_subplot(spec[i, j])
-    else:
-        try:
-            flat = list(np.asarray(ax, dtype=object).ravel())
-        except TypeError as exc:
-            raise InputTypeError(describe("ax", "a matplotlib Axes, a sequence of Axes or None",
-                                          ax)) from exc
-        if len(flat) < n or not all(_is_axes(a) for a in flat):
-            raise InputError(describe("ax", f"{n} matplotlib Axes (one per panel)",
-                                      got_text=f"{len(flat)} objects"))
-        fig = getattr(flat[0].figure, "figure", flat[0].figure)
-        axes = np.empty((1, len(flat)), dtype=object)
-        axes[0, :] = flat
-        return fig, axes
-    for extra in axes.ravel()[n:]:
-        extra.set_axis_off()
-    return fig, axes
-
-
 # ============================================================================ importance
-class PermutationImportanceDisplay:
+class PermutationImportanceDisplay(ResultDisplay):
     """Feature importances as horizontal box plots over the repeats, or bars with the spread.
 
     Parameters
@@ -96,10 +51,7 @@ class PermutationImportanceDisplay:
     errorbars_ : ErrorbarContainer or None
     """
 
-    def __init__(self, result: ImportanceResult) -> None:
-        if not isinstance(result, ImportanceResult):
-            raise InputTypeError(describe("result", "an ImportanceResult", result))
-        self.result = result
+    RESULT = ImportanceResult
 
     @classmethod
     def from_estimator(
@@ -183,7 +135,7 @@ class PermutationImportanceDisplay:
         shown = mean.size if max_display is None else min(
             check_positive_int("max_display", max_display), mean.size)
         order = np.argsort(-mean, kind="stable")[:shown]
-        fig, axes = _panels(ax, 1, 1, (6.4, 0.35 * shown + 1.2))
+        fig, axes = panels(ax, 1, 1, (6.4, 0.35 * shown + 1.2))
         axis = axes[0, 0]
         positions = np.arange(shown)[::-1]
         labels = [one.names[i] for i in order]
@@ -217,7 +169,7 @@ class PermutationImportanceDisplay:
 
 
 # ============================================================================ PD / ICE
-class PartialDependenceDisplay:
+class PartialDependenceDisplay(ResultDisplay):
     """Partial dependence (and ICE) plots, one panel per feature set and target.
 
     A 1-way numeric set is a line over its grid (with the ICE curves of the
@@ -253,10 +205,7 @@ class PartialDependenceDisplay:
         The rugs of deciles along x and (2-way) y.
     """
 
-    def __init__(self, result: PartialDependenceResult) -> None:
-        if not isinstance(result, PartialDependenceResult):
-            raise InputTypeError(describe("result", "a PartialDependenceResult", result))
-        self.result = result
+    RESULT = PartialDependenceResult
 
     @classmethod
     def from_estimator(
@@ -302,27 +251,15 @@ class PartialDependenceDisplay:
                                 line_kw=line_kw, ice_lines_kw=ice_lines_kw,
                                 contour_kw=contour_kw, random_state=random_state)
 
-    @classmethod
-    def from_result(cls, result: PartialDependenceResult, **plot_kw: Any
-                    ) -> PartialDependenceDisplay:
-        """Plot a result already computed (or read back with ``from_json``); ``plot_kw`` are
-        :meth:`plot`'s arguments.
-
-        Returns
-        -------
-        PartialDependenceDisplay
-        """
-        return cls(result).plot(**plot_kw)
-
     def _layout(self) -> list[tuple[int, list[int]]]:
         r = self.result
-        panels = []
+        layout = []
         for s, cols in enumerate(r.features):
             if len(cols) == 1 and r.kind == "average":
-                panels.append((s, list(range(len(r.targets)))))
+                layout.append((s, list(range(len(r.targets)))))
             else:
-                panels.extend((s, [t]) for t in range(len(r.targets)))
-        return panels
+                layout.extend((s, [t]) for t in range(len(r.targets)))
+        return layout
 
     def plot(
         self,
@@ -359,9 +296,9 @@ class PartialDependenceDisplay:
         self
         """
         r = self.result
-        panels = self._layout()
-        fig, axes = _panels(ax, len(panels), n_cols, (4.2, 3.4))
-        self.figure_, self.axes_, self.panels_ = fig, axes, panels
+        layout = self._layout()
+        fig, axes = panels(ax, len(layout), n_cols, (4.2, 3.4))
+        self.figure_, self.axes_, self.panels_ = fig, axes, layout
         self.lines_: dict[tuple[int, int], Any] = {}
         self.ice_lines_: dict[tuple[int, int], list[Any]] = {}
         self.bars_: dict[tuple[int, int], Any] = {}
@@ -370,7 +307,7 @@ class PartialDependenceDisplay:
         self.deciles_hlines_: dict[int, Any] = {}
         rng = np.random.default_rng(random_state)
         flat = axes.ravel()
-        for p, (s, targets) in enumerate(panels):
+        for p, (s, targets) in enumerate(layout):
             axis = flat[p]
             cols = r.features[s]
             if len(cols) == 1:
@@ -418,7 +355,7 @@ class PartialDependenceDisplay:
                                                        label=label if several else "average",
                                                        **kw)
         if categorical:
-            axis.set_xticks(x, [_category(v) for v in grid])
+            axis.set_xticks(x, [category_label(v) for v in grid])
         axis.set_xlabel(r.names_of(s)[0])
         if several:
             axis.legend(fontsize="small")
@@ -437,8 +374,8 @@ class PartialDependenceDisplay:
         if any(r.categorical[s]):
             self.contours_[(s, t)] = axis.imshow(z.T, origin="lower", aspect="auto",
                                                  cmap=contour_kw.pop("cmap", "viridis"))
-            axis.set_xticks(np.arange(gx.size), [_category(v) for v in gx])
-            axis.set_yticks(np.arange(gy.size), [_category(v) for v in gy])
+            axis.set_xticks(np.arange(gx.size), [category_label(v) for v in gx])
+            axis.set_yticks(np.arange(gy.size), [category_label(v) for v in gy])
         else:
             xx, yy = np.meshgrid(gx, gy, indexing="ij")
             kw = {"levels": 8, "cmap": "viridis", **contour_kw}
@@ -468,7 +405,3 @@ class PartialDependenceDisplay:
         return (f"PartialDependenceDisplay(features={r.features}, kind={r.kind!r}, "
                 f"targets={r.target_names})")
 
-
-def _category(value: Any) -> str:
-    value = float(value)
-    return str(int(value)) if value.is_integer() else f"{value:.3g}"
