@@ -109,6 +109,10 @@ def test_categorical_effects_and_similarity_order():
     counts = effect.counts
     expected = expected - (expected * counts).sum() / counts.sum()
     np.testing.assert_allclose(effect.values[0], expected, atol=1e-12)
+    # the same column as a lone index counted from the end, or as a boolean mask
+    for same in (-1, np.array([False, True])):
+        again = accumulated_local_effects(f, X, 1, categorical_features=same)[0]
+        np.testing.assert_array_equal(again.values, effect.values)
 
 
 def test_bootstrap_band_covers_the_truth_at_about_its_nominal_rate():
@@ -226,6 +230,7 @@ def test_chunks_progress_and_cancellation(uniform):
     ({"features": 0, "random_state": "seed"}, InputTypeError, "random_state"),
     ({"features": 0, "batch_size": 0}, InputError, "batch_size"),
     ({"features": 0, "categorical_features": [7]}, InputError, "categorical_features"),
+    ({"features": 0, "categorical_features": []}, InputError, "categorical_features"),
     ({"features": (0, 1), "categorical_features": [1]}, NotSupportedError, "features"),
     ({"features": 0, "callback": "print"}, InputTypeError, "callback"),
 ])

@@ -227,6 +227,20 @@ def test_dataframe_names_and_categorical_columns():
     np.testing.assert_allclose(expected_age, ages - ages[0], atol=1e-9)
 
 
+def test_columns_by_negative_index_are_counted_from_the_end(regression):
+    """A negative index names the same column as its positive twin (as numpy and
+    scikit-learn read it): the same sets, the same curves."""
+    X, y = regression
+    model = LinearRegression().fit(X, y)
+    neg = partial_dependence(model, X, [-1, (0, -3)], grid_resolution=5,
+                             categorical_features=[-4])
+    pos = partial_dependence(model, X, [3, (0, 1)], grid_resolution=5, categorical_features=[0])
+    assert neg.features == pos.features == [(3,), (0, 1)]
+    assert neg.categorical == pos.categorical == [(False,), (True, False)]
+    for a, b in zip(neg.average, pos.average, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_deciles_and_json_round_trip(regression):
     X, y = regression
     model = LinearRegression().fit(X, y)
@@ -249,7 +263,8 @@ def fitted(regression, three_classes):
 
 
 @pytest.mark.parametrize("which, kwargs, exc, match", [
-    ("reg", {"features": 9}, InputError, r"^features: expected a column index in \[0, 4\)"),
+    ("reg", {"features": 9}, InputError, r"^features: expected a column index in \[-4, 4\)"),
+    ("reg", {"features": -5}, InputError, r"^features: expected a column index in \[-4, 4\)"),
     ("reg", {"features": "nope"}, InputError, "^features: expected a column of X"),
     ("reg", {"features": [(0, 1, 2)]}, InputError, "a pair of two different columns"),
     ("reg", {"features": [(1, 1)]}, InputError, "a pair of two different columns"),

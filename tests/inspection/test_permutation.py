@@ -104,6 +104,10 @@ def test_each_copy_alone_scores_zero_when_the_model_is_redundant():
                                  feature_groups=[[0]])
     np.testing.assert_allclose(pair.raw, ref.raw, rtol=1e-12)
     assert pair.names == ["x1+x2"]
+    from_end = permutation_importance(median_model, X, y, scoring="neg_mean_squared_error",
+                                      n_repeats=8, random_state=0, feature_groups=[[-3, -2]])
+    assert from_end.groups == [[1, 2]] and from_end.names == ["x1+x2"]
+    np.testing.assert_array_equal(from_end.raw, pair.raw)
 
 
 def test_several_scorers_match_one_scorer_at_a_time(multiclass):
@@ -326,7 +330,8 @@ def test_several_scorers_need_a_choice_for_sklearn_names(multiclass):
     ({"y": np.zeros(7)}, InputError, "^y: expected one target per row of X"),
     ({"feature_groups": [[0, 1], [1, 2]]}, InputError, "do not overlap"),
     ({"feature_groups": [["nope"]]}, InputError, "^feature_groups: expected a column of X"),
-    ({"feature_groups": [[9]]}, InputError, "column index in \\[0, 6\\)"),
+    ({"feature_groups": [[9]]}, InputError, "column index in \\[-6, 6\\)"),
+    ({"feature_groups": [[-7]]}, InputError, "column index in \\[-6, 6\\)"),
     ({"feature_groups": [[]]}, InputError, "at least one column"),
     ({"feature_groups": 3}, InputTypeError, "^feature_groups"),
     ({"scoring": "not_a_metric"}, InputError, "^scoring: expected a scikit-learn scorer name"),

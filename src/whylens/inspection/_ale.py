@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from whylens._convention import check_batch_size, checked_callback, resolve_labels_argument
+from whylens._convention import check_batch_size, checked_callback
 from whylens._validation import (
     check_names,
     check_positive_int,
@@ -42,7 +42,6 @@ from whylens._validation import (
 )
 from whylens.errors import (
     InputError,
-    InputTypeError,
     NotSupportedError,
     describe,
 )
@@ -55,6 +54,13 @@ from whylens.inspection._ale_estimators import (
     pair_job,
 )
 from whylens.inspection._ale_result import ALEEffect, ALEResult
+from whylens.inspection._arguments import (
+    categorical_mask,
+    feature_sets,
+    float_array,
+    output_indices,
+)
+from whylens.inspection._tables import column_index
 from whylens.models import DEFAULT_MEMORY_BUDGET, as_model
 from whylens.models._frames import is_dataframe, table_values
 from whylens.representations._table_checks import check_table
@@ -66,67 +72,6 @@ DECILES = np.linspace(0.1, 0.9, 9)
 
 
 # ---------------------------------------------------------------- arguments
-def _column(key: Any, names: list[str], argument: str) -> int:
-    d = len(names)
-    if isinstance(key, (str, np.str_)):
-        if str(key) not in names:
-            raise InputError(describe(argument, f"a column of X (one of {names[:10]})", key,
-                                      "Use a column name of X or an index."))
-        return names.index(str(key))
-    if isinstance(key, (bool, np.bool_)) or not isinstance(key, numbers.Integral):
-        raise InputTypeError(describe(argument, "a column index (int) or name (str)", key))
-    if not -d <= key < d:
-        raise InputError(describe(argument, f"a column index in [-{d}, {d})", key))
-    return int(key) % d
-
-
-def _parse_features(features: Any, names: list[str]) -> list[tuple[int, ...]]:
-    """``features`` as a list of 1- or 2-column tuples.
-
-    A tuple is one spec (one feature or a pair); a list holds several specs,
-    each a column or a pair.
-    """
-    def spec(item: Any) -> tuple[int, ...]:
-        if isinstance(item, (tuple, list, np.ndarray)):
-            cols = tuple(_column(k, names, "features") for k in item)
-            if len(cols) not in (1, 2) or len(set(cols)) != len(cols):
-                raise InputError(describe(
-                    "features", "a feature or a pair of two different features", item,
-                    "Pass (a, b) for a 2-D effect; a list [a, b] asks for two 1-D effects."))
-            return cols
-        return (_column(item, names, "features"),)
-
-    if isinstance(features, tuple):
-        return [spec(features)]
-    if isinstance(features, (list, np.ndarray)):
-        if len(features) == 0:
-            raise InputError(describe("features", "at least one feature", features))
-        return [spec(item) for item in features]
-    return [spec(features)]
-
-
-def _categorical_mask(categorical_features: Any, names: list[str], bool_columns: list[bool]
-                      ) -> np.ndarray:
-    d = len(names)
-    mask = np.array(bool_columns, dtype=bool)
-    if categorical_features is None:
-        return mask
-    items = np.asarray(categorical_features) if isinstance(categorical_features, np.ndarray) \
-        else categorical_features
-    if isinstance(items, (str, bytes)) or not hasattr(items, "__len__"):
-        raise InputTypeError(describe("categorical_features",
-                                      "a sequence of column indices or names, or a boolean mask",
-                                      categorical_features))
-    if len(items) and all(isinstance(v, (bool, np.bool_)) for v in items):
-        if len(items) != d:
-            raise InputError(describe("categorical_features", f"a boolean mask of length {d}",
-                                      got_text=f"length {len(items)}"))
-        return mask | np.asarray(items, dtype=bool)
-    for item in items:
-        mask[_column(item, names, "categorical_features")] = True
-    return mask
-
-
 def _check_confidence(confidence: Any) -> float:
     if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) \
             or not 0.0 < float(confidence) < 1.0:
@@ -147,10 +92,7 @@ def _edges(x: np.ndarray, spec: Any, name: str) -> np.ndarray:
                 got_text=f"{name!r}, which is constant ({x[0]!r})",
                 fix="Its effect is zero; leave it out."))
         return edges
-    try:
-        edges = np.asarray(spec, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputTypeError(describe("bins", "an int or an array of bin edges", spec)) from exc
+    edges = float_array(spec, "bins", "an int or an array of bin edges")
     if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) \
             or np.any(np.diff(edges) <= 0):
         raise InputError(describe("bins", "at least two finite, strictly increasing edges",
@@ -167,7 +109,7 @@ def _edges(x: np.ndarray, spec: Any, name: str) -> np.ndarray:
 def _bins_for(bins: Any, column: int, names: list[str]) -> Any:
     if isinstance(bins, Mapping):
         for key, value in bins.items():
-            if _column(key, names, "bins") == column:
+            if column_index(key, names, "bins") == column:
                 return value
         return 20
     return bins
@@ -175,15 +117,9 @@ def _bins_for(bins: Any, column: int, names: list[str]) -> Any:
 
 def _resolve_targets(target: Any, n_outputs: int, output: str,
                      output_names: Sequence[str] | None) -> list[int]:
-    if target is None:
-        if n_outputs == 2 and output == "probability":
-            return [1]  # a binary classifier: the positive class (as scikit-learn)
-        return list(range(n_outputs))
-    if isinstance(target, str) and target == "all":
-        return list(range(n_outputs))
-    return [int(t) for t in resolve_labels_argument(target, n_outputs,
-                                                    output_names=output_names,
-                                                    argument="target")]
+    if target is None and n_outputs == 2 and output == "probability":
+        return [1]  # a binary classifier: the positive class (as scikit-learn)
+    return output_indices(target, n_outputs, output_names)
 
 
 # ---------------------------------------------------------------- public entry
@@ -303,11 +239,11 @@ def accumulated_local_effects(
     names = check_names("feature_names", schema.names if feature_names is None and schema
                         else feature_names, d, "x")
     bool_columns = bool_columns or [False] * d
-    specs = _parse_features(features, names)
-    categorical = _categorical_mask(categorical_features, names, bool_columns)
+    specs = feature_sets(features, names)
+    categorical = categorical_mask(categorical_features, names, bool_columns)
     if isinstance(bins, Mapping):
         for key in bins:
-            _column(key, names, "bins")
+            column_index(key, names, "bins")
     wrapped = as_model(model, chunk_size=batch_size, memory_budget=memory_budget)
     to_model = (lambda rows: rows) if schema is None else schema.to_frame
 

@@ -23,6 +23,7 @@ from whylens._serialize import decode, encode
 from whylens._validation import check_names, check_positive_int
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
+from whylens.inspection._arguments import float_array
 from whylens.inspection._results import InspectionResult
 
 if TYPE_CHECKING:
@@ -242,11 +243,7 @@ def _from_arrays(values: Any, features: Any, feature_names: Sequence[str] | None
         if V.ndim == 2:  # a list of 1-D arrays: one row
             V = V.T[None]
     else:
-        try:
-            A = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InputTypeError(describe("shap_values", "a numeric array of SHAP values",
-                                          values)) from exc
+        A = float_array(values, "shap_values", "a numeric array of SHAP values")
         if A.ndim == 1:
             V = A[None, None, :]
         elif A.ndim == 2:
@@ -263,11 +260,7 @@ def _from_arrays(values: Any, features: Any, feature_names: Sequence[str] | None
             feature_names = [str(c) for c in features.columns]
         if hasattr(features, "to_numpy"):
             features = features.to_numpy()
-        try:
-            data = np.asarray(features, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InputTypeError(describe("features", "numeric feature values (n, d)",
-                                          features)) from exc
+        data = float_array(features, "features", "numeric feature values (n, d)")
         if data.ndim == 1:
             data = data[None]
         if data.shape != (n, d):
@@ -357,11 +350,7 @@ def global_shap(explanation: Any, *, interaction_values: Any = None,
         std[c] = rows.std(axis=0)
     interaction = None
     if interaction_values is not None:
-        try:
-            inter = np.asarray(interaction_values, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InputTypeError(describe("interaction_values", "a numeric array",
-                                          interaction_values)) from exc
+        inter = float_array(interaction_values, "interaction_values", "a numeric array")
         if inter.ndim == 3:
             inter = inter[..., None]
         if inter.ndim != 4 or inter.shape[:3] != (n, d, d) or inter.shape[3] != classes.size:

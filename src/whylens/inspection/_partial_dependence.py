@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from whylens._convention import check_batch_size, checked_callback, resolve_labels_argument
-from whylens._validation import check_positive_int, check_random_state, random_state_param
+from whylens._convention import check_batch_size, checked_callback
+from whylens._validation import check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
+from whylens.inspection._arguments import (
+    categorical_mask,
+    choice,
+    feature_sets,
+    float_array,
+    output_indices,
+    row_count,
+)
 from whylens.inspection._pd_grid import (
     GridRows,
     cartesian,
@@ -34,7 +42,6 @@ from whylens.inspection._pd_recursion import (
     recursion_problem,
 )
 from whylens.inspection._results import InspectionResult, SubsamplingWarning
-from whylens.inspection._tables import column_index
 from whylens.models import Model, as_model
 from whylens.models._frames import table_values
 
@@ -114,73 +121,6 @@ class PartialDependenceResult(InspectionResult):
     def names_of(self, index: int) -> list[str]:
         """The column names of feature set ``index``."""
         return [self.feature_names[j] for j in self.features[index]]
-
-
-# ----------------------------------------------------------------------------- arguments
-def _feature_sets(features: Any, names: list[str]) -> list[tuple[int, ...]]:
-    def one(item: Any) -> tuple[int, ...]:
-        if isinstance(item, (str, np.str_, int, np.integer)) and not isinstance(item, bool):
-            return (column_index(item, names, "features"),)
-        if isinstance(item, (tuple, list, np.ndarray)):
-            cols = tuple(column_index(c, names, "features") for c in item)
-            if len(cols) not in (1, 2) or len(set(cols)) != len(cols):
-                raise InputError(describe(
-                    "features", "one column or a pair of two different columns per entry",
-                    item, "Pass e.g. features=[0, 'age', (0, 'age')]."))
-            return cols
-        raise InputTypeError(describe("features", "column indices or names, or pairs of them",
-                                      item))
-
-    if isinstance(features, (str, np.str_, int, np.integer)) and not isinstance(features, bool):
-        return [one(features)]
-    if isinstance(features, tuple):  # one pair, as scikit-learn's partial_dependence reads it
-        return [one(features)]
-    try:
-        items = list(features)
-    except TypeError as exc:
-        raise InputTypeError(describe("features", "a column, or a list of columns and pairs",
-                                      features)) from exc
-    if not items:
-        raise InputError(describe("features", "at least one column", features))
-    return [one(item) for item in items]
-
-
-def _categorical_mask(categorical_features: Any, names: list[str]) -> np.ndarray:
-    d = len(names)
-    mask = np.zeros(d, dtype=bool)
-    if categorical_features is None:
-        return mask
-    items = list(np.asarray(categorical_features).ravel()) if not isinstance(
-        categorical_features, (list, tuple)) else list(categorical_features)
-    if not items:
-        raise InputError(describe("categorical_features", "None or a non-empty list",
-                                  categorical_features, "Pass None when no feature is "
-                                  "categorical."))
-    if all(isinstance(v, (bool, np.bool_)) for v in items):
-        if len(items) != d:
-            raise InputError(describe("categorical_features", f"a boolean mask of {d} values",
-                                      got_text=f"{len(items)} values"))
-        return np.asarray(items, dtype=bool)
-    for item in items:
-        mask[column_index(item, names, "categorical_features")] = True
-    return mask
-
-
-def _choice(value: Any, allowed: Sequence[str], argument: str) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise InputError(describe(argument, f"one of {tuple(allowed)}", value))
-    return value
-
-
-def _row_count(subsample: Any, n: int) -> int:
-    if subsample is None:
-        return n
-    if isinstance(subsample, (float, np.floating)):
-        if not 0.0 < subsample <= 1.0:
-            raise InputError(describe("subsample", "a fraction in (0, 1] or a row count",
-                                      subsample))
-        return max(1, round(float(subsample) * n))
-    return min(n, check_positive_int("subsample", subsample))
 
 
 # ----------------------------------------------------------------------------- public
@@ -291,8 +231,8 @@ def partial_dependence(
     Cancelled
         The callback stopped the work.
     """
-    kind = _choice(kind, _KINDS, "kind")
-    method = _choice(method, _METHODS, "method")
+    kind = choice(kind, _KINDS, "kind")
+    method = choice(method, _METHODS, "method")
     if isinstance(grid_resolution, bool) or not isinstance(grid_resolution, (int, np.integer)) \
             or grid_resolution < 2:
         raise InputError(describe("grid_resolution", "an integer >= 2 (grid points per "
@@ -306,19 +246,15 @@ def partial_dependence(
 
     values, schema = table_values(X, "X")
     if schema is None:
-        try:
-            values = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InputTypeError(describe("X", "a numeric array or DataFrame", values,
-                                          "Encode categorical columns as numbers first."
-                                          )) from exc
+        values = float_array(values, "X", "a numeric array or DataFrame",
+                             "Encode categorical columns as numbers first.")
     if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] == 0:
         raise InputError(describe("X", "a non-empty 2-D array (n_samples, n_features)",
                                   got_text=f"shape {values.shape}"))
     n, d = values.shape
     names = schema.names if schema is not None else [f"x{j}" for j in range(d)]
-    sets = _feature_sets(features, names)
-    categorical = _categorical_mask(categorical_features, names)
+    sets = feature_sets(features, names)
+    categorical = categorical_mask(categorical_features, names)
 
     estimator = model
     _check_output(estimator, output)
@@ -349,7 +285,7 @@ def partial_dependence(
         m = None  # the recursion averages over the training data
     else:
         wrapped = as_model(estimator, output=output, chunk_size=batch_size)
-        m = _row_count(subsample, n)
+        m = row_count(subsample, n, "subsample")
         if m < n:
             sample_indices = np.sort(rng.choice(n, size=m, replace=False))
             warnings.warn(f"partial_dependence: the curves use {m} of the {n} rows of X "
@@ -360,7 +296,7 @@ def partial_dependence(
             schema, sets, categorical), grids, sets)
         k, output_names = _outputs(wrapped, build)
         out_kind = wrapped.output
-    chosen = _targets(target, k, output_names)
+    chosen = output_indices(target, k, output_names)
     target_names = [output_names[t] if output_names else f"output {t}" for t in chosen]
 
     average: list[np.ndarray] | None = None
@@ -416,11 +352,5 @@ def _outputs(wrapped: Model, build: GridRows) -> tuple[int, list[str] | None]:
     if names is not None:
         return len(names), names
     return int(wrapped(build(0, 1), progress=False).shape[1]), None
-
-
-def _targets(target: Any, k: int, names: list[str] | None) -> np.ndarray:
-    if target is None or (isinstance(target, str) and target == "all"):
-        return np.arange(k)
-    return resolve_labels_argument(target, k, output_names=names, argument="target")
 
 

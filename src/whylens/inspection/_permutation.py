@@ -22,6 +22,7 @@ import numpy as np
 from whylens._convention import check_batch_size, checked_callback
 from whylens._validation import check_positive_int, check_random_state, random_state_param
 from whylens.errors import InputError, InputTypeError, describe
+from whylens.inspection._arguments import row_count
 from whylens.inspection._importance import ImportanceResult
 from whylens.inspection._scoring import (
     ReplayToken,
@@ -79,21 +80,6 @@ def _resolve_groups(feature_groups: Any, names: list[str]) -> tuple[list[list[in
         groups.append(cols)
         group_names.append(str(name) if name is not None else "+".join(names[c] for c in cols))
     return groups, group_names
-
-
-def _row_count(max_samples: Any, n: int) -> int:
-    if max_samples is None:
-        return n
-    if isinstance(max_samples, (float, np.floating)) and not isinstance(max_samples, bool):
-        if not 0.0 < max_samples <= 1.0:
-            raise InputError(describe("max_samples", "a fraction in (0, 1] or a row count",
-                                      max_samples))
-        return max(1, round(float(max_samples) * n))
-    count = check_positive_int("max_samples", max_samples)
-    if count > n:
-        raise InputError(describe("max_samples", f"at most the {n} rows of X", max_samples,
-                                  "Pass None to use every row."))
-    return count
 
 
 #: Permuted rows of several groups go through one chunked model call up to this many rows
@@ -271,7 +257,7 @@ def permutation_importance(
                                       got_text=f"shape {sample_weight.shape}"))
     groups, group_names = _resolve_groups(feature_groups, names)
     rng = check_random_state(random_state)
-    m = _row_count(max_samples, n)
+    m = row_count(max_samples, n, "max_samples", at_most_n=True)
     sample_indices = None if m == n else np.sort(rng.choice(n, size=m, replace=False))
     rows = np.arange(n) if sample_indices is None else sample_indices
     data = take_rows(table, rows)

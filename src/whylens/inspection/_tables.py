@@ -34,7 +34,8 @@ def as_table(X: Any) -> tuple[Any, list[str]]:
 
 
 def column_index(item: Any, names: Sequence[str], argument: str) -> int:
-    """The column of ``item`` (an index or a column name) among ``names``.
+    """The column of ``item`` (an index, negative from the end, or a column name) among
+    ``names``, as an index in ``[0, len(names))``.
 
     Raises
     ------
@@ -52,10 +53,10 @@ def column_index(item: Any, names: Sequence[str], argument: str) -> int:
         return list(names).index(str(item))
     if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Integral):
         raise InputTypeError(describe(argument, "a column index (int) or name (str)", item))
-    if not 0 <= int(item) < d:
-        raise InputError(describe(argument, f"a column index in [0, {d})", item,
+    if not -d <= int(item) < d:
+        raise InputError(describe(argument, f"a column index in [-{d}, {d})", item,
                                   f"X has {d} columns."))
-    return int(item)
+    return int(item) % d
 
 
 def n_rows_of(value: Any) -> int:
