@@ -27,6 +27,7 @@ __all__ = [
     "PROBA_COLOR",
     "ZERO_COLOR",
     "escape",
+    "explanation_layout",
     "footer",
     "format_number",
     "format_weight",
@@ -351,3 +352,18 @@ def footer(exp: Explanation) -> str:
     if isinstance(seed, int):
         parts.append(f"random_state={seed}")
     return f'{quality_section(exp)}<p class="wl-note">{" · ".join(parts)}</p>'
+
+
+def explanation_layout(exp: Explanation, side: Sequence[str], columns: Sequence[str],
+                       standalone: bool) -> str:
+    """One explanation's HTML: the ``side`` sections in a narrow first column, ``columns``
+    (whole ``wl-col`` blocks), then the footer; a whole :func:`page` when ``standalone``."""
+    cols = [f'<div class="wl-col wl-col-narrow">{"".join(side)}</div>'] if side else []
+    cols.extend(columns)
+    fragment = (
+        f'<div class="whylens-exp"><style>{CSS}</style>'
+        f'<div class="wl-cols">{"".join(cols)}</div>{footer(exp)}</div>'
+    )
+    if standalone:
+        return page(f"whylens: {exp.method} explanation", [fragment])
+    return fragment

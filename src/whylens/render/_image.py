@@ -11,10 +11,8 @@ import numpy as np
 
 from whylens.errors import InputError, describe
 from whylens.render._common import (
-    CSS,
     escape,
-    footer,
-    page,
+    explanation_layout,
     proba_section,
     ranked_features,
     shown_labels,
@@ -103,14 +101,4 @@ def image_html(exp: Explanation, labels: Sequence[int] | int | None = None,
             + "".join(f'<div class="wl-col">{f}</div>' for f in figures)
             + "</div></div>"
         )
-    columns = []
-    if side:
-        columns.append(f'<div class="wl-col wl-col-narrow">{"".join(side)}</div>')
-    columns.extend(panels)
-    fragment = (
-        f'<div class="whylens-exp"><style>{CSS}</style>'
-        f'<div class="wl-cols">{"".join(columns)}</div>{footer(exp)}</div>'
-    )
-    if standalone:
-        return page(f"whylens: {exp.method} explanation", [fragment])
-    return fragment
+    return explanation_layout(exp, side, panels, standalone)

@@ -29,7 +29,7 @@ from whylens.render._common import (
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
     escape,
-    footer,
+    explanation_layout,
     format_number,
     format_weight,
     legend_note,
@@ -144,20 +144,8 @@ def explanation_html(
     if exp.features.kind == "tabular" and show_table:
         detail.append(_table_section(exp, first, ranked.get(first, []), bool(show_all)))
 
-    columns = []
-    if side:
-        columns.append(f'<div class="wl-col wl-col-narrow">{"".join(side)}</div>')
-    if bars:
-        columns.append(f'<div class="wl-col">{"".join(bars)}</div>')
-    if detail:
-        columns.append(f'<div class="wl-col">{"".join(detail)}</div>')
-    fragment = (
-        f'<div class="whylens-exp"><style>{CSS}</style>'
-        f'<div class="wl-cols">{"".join(columns)}</div>{footer(exp)}</div>'
-    )
-    if standalone:
-        return page(f"whylens: {exp.method} explanation", [fragment])
-    return fragment
+    columns = [f'<div class="wl-col">{"".join(part)}</div>' for part in (bars, detail) if part]
+    return explanation_layout(exp, side, columns, standalone)
 
 
 # ---------------------------------------------------------------- sections
