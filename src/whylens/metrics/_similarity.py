@@ -1,4 +1,7 @@
-"""Rank similarities of matching rows of two attribution arrays (stability, randomization)."""
+"""Rank similarities of matching rows of two attribution arrays (stability, randomization).
+
+Both take ``a`` and ``b`` of shape (..., F) and return one value per row, shape (...).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,7 @@ __all__ = ["kendall", "rank_correlation"]
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman of matching rows (average ranks); identical rows 1, a constant row 0.
-
-    Parameters
-    ----------
-    a, b : ndarray of shape (..., F)
-
-    Returns
-    -------
-    ndarray of shape (...)
-    """
+    """Spearman of matching rows (average ranks); identical rows 1, a constant row 0."""
     ra, rb = rankdata(a, axis=-1), rankdata(b, axis=-1)
     ra -= ra.mean(axis=-1, keepdims=True)
     rb -= rb.mean(axis=-1, keepdims=True)
@@ -28,16 +22,7 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def kendall(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Kendall's tau-b of matching rows; identical rows 1, an undefined tau 0.
-
-    Parameters
-    ----------
-    a, b : ndarray of shape (..., F)
-
-    Returns
-    -------
-    ndarray of shape (...)
-    """
+    """Kendall's tau-b of matching rows; identical rows 1, an undefined tau 0."""
     flat_a, flat_b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
     out = np.empty(flat_a.shape[0])
     for r in range(flat_a.shape[0]):
