@@ -28,6 +28,7 @@ from whylens.errors import Cancelled, InputError, InputTypeError, describe
 __all__ = [
     "ALL",
     "ProgressCallback",
+    "as_numpy",
     "check_batch_size",
     "checked_callback",
     "resolve_labels_argument",
@@ -90,7 +91,8 @@ def check_batch_size(batch_size: Any, argument: str = "batch_size") -> int | Non
     return int(batch_size)
 
 
-def _as_numpy(value: Any) -> Any:
+def as_numpy(value: Any) -> Any:
+    """A torch tensor as a numpy array (detached, on the CPU); other values unchanged."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         return value.detach().cpu().numpy()
     return value
@@ -145,7 +147,7 @@ def resolve_target(target: Any, output: Any, *, output_names: Sequence[str] | No
     InputTypeError
         A target of another type (a float, a bool, a dict).
     """
-    out = np.asarray(_as_numpy(output))
+    out = np.asarray(as_numpy(output))
     if out.ndim == 1:
         out = out.reshape(-1, 1)
     n, k = int(out.shape[0]), int(out.shape[1])
@@ -156,7 +158,7 @@ def resolve_target(target: Any, output: Any, *, output_names: Sequence[str] | No
     if isinstance(target, (str, np.str_, int, np.integer)) and not isinstance(
             target, (bool, np.bool_)):
         return np.full((n, 1), _label_index(target, k, output_names, argument), dtype=np.int64)
-    target = _as_numpy(target)
+    target = as_numpy(target)
     if isinstance(target, (bool, np.bool_, float, np.floating, dict, set)) or not hasattr(
             target, "__len__"):
         raise InputTypeError(describe(
@@ -198,7 +200,7 @@ def resolve_labels_argument(labels: Any, n_outputs: int, *,
     """
     if isinstance(labels, (int, np.integer, str)) and not isinstance(labels, bool):
         labels = [labels]
-    labels = _as_numpy(labels)
+    labels = as_numpy(labels)
     try:
         items = list(labels)
     except TypeError as exc:

@@ -11,25 +11,19 @@ from typing import Any
 
 import numpy as np
 
+from whylens._convention import as_numpy
 from whylens.errors import InputError, InputTypeError, describe
 
-__all__ = ["IMAGE_BASELINES", "TABLE_BASELINES", "as_array", "image_baseline",
+__all__ = ["IMAGE_BASELINES", "TABLE_BASELINES", "image_baseline",
            "table_baseline"]
 
 TABLE_BASELINES = ("mean", "median", "sample", "zero")
 IMAGE_BASELINES = ("blur", "mean", "zero")
 
 
-def as_array(value: Any) -> Any:
-    """A torch tensor as a numpy array (other values unchanged)."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().numpy()
-    return value
-
-
 def _rows(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     """A baseline or background as rows of shape (k, *shape)."""
-    arr = as_array(value)
+    arr = as_numpy(value)
     if hasattr(arr, "to_numpy"):  # a DataFrame or Series
         arr = arr.to_numpy()
     try:

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from whylens._convention import as_numpy
 from whylens.errors import InputError, InputTypeError, ModelOutputError, describe
-from whylens.metrics._baselines import as_array
 
 __all__ = ["attribution_rows", "check_explain"]
 
@@ -44,7 +44,7 @@ def attribution_rows(result: Any, n: int, argument: str = "explain") -> np.ndarr
         values = np.asarray(result.values, dtype=np.float64)
     else:
         try:
-            values = np.asarray(as_array(result), dtype=np.float64)
+            values = np.asarray(as_numpy(result), dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise ModelOutputError(describe(
                 f"the result of {argument}", "an Explanation or an array of attributions",

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from whylens._convention import check_batch_size, checked_callback, resolve_target
+from whylens._convention import as_numpy, check_batch_size, checked_callback, resolve_target
 from whylens._validation import check_positive_int, check_random_state
 from whylens.errors import InputError, InputTypeError, NotSupportedError, describe
-from whylens.metrics._baselines import as_array, image_baseline, table_baseline
+from whylens.metrics._baselines import image_baseline, table_baseline
 from whylens.metrics._removers import NumericRemover, TextRemover
 from whylens.models import Model, as_model
 
@@ -112,7 +112,7 @@ def _explanation_parts(explanation: Any, x: Any, target: Any
                     "x", "the explained inputs (this Explanation does not keep them)", None,
                     "Pass x=, the inputs the explanation was computed on."))
         return values, labels, x, explanation
-    values = as_array(explanation)
+    values = as_numpy(explanation)
     try:
         values = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -232,7 +232,7 @@ def resolve(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
         except (TypeError, ValueError) as exc:
             raise InputTypeError(describe("x", "a DataFrame of numeric columns", x)) from exc
     else:
-        xa = as_array(x)
+        xa = as_numpy(x)
         if not isinstance(xa, np.ndarray):
             try:
                 xa = np.asarray(xa)

@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from whylens._convention import checked_callback
+from whylens._convention import as_numpy, checked_callback
 from whylens._validation import check_positive_int, check_random_state
 from whylens.errors import InputError, InputTypeError, describe
-from whylens.metrics._baselines import as_array
 from whylens.metrics._explain_calls import (
     attribution_rows,
     check_explain,
@@ -38,7 +37,7 @@ def _like(x: Any, values: np.ndarray) -> Any:
 
 
 def _rows_of_target(target: Any, n: int, repeats: int) -> Any:
-    arr = as_array(target)
+    arr = as_numpy(target)
     if isinstance(arr, (str, int, np.integer)) or arr is None:
         return arr
     arr = np.asarray(arr)
@@ -111,7 +110,7 @@ def sensitivity_max(explain: Any, x: Any, *, target: Any = None, radius: float =
     n_random = check_positive_int("n_random", n_random, minimum=0)
     size = None if batch_size is None else check_positive_int("batch_size", batch_size)
     callback = checked_callback(callback)
-    xa = np.asarray(as_array(x))
+    xa = np.asarray(as_numpy(x))
     if xa.dtype.kind not in "biuf" or xa.ndim < 2 or xa.shape[0] == 0:
         raise InputError(describe("x", "a numeric batch of shape (n, ...)", xa))
     if not np.isfinite(xa).all():

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from whylens._convention import checked_callback
+from whylens._convention import as_numpy, checked_callback
 from whylens._validation import check_positive_int, check_random_state
 from whylens.errors import InputError, InputTypeError, describe
-from whylens.metrics._baselines import as_array
 from whylens.metrics._explain_calls import attribution_rows, check_explain, check_same_shape
 from whylens.metrics._result import RandomControl, plain
 from whylens.metrics._similarity import kendall, rank_correlation
@@ -316,7 +315,7 @@ def stability(explain: Any, x: Any, *, seeds: Any = (0, 1, 2, 3, 4), k: int = 5,
 def _rows_of(result: Any) -> int:
     values = getattr(result, "values", None)
     if values is None or not hasattr(values, "shape"):
-        values = as_array(result)
+        values = as_numpy(result)
     shape = np.shape(values) if isinstance(values, (np.ndarray, list, tuple)) or hasattr(
         values, "shape") else ()
     return int(shape[0]) if len(shape) else 0
