@@ -1,4 +1,4 @@
-"""The package's layout: every module imports, and no whylens modules import each other.
+"""The package's layout: every module imports, no whylens modules import each other, none is long.
 
 The import graph is read from the source (``ast``): every ``import`` and
 ``from ... import`` statement of ``src/whylens``, the ones inside functions
@@ -23,6 +23,12 @@ ROOT = Path(whylens.__file__).parent
 #: Cycles allowed while they are being removed: a cycle is allowed only inside
 #: one of these module sets (a new one, or one that grows, fails). None is left.
 KNOWN_CYCLES: dict[str, frozenset[str]] = {}
+
+#: Most lines a module may have (issue 15: "no module over ~500 lines unless it is one
+#: algorithm"); a longer one is split, or named in LONG_MODULES with the algorithm it holds.
+MAX_LINES = 500
+#: Modules allowed past MAX_LINES because they hold one algorithm. None is, today.
+LONG_MODULES: dict[str, str] = {}
 
 #: Parts of whylens that must be in no cycle at all.
 ACYCLIC = ("whylens.explanation", "whylens._views", "whylens._serialize", "whylens.demo",
@@ -182,6 +188,14 @@ def test_explanation_imports_no_representation():
             todo.append(target)
     assert not {m for m in seen if m.startswith(("whylens.representations", "whylens.lime",
                                                  "whylens.shap", "whylens.torch"))}
+
+
+def test_no_module_is_longer_than_max_lines_unless_it_is_one_algorithm():
+    lengths = {name: len(path.read_text(encoding="utf-8").splitlines())
+               for name, (path, _) in FILES.items()}
+    long = {name: n for name, n in lengths.items() if n > MAX_LINES and name not in LONG_MODULES}
+    assert not long, f"modules over {MAX_LINES} lines (split them): {long}"
+    assert set(LONG_MODULES) <= set(lengths), "LONG_MODULES names a module that is gone"
 
 
 # ------------------------------------------------------------- the checker itself
