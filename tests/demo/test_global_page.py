@@ -40,6 +40,12 @@ def test_global_page_names_every_view_and_links_its_charts(demo):
     index = demo.index_html.read_text(encoding="utf-8")
     assert "Global views, tabular: breast cancer diagnosis" in index
     assert "href='global.html'" in index and "src='global_pdp.png'" in index
+    # the charts open the section, once, before the first pick (not inside it)
+    section = index.index("<div class='wl-demo-section' id='global'>")
+    first_pick = index.index("<div class='wl-demo-instance' id='global_0'>")
+    assert section < index.index("src='global_pdp.png'") < first_pick
+    assert index.count("src='global_pdp.png'") == 1
+    assert "src='global_pdp.png'" not in demo.sections[-1].instances[0].fragment
 
 
 def test_global_results_are_saved_and_read_back(demo):

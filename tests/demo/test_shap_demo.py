@@ -31,6 +31,10 @@ def test_tabular_page_has_beeswarm_bar_waterfall_and_force(demo):
     page = demo.index_html.read_text(encoding="utf-8")
     assert "SHAP, tabular: breast cancer diagnosis" in page
     assert "src='shap_beeswarm.png'" in page and "src='shap_bar.png'" in page
+    # the batch charts open the section, before its first row
+    assert (page.index("<div class='wl-demo-section' id='shap_tabular'>")
+            < page.index("src='shap_beeswarm.png'")
+            < page.index("<div class='wl-demo-instance' id='shap_tabular_0'>"))
     assert "whylens-force" in page and "<script" not in page.lower()
     assert "SHAP values explain" in page
 

@@ -13,8 +13,8 @@ whole model (:mod:`whylens.inspection`) on the test rows:
   the features the model uses.
 
 Everything goes onto its own page, ``global.html``; on ``index.html`` the
-section's instances are the five picked explanations, the first one preceded
-by the global charts. Every result is also saved as JSON in
+global charts open the section (its fragment) and its instances are the five
+picked explanations. Every result is also saved as JSON in
 ``explanations/global_*.json``.
 """
 
@@ -255,11 +255,10 @@ def global_section(ctx: DemoContext) -> SectionResult:
                  f"{views_seconds:.2f} s; the submodular pick {sp_seconds:.2f} s. {link}</p>")
         return "<div class='wl-demo-global'>" + intro + "".join(figures) + "</div>"
 
-    # index.html: the global charts come with the first pick
-    instances[0].fragment = (
+    # index.html: the global charts under the section's heading, before the picks
+    section_html = (
         views("This is also a page of its own: <a href='global.html'>global.html</a>.")
-        + f"<h3>Submodular pick</h3><p class='wl-demo-meta'>{html.escape(sp_text)}</p>"
-        + instances[0].fragment)
+        + f"<h3>Submodular pick</h3><p class='wl-demo-meta'>{html.escape(sp_text)}</p>")
     from whylens.demo._page import _STYLE  # the charts' look of index.html
 
     global_page = page(
@@ -274,4 +273,4 @@ def global_section(ctx: DemoContext) -> SectionResult:
         f"{'/'.join(groups)}; PDP/ICE, {grid} grid points; ALE, {bins} bins, {n_boot} "
         f"bootstrap resamples; TreeSHAP) and SP-LIME ({N_PICKS} of {len(sp.explanations)}), "
         f"random_state={seed}",
-        views_seconds + sp_seconds, instances)
+        views_seconds + sp_seconds, instances, fragment=section_html)

@@ -103,7 +103,8 @@ def _versions() -> dict[str, str]:
 
 
 def index_page(result: DemoResult) -> str:
-    """Return ``index.html``: the header table, then every instance's fragment and chart.
+    """Return ``index.html``: the header table, then each section's own charts and every
+    instance's fragment and chart.
 
     Returns
     -------
@@ -112,7 +113,12 @@ def index_page(result: DemoResult) -> str:
     """
     from whylens.render.html import page
 
-    fragments = [_instance_html(s, inst) for s in result.sections for inst in s.instances]
+    fragments = []
+    for s in result.sections:
+        if s.fragment:  # the section's own charts, once, before its instances
+            fragments.append(f"<div class='wl-demo-section' id='{html.escape(s.name)}'>"
+                             f"<h2>{html.escape(s.title)}</h2>{s.fragment}</div>")
+        fragments.extend(_instance_html(s, inst) for inst in s.instances)
     return page("whylens demo", [_header_html(result, _versions()), *fragments])
 
 

@@ -127,6 +127,9 @@ class SectionResult:
         Test accuracy of the model.
     train_seconds, explain_seconds : float
     instances : list of InstanceResult
+    fragment : str
+        HTML about the section as a whole (charts over many instances), shown
+        on ``index.html`` under the section's heading, before its instances.
     """
 
     name: str
@@ -142,6 +145,7 @@ class SectionResult:
     train_seconds: float
     explain_seconds: float
     instances: list[InstanceResult] = field(default_factory=list)
+    fragment: str = ""
 
     @property
     def class_names(self) -> list[str]:
@@ -286,7 +290,7 @@ class TrainedModel:
     description: str
 
     def section(self, name: str, title: str, method: str, explain_seconds: float,
-                instances: list[InstanceResult]) -> SectionResult:
+                instances: list[InstanceResult], fragment: str = "") -> SectionResult:
         """Return the :class:`SectionResult` of a section that explained this model.
 
         Parameters
@@ -296,6 +300,8 @@ class TrainedModel:
             The explainer and its parameters, in words.
         explain_seconds : float
         instances : list of InstanceResult
+        fragment : str, optional
+            HTML about the whole section, shown before its instances.
 
         Returns
         -------
@@ -307,7 +313,7 @@ class TrainedModel:
             model=self.description, method=method, output_names=list(split.class_names),
             n_train=len(split.X_train), n_test=len(split.X_test), accuracy=self.accuracy,
             train_seconds=self.train_seconds, explain_seconds=explain_seconds,
-            instances=instances,
+            instances=instances, fragment=fragment,
         )
 
 

@@ -39,12 +39,11 @@ def _figure_html(src: str, caption: str) -> str:
 
 
 def _shap_instance(ctx: DemoContext, section: str, i: int, title: str, exp: Explanation,
-                   label: int, true_class: str, seconds: float, png: Path, extra_html: str
-                   ) -> InstanceResult:
+                   label: int, true_class: str, seconds: float, png: Path) -> InstanceResult:
     from whylens.plot import force_html
 
     return instance_result(ctx, f"{section}_{i}", title, exp, label, true_class, seconds, png,
-                           extra_html + force_html(exp, label=label))
+                           force_html(exp, label=label))
 
 
 def shap_tabular_section(ctx: DemoContext) -> SectionResult:
@@ -96,14 +95,13 @@ def shap_tabular_section(ctx: DemoContext) -> SectionResult:
         save_figure(waterfall(exp, label=label, title=f"Test row {i}: from E[f(X)] to f(x)"), png)
         instances.append(_shap_instance(
             ctx, "shap_tabular", i, f"Test row {i}", exp, label,
-            split.class_names[int(split.y_test[i])], per_row, png,
-            summary_html if i == 0 else ""))
+            split.class_names[int(split.y_test[i])], per_row, png))
     return trained.section(
         "shap_tabular", "SHAP, tabular: breast cancer diagnosis",
         f"whylens.shap.KernelExplainer, background summarize_background(X_train, 10), "
         f"nsamples={nsamples}, {n_batch} test rows, random_state={ctx.seed}; "
         f"largest efficiency gap {batch.params['efficiency_max_abs_error']:.1e}",
-        explain_seconds, instances)
+        explain_seconds, instances, fragment=summary_html)
 
 
 def shap_text_section(ctx: DemoContext) -> SectionResult:
@@ -137,8 +135,7 @@ def shap_text_section(ctx: DemoContext) -> SectionResult:
         save_figure(text(exp, label=label, title=f"Review {j}: SHAP values for "
                          f"'{split.class_names[label]}' (red raises, blue lowers)"), png)
         instances.append(_shap_instance(ctx, "shap_text", i, f"Test review {j}", exp, label,
-                                        split.class_names[int(split.y_test[j])], seconds, png,
-                                        ""))
+                                        split.class_names[int(split.y_test[j])], seconds, png))
     return trained.section(
         "shap_text", "SHAP, text: movie review sentiment",
         f"whylens.shap.PermutationExplainer over the review's words (TextMasker, removed "
