@@ -397,5 +397,6 @@ def main() -> None:
                       f"cpu ms whylens {med_cpu['whylens'] * 1e3:.1f} {ref} "
                       f"{med_cpu[ref] * 1e3:.1f}")
 
+
 if __name__ == "__main__":
     main()

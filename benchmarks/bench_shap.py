@@ -170,7 +170,6 @@ def overhead(repeats: int, n_rows: int, budget: int,
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
-
     d = 12
     X, y = make_data(d)
     label = (y > np.median(y)).astype(int)

@@ -92,7 +92,12 @@ def check_batch_size(batch_size: Any, argument: str = "batch_size") -> int | Non
 
 
 def as_numpy(value: Any) -> Any:
-    """A torch tensor as a numpy array (detached, on the CPU); other values unchanged."""
+    """A torch tensor as a numpy array (detached, on the CPU); other values unchanged.
+
+    Returns
+    -------
+    ndarray or the value as given
+    """
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         return value.detach().cpu().numpy()
     return value

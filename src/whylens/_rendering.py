@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RenderingViews", "check_destination", "write_text"]
 
+
 def check_destination(argument: str, destination: Any) -> None:
     """Raise unless ``destination`` is a path (str or os.PathLike) or a text file.
 
@@ -34,7 +35,9 @@ def check_destination(argument: str, destination: Any) -> None:
     Raises
     ------
     InputTypeError
-        Naming ``argument`` and what came.
+        Neither a path nor a text file, naming ``argument`` and what came.
+    InputError
+        An empty (or blank) path.
     """
     if isinstance(destination, (str, os.PathLike)):
         if isinstance(destination, str) and not destination.strip():

@@ -347,6 +347,22 @@ class ExplanationViews(RenderingViews):
         self._single("segments")
         return None if self.features.segments is None else self.features.segments[0]
 
-    #: lime's ``get_image_and_mask(label, ...)``: :func:`image_and_mask` with this
-    #: Explanation as ``exp``.
-    get_image_and_mask = image_and_mask
+    def get_image_and_mask(self, label: int, positive_only: bool = True,
+                           negative_only: bool = False, hide_rest: bool = False,
+                           num_features: int = 5, min_weight: float = 0.0,
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """lime's ``get_image_and_mask``: :func:`image_and_mask` of this explanation.
+
+        Returns
+        -------
+        image : ndarray of shape (H, W, C) or (H, W)
+        mask : ndarray of shape (H, W)
+
+        Raises
+        ------
+        InputError, BatchExplanationError
+            As :func:`image_and_mask`.
+        """
+        return image_and_mask(self, label, positive_only=positive_only,
+                              negative_only=negative_only, hide_rest=hide_rest,
+                              num_features=num_features, min_weight=min_weight)

@@ -93,7 +93,6 @@ def test_alternate_classes_takes_the_two_classes_in_turn():
     assert _alternate_classes([0, 1, 2], positive, 1) == [0]
 
 
-
 def test_the_same_seed_gives_the_same_network_whatever_the_global_generator(section,
                                                                             tmp_path):
     """The initial weights are seeded too (they came from torch's global generator, so the

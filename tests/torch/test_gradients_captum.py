@@ -82,7 +82,6 @@ def test_layer_ig_agrees_with_captum_on_embedding():
     np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=0, atol=1e-6)
 
 
-
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_layer_gradient_shap_agrees_with_captum_under_the_same_draws(monkeypatch):
     """captum draws the background rows with np.random.choice and the points with

@@ -216,6 +216,7 @@ CALLS["filter_patterns"] = lambda m: filter_patterns(
     callback=_sleepy)
 CALLS["layers"] = lambda m: layers(m, X)
 
+
 @pytest.mark.parametrize("method", sorted(CALLS))
 def test_calls_on_one_model_from_threads_do_not_interleave(method):
     """Each call holds the model's lock from start to end: the forwards of one call

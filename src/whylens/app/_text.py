@@ -327,7 +327,6 @@ class TextModel(TorchTextMixin):
         return explainer(text, target=target, progress=False, callback=report)
 
 
-
 def token_weights(exp: Any, text: str) -> list[dict[str, Any]]:
     """Every token occurrence of a one-text Explanation with its weight, in text order.
 

@@ -248,6 +248,7 @@ def global_section(ctx: DemoContext) -> SectionResult:
     sp_text = (f"Submodular pick (Ribeiro et al. 2016): LIME explained {len(sp.explanations)} "
                f"test rows ({ctx.num_samples} samples each, 6 features); these {len(sp.V)} "
                f"cover {coverage:.0%} of the total feature importance sqrt(sum |W|).")
+
     def views(link: str) -> str:
         intro = (f"<p class='wl-demo-meta'>How the forest behaves over all {len(y)} test rows "
                  f"rather than for one of them. Most important by permutation: "

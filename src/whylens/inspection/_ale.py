@@ -161,10 +161,12 @@ def accumulated_local_effects(
         bin holds data; fewer when values repeat), or the bin edges, or a dict
         ``{feature: int or edges}`` (other features get 20). User edges must
         cover the feature's values; an empty bin adds no effect.
-    categorical_features : sequence of int or str, or boolean mask, optional
+    categorical_features : int, str, sequence of int or str, or boolean mask, optional
         Columns whose values are categories (bool columns of a DataFrame are
-        always). Their effect is given at each category, in the similarity
-        order of :func:`order_categories`.
+        always): one column, several, or a mask of ``n_features`` booleans;
+        negative indices count from the end; ``None`` (not ``[]``) for none.
+        Their effect is given at each category, in the similarity order of
+        :func:`order_categories`.
     target : None, int, str, sequence, or "all"
         Model outputs whose effects are computed: ``None`` gives every output,
         except the positive class of a binary classifier's probabilities (as
@@ -199,8 +201,9 @@ def accumulated_local_effects(
     ------
     InputError, InputTypeError
         A feature not in ``X``, a constant feature, bad ``bins``,
-        ``n_bootstrap``, ``confidence``, ``target`` or ``batch_size``, a
-        non-numeric or non-finite ``X``.
+        ``categorical_features`` (an empty list, a column not in ``X``, a
+        mask of the wrong length), ``n_bootstrap``, ``confidence``, ``target``
+        or ``batch_size``, a non-numeric or non-finite ``X``.
     NotSupportedError
         A pair with a categorical feature.
     ModelError, ModelOutputError

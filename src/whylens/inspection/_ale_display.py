@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["ALEDisplay"]
 
 
-class ALEDisplay(ResultDisplay):
+class ALEDisplay(ResultDisplay[ALEResult]):
     """Accumulated local effects plot: one panel per feature or pair.
 
     A 1-D continuous effect is a line over the bin edges with its bootstrap

@@ -43,8 +43,8 @@ def feature_sets(features: Any, names: Sequence[str]) -> list[tuple[int, ...]]:
             if len(cols) not in (1, 2) or len(set(cols)) != len(cols):
                 raise InputError(describe(
                     "features", "one column or a pair of two different columns per entry",
-                    item, "Pass e.g. features=[0, 'age', (0, 'age')]: a tuple (a, b) is one "
-                    "2-way set, a list [a, b] two 1-way ones."))
+                    item, "Pass e.g. features=[0, 'age', (0, 'age')]: each entry is one "
+                    "column, or a pair (a tuple or list of two) for a 2-way effect."))
             return cols
         raise InputTypeError(describe("features", "column indices or names, or pairs of them",
                                       item))

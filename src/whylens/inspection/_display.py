@@ -28,7 +28,7 @@ __all__ = ["PartialDependenceDisplay", "PermutationImportanceDisplay"]
 
 
 # ============================================================================ importance
-class PermutationImportanceDisplay(ResultDisplay):
+class PermutationImportanceDisplay(ResultDisplay[ImportanceResult]):
     """Feature importances as horizontal box plots over the repeats, or bars with the spread.
 
     Parameters
@@ -169,7 +169,7 @@ class PermutationImportanceDisplay(ResultDisplay):
 
 
 # ============================================================================ PD / ICE
-class PartialDependenceDisplay(ResultDisplay):
+class PartialDependenceDisplay(ResultDisplay[PartialDependenceResult]):
     """Partial dependence (and ICE) plots, one panel per feature set and target.
 
     A 1-way numeric set is a line over its grid (with the ICE curves of the

@@ -6,7 +6,7 @@ new ``matplotlib.figure.Figure`` is made.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import numpy as np
 
@@ -15,9 +15,12 @@ from whylens.errors import InputError, InputTypeError, describe
 
 __all__ = ["ResultDisplay", "category_label", "is_axes", "panels"]
 
+R = TypeVar("R")
 
-class ResultDisplay:
-    """Base of the displays: holds one result of the type the display draws.
+
+class ResultDisplay(Generic[R]):
+    """Base of the displays: holds one result of the type the display draws
+    (``ResultDisplay[ImportanceResult]``, ...).
 
     Raises
     ------
@@ -30,16 +33,16 @@ class ResultDisplay:
     #: How to get one, said when something else came (None: nothing said).
     RESULT_FIX: ClassVar[str | None] = None
 
-    def __init__(self, result: Any) -> None:
+    def __init__(self, result: R) -> None:
         if not isinstance(result, self.RESULT):
             name = self.RESULT.__name__
             article = "an" if name[0] in "AEIOU" else "a"
             raise InputTypeError(describe("result", f"{article} {name}", result,
                                           self.RESULT_FIX))
-        self.result = result
+        self.result: R = result
 
     @classmethod
-    def from_result(cls, result: Any, **plot_kw: Any) -> Self:
+    def from_result(cls, result: R, **plot_kw: Any) -> Self:
         """Plot a result already computed (or read back with ``from_json``); ``plot_kw`` are
         :meth:`plot`'s arguments.
 

@@ -116,7 +116,6 @@ class ImportanceResult(InspectionResult):
         return [one.names[i] for i in np.argsort(-one.mean[0], kind="stable")]
 
 
-
 def impurity_importance(model: Any) -> ImportanceResult:
     """Mean decrease in impurity of a fitted tree ensemble (``feature_importances_``).
 

@@ -25,6 +25,13 @@ DECILES = np.arange(0.1, 1.0, 0.1)
 
 
 def check_percentiles(percentiles: Any) -> tuple[float, float]:
+    """``(low, high)`` of the grid's percentile range.
+
+    Raises
+    ------
+    InputError
+        Not two numbers with ``0 <= low < high <= 1``.
+    """
     try:
         low, high = (float(p) for p in percentiles)
     except (TypeError, ValueError) as exc:
@@ -37,7 +44,7 @@ def check_percentiles(percentiles: Any) -> tuple[float, float]:
 
 
 def grid_values(column: np.ndarray, categorical: bool, grid_resolution: int,
-          percentiles: tuple[float, float], name: str) -> np.ndarray:
+                percentiles: tuple[float, float], name: str) -> np.ndarray:
     """scikit-learn's grid: the unique values when categorical or fewer than the
     resolution, else evenly spaced between the percentiles (``mquantiles``)."""
     from scipy.stats.mstats import mquantiles
@@ -55,6 +62,8 @@ def grid_values(column: np.ndarray, categorical: bool, grid_resolution: int,
 
 
 def cartesian(values: list[np.ndarray]) -> np.ndarray:
+    """Every combination of the grids' values, shape (prod of lengths, len(values)), the
+    last grid varying fastest."""
     mesh = np.meshgrid(*values, indexing="ij")
     return np.stack([g.ravel() for g in mesh], axis=1)
 
@@ -72,6 +81,7 @@ class GridRows:
         self.total = int(self.offsets[-1])
 
     def __call__(self, start: int, stop: int) -> Any:
+        """Rows ``start..stop`` of the job, as ``X``'s rows with the grid values set."""
         # row i of a set is (global - offset) % m, and every offset is a multiple of m
         chunk = cycled_rows(self.values, start, stop)
         for s, (grid, cols) in enumerate(zip(self.grids, self.cols, strict=True)):
@@ -84,7 +94,7 @@ class GridRows:
 
 
 def frame_schema(schema: TableSchema, sets: list[tuple[int, ...]],
-                  categorical: np.ndarray) -> TableSchema:
+                 categorical: np.ndarray) -> TableSchema:
     """The DataFrame's schema with the non-categorical grid columns as float64 (a grid
     value between two integers reaches the model as it is, not rounded)."""
     dtypes = list(schema.dtypes)
@@ -96,6 +106,7 @@ def frame_schema(schema: TableSchema, sets: list[tuple[int, ...]],
 
 
 def deciles_of(values: np.ndarray, sets: list[tuple[int, ...]]) -> dict[int, np.ndarray]:
+    """``{column: its deciles (9,)}`` for every column of the feature sets (the rug)."""
     from scipy.stats.mstats import mquantiles
 
     columns = sorted({j for cols in sets for j in cols})

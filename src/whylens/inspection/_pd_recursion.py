@@ -74,6 +74,8 @@ def recursion_average(estimator: Any, grid: np.ndarray, cols: tuple[int, ...]) -
 
 
 def recursion_names(estimator: Any, k: int) -> list[str] | None:
+    """Names of the ``k`` outputs of the recursion: the estimator's last ``k`` classes
+    (one column, the positive class, for a binary classifier), or None for a regressor."""
     classes = getattr(estimator, "classes_", None)
     if classes is None:
         return None

@@ -62,6 +62,7 @@ _OPTIONS = (
     "text", "opacity", "show_table", "show_all",
 )
 
+
 def explanation_html(
     exp: Explanation,
     labels: Sequence[int] | int | None = None,

@@ -276,8 +276,9 @@ class ImageRepresentation:
         self.device = device
         table = self.segments.ravel().astype(np.intp)
         # On the CPU numpy's take makes the pixel mask fastest (torch's index ops are
-        # slower there), and a fill then a masked copy into a new array beats
-        # torch.where; the arrays share the tensors' memory.
+        # slower there), and the images are written in one pass by the numba kernel
+        # (float32/float64), else by a fill then a masked copy into a new array, which
+        # beats torch.where; the arrays share the tensors' memory.
         # On another device the table lives there and only the masks travel.
         self._table = table if device.type == "cpu" else torch.as_tensor(table, device=device)
         self._cpu_arrays: tuple[np.ndarray, np.ndarray] | None = None

@@ -38,6 +38,7 @@ __all__ = [
     "truncated_normal_ppf",
 ]
 
+
 def check_categorical_names(categorical_names: Any, n_features: int
                             ) -> dict[int, list[Any]]:
     """Check lime's ``categorical_names``: column index -> list of category names.

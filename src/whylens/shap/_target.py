@@ -1,4 +1,5 @@
-"""``target=`` for explainers that compute every output at once (SHAP)."""
+"""``target=`` for explainers that compute every output at once (SHAP), and
+:func:`shap_layout`, shap's array layout of their values."""
 
 from __future__ import annotations
 

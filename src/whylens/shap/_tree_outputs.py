@@ -115,8 +115,8 @@ def transform(code: int, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def verify_additivity(model: Any, ens: FlatEnsemble, total: np.ndarray, rows: np.ndarray,
-                     code: int = 0, labels: np.ndarray | None = None, frame: Any = None
-                     ) -> tuple[np.ndarray, float]:
+                      code: int = 0, labels: np.ndarray | None = None, frame: Any = None
+                      ) -> tuple[np.ndarray, float]:
     """The model's (transformed) output on ``rows`` and its largest gap to ``total``.
 
     Parameters

@@ -267,6 +267,7 @@ class GradientAttribution(CaptumCalls):
                 report.close()
                 restore_state(state)
         return run, result
+
     def _delta(self, run: _Run, result: dict[str, Any],
                device: Any = None) -> Tensor | None:
         """The completeness gap ``sum(values) - (f(x) - f(reference))`` per row and label.

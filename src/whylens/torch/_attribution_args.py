@@ -27,7 +27,13 @@ __all__ = [
 
 
 def batch_size_argument(batch_size: Any, internal_batch_size: Any) -> int | None:
-    """``batch_size``, or captum's name for it, ``internal_batch_size``."""
+    """``batch_size``, or captum's name for it, ``internal_batch_size``.
+
+    Raises
+    ------
+    InputError, InputTypeError
+        Not a positive int or None, or both given and different.
+    """
     size = check_batch_size(batch_size)
     alias = check_batch_size(internal_batch_size, "internal_batch_size")
     if alias is None:
@@ -40,7 +46,13 @@ def batch_size_argument(batch_size: Any, internal_batch_size: Any) -> int | None
 
 
 def explained_labels(target: Any, labels: Any, output: Tensor) -> np.ndarray:
-    """The labels of each row, (n, n_labels), from ``target=`` or ``labels=``."""
+    """The labels of each row, (n, n_labels), from ``target=`` or ``labels=``.
+
+    Raises
+    ------
+    InputError, InputTypeError
+        Both given, or a target or label the output does not have.
+    """
     if labels is None:
         return resolve_target(target, output)
     if target is not None:
@@ -101,9 +113,16 @@ def pair_index(b: Tensor, n: int) -> Tensor:
         n, dtype=torch.int64, device=b.device)
 
 
-
 def check_float(name: str, value: Any, minimum: float = 0.0) -> float:
-    """``value`` as a float, checked to be a number >= ``minimum``."""
+    """``value`` as a float, checked to be a number >= ``minimum``.
+
+    Raises
+    ------
+    InputTypeError
+        Not a number (a bool is not one).
+    InputError
+        Less than ``minimum``, or NaN.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise InputTypeError(describe(name, f"a number >= {minimum}", value))
     if not value >= minimum:

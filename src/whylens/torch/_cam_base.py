@@ -265,6 +265,7 @@ class BaseCAM(PeerCalls):
                     "n_backward": r.n_backward},
             n_evals=r.n_evals,
         )
+
     def _explain(self, x: Any, target: Any, labels: Any, progress: bool | None,
                  callback: Callable[[int, int], Any] | None, *,
                  targets: list[Any] | None = None, relu: bool = True) -> CAMResult:

@@ -181,7 +181,6 @@ class CAMContext:
         return torch.as_tensor(picked).to(self.output.device, self.output.dtype)
 
 
-
 def _target_scores(targets: list[Any], raw: Tensor) -> Tensor:
     """``targets[i](raw[i])`` for every row, as a (m,) tensor (pytorch-grad-cam's rule)."""
     scores = []

@@ -160,6 +160,19 @@ def run_cam(cam: BaseCAM, x: Any, target: Any, labels: Any, progress: bool | Non
     ``target`` and ``labels`` are whylens' (``BaseCAM.__call__``);
     ``targets`` are pytorch-grad-cam's callables, one per row; ``relu=False``
     keeps the maps' signs (captum's ``relu_attributions=False``).
+
+    Returns
+    -------
+    CAMResult
+
+    Raises
+    ------
+    NotSupportedError
+        Several target layers (only pytorch-grad-cam's call shape averages them).
+    InputError, ModelError
+        Bad input or target; the model raised.
+    Cancelled
+        The callback stopped the work.
     """
     if cam.layers is not None and len(cam.layers) > 1:
         raise NotSupportedError(describe(
