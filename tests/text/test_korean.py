@@ -260,3 +260,32 @@ def test_hangul_font_is_found_when_installed(recwarn):
 
     FigureCanvasAgg(fig).draw()
     assert not [w for w in recwarn if "missing from" in str(w.message)]
+
+
+def test_figure_text_takes_latin_from_dejavu_and_hangul_from_the_cjk_font(recwarn):
+    """text_families(): DejaVu Sans first (its "<" is the one of every other figure,
+    NanumGothic's looks like an angle bracket), the CJK family second, so a mixed label
+    draws every glyph: the ASCII of a rule exactly as in DejaVu Sans alone."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from whylens.plot._fonts import cjk_font_family, text_families
+
+    family = cjk_font_family()
+    if family is None:
+        pytest.skip("no Hangul font installed on this machine")
+    assert text_families() == ["DejaVu Sans", family]
+
+    def pixels(label, families):
+        fig = Figure(figsize=(3, 0.5), dpi=80)
+        fig.text(0.02, 0.3, label, family=families, fontsize=12)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())
+
+    rule = "0.5 < x <= 5.59"
+    np.testing.assert_array_equal(pixels(rule, text_families()), pixels(rule, ["DejaVu Sans"]))
+    assert not (pixels(rule, text_families()) == pixels(rule, [family])).all()
+    pixels("영화 < 5", text_families())
+    assert not [w for w in recwarn if "missing from" in str(w.message)]

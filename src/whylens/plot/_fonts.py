@@ -87,13 +87,16 @@ def _register_system_cjk_fonts() -> bool:
 
 
 def text_families() -> list[str]:
-    """Return the font families for figure text: a CJK family if any, then DejaVu Sans.
+    """Return the font families for figure text: DejaVu Sans, then a CJK family if any.
 
-    matplotlib falls back glyph by glyph along this list.
+    matplotlib falls back glyph by glyph along this list, so Latin letters,
+    digits and symbols keep matplotlib's default face (NanumGothic draws
+    ``<`` as a thin angle bracket, which made LIME's rules ``a < x <= b``
+    hard to read) and Hangul and other CJK text come from the CJK family.
 
     Returns
     -------
     list of str
     """
     family = cjk_font_family()
-    return ["DejaVu Sans"] if family is None else [family, "DejaVu Sans"]
+    return ["DejaVu Sans"] if family is None else ["DejaVu Sans", family]
