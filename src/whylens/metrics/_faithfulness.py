@@ -15,6 +15,7 @@ import numpy as np
 
 from whylens._validation import check_positive_int, check_random_state
 from whylens.errors import InputError, InputTypeError, describe
+from whylens.metrics._controls import check_control, control_draws, feature_grids
 from whylens.metrics._inputs import Task, check_not_supported_shift, resolve, run_masks
 from whylens.metrics._result import MetricResult, RandomControl
 
@@ -55,7 +56,9 @@ def _curve(model: Any, explanation: Any, x: Any, *, insert: bool, steps: Any, n_
     progress, callback = kwargs.pop("progress"), kwargs.pop("callback")
     random_state = kwargs["random_state"]
     n_random = check_positive_int("n_random", n_random, minimum=0)
+    kind, sigma = check_control(kwargs.pop("control"), kwargs.pop("control_sigma"))
     task = resolve(model, explanation, x, **kwargs)
+    grids = feature_grids(task) if kind == "smooth" else None
     rng = check_random_state(random_state)
     n, n_labels, n_features = task.n, task.n_labels, task.n_features
     steps = min(n_features, 50) if steps is None else check_positive_int("steps", steps)
@@ -64,7 +67,7 @@ def _curve(model: Any, explanation: Any, x: Any, *, insert: bool, steps: Any, n_
                                   steps, "Each step removes at least one feature."))
     counts = np.rint(np.linspace(0, n_features, steps + 1)).astype(np.int64)
     scores = [task.attributions.reshape(n * n_labels, n_features)]
-    scores += [rng.standard_normal((n * n_labels, n_features)) for _ in range(n_random)]
+    scores += control_draws(rng, task, n_random, kind, sigma, grids)
     ranks = _ranks(np.concatenate(scores))  # (T, F), T = (1 + R) * n * L
     n_tasks = ranks.shape[0]
     instance_of = (np.arange(n_tasks) // n_labels) % n
@@ -85,7 +88,8 @@ def _curve(model: Any, explanation: Any, x: Any, *, insert: bool, steps: Any, n_
     areas = areas.reshape(1 + n_random, n, n_labels)
     control = RandomControl.from_scores(areas[1:].mean(axis=(1, 2))) if n_random else None
     params = dict(task.params)
-    params.update(steps=steps, n_random=n_random, random_state=random_state)
+    params.update(steps=steps, n_random=n_random, random_state=random_state, control=kind,
+                  control_sigma=sigma if kind == "smooth" else None)
     return MetricResult(
         metric="insertion" if insert else "deletion", score=float(areas[0].mean()),
         scores=areas[0], higher_is_better=insert, random=control,
@@ -127,6 +131,17 @@ _CURVE_DOC = """
         ``round(s * n_features / steps)`` features.
     n_random : int, default=5
         Draws of random attributions for the control (0: none).
+    control : {{"iid", "smooth"}}, default="iid"
+        The random attributions: ``"iid"``, one standard normal per feature;
+        ``"smooth"``, the same normals on the image's feature grid (pixels, a
+        spatial map, or segments forming a grid of rectangles) smoothed by a
+        Gaussian of ``control_sigma`` cells over the spatial axes, so that
+        random orderings remove blobs at the explanation's scale, not
+        scattered features (which destroys an image's class faster than
+        removing any region). A tiny sigma gives the ``"iid"`` areas.
+    control_sigma : float, default=1.0
+        Standard deviation of the smooth control's filter, in grid cells
+        (pixels, or segments of the grid); unused by ``"iid"``.
     n_background : int, default=20
         Rows drawn from ``background`` for ``baseline="sample"``.
     blur_sigma : float, default=5.0
@@ -147,13 +162,16 @@ _CURVE_DOC = """
         ``scores`` (n, n_labels) areas under the curve of the label's output
         against the fraction of features {verb}; ``curves`` (n, n_labels,
         steps + 1), ``fractions`` (steps + 1,); ``random``: the mean area of
-        random orderings (mean and spread over the draws).
+        random orderings (mean and spread over the draws); ``params`` record
+        ``control`` and ``control_sigma`` (None for ``"iid"``).
 
     Raises
     ------
     InputError, InputTypeError
         Attributions that do not fit ``x``, a baseline of the wrong shape or
-        kind, ``steps`` larger than the number of features, bad counts.
+        kind, ``steps`` larger than the number of features, bad counts; an
+        unknown ``control``, ``"smooth"`` without an image grid, a
+        ``control_sigma`` that is not a positive number.
     ModelError, ModelOutputError
         The model raised or returned unusable output.
     Cancelled
@@ -163,7 +181,8 @@ _CURVE_DOC = """
 
 def deletion(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
              baseline: Any = None, background: Any = None, steps: int | None = None,
-             n_random: int = 5, n_background: int = 20, blur_sigma: float = 5.0,
+             n_random: int = 5, control: str = "iid", control_sigma: float = 1.0,
+             n_background: int = 20, blur_sigma: float = 5.0,
              batch_size: int | None = None, random_state: Any = 0,
              progress: bool | None = None, callback: Any = None) -> MetricResult:
     """Deletion: the model's output as the most important features are removed first.
@@ -172,14 +191,16 @@ def deletion(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
     (Petsiuk et al., 2018, RISE).
     """
     return _curve(model, explanation, x, insert=False, steps=steps, n_random=n_random,
-                  target=target, baseline=baseline, background=background,
-                  n_background=n_background, blur_sigma=blur_sigma, batch_size=batch_size,
+                  target=target, baseline=baseline, background=background, control=control,
+                  control_sigma=control_sigma, n_background=n_background,
+                  blur_sigma=blur_sigma, batch_size=batch_size,
                   random_state=random_state, progress=progress, callback=callback)
 
 
 def insertion(model: Any, explanation: Any, x: Any = None, *, target: Any = None,
               baseline: Any = None, background: Any = None, steps: int | None = None,
-              n_random: int = 5, n_background: int = 20, blur_sigma: float = 5.0,
+              n_random: int = 5, control: str = "iid", control_sigma: float = 1.0,
+              n_background: int = 20, blur_sigma: float = 5.0,
               batch_size: int | None = None, random_state: Any = 0,
               progress: bool | None = None, callback: Any = None) -> MetricResult:
     """Insertion: the model's output as the most important features are added first
@@ -188,8 +209,9 @@ def insertion(model: Any, explanation: Any, x: Any = None, *, target: Any = None
     A faithful attribution makes the output rise fast: a higher area is better.
     """
     return _curve(model, explanation, x, insert=True, steps=steps, n_random=n_random,
-                  target=target, baseline=baseline, background=background,
-                  n_background=n_background, blur_sigma=blur_sigma, batch_size=batch_size,
+                  target=target, baseline=baseline, background=background, control=control,
+                  control_sigma=control_sigma, n_background=n_background,
+                  blur_sigma=blur_sigma, batch_size=batch_size,
                   random_state=random_state, progress=progress, callback=callback)
 
 
