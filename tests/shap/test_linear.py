@@ -169,3 +169,47 @@ def test_multiclass_and_weighted_background():
 def test_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("n_rows,weighted", [(200, False), (6, False), (6, True), (13, False)])
+def test_sampled_transform_equals_prefix_by_prefix(n_rows, weighted):
+    """All orderings advanced together (Greville updates when the covariance is
+    full rank, the p x p Gram matrix past the background's rank) give the
+    per-prefix solution of the Gaussian game, ordering by ordering."""
+    import whylens.shap._linear as lin
+
+    rng = np.random.default_rng(n_rows)
+    d, k = 14, 2
+    bg = rng.normal(size=(n_rows, d)) @ rng.normal(size=(d, d))
+    w = rng.uniform(0.5, 2.0, n_rows) if weighted else np.ones(n_rows)
+    w /= w.sum()
+    mu = w @ bg
+    factor = np.sqrt(w)[:, None] * (bg - mu)
+    cov = factor.T @ factor
+    coef = rng.normal(size=(k, d))
+    singular = lin.is_singular(cov)
+    assert singular == (n_rows <= d)
+    orders = np.array([rng.permutation(d) for _ in range(7)])
+    expected = np.zeros((k, d, d))
+    for order in orders:
+        prev = np.zeros((k, d))
+        for i in range(d):
+            cur = lin._row_maps(coef, cov, order[: i + 1], singular)
+            expected[:, order[i]] += cur - prev
+            prev = cur
+    expected /= len(orders)
+    got = lin.sampled_transform(coef, cov, orders, singular, lin._RCOND, factor)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
+    # Efficiency per ordering: each output's transform rows add up to its coefficients.
+    np.testing.assert_allclose(got.sum(1), coef, atol=1e-9 * np.abs(coef).max())
+
+
+def test_sampled_same_seed_same_numbers():
+    rng = np.random.default_rng(5)
+    bg = rng.normal(size=(8, 16))
+    coef = (rng.normal(size=16), 0.1)
+    X = rng.normal(size=(4, 16))
+    a = LinearExplainer(coef, bg, "correlation_dependent", nsamples=40, random_state=3)(X)
+    b = LinearExplainer(coef, bg, "correlation_dependent", nsamples=40, random_state=3)(X)
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_allclose(a.values.sum(-1) + a.base_values, a.output, atol=1e-10)

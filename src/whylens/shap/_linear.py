@@ -15,6 +15,7 @@ from whylens._validation import check_names, check_random_state, random_state_pa
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.shap._explainer_base import EfficiencyWarning
+from whylens.shap._linear_orderings import sampled_transform
 from whylens.shap._maskers import TabularMasker
 from whylens.shap._target import select_target
 
@@ -93,13 +94,18 @@ def is_singular(cov: np.ndarray) -> bool:
 
 
 def correlation_transform(coef: np.ndarray, cov: np.ndarray, nsamples: int | None,
-                          rng: np.random.Generator) -> np.ndarray:
+                          rng: np.random.Generator, factor: np.ndarray | None = None
+                          ) -> np.ndarray:
     """Transforms ``T`` (k, d, d) with ``phi_k(x) = T_k (x - mean)``.
 
     Shapley values of the game ``v(S) = c^T E[x | x_S]`` under a Gaussian with
     covariance ``cov``: ``E[x | x_S] = mu + C[:, S] C[S, S]^-1 (x_S - mu_S)``.
     Exact enumeration of every subset when ``nsamples`` is None, otherwise
-    ``nsamples`` antithetic random orderings.
+    ``nsamples`` antithetic random orderings, whose prefixes are advanced
+    together (:func:`whylens.shap._linear_orderings.sampled_transform`).
+    ``factor`` (p, d), optional, has ``factor^T factor = cov`` (the weighted
+    centred background); with ``p < d`` it makes the large singular prefixes
+    cheap.
     """
     k, d = coef.shape
     T = np.zeros((k, d, d))
@@ -118,13 +124,7 @@ def correlation_transform(coef: np.ndarray, cov: np.ndarray, nsamples: int | Non
     half = max(1, nsamples // 2)
     base = rng.permuted(np.tile(np.arange(d), (half, 1)), axis=1)
     orders = np.concatenate([base, base[:, ::-1]])
-    for order in orders:
-        prev = np.zeros((k, d))
-        for i in range(d):
-            cur = _row_maps(coef, cov, order[: i + 1], singular)
-            T[:, order[i], :] += cur - prev
-            prev = cur
-    return T / orders.shape[0]
+    return sampled_transform(coef, cov, orders, singular, _RCOND, factor)
 
 
 class LinearExplainer:
@@ -209,7 +209,7 @@ class LinearExplainer:
             exact = d <= EXACT_TRANSFORM_FEATURES
             self.transform = correlation_transform(
                 self.coef, self.cov, None if exact else self.nsamples,
-                check_random_state(random_state))
+                check_random_state(random_state), factor=np.sqrt(w)[:, None] * centred)
 
     @property
     def expected_value(self) -> float | np.ndarray:

@@ -1,0 +1,158 @@
+"""The sampled correlation-dependent transform of LinearExplainer, all orderings at once.
+
+Each sampled ordering adds the features one at a time; the game's linear map
+``r_S`` (see :func:`whylens.shap._linear._row_maps`) is needed for every prefix
+``S`` of every ordering. Solving each prefix from scratch costs a factorisation
+of ``C[S, S]`` per prefix, ``O(d^4)`` per ordering, and (in Python) a few dozen
+small NumPy calls per prefix. Here the prefixes of a block of orderings are
+advanced together, one feature per step, with batched arrays:
+
+- non-singular covariance: the pseudo-inverse of the factor's columns is
+  updated by Greville's recursion (``O(d p)`` per step instead of a solve),
+  with the covariance's Cholesky factor as the columns;
+- singular covariance: the truncated pseudo-inverse of the old code is kept
+  exactly (eigenvalues at most ``rcond`` times the largest are dropped), one
+  batched ``eigh`` per step, of ``C[S, S]`` while ``|S| <= p`` and of the
+  ``p x p`` Gram matrix ``A_S A_S^T`` (same non-zero eigenvalues) once
+  ``|S| > p``, where ``A`` (p, d) is a factor with ``A^T A = C``: the
+  weighted centred background when it has fewer rows than features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Bytes of working arrays per block of orderings.
+_BLOCK_BYTES = 32 * 2**20
+
+
+def _pinv_sym(G: np.ndarray, rcond: float) -> np.ndarray:
+    """``numpy.linalg.pinv(G, rcond, hermitian=True)`` over a stack (m, s, s)."""
+    w, V = np.linalg.eigh(G)
+    big = np.abs(w).max(axis=-1, keepdims=True)
+    keep = np.abs(w) > rcond * big
+    inv = np.where(keep, 1.0 / np.where(keep, w, 1.0), 0.0)
+    return (V * inv[..., None, :]) @ np.swapaxes(V, -1, -2)
+
+
+def _accumulate(T: np.ndarray, j: np.ndarray, delta: np.ndarray) -> None:
+    """``T[:, j[m], :] += delta[m]`` for every ordering m; ``delta`` (m, k, d)."""
+    onehot = np.zeros((j.shape[0], T.shape[1]))
+    onehot[np.arange(j.shape[0]), j] = 1.0
+    T += np.einsum("mj,mkd->kjd", onehot, delta)
+
+
+def _block_full_rank(coef: np.ndarray, F: np.ndarray, orders: np.ndarray,
+                     T: np.ndarray) -> None:
+    """Add the block's ``sum over orderings`` to ``T``; ``F`` (d, d) with ``F^T F = C``.
+
+    State per ordering: ``P = A_S^+`` stored by feature (row j for feature j,
+    zero off S), an orthonormal basis ``Q`` of ``span(A_S)``, and ``Y =
+    A_rest c_rest``. Adding column ``a``: ``u = a - Q Q^T a`` (twice, for
+    orthogonality), ``b = u / |u|^2``, ``P <- P - (P a) b^T`` and row j of P
+    becomes ``b``. Then ``r_S = c_S + (P Y)^T`` on S.
+    """
+    k, d = coef.shape
+    p = F.shape[0]
+    m = orders.shape[0]
+    rows = np.arange(m)
+    P = np.zeros((m, d, p))
+    Q = np.zeros((m, p, p))
+    Y = np.broadcast_to(F @ coef.T, (m, p, k)).copy()
+    member = np.zeros((m, d))
+    prev = np.zeros((m, k, d))
+    for i in range(d):
+        j = orders[:, i]
+        a = F[:, j].T  # (m, p)
+        Y -= a[:, :, None] * coef[:, j].T[:, None, :]
+        dv = np.einsum("mdp,mp->md", P, a)
+        u = a - np.einsum("mpq,mq->mp", Q, np.einsum("mpq,mp->mq", Q, a))
+        u -= np.einsum("mpq,mq->mp", Q, np.einsum("mpq,mp->mq", Q, u))
+        uu = np.einsum("mp,mp->m", u, u)
+        b = u / uu[:, None]
+        P -= dv[:, :, None] * b[:, None, :]
+        P[rows, j] = b
+        Q[:, :, i] = u / np.sqrt(uu)[:, None]
+        member[rows, j] = 1.0
+        r = np.einsum("mdp,mpk->mkd", P, Y) + member[:, None, :] * coef[None]
+        _accumulate(T, j, r - prev)
+        prev = r
+
+
+def _block_singular(coef: np.ndarray, cov: np.ndarray, A: np.ndarray | None,
+                    orders: np.ndarray, T: np.ndarray, rcond: float) -> None:
+    """As :func:`_block_full_rank` with the old code's truncated pseudo-inverse.
+
+    ``r_S = c_S + pinv(C[S, S]) C[S, rest] c_rest`` on S; once ``|S| > p``,
+    ``pinv(C[S, S]) C[S, rest] = A_S^T pinv(A_S A_S^T) A_rest`` (``A`` None:
+    ``p = d``, always ``C[S, S]``).
+    """
+    k, d = coef.shape
+    p = d if A is None else A.shape[0]
+    m = orders.shape[0]
+    rows = np.arange(m)[:, None]
+    G = np.zeros((m, p, p)) if A is not None else None
+    c_rest = np.broadcast_to(coef.T, (m, d, k)).copy()  # rows of S zeroed
+    prev = np.zeros((m, k, d))
+    for i in range(d):
+        j = orders[:, i]
+        S = orders[:, : i + 1]
+        c_rest[rows[:, 0], j] = 0.0
+        if A is not None:
+            a = A[:, j].T
+            G += a[:, :, None] * a[:, None, :]
+        if i < p:
+            css = cov[S[:, :, None], S[:, None, :]]
+            sol = _pinv_sym(css, rcond) @ (cov[S] @ c_rest)  # (m, |S|, k)
+        else:  # only reached with a factor (p < d)
+            A_S = np.swapaxes(A[:, S], 0, 1)  # (m, p, |S|)
+            sol = np.swapaxes(A_S, 1, 2) @ (_pinv_sym(G, rcond) @ (A @ c_rest))
+        r = np.zeros((m, k, d))
+        r[rows, :, S] = np.moveaxis(coef[:, S], 0, -1) + sol
+        _accumulate(T, j, r - prev)
+        prev = r
+
+
+def sampled_transform(coef: np.ndarray, cov: np.ndarray, orders: np.ndarray, singular: bool,
+                      rcond: float, factor: np.ndarray | None = None) -> np.ndarray:
+    """Mean over ``orders`` (m, d) of each ordering's Shapley transform: (k, d, d).
+
+    Parameters
+    ----------
+    coef : ndarray of shape (k, d)
+    cov : ndarray of shape (d, d)
+        The background's covariance.
+    orders : ndarray of int, shape (m, d)
+        Feature orderings (permutations of ``range(d)``).
+    singular : bool
+        Whether ``cov`` counts as singular: then each ``C[S, S]`` is inverted
+        as the pseudo-inverse with relative cut-off ``rcond``; otherwise
+        exactly.
+    rcond : float
+    factor : ndarray of shape (p, d), optional
+        ``A`` with ``A^T A = cov`` (the weighted centred background); used
+        for the singular case when ``p < d``.
+
+    Returns
+    -------
+    ndarray of shape (k, d, d)
+    """
+    k, d = coef.shape
+    T = np.zeros((k, d, d))
+    F = None
+    if not singular:
+        try:
+            F = np.linalg.cholesky(cov).T
+        except np.linalg.LinAlgError:  # not positive definite after all: pseudo-inverses
+            singular = True
+    A = factor if singular and factor is not None and factor.shape[0] < d else None
+    p = d if A is None else A.shape[0]
+    per = 8 * d * (2 * d + 4 * k) if F is not None else 8 * d * (3 * d + 4 * k + p)
+    block = max(1, _BLOCK_BYTES // per)
+    for start in range(0, orders.shape[0], block):
+        chunk = orders[start:start + block]
+        if F is None:
+            _block_singular(coef, cov, A, chunk, T, rcond)
+        else:
+            _block_full_rank(coef, F, chunk, T)
+    return T / orders.shape[0]
