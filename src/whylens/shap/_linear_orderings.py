@@ -26,13 +26,18 @@ import numpy as np
 _BLOCK_BYTES = 32 * 2**20
 
 
-def _pinv_sym(G: np.ndarray, rcond: float) -> np.ndarray:
-    """``numpy.linalg.pinv(G, rcond, hermitian=True)`` over a stack (m, s, s)."""
+def _pinv_sym_solve(G: np.ndarray, rhs: np.ndarray, rcond: float) -> np.ndarray:
+    """``numpy.linalg.pinv(G, rcond, hermitian=True) @ rhs`` over stacks (m, s, s), (m, s, k).
+
+    The eigenvalues at most ``rcond`` times the largest (in absolute value)
+    are dropped, as ``pinv`` does; ``V diag(1/w) V^T rhs`` is applied right to
+    left, never forming the pseudo-inverse.
+    """
     w, V = np.linalg.eigh(G)
     big = np.abs(w).max(axis=-1, keepdims=True)
     keep = np.abs(w) > rcond * big
     inv = np.where(keep, 1.0 / np.where(keep, w, 1.0), 0.0)
-    return (V * inv[..., None, :]) @ np.swapaxes(V, -1, -2)
+    return V @ (inv[..., None] * (np.swapaxes(V, -1, -2) @ rhs))
 
 
 def _accumulate(T: np.ndarray, j: np.ndarray, delta: np.ndarray) -> None:
@@ -103,10 +108,10 @@ def _block_singular(coef: np.ndarray, cov: np.ndarray, A: np.ndarray | None,
             G += a[:, :, None] * a[:, None, :]
         if i < p:
             css = cov[S[:, :, None], S[:, None, :]]
-            sol = _pinv_sym(css, rcond) @ (cov[S] @ c_rest)  # (m, |S|, k)
+            sol = _pinv_sym_solve(css, cov[S] @ c_rest, rcond)  # (m, |S|, k)
         else:  # only reached with a factor (p < d)
             A_S = np.swapaxes(A[:, S], 0, 1)  # (m, p, |S|)
-            sol = np.swapaxes(A_S, 1, 2) @ (_pinv_sym(G, rcond) @ (A @ c_rest))
+            sol = np.swapaxes(A_S, 1, 2) @ _pinv_sym_solve(G, A @ c_rest, rcond)
         r = np.zeros((m, k, d))
         r[rows, :, S] = np.moveaxis(coef[:, S], 0, -1) + sol
         _accumulate(T, j, r - prev)
