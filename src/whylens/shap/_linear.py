@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from collections.abc import Callable, Sequence
@@ -15,7 +14,7 @@ from whylens._validation import check_names, check_random_state, random_state_pa
 from whylens.errors import InputError, InputTypeError, describe
 from whylens.explanation import Explanation, Features
 from whylens.shap._explainer_base import EfficiencyWarning
-from whylens.shap._linear_orderings import sampled_transform
+from whylens.shap._linear_orderings import exact_transform, sampled_transform
 from whylens.shap._maskers import TabularMasker
 from whylens.shap._target import select_target
 
@@ -100,27 +99,18 @@ def correlation_transform(coef: np.ndarray, cov: np.ndarray, nsamples: int | Non
 
     Shapley values of the game ``v(S) = c^T E[x | x_S]`` under a Gaussian with
     covariance ``cov``: ``E[x | x_S] = mu + C[:, S] C[S, S]^-1 (x_S - mu_S)``.
-    Exact enumeration of every subset when ``nsamples`` is None, otherwise
+    Exact enumeration of every subset, batched by size, when ``nsamples`` is
+    None (:func:`whylens.shap._linear_orderings.exact_transform`), otherwise
     ``nsamples`` antithetic random orderings, whose prefixes are advanced
     together (:func:`whylens.shap._linear_orderings.sampled_transform`).
     ``factor`` (p, d), optional, has ``factor^T factor = cov`` (the weighted
     centred background); with ``p < d`` it makes the large singular prefixes
     cheap.
     """
-    k, d = coef.shape
-    T = np.zeros((k, d, d))
+    d = coef.shape[1]
     singular = is_singular(cov)
     if nsamples is None:
-        w = np.array([1.0 / (d * math.comb(d - 1, s)) for s in range(d)])
-        a = np.concatenate([[0.0], w])
-        b = np.concatenate([w, [0.0]])
-        for code in range(1 << d):
-            member = ((code >> np.arange(d)) & 1).astype(bool)
-            s = int(member.sum())
-            r = _row_maps(coef, cov, np.flatnonzero(member), singular)  # (k, d)
-            # phi_j gets +a(|S|) r_S for j in S and -b(|S|) r_S for j not in S.
-            T += np.where(member[None, :, None], a[s], -b[s]) * r[:, None, :]
-        return T
+        return exact_transform(coef, cov, singular, _RCOND)
     half = max(1, nsamples // 2)
     base = rng.permuted(np.tile(np.arange(d), (half, 1)), axis=1)
     orders = np.concatenate([base, base[:, ::-1]])

@@ -1,4 +1,7 @@
-"""The sampled correlation-dependent transform of LinearExplainer, all orderings at once.
+"""The correlation-dependent transform of LinearExplainer, batched over coalitions.
+
+Exact (:func:`exact_transform`, small d): every coalition of one size is
+solved in one batched call. Sampled (:func:`sampled_transform`):
 
 Each sampled ordering adds the features one at a time; the game's linear map
 ``r_S`` (see :func:`whylens.shap._linear._row_maps`) is needed for every prefix
@@ -19,6 +22,9 @@ advanced together, one feature per step, with batched arrays:
 """
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import numpy as np
 
@@ -161,3 +167,44 @@ def sampled_transform(coef: np.ndarray, cov: np.ndarray, orders: np.ndarray, sin
         else:
             _block_full_rank(coef, F, chunk, T)
     return T / orders.shape[0]
+
+
+def exact_transform(coef: np.ndarray, cov: np.ndarray, singular: bool, rcond: float
+                    ) -> np.ndarray:
+    """The exact transform over all ``2^d`` coalitions, one batch per coalition size.
+
+    ``phi_j`` gets ``+|S|! (d-|S|-1)! / d!`` times ``r_S`` for ``j in S`` and
+    ``-|S|! (d-|S|-1)! / d!`` (of the smaller coalition) for ``j`` not in S,
+    as ``a(|S|)`` and ``b(|S|)`` below. ``C[S, S]`` is inverted exactly
+    (``solve``) unless ``singular``, then by the truncated pseudo-inverse.
+
+    Returns
+    -------
+    ndarray of shape (k, d, d)
+    """
+    k, d = coef.shape
+    T = np.zeros((k, d, d))
+    w = np.array([1.0 / (d * math.comb(d - 1, s)) for s in range(d)])
+    a = np.concatenate([[0.0], w])
+    b = np.concatenate([w, [0.0]])
+    for size in range(1, d + 1):
+        S = np.array(list(itertools.combinations(range(d), size)), dtype=np.intp)
+        n = S.shape[0]
+        member = np.zeros((n, d), dtype=bool)
+        member[np.arange(n)[:, None], S] = True
+        r = np.zeros((n, k, d))
+        sol = 0.0
+        if size < d:
+            R = np.nonzero(~member)[1].reshape(n, d - size)
+            css = cov[S[:, :, None], S[:, None, :]]
+            rhs = cov[S[:, :, None], R[:, None, :]] @ np.moveaxis(coef[:, R], 0, -1)
+            if singular:
+                sol = _pinv_sym_solve(css, rhs, rcond)
+            else:
+                try:
+                    sol = np.linalg.solve(css, rhs)
+                except np.linalg.LinAlgError:
+                    sol = _pinv_sym_solve(css, rhs, rcond)
+        r[np.arange(n)[:, None], :, S] = np.moveaxis(coef[:, S], 0, -1) + sol
+        T += np.einsum("nj,nkd->kjd", np.where(member, a[size], -b[size]), r)
+    return T
