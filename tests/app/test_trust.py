@@ -78,13 +78,18 @@ def test_gradcam_of_the_patch_beats_the_random_control(net, cam):
 
 
 def test_pixels_equal_a_direct_metrics_call(net, cam):
-    """grid=None: the same numbers as whylens.metrics on the panel's (H, W) map."""
+    """grid=None: the same numbers as whylens.metrics on the panel's (H, W) map, with the
+    smooth control at half the CAM layer's cell (relu: 32 x 32, one pixel)."""
     meta = trust_meta(net, _image(), cam, TARGET, steps=10, n_random=3, grid=None)
+    assert meta["control"] == {"kind": "smooth", "sigma": 0.5, "scale": "layer 32x32"}
     x = _x(_image()).numpy()
     model = as_model(net, output="probability")
     for name, metric in (("deletion", deletion), ("insertion", insertion)):
         direct = metric(model, heat_map(cam)[None], x, target=[TARGET], baseline="blur",
-                        steps=10, n_random=3, random_state=0)
+                        steps=10, n_random=3, random_state=0, control="smooth",
+                        control_sigma=0.5)
+        assert meta[name]["params"]["control"] == "smooth"
+        assert meta[name]["params"]["control_sigma"] == 0.5
         assert meta[name]["score"] == direct.score
         assert meta[name]["random"]["mean"] == direct.random.mean
         np.testing.assert_allclose(meta[name]["curve"], direct.curves[0, 0], atol=1e-6)
@@ -101,8 +106,11 @@ def test_grid_equals_a_direct_metrics_call_on_square_means(net, cam):
                                         segments=squares[None]))
     x = _x(_image()).numpy()
     model = as_model(net, output="probability")
+    sigma = meta["control"]["sigma"]
+    assert sigma == g / SIZE / 2  # the CAM's 32 x 32 cells: an eighth of a square
     for name, metric in (("deletion", deletion), ("insertion", insertion)):
-        direct = metric(model, exp, x, baseline="blur", steps=8, n_random=3, random_state=0)
+        direct = metric(model, exp, x, baseline="blur", steps=8, n_random=3, random_state=0,
+                        control="smooth", control_sigma=sigma)
         assert meta[name]["score"] == pytest.approx(direct.score, abs=1e-12)
         assert meta[name]["random"]["mean"] == pytest.approx(direct.random.mean, abs=1e-12)
 
@@ -167,11 +175,12 @@ def test_the_model_is_left_as_it_was(cam):
     ({"grid": SIZE + 1}, InputError, "grid"),
     ({"steps": 0}, InputError, "steps"),
     ({"steps": 65, "grid": 8}, InputError, "steps"),
+    ({"control": "smooth"}, InputError, "control"),
 ])
 def test_bad_arguments_name_the_argument(net, cam, change, error, fragment):
     args = {"model": net, "image": _image(), "explanation": cam, "target": TARGET}
     args.update(change)
-    kwargs = {k: args.pop(k) for k in ("grid", "steps") if k in args}
+    kwargs = {k: args.pop(k) for k in ("grid", "steps", "control") if k in args}
     with pytest.raises(error, match=fragment):
         trust_meta(args["model"], args["image"], args["explanation"], args["target"],
                    **kwargs)
@@ -200,3 +209,78 @@ def test_lime_segments_are_painted_and_scored(net):
     meta = trust_meta(net, _image(), exp, TARGET, steps=16, n_random=5, grid=8)
     # the patch comes back within its four segments' 16 squares: later than Grad-CAM's 4
     assert meta["insertion"]["vs_random"] > 0.1 and meta["deletion"]["vs_random"] > 0.1
+
+
+def test_the_control_is_matched_to_where_the_map_comes_from(net):
+    """sigma = half the side of the map's own cell in squares for layer maps (CAMs, layer
+    attributions), 0.35 of a segment's side for LIME, i.i.d. squares for pixel maps."""
+    from whylens.app._trust import _matched_control
+    from whylens.lime import LimeImageExplainer
+
+    x, shape = _x(_image()), (SIZE, SIZE)
+    cam_down = GradCAM(net, "down")(x, target=TARGET, progress=False)  # a 16 x 16 layer
+    assert _matched_control(cam_down, shape, 8) == {"kind": "smooth", "sigma": 0.25,
+                                                     "scale": "layer 16x16"}
+    assert _matched_control(cam_down, shape, None)["sigma"] == 1.0  # 2 pixels a cell
+    shap = LayerGradientShap(net, "down", n_samples=2, random_state=0)(
+        x, target=TARGET, baselines=torch.zeros((1, 3, SIZE, SIZE)), progress=False)
+    assert _matched_control(shap, shape, 4) == {"kind": "smooth", "sigma": 0.125,
+                                                 "scale": "layer 16x16"}
+    blocks = np.kron(np.arange(16).reshape(4, 4), np.ones((8, 8), np.int64))
+    lime = LimeImageExplainer(random_state=0).explain_instance(
+        _image(), net, target=TARGET, num_samples=20, segmentation_fn=lambda _: blocks,
+        progress=False)
+    # a segment is 8 x 8 pixels, 2 x 2 squares of a 8 x 8 grid
+    assert _matched_control(lime, shape, 8) == {"kind": "smooth", "sigma": 0.7,
+                                                "scale": "16 segments"}
+    pixels = Explanation(values=np.ones((1, 1, SIZE, SIZE)), labels=np.array([TARGET]),
+                         method="torch.integrated_gradients",
+                         features=Features(kind="image", names=[]))
+    assert _matched_control(pixels, shape, 8) == {"kind": "iid", "sigma": None,
+                                                  "scale": "pixels"}
+    meta = trust_meta(net, _image(), pixels, TARGET, steps=4, n_random=2, grid=8)
+    assert meta["control"]["kind"] == "iid"
+    assert meta["deletion"]["params"]["control"] == "iid"
+    assert meta["deletion"]["params"]["control_sigma"] is None
+
+
+def test_iid_on_request_equals_the_metrics_default(net, cam):
+    meta = trust_meta(net, _image(), cam, TARGET, steps=8, n_random=3, grid=4, control="iid")
+    assert meta["control"] == {"kind": "iid", "sigma": None, "scale": None}
+    g, side = 4, SIZE // 4
+    means = heat_map(cam).reshape(g, side, g, side).mean(axis=(1, 3)).reshape(-1)
+    squares = np.kron(np.arange(g * g).reshape(g, g), np.ones((side, side), np.int64))
+    exp = Explanation(values=means[None, None], labels=np.array([TARGET]), method="test",
+                      features=Features(kind="image", names=[str(j) for j in range(g * g)],
+                                        segments=squares[None]))
+    direct = deletion(as_model(net, output="probability"), exp, _x(_image()).numpy(),
+                      steps=8, n_random=3, random_state=0)
+    assert meta["deletion"]["random"]["mean"] == pytest.approx(direct.random.mean, abs=1e-12)
+
+
+def test_gradcam_on_the_embedded_espresso_beats_its_matched_control_on_deletion():
+    """EfficientNet-Lite0 (fixed ImageNet weights) on scikit-image's coffee, its top class
+    (espresso, p 0.94), Grad-CAM at the default layer (7 x 7): blurring the CAM's squares
+    first loses the class faster than blurring smooth random maps at 7 x 7 (sigma 8/7
+    squares), though slower than scattered i.i.d. squares (the control this replaces)."""
+    from whylens.app._embedded import lite0
+    from whylens.errors import MissingDependencyError
+
+    try:
+        served = lite0()
+    except MissingDependencyError as exc:
+        pytest.skip(f"the demo extra: {exc}")
+    coffee = next(image for image in served.bundled if image.name == "coffee")
+    x = _x(coffee.pixels)
+    with torch.no_grad():
+        top = int(served.module(x).argmax())
+    assert served.labels[top] == "espresso"
+    cam = GradCAM(served.module, served.default_layer)(x, target=top, progress=False)
+    matched = trust_meta(served, coffee, cam, top)
+    assert matched["control"] == {"kind": "smooth", "sigma": round(16 / 7 / 2, 6),
+                                  "scale": "layer 7x7"}
+    dele = matched["deletion"]
+    assert dele["vs_random"] > 0.1  # measured 0.395 against 0.542 (+- 0.095)
+    assert matched["insertion"]["vs_random"] > 0.1
+    iid = trust_meta(served, coffee, cam, top, control="iid")["deletion"]
+    assert iid["score"] == dele["score"] and iid["vs_random"] < 0  # 0.395 against 0.316
