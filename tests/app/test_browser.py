@@ -260,6 +260,8 @@ def test_trust_check_shows_deletion_and_insertion_beside_chance(page):
     expect(panel(page, 0).get_by_test_id("fact-insertion")).to_contain_text("random",
                                                                             timeout=60_000)
     expect(panel(page, 0).get_by_test_id("fact-deletion")).to_contain_text("random")
+    # Grad-CAM's control: smooth random maps at its layer's scale
+    expect(panel(page, 0).get_by_test_id("fact-control")).to_contain_text("smooth")
     expect(panel(page, 0).get_by_test_id("trust-note")).to_contain_text("insertion")
     wait_picture(page, 0)
 

@@ -1039,6 +1039,9 @@
             `${better ? ", better than chance" : ", not better than chance"})`,
             name.startsWith("deletion") ? "fact-deletion" : "fact-insertion"]);
         }
+        const c = trust.control || {}, unit = trust.grid ? "squares" : "pixels";
+        pairs.push(["random maps", c.kind === "smooth"
+          ? `smooth, σ ${fmt(c.sigma)} ${unit} (${c.scale})` : `scattered ${unit}`, "fact-control"]);
       }
       if (result.means && result.means.length) {
         pairs.push(["top means", result.means.slice(0, 3).map((m) => fmt(m)).join(", ")]);
@@ -1047,9 +1050,9 @@
       if (trust) {
         this.factsBox.append(el("div", { class: "status note", testid: "trust-note" },
           "Deletion blurs the map's strongest squares first (lower is better), insertion " +
-          "restores them first (higher is better); \"random\" is the same check on random maps. " +
-          "On images a scattered random map wrecks the class fast, so deletion flatters chance: " +
-          "read insertion first."));
+          "restores them first (higher is better); \"random\" is the same check on random maps " +
+          "at the map's own scale: smooth blobs for CAMs, layer maps and LIME, scattered " +
+          "squares for pixel maps."));
       }
       // a module called more than once (a shared activation) has one shape per call
       const layer = result.layer && this.view.layers.get(result.layer);
