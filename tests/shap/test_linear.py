@@ -213,3 +213,24 @@ def test_sampled_same_seed_same_numbers():
     b = LinearExplainer(coef, bg, "correlation_dependent", nsamples=40, random_state=3)(X)
     np.testing.assert_array_equal(a.values, b.values)
     np.testing.assert_allclose(a.values.sum(-1) + a.base_values, a.output, atol=1e-10)
+
+
+def test_sampled_one_row_background_is_interventional_and_blocks_agree(monkeypatch):
+    import whylens.shap._linear_orderings as orderings
+
+    rng = np.random.default_rng(2)
+    d = 15
+    coef = rng.normal(size=(3, d))
+    X = rng.normal(size=(4, d))
+    one = LinearExplainer((coef, np.zeros(3)), rng.normal(size=(1, d)), "correlation_dependent",
+                          nsamples=10)
+    np.testing.assert_allclose(one.shap_values(X), np.moveaxis(
+        coef[None] * (X - one.mean)[:, None], 1, -1), atol=1e-12)
+    for bg in (rng.normal(size=(5, d)), rng.normal(size=(60, d))):
+        whole = LinearExplainer((coef, np.zeros(3)), bg, "correlation_dependent", nsamples=30,
+                                random_state=0).transform
+        monkeypatch.setattr(orderings, "_BLOCK_BYTES", 1)  # one ordering per block
+        blocks = LinearExplainer((coef, np.zeros(3)), bg, "correlation_dependent", nsamples=30,
+                                 random_state=0).transform
+        monkeypatch.undo()
+        np.testing.assert_allclose(blocks, whole, rtol=0, atol=1e-11 * np.abs(whole).max())
