@@ -1,9 +1,10 @@
 """The correlation-dependent transform of LinearExplainer, batched over coalitions.
 
 Exact (:func:`exact_transform`, small d): every coalition of one size is
-solved in one batched call. Sampled (:func:`sampled_transform`):
+solved in one batched call.
 
-Each sampled ordering adds the features one at a time; the game's linear map
+Sampled (:func:`sampled_transform`): each ordering adds the features one at a
+time; the game's linear map
 ``r_S`` (see :func:`whylens.shap._linear._row_maps`) is needed for every prefix
 ``S`` of every ordering. Solving each prefix from scratch costs a factorisation
 of ``C[S, S]`` per prefix, ``O(d^4)`` per ordering, and (in Python) a few dozen
@@ -13,12 +14,15 @@ advanced together, one feature per step, with batched arrays:
 - non-singular covariance: the pseudo-inverse of the factor's columns is
   updated by Greville's recursion (``O(d p)`` per step instead of a solve),
   with the covariance's Cholesky factor as the columns;
-- singular covariance: the truncated pseudo-inverse of the old code is kept
-  exactly (eigenvalues at most ``rcond`` times the largest are dropped), one
-  batched ``eigh`` per step, of ``C[S, S]`` while ``|S| <= p`` and of the
-  ``p x p`` Gram matrix ``A_S A_S^T`` (same non-zero eigenvalues) once
-  ``|S| > p``, where ``A`` (p, d) is a factor with ``A^T A = C``: the
-  weighted centred background when it has fewer rows than features.
+- singular covariance: each prefix keeps the truncated pseudo-inverse of
+  ``numpy.linalg.pinv(C[S, S], rcond, hermitian=True)`` (eigenvalues at most
+  ``rcond`` times the largest are dropped), one batched ``eigh`` per step,
+  of ``C[S, S]`` while ``|S| <= p`` and of the ``p x p`` Gram matrix
+  ``A_S A_S^T`` (same non-zero eigenvalues) once ``|S| > p``, where ``A``
+  (p, d) has ``A^T A = C``: the weighted centred background when it has
+  fewer rows than features (else ``p = d``: a badly scaled but full-rank
+  background, counted as singular, pays one ``eigh`` of ``C[S, S]`` per
+  prefix, batched).
 """
 
 from __future__ import annotations
