@@ -11,9 +11,8 @@ of ``C[S, S]`` per prefix, ``O(d^4)`` per ordering, and (in Python) a few dozen
 small NumPy calls per prefix. Here the prefixes of a block of orderings are
 advanced together, one feature per step, with batched arrays:
 
-- non-singular covariance: the pseudo-inverse of the factor's columns is
-  updated by Greville's recursion (``O(d p)`` per step instead of a solve),
-  with the covariance's Cholesky factor as the columns;
+- non-singular covariance: ``C[S, S]^-1`` is bordered by one row and column
+  per step (a sweep, ``O(d^2)`` instead of a fresh ``O(|S|^3)`` solve);
 - singular covariance: each prefix keeps the truncated pseudo-inverse of
   ``numpy.linalg.pinv(C[S, S], rcond, hermitian=True)`` (eigenvalues at most
   ``rcond`` times the largest are dropped), one batched ``eigh`` per step,
@@ -57,39 +56,38 @@ def _accumulate(T: np.ndarray, j: np.ndarray, delta: np.ndarray) -> None:
     T += np.einsum("mj,mkd->kjd", onehot, delta)
 
 
-def _block_full_rank(coef: np.ndarray, F: np.ndarray, orders: np.ndarray,
+def _block_full_rank(coef: np.ndarray, cov: np.ndarray, orders: np.ndarray,
                      T: np.ndarray) -> None:
-    """Add the block's ``sum over orderings`` to ``T``; ``F`` (d, d) with ``F^T F = C``.
+    """Add the block's sum over orderings to ``T``; ``cov`` positive definite.
 
-    State per ordering: ``P = A_S^+`` stored by feature (row j for feature j,
-    zero off S), an orthonormal basis ``Q`` of ``span(A_S)``, and ``Y =
-    A_rest c_rest``. Adding column ``a``: ``u = a - Q Q^T a`` (twice, for
-    orthogonality), ``b = u / |u|^2``, ``P <- P - (P a) b^T`` and row j of P
-    becomes ``b``. Then ``r_S = c_S + (P Y)^T`` on S.
+    State per ordering, stored by feature (zero off S): ``M = C[S, S]^-1``
+    and ``e = C c_rest`` (the covariance times the coefficients with S's
+    zeroed). Adding feature j is one sweep (bordering) of ``M``: with
+    ``v = C[S, j]``, ``w = M v`` and the Schur complement ``s = C[j, j] -
+    v^T w``, ``M <- [[M + w w^T / s, -w / s], [-w^T / s, 1 / s]]``, ``O(d^2)``
+    per step. Then ``r_S = c_S + M e_S`` on S.
     """
     k, d = coef.shape
-    p = F.shape[0]
     m = orders.shape[0]
     rows = np.arange(m)
-    P = np.zeros((m, d, p))
-    Q = np.zeros((m, p, p))
-    Y = np.broadcast_to(F @ coef.T, (m, p, k)).copy()
+    M = np.zeros((m, d, d))
+    e = np.broadcast_to(cov @ coef.T, (m, d, k)).copy()
     member = np.zeros((m, d))
     prev = np.zeros((m, k, d))
+    diag = np.diag(cov)
     for i in range(d):
         j = orders[:, i]
-        a = F[:, j].T  # (m, p)
-        Y -= a[:, :, None] * coef[:, j].T[:, None, :]
-        dv = np.einsum("mdp,mp->md", P, a)
-        u = a - np.einsum("mpq,mq->mp", Q, np.einsum("mpq,mp->mq", Q, a))
-        u -= np.einsum("mpq,mq->mp", Q, np.einsum("mpq,mp->mq", Q, u))
-        uu = np.einsum("mp,mp->m", u, u)
-        b = u / uu[:, None]
-        P -= dv[:, :, None] * b[:, None, :]
-        P[rows, j] = b
-        Q[:, :, i] = u / np.sqrt(uu)[:, None]
+        v = cov[j]  # (m, d); only S's entries meet M's non-zero columns
+        e -= v[:, :, None] * coef[:, j].T[:, None, :]
+        w = (M @ v[:, :, None])[:, :, 0]  # zero off S, so w_j = 0
+        schur = diag[j] - np.einsum("md,md->m", v, w)
+        ws = w / schur[:, None]
+        M += ws[:, :, None] * w[:, None, :]
+        M[rows, :, j] = -ws
+        M[rows, j, :] = -ws
+        M[rows, j, j] = 1.0 / schur
         member[rows, j] = 1.0
-        r = np.einsum("mdp,mpk->mkd", P, Y) + member[:, None, :] * coef[None]
+        r = np.swapaxes(M @ (e * member[:, :, None]), 1, 2) + member[:, None, :] * coef[None]
         _accumulate(T, j, r - prev)
         prev = r
 
@@ -154,22 +152,21 @@ def sampled_transform(coef: np.ndarray, cov: np.ndarray, orders: np.ndarray, sin
     """
     k, d = coef.shape
     T = np.zeros((k, d, d))
-    F = None
     if not singular:
         try:
-            F = np.linalg.cholesky(cov).T
+            np.linalg.cholesky(cov)
         except np.linalg.LinAlgError:  # not positive definite after all: pseudo-inverses
             singular = True
     A = factor if singular and factor is not None and factor.shape[0] < d else None
     p = d if A is None else A.shape[0]
-    per = 8 * d * (2 * d + 4 * k) if F is not None else 8 * d * (3 * d + 4 * k + p)
+    per = 8 * d * (2 * d + 4 * k) if not singular else 8 * d * (3 * d + 4 * k + p)
     block = max(1, _BLOCK_BYTES // per)
     for start in range(0, orders.shape[0], block):
         chunk = orders[start:start + block]
-        if F is None:
+        if singular:
             _block_singular(coef, cov, A, chunk, T, rcond)
         else:
-            _block_full_rank(coef, F, chunk, T)
+            _block_full_rank(coef, cov, chunk, T)
     return T / orders.shape[0]
 
 
