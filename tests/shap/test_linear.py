@@ -173,9 +173,10 @@ def test_bad_inputs(call, exc, match):
 
 @pytest.mark.parametrize("n_rows,weighted", [(200, False), (6, False), (6, True), (13, False)])
 def test_sampled_transform_equals_prefix_by_prefix(n_rows, weighted):
-    """All orderings advanced together (Greville updates when the covariance is
-    full rank, the p x p Gram matrix past the background's rank) give the
-    per-prefix solution of the Gaussian game, ordering by ordering."""
+    """All orderings advanced together (one sweep of C[S, S]^-1 per step when the
+    covariance is full rank; batched truncated pseudo-inverses, of the p x p Gram
+    matrix past the background's rank, when singular) give the per-prefix
+    solution of the Gaussian game, ordering by ordering."""
     import whylens.shap._linear as lin
 
     rng = np.random.default_rng(n_rows)
