@@ -34,29 +34,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import argparse
 import json
 import logging
-import statistics
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _timing import interleaved
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ale.json"
-
-
-def _timed(fn: Any) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def _interleaved(contenders: dict[str, Any], repeats: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            times[name].append(_timed(fn))
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def _setup(n: int) -> tuple[Any, Any]:
@@ -137,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'case':<22}{'whylens':>9}{'PyALE':>9}{'model':>9}{'PyALE/whylens':>15}"
           f"{'whylens/model':>15}")
     for name, contenders in cases.items():
-        t = _interleaved(contenders, repeats)
+        t = interleaved(contenders, repeats)
         speedup = t["PyALE"] / t["whylens"]
         overhead = t["whylens"] / t["model"]
         print(f"{name:<22}{t['whylens']:>9.3f}{t['PyALE']:>9.3f}{t['model']:>9.3f}"

@@ -31,29 +31,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
 import json
-import statistics
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _timing import interleaved, timed
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tree.json"
-
-
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def _interleaved(contenders: dict[str, Any], repeats: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            times[name].append(_timed(fn))
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def _forest(depth: int | None, n_train: int, seed: int = 0):
@@ -90,7 +75,7 @@ def path_dependent(n_rows: int, n_train: int, repeats: int) -> list[dict[str, An
         one.shap_values(rows[:2])  # compile or load numba's cache outside the timing
         every.shap_values(rows[:2])
         contenders = _contenders(one, every, theirs, model, rows)
-        t = _interleaved(contenders, repeats)
+        t = interleaved(contenders, repeats)
         gap = float(np.abs(one.shap_values(rows[:100]) - theirs.shap_values(rows[:100])).max())
         leaves = sum(int(e.tree_.n_leaves) for e in model.estimators_)
         row = {
@@ -118,7 +103,7 @@ def interventional(n_rows: int, n_train: int, repeats: int) -> list[dict[str, An
     rows = rest[:n_rows]
     for n_bg in (100, 1000):
         background = rest[1000:1000 + n_bg]
-        setup = _timed(lambda bg=background: TreeExplainer(model, bg, n_jobs=1))
+        setup = timed(lambda bg=background: TreeExplainer(model, bg, n_jobs=1))
         one = TreeExplainer(model, background, n_jobs=1)
         every = TreeExplainer(model, background, n_jobs=-1)
         theirs = shap.TreeExplainer(model, background, feature_perturbation="interventional")
@@ -134,7 +119,7 @@ def interventional(n_rows: int, n_train: int, repeats: int) -> list[dict[str, An
         contenders = _contenders(one, every, theirs, model, rows)
         if n_bg > 100:
             contenders["shap_chunks_of_100"] = shap_chunked
-        t = _interleaved(contenders, repeats if n_bg <= 100 else 1)
+        t = interleaved(contenders, repeats if n_bg <= 100 else 1)
         ours = one.shap_values(rows[:20])
         correct = np.mean([c.shap_values(rows[:20]) for c in chunks], axis=0)
         row = {
